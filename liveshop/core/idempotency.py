@@ -1,0 +1,168 @@
+"""Idempotency keys with Stripe's semantics.
+
+A retried write with the same key returns the first result; the same key with a different
+request is rejected (422). The operation's writes and the stored result commit in one
+transaction, so a crash can never leave "done" without its effects or effects without "done".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from liveshop.core.db import Base, Database, UTCDateTime, rows_affected, utcnow
+from liveshop.core.errors import Conflict, DomainError, InvalidInput
+
+KEY_MAX_LENGTH = 255
+# A "running" key older than this belongs to a process that died mid-request; take it over.
+ABANDONED_AFTER = timedelta(seconds=60)
+WAIT_FOR_RUNNING_SECONDS = 15.0
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10), default="running")
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_body: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: Any
+    replayed: bool
+
+
+def fingerprint(operation: str, payload: Any) -> str:
+    """Hash of what the request asks for; a reused key must ask for the same thing."""
+    canonical = json.dumps([operation, payload], sort_keys=True, separators=(",", ":"),
+                           default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def validate_key(key: str | None) -> str:
+    if key is None or not key.strip():
+        raise InvalidInput("An Idempotency-Key header is required for this request",
+                           field="Idempotency-Key")
+    if len(key) > KEY_MAX_LENGTH:
+        raise InvalidInput(f"Idempotency-Key is longer than {KEY_MAX_LENGTH} characters",
+                           field="Idempotency-Key")
+    return key.strip()
+
+
+def error_body(error: DomainError) -> dict[str, Any]:
+    return {"error": {"code": error.code, "message": error.message, "field": error.field}}
+
+
+def run_once(
+    db: Database,
+    *,
+    user_id: int,
+    key: str,
+    request_fingerprint: str,
+    operation: Callable[[Session], tuple[int, Any]],
+) -> StoredResponse:
+    """Run ``operation`` at most once per (user, key) and return its stored response.
+
+    ``operation`` gets a session inside the transaction that also records the result and
+    returns ``(http_status, json_body)``. A DomainError it raises is recorded as the result
+    (its writes rolled back), so a retry sees the same error instead of a second attempt.
+    """
+    key = validate_key(key)
+    deadline = time.monotonic() + WAIT_FOR_RUNNING_SECONDS
+    while True:
+        record_id, existing = _claim(db, user_id, key, request_fingerprint)
+        if existing is not None:
+            if existing.fingerprint != request_fingerprint:
+                raise InvalidInput(
+                    "This Idempotency-Key was already used with a different request",
+                    field="Idempotency-Key", code="idempotency_key_reused",
+                )
+            if existing.state == "done":
+                assert existing.response_status is not None
+                return StoredResponse(existing.response_status, existing.response_body, True)
+            if time.monotonic() > deadline:
+                raise Conflict("A request with this Idempotency-Key is still in progress",
+                               field="Idempotency-Key", code="idempotency_key_in_use")
+            time.sleep(0.05)
+            continue
+        break
+
+    try:
+        with db.transaction() as session:
+            status, body = operation(session)
+            _finish(session, record_id, status, body)
+        return StoredResponse(status, body, False)
+    except DomainError as error:
+        with db.transaction() as session:
+            _finish(session, record_id, error.status, error_body(error))
+        raise
+    except BaseException:
+        # Nothing was committed: free the key so the client's retry can run.
+        with db.transaction() as session:
+            session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+        raise
+
+
+def _claim(
+    db: Database, user_id: int, key: str, request_fingerprint: str
+) -> tuple[int, IdempotencyRecord | None]:
+    """Insert a running record for the key, or return the record that already holds it."""
+    try:
+        with db.transaction() as session:
+            record = IdempotencyRecord(user_id=user_id, key=key, fingerprint=request_fingerprint)
+            session.add(record)
+            session.flush()
+            return record.id, None
+    except IntegrityError:
+        pass
+    with db.transaction() as session:
+        existing = session.scalars(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+            )
+        ).one()
+        if existing.state == "running" and existing.created_at < utcnow() - ABANDONED_AFTER:
+            taken = rows_affected(session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.id == existing.id,
+                       IdempotencyRecord.created_at == existing.created_at)
+                .values(created_at=utcnow())
+            ))
+            if taken == 1 and existing.fingerprint == request_fingerprint:
+                return existing.id, None
+        session.expunge(existing)
+        return existing.id, existing
+
+
+def _finish(session: Session, record_id: int, status: int, body: Any) -> None:
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == record_id)
+        .values(state="done", response_status=status, response_body=body)
+    )

@@ -1,0 +1,210 @@
+"""Stock: receive, reserve (one atomic conditional write), commit, release, restock.
+
+The functions taking a ``Session`` run inside the caller's transaction (checkout and
+orders compose them); the ones taking a ``Database`` own their transaction.
+Invariant, per variant: received - restocked_out == available + reserved + sold, and
+the ledger (stock_movements) explains every change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from liveshop.accounts.model import Actor
+from liveshop.catalog.access import owned_shop, owned_variant
+from liveshop.catalog.orm import Product, Variant
+from liveshop.core.db import Database, rows_affected, utcnow
+from liveshop.core.errors import Conflict, InvalidInput, NotFound
+from liveshop.inventory.orm import Reservation, StockLevel, StockMovement
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+
+
+@dataclass(frozen=True)
+class StockView:
+    variant_id: int
+    sku: str
+    product_title: str
+    available: int
+    reserved: int
+    sold: int
+
+
+def _positive(quantity: int, field: str = "quantity") -> None:
+    if quantity <= 0:
+        raise InvalidInput("Quantity must be at least 1", field=field)
+
+
+def _record(session: Session, variant_id: int, kind: str, quantity: int, *,
+            reservation_id: int | None = None, order_id: int | None = None,
+            note: str = "") -> None:
+    session.add(StockMovement(variant_id=variant_id, kind=kind, quantity=quantity,
+                              reservation_id=reservation_id, order_id=order_id, note=note))
+
+
+def ensure_level(session: Session, variant_id: int) -> None:
+    if session.get(StockLevel, variant_id) is None:
+        session.add(StockLevel(variant_id=variant_id, available=0, reserved=0, sold=0))
+        session.flush()
+
+
+def receive(session: Session, variant_id: int, quantity: int, note: str = "") -> None:
+    """Goods arrived: more units available."""
+    _positive(quantity)
+    ensure_level(session, variant_id)
+    session.execute(
+        update(StockLevel).where(StockLevel.variant_id == variant_id)
+        .values(available=StockLevel.available + quantity)
+    )
+    _record(session, variant_id, "received", quantity, note=note)
+
+
+def reserve(session: Session, variant_id: int, quantity: int, *, holder_id: int | None,
+            ttl: timedelta, now: datetime | None = None) -> Reservation:
+    """Hold units for a buyer. One conditional UPDATE: it cannot oversell under concurrency."""
+    _positive(quantity)
+    taken = rows_affected(session.execute(
+        update(StockLevel)
+        .where(StockLevel.variant_id == variant_id, StockLevel.available >= quantity)
+        .values(available=StockLevel.available - quantity,
+                reserved=StockLevel.reserved + quantity)
+    ))
+    if taken != 1:
+        raise OutOfStock("Not enough stock left for this item", field="quantity")
+    reservation = Reservation(variant_id=variant_id, quantity=quantity, holder_id=holder_id,
+                              expires_at=(now or utcnow()) + ttl, status="active")
+    session.add(reservation)
+    session.flush()
+    _record(session, variant_id, "reserved", quantity, reservation_id=reservation.id)
+    return reservation
+
+
+def extend(session: Session, reservation_ids: list[int], until: datetime) -> bool:
+    """Keep active, unexpired reservations alive (e.g. while a payment runs). All or none."""
+    if not reservation_ids:
+        return True
+    extended = rows_affected(session.execute(
+        update(Reservation)
+        .where(Reservation.id.in_(reservation_ids), Reservation.status == "active",
+               Reservation.expires_at > utcnow())
+        .values(expires_at=until)
+    ))
+    return extended == len(reservation_ids)
+
+
+def commit(session: Session, reservation_id: int, order_id: int | None) -> None:
+    """Reserved units become sold (payment succeeded)."""
+    reservation = _transition(session, reservation_id, "committed")
+    session.execute(
+        update(StockLevel).where(StockLevel.variant_id == reservation.variant_id)
+        .values(reserved=StockLevel.reserved - reservation.quantity,
+                sold=StockLevel.sold + reservation.quantity)
+    )
+    _record(session, reservation.variant_id, "sold", reservation.quantity,
+            reservation_id=reservation.id, order_id=order_id)
+
+
+def release(session: Session, reservation_id: int, note: str = "") -> bool:
+    """Return held units to stock. False if it was already released or committed."""
+    try:
+        reservation = _transition(session, reservation_id, "released")
+    except Conflict:
+        return False
+    session.execute(
+        update(StockLevel).where(StockLevel.variant_id == reservation.variant_id)
+        .values(reserved=StockLevel.reserved - reservation.quantity,
+                available=StockLevel.available + reservation.quantity)
+    )
+    _record(session, reservation.variant_id, "released", reservation.quantity,
+            reservation_id=reservation.id, note=note)
+    return True
+
+
+def restock(session: Session, variant_id: int, quantity: int, order_id: int | None,
+            note: str = "") -> None:
+    """Sold units come back (refund/return) and can be sold again."""
+    _positive(quantity)
+    moved = rows_affected(session.execute(
+        update(StockLevel)
+        .where(StockLevel.variant_id == variant_id, StockLevel.sold >= quantity)
+        .values(sold=StockLevel.sold - quantity, available=StockLevel.available + quantity)
+    ))
+    if moved != 1:
+        raise Conflict("Cannot restock more units than were sold", field="quantity")
+    _record(session, variant_id, "restocked", quantity, order_id=order_id, note=note)
+
+
+def _transition(session: Session, reservation_id: int, to_status: str) -> Reservation:
+    changed = rows_affected(session.execute(
+        update(Reservation)
+        .where(Reservation.id == reservation_id, Reservation.status == "active")
+        .values(status=to_status)
+    ))
+    reservation = session.get(Reservation, reservation_id, populate_existing=True)
+    if reservation is None:
+        raise NotFound("No such reservation")
+    if changed != 1:
+        raise Conflict(f"Reservation is already {reservation.status}", code="reservation_closed")
+    return reservation
+
+
+def release_expired(db: Database, now: datetime | None = None, batch: int = 500) -> int:
+    """Release reservations past their expiry (abandoned carts). Returns how many."""
+    with db.transaction() as session:
+        expired = session.scalars(
+            select(Reservation.id)
+            .where(Reservation.status == "active", Reservation.expires_at <= (now or utcnow()))
+            .limit(batch)
+        ).all()
+        return sum(release(session, rid, note="expired") for rid in expired)
+
+
+def stock_of(session: Session, variant_ids: list[int]) -> dict[int, StockLevel]:
+    rows = session.scalars(select(StockLevel).where(StockLevel.variant_id.in_(variant_ids)))
+    return {row.variant_id: row for row in rows}
+
+
+def ledger_balance(session: Session, variant_id: int) -> dict[str, int]:
+    """Totals per movement kind, to check the counters against the ledger."""
+    rows = session.execute(
+        select(StockMovement.kind, func.sum(StockMovement.quantity))
+        .where(StockMovement.variant_id == variant_id).group_by(StockMovement.kind)
+    ).all()
+    return {kind: int(total) for kind, total in rows}
+
+
+# --- seller-facing use cases (own their transaction) ---
+
+def shop_stock(db: Database, actor: Actor, shop_id: int) -> list[StockView]:
+    with db.read() as session:
+        owned_shop(session, actor, shop_id)
+        rows = session.execute(
+            select(Variant, Product.title, StockLevel)
+            .join(Product, Product.id == Variant.product_id)
+            .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
+            .where(Variant.shop_id == shop_id)
+            .order_by(Product.title, Variant.position)
+        ).all()
+        return [
+            StockView(variant.id, variant.sku, title, level.available if level else 0,
+                      level.reserved if level else 0, level.sold if level else 0)
+            for variant, title, level in rows
+        ]
+
+
+def receive_stock(db: Database, actor: Actor, variant_id: int, quantity: int,
+                  note: str = "") -> StockView:
+    with db.transaction() as session:
+        variant = owned_variant(session, actor, variant_id)
+        receive(session, variant_id, quantity, note=note or "received by seller")
+        session.flush()
+        level = session.get(StockLevel, variant_id, populate_existing=True)
+        assert level is not None
+        return StockView(variant.id, variant.sku, variant.product.title, level.available,
+                         level.reserved, level.sold)

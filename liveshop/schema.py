@@ -1,0 +1,17 @@
+"""Imports every domain's tables so ``Base.metadata`` describes the whole database
+(Alembic and the test suite read it from here)."""
+
+from liveshop.accounts import orm as accounts_orm
+from liveshop.catalog import orm as catalog_orm
+from liveshop.checkout import orm as checkout_orm
+from liveshop.core import idempotency
+from liveshop.core.db import Base
+from liveshop.inventory import orm as inventory_orm
+from liveshop.orders import orm as orders_orm
+
+metadata = Base.metadata
+
+__all__ = [
+    "accounts_orm", "catalog_orm", "checkout_orm", "idempotency", "inventory_orm", "metadata",
+    "orders_orm",
+]

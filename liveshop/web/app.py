@@ -1,0 +1,79 @@
+"""The FastAPI application: routers of every domain, sessions, static files, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import Response
+
+from liveshop.accounts import api as accounts_api
+from liveshop.accounts import pages as accounts_pages
+from liveshop.catalog import api as catalog_api
+from liveshop.catalog import pages as catalog_pages
+from liveshop.checkout import api as checkout_api
+from liveshop.checkout import pages as checkout_pages
+from liveshop.core.config import Settings, get_settings
+from liveshop.core.db import Database
+from liveshop.inventory import api as inventory_api
+from liveshop.markets import api as markets_api
+from liveshop.orders import api as orders_api
+from liveshop.orders import pages as orders_pages
+from liveshop.web.context import AppContext
+from liveshop.web.errors import install_error_handlers
+from liveshop.web.templating import TEMPLATES_DIR
+
+STATIC_DIR = TEMPLATES_DIR.parent / "static"
+SESSION_COOKIE = "liveshop_session"
+SESSION_MAX_AGE = 14 * 24 * 3600
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' ws: wss:; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = db or Database(settings.database_url)
+    app = FastAPI(
+        title="liveshop",
+        version="0.1.0",
+        description="Live-shopping platform API. Errors are JSON "
+        '`{"error": {"code", "message", "field"}}`; retried writes take an Idempotency-Key.',
+    )
+    app.state.context = AppContext(settings=settings, db=db)
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    install_error_handlers(app)
+    for module in (accounts_api, markets_api, catalog_api, inventory_api, checkout_api,
+                   orders_api):
+        app.include_router(module.router, prefix="/api/v1")
+    for module in (accounts_pages, catalog_pages, checkout_pages, orders_pages):
+        app.include_router(module.router, include_in_schema=False)
+
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/media", StaticFiles(directory=settings.media_dir), name="media")
+    return app

@@ -1,0 +1,110 @@
+"""Request dependencies: the app context, who is acting, which market, CSRF."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from liveshop.accounts import service as accounts
+from liveshop.accounts.model import Actor
+from liveshop.core.errors import Forbidden, NotAuthenticated
+from liveshop.markets.model import MARKETS, Market, market_from_accept_language
+from liveshop.web.context import AppContext
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+Context = Annotated[AppContext, Depends(get_context)]
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    expected = request.session.get("csrf")
+    if not expected or not submitted or not secrets.compare_digest(str(expected), submitted):
+        raise Forbidden("The form expired or did not come from this site; reload and retry",
+                        field=CSRF_FIELD, code="csrf_failed")
+
+
+def optional_actor(request: Request, context: Context) -> Actor | None:
+    """Bearer token for API clients, else the signed session cookie.
+
+    A cookie-authenticated write must carry the CSRF token (header for JSON calls); a
+    bearer token cannot be sent by another site, so it needs none.
+    """
+    cached: Actor | None = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached
+    authorization = request.headers.get("authorization", "")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise NotAuthenticated("Use 'Authorization: Bearer <token>'", field="Authorization")
+        actor = accounts.actor_for_token(context.db, token.strip())
+        if actor is None:
+            raise NotAuthenticated("The API token is invalid or revoked", field="Authorization")
+        request.state.actor = actor
+        return actor
+    user_id = request.session.get("uid")
+    if not isinstance(user_id, int):
+        return None
+    actor = accounts.get_actor(context.db, user_id)
+    if actor is None:
+        request.session.pop("uid", None)
+        return None
+    if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+    request.state.actor = actor
+    return actor
+
+
+MaybeActor = Annotated[Actor | None, Depends(optional_actor)]
+
+
+def require_actor(actor: MaybeActor) -> Actor:
+    if actor is None:
+        raise NotAuthenticated("Log in or send an API token", field="Authorization")
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(require_actor)]
+
+
+def current_market(request: Request) -> Market:
+    chosen = request.session.get("market")
+    if isinstance(chosen, str) and chosen in MARKETS:
+        return MARKETS[chosen]
+    return market_from_accept_language(request.headers.get("accept-language"))
+
+
+CurrentMarket = Annotated[Market, Depends(current_market)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def verify_form_csrf(request: Request) -> None:
+    """Every HTML form post carries the session's token in a hidden field."""
+    form = await request.form()
+    submitted = form.get(CSRF_FIELD)
+    check_csrf(request, submitted if isinstance(submitted, str) else None)
+
+
+FormCsrf = Depends(verify_form_csrf)

@@ -1,0 +1,72 @@
+"""One error shape for the whole API: {"error": {"code", "message", "field"}} with a 4xx."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from liveshop.core.errors import DomainError, NotAuthenticated, RateLimited
+
+log = logging.getLogger("liveshop.errors")
+
+
+def error_json(status: int, code: str, message: str, field: str | None = None,
+               headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "field": field}},
+        status_code=status, headers=headers,
+    )
+
+
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _field_of(location: Sequence[Any]) -> str | None:
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    from liveshop.web.templating import render
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError) -> Response:
+        headers = None
+        if isinstance(error, RateLimited):
+            headers = {"Retry-After": str(error.retry_after)}
+        if wants_html(request):
+            if isinstance(error, NotAuthenticated):
+                return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
+            return render(request, "error.html", status_code=error.status, error=error)
+        return error_json(error.status, error.code, error.message, error.field, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "Invalid request"}
+        field = _field_of(first.get("loc", ()))
+        message = str(first.get("msg", "Invalid request"))
+        return error_json(422, "invalid", f"{field}: {message}" if field else message, field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        if wants_html(request) and error.status_code == 404:
+            return render(request, "error.html", status_code=404,
+                          error=DomainError("Page not found", code="not_found"))
+        return error_json(error.status_code, codes.get(error.status_code, "http_error"),
+                          str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_json(500, "internal", "Something went wrong on our side; it was logged")

@@ -1,0 +1,40 @@
+"""Jinja2 templates with the helpers every page uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from liveshop.core.money import Money
+from liveshop.markets.model import MARKETS
+from liveshop.web.deps import csrf_token, current_market
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    market = current_market(request)
+    return {
+        "market": market,
+        "markets": list(MARKETS.values()),
+        "actor": getattr(request.state, "actor", None),
+        "csrf_token": csrf_token(request),
+    }
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[_page_context])
+
+
+def format_money(amount: int, currency: str, locale: str = "en-GB") -> str:
+    return Money(amount, currency).format(locale)
+
+
+templates.env.globals["format_money"] = format_money
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -1,0 +1,153 @@
+"""Shared fixtures. Every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from LIVESHOP_TEST_POSTGRES_URL (default: the local server). Each test
+session creates its own throw-away database, so parallel runs never share state. With
+CI=true a missing PostgreSQL is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from liveshop.core.config import Settings
+from liveshop.core.db import Database, normalise_url
+from liveshop.schema import metadata
+from liveshop.web.app import create_app
+
+POSTGRES_URL = os.environ.get(
+    "LIVESHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+ON_CI = os.environ.get("CI", "").lower() == "true"
+DEFAULT_PASSWORD = "correct-horse-battery"
+
+
+def _admin_engine() -> sa.Engine:
+    return sa.create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    admin = _admin_engine()
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        if ON_CI:
+            pytest.fail(f"PostgreSQL is required on CI and is not reachable: {error}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL} (local run only)")
+    name = f"liveshop_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(normalise_url(POSTGRES_URL)).set(database=name)
+    rendered = url.render_as_string(hide_password=False)
+    engine = sa.create_engine(rendered)
+    metadata.create_all(engine)
+    engine.dispose()
+    yield rendered
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        engine = sa.create_engine(url)
+        metadata.create_all(engine)
+        engine.dispose()
+        return url
+    url: str = request.getfixturevalue("postgres_url")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        media_dir=tmp_path / "media",
+        secret_key="test-secret",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database) -> Any:
+    return create_app(settings, db)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+class UserClient:
+    """A logged-in HTTP client for one user: cookie session plus its CSRF header."""
+
+    def __init__(self, client: TestClient, user: dict[str, Any], csrf: str):
+        self.http = client
+        self.user = user
+        self.id: int = user["id"]
+        client.headers["X-CSRF-Token"] = csrf
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.http, name)
+
+
+@pytest.fixture
+def make_user(app: Any) -> Iterator[Any]:
+    """make_user(role="buyer", email=None) -> UserClient, signed up and logged in."""
+    clients: list[TestClient] = []
+
+    def factory(role: str = "buyer", email: str | None = None, name: str | None = None
+                ) -> UserClient:
+        http = TestClient(app)
+        clients.append(http)
+        email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        response = http.post("/api/v1/auth/signup", json={
+            "email": email, "password": DEFAULT_PASSWORD,
+            "display_name": name or role.title(), "role": role if role in (
+                "buyer", "seller", "creator") else "buyer",
+        })
+        assert response.status_code == 201, response.text
+        body = response.json()
+        if role in ("moderator", "admin"):
+            _grant_role(app, body["user"]["id"], role)
+            body["user"]["role"] = role
+        return UserClient(http, body["user"], body["csrf_token"])
+
+    yield factory
+    for http in clients:
+        http.close()
+
+
+def _grant_role(app: Any, user_id: int, role: str) -> None:
+    from liveshop.accounts.orm import User
+
+    with app.state.context.db.transaction() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        user.role = role
