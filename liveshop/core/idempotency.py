@@ -58,6 +58,16 @@ class StoredResponse:
     replayed: bool
 
 
+class ReplayedError(DomainError):
+    """The stored failure of the first attempt, raised again for its retry."""
+
+    def __init__(self, status: int, body: Any):
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        super().__init__(str(error.get("message", "")), field=error.get("field"),
+                         code=str(error.get("code", "error")))
+        self.status = status
+
+
 def fingerprint(operation: str, payload: Any) -> str:
     """Hash of what the request asks for; a reused key must ask for the same thing."""
     canonical = json.dumps([operation, payload], sort_keys=True, separators=(",", ":"),
@@ -91,7 +101,8 @@ def run_once(
 
     ``operation`` gets a session inside the transaction that also records the result and
     returns ``(http_status, json_body)``. A DomainError it raises is recorded as the result
-    (its writes rolled back), so a retry sees the same error instead of a second attempt.
+    (its writes rolled back), so a retry gets the same error (as ReplayedError) instead of
+    a second attempt.
     """
     key = validate_key(key)
     deadline = time.monotonic() + WAIT_FOR_RUNNING_SECONDS
@@ -105,6 +116,8 @@ def run_once(
                 )
             if existing.state == "done":
                 assert existing.response_status is not None
+                if existing.response_status >= 400:
+                    raise ReplayedError(existing.response_status, existing.response_body)
                 return StoredResponse(existing.response_status, existing.response_body, True)
             if time.monotonic() > deadline:
                 raise Conflict("A request with this Idempotency-Key is still in progress",
