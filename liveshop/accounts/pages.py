@@ -11,13 +11,14 @@ from starlette.responses import RedirectResponse, Response
 
 from liveshop.accounts import service
 from liveshop.accounts.api import start_session
-from liveshop.accounts.schemas import LogIn, SignUp
+from liveshop.accounts.model import Actor
+from liveshop.accounts.schemas import AddressIn, LogIn, SignUp, TokenCreate
 from liveshop.core.errors import DomainError
-from liveshop.markets.model import get_market
-from liveshop.web.deps import Context, FormCsrf, MaybeActor, client_ip
+from liveshop.markets.model import COUNTRY_TO_MARKET, get_market
+from liveshop.web.deps import Context, CurrentActor, FormCsrf, MaybeActor, client_ip
 from liveshop.web.templating import render
 
-router = APIRouter(dependencies=[])
+router = APIRouter()
 
 
 def safe_next(target: str | None) -> str:
@@ -95,3 +96,60 @@ def choose_market(
 ) -> Response:
     request.session["market"] = get_market(market).code
     return RedirectResponse(safe_next(next), status_code=303)
+
+
+def _account_page(request: Request, context: Context, actor: Actor, *, status_code: int = 200,
+                  new_token: str | None = None, error: str | None = None) -> Response:
+    return render(
+        request, "accounts/account.html", status_code=status_code,
+        user=service.get_user(context.db, actor),
+        tokens=service.list_api_tokens(context.db, actor),
+        addresses=service.list_addresses(context.db, actor),
+        countries=sorted(COUNTRY_TO_MARKET), new_token=new_token, error=error,
+    )
+
+
+@router.get("/account")
+def account(request: Request, context: Context, actor: CurrentActor) -> Response:
+    return _account_page(request, context, actor)
+
+
+@router.post("/account/tokens", dependencies=[FormCsrf])
+def create_token(request: Request, context: Context, actor: CurrentActor,
+                 name: Annotated[str, Form()] = "") -> Response:
+    try:
+        data = TokenCreate(name=name)
+    except ValidationError:
+        return _account_page(request, context, actor, status_code=422,
+                             error="Give the token a name (up to 80 characters).")
+    created = service.create_api_token(context.db, actor, data.name)
+    # Rendered (not redirected) so the token is shown exactly once and never stored in a URL.
+    return _account_page(request, context, actor, status_code=201, new_token=created.token)
+
+
+@router.post("/account/tokens/{token_id}/revoke", dependencies=[FormCsrf])
+def revoke_token(token_id: int, context: Context, actor: CurrentActor) -> Response:
+    service.revoke_api_token(context.db, actor, token_id)
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/addresses", dependencies=[FormCsrf])
+def add_address(
+    request: Request, context: Context, actor: CurrentActor,
+    full_name: Annotated[str, Form()] = "", line1: Annotated[str, Form()] = "",
+    line2: Annotated[str, Form()] = "", city: Annotated[str, Form()] = "",
+    postcode: Annotated[str, Form()] = "", country: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        data = AddressIn(full_name=full_name, line1=line1, line2=line2, city=city,
+                         postcode=postcode, country=country)
+        service.save_address(context.db, actor, data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]).replace("_", " ")
+        return _account_page(request, context, actor, status_code=422,
+                             error=f"{field}: {first['msg']}")
+    except DomainError as error:
+        return _account_page(request, context, actor, status_code=error.status,
+                             error=error.message)
+    return RedirectResponse("/account", status_code=303)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -65,6 +66,18 @@ def install_error_handlers(app: FastAPI) -> None:
                           error=DomainError("Page not found", code="not_found"))
         return error_json(error.status_code, codes.get(error.status_code, "http_error"),
                           str(error.detail))
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, error: DataError) -> Response:
+        # Values the schema let through but the database refuses (e.g. an id beyond 32 bits).
+        return error_json(422, "invalid", "A value is out of the accepted range")
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, error: OperationalError) -> Response:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    error.orig)
+        return error_json(503, "unavailable", "The service is briefly unavailable; retry soon",
+                          headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:

@@ -141,3 +141,10 @@ def test_only_admin_changes_roles(make_user: Any) -> None:
     assert ann.put(f"/api/v1/admin/users/{ann.id}/role", json={"role": "admin"}).status_code == 403
     changed = admin.put(f"/api/v1/admin/users/{ann.id}/role", json={"role": "moderator"})
     assert changed.status_code == 200 and changed.json()["role"] == "moderator"
+
+
+def test_out_of_range_ids_are_a_4xx_not_a_500(make_user: Any) -> None:
+    ann = make_user()
+    response = ann.delete(f"/api/v1/tokens/{2**63}")
+    assert 400 <= response.status_code < 500
+    assert "error" in response.json()

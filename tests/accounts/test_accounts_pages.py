@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import DEFAULT_PASSWORD
+from tests.html import csrf_from
+
+
+def signup_form(client: TestClient, **fields: str) -> Any:
+    token = csrf_from(client.get("/signup").text)
+    form = {"csrf_token": token, "email": "eve@example.com", "password": DEFAULT_PASSWORD,
+            "display_name": "Eve", "role": "seller", **fields}
+    return client.post("/signup", data=form, follow_redirects=False)
+
+
+def test_signup_page_logs_in_and_header_shows_seller_links(client: TestClient) -> None:
+    response = signup_form(client)
+    assert response.status_code == 303
+    home = client.get("/account")
+    assert home.status_code == 200
+    assert "eve@example.com" in home.text and 'href="/seller"' in home.text
+
+
+def test_form_post_without_csrf_token_is_refused(client: TestClient) -> None:
+    client.get("/signup")
+    response = client.post("/signup", data={"email": "x@example.com", "password": "p" * 12,
+                                            "display_name": "X"})
+    assert response.status_code == 403
+
+
+def test_signup_errors_are_shown_in_the_form(client: TestClient) -> None:
+    response = signup_form(client, password="short")
+    assert response.status_code == 422
+    assert "password" in response.text and 'value="eve@example.com"' in response.text
+
+
+def test_login_logout_and_safe_redirect(client: TestClient) -> None:
+    signup_form(client)
+    logout_token = csrf_from(client.get("/account").text)
+    client.post("/logout", data={"csrf_token": logout_token})
+    redirected = client.get("/account", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert redirected.headers["location"] == "/login?next=/account"
+
+    token = csrf_from(client.get("/login").text)
+    wrong = client.post("/login", data={"csrf_token": token, "email": "eve@example.com",
+                                        "password": "nope-nope-nope"})
+    assert wrong.status_code == 401 and "Wrong email or password" in wrong.text
+    ok = client.post("/login", data={"csrf_token": token, "email": "eve@example.com",
+                                     "password": DEFAULT_PASSWORD,
+                                     "next": "https://evil.example/"}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/"
+
+
+def test_session_cookie_is_httponly_and_samesite(client: TestClient) -> None:
+    response = signup_form(client)
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_account_page_creates_shows_once_and_revokes_tokens(client: TestClient) -> None:
+    signup_form(client)
+    token = csrf_from(client.get("/account").text)
+    created = client.post("/account/tokens", data={"csrf_token": token, "name": "laptop"})
+    assert created.status_code == 201 and 'id="new-token">lsk_' in created.text
+    full_token = created.text.split('id="new-token">')[1].split("<")[0]
+    page = client.get("/account").text
+    assert 'id="new-token"' not in page and full_token not in page
+    revoke_path = page.split('action="/account/tokens/')[1].split('"')[0]
+    client.post(f"/account/tokens/{revoke_path}", data={"csrf_token": token})
+    assert "revoked" in client.get("/account").text
+
+
+def test_account_page_saves_an_address(client: TestClient) -> None:
+    signup_form(client)
+    token = csrf_from(client.get("/account").text)
+    client.post("/account/addresses", data={
+        "csrf_token": token, "full_name": "Eve", "line1": "1 Rue", "city": "Paris",
+        "postcode": "75001", "country": "FR"})
+    assert "75001 Paris, FR" in client.get("/account").text
+    bad = client.post("/account/addresses", data={"csrf_token": token, "full_name": "",
+                                                  "line1": "x", "city": "y", "postcode": "z",
+                                                  "country": "FR"})
+    assert bad.status_code == 422 and "full name" in bad.text
+
+
+def test_choosing_a_market_in_the_header_is_remembered(client: TestClient) -> None:
+    token = csrf_from(client.get("/login").text)
+    client.post("/market", data={"csrf_token": token, "market": "DE", "next": "/login"})
+    assert client.get("/api/v1/market").json()["code"] == "DE"
