@@ -67,10 +67,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_json(error.status_code, codes.get(error.status_code, "http_error"),
                           str(error.detail))
 
-    @app.exception_handler(DataError)
-    async def data_error(request: Request, error: DataError) -> Response:
-        # Values the schema let through but the database refuses (e.g. an id beyond 32 bits).
+    async def out_of_range(request: Request, error: Exception) -> Response:
+        # Values the schema let through but the database cannot store (an id beyond 64 bits
+        # overflows SQLite's driver; PostgreSQL refuses one beyond 32 bits with a DataError).
         return error_json(422, "invalid", "A value is out of the accepted range")
+
+    app.add_exception_handler(DataError, out_of_range)
+    app.add_exception_handler(OverflowError, out_of_range)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(request: Request, error: OperationalError) -> Response:
