@@ -7,11 +7,12 @@ from liveshop.checkout import orm as checkout_orm
 from liveshop.core import idempotency
 from liveshop.core.db import Base
 from liveshop.inventory import orm as inventory_orm
+from liveshop.live import orm as live_orm
 from liveshop.orders import orm as orders_orm
 
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_orm", "catalog_orm", "checkout_orm", "idempotency", "inventory_orm", "metadata",
-    "orders_orm",
+    "accounts_orm", "catalog_orm", "checkout_orm", "idempotency", "inventory_orm", "live_orm",
+    "metadata", "orders_orm",
 ]

@@ -1,0 +1,208 @@
+"""Live-show API: shows, lineup, going live, pins, flash sales, moderation, follows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from liveshop.live import service
+from liveshop.live.hub import Hub, RoomEvents
+from liveshop.live.schemas import (
+    BannedWordsIn,
+    ChatIn,
+    ChatView,
+    MuteIn,
+    NotificationView,
+    PinIn,
+    SaleIn,
+    SaleView,
+    ShowCreate,
+    ShowUpdate,
+    ShowView,
+    SlowModeIn,
+    UserRef,
+)
+from liveshop.web.deps import Context, CurrentActor, CurrentMarket
+
+router = APIRouter(tags=["live"])
+
+
+def room_events(request: Request) -> RoomEvents:
+    hub: Hub = request.app.state.hub
+    return hub.events
+
+
+class PinnedView(BaseModel):
+    product: dict[str, Any] | None
+
+
+class TimelineEntry(BaseModel):
+    product_id: int
+    title: str
+    offset_seconds: float
+    pinned_at: str
+
+
+class Done(BaseModel):
+    ok: bool = True
+
+
+@router.post("/shows", status_code=201, response_model=ShowView)
+def create_show(data: ShowCreate, actor: CurrentActor, context: Context) -> ShowView:
+    return service.create_show(context.db, actor, data)
+
+
+@router.get("/shows", response_model=list[ShowView])
+def list_shows(context: Context, market: CurrentMarket, status: str | None = None,
+               shop_id: int | None = None) -> list[ShowView]:
+    return service.list_shows(context.db, market.code, status, shop_id)
+
+
+@router.get("/shows/{show_id}", response_model=ShowView)
+def get_show(show_id: int, context: Context) -> ShowView:
+    return service.get_show(context.db, show_id)
+
+
+@router.patch("/shows/{show_id}", response_model=ShowView)
+def update_show(show_id: int, data: ShowUpdate, actor: CurrentActor, context: Context
+                ) -> ShowView:
+    return service.update_show(context.db, actor, show_id, data)
+
+
+@router.post("/shows/{show_id}/live", response_model=ShowView)
+def go_live(show_id: int, actor: CurrentActor, context: Context, request: Request) -> ShowView:
+    return service.go_live(context.db, room_events(request), actor, show_id)
+
+
+@router.post("/shows/{show_id}/end", response_model=ShowView)
+def end_show(show_id: int, actor: CurrentActor, context: Context, request: Request
+             ) -> ShowView:
+    return service.end_show(context.db, room_events(request), actor, show_id)
+
+
+@router.put("/shows/{show_id}/pin", response_model=PinnedView)
+def pin(show_id: int, data: PinIn, actor: CurrentActor, context: Context, request: Request
+        ) -> PinnedView:
+    card = service.pin(context.db, room_events(request), actor, show_id, data.product_id)
+    return PinnedView(product=card)
+
+
+@router.get("/shows/{show_id}/pins", response_model=list[TimelineEntry])
+def pins(show_id: int, context: Context) -> list[TimelineEntry]:
+    return [TimelineEntry(**entry) for entry in service.pin_timeline(context.db, show_id)]
+
+
+@router.post("/shows/{show_id}/sales", status_code=201, response_model=SaleView)
+def start_sale(show_id: int, data: SaleIn, actor: CurrentActor, context: Context,
+               request: Request) -> SaleView:
+    return service.start_sale(context.db, room_events(request), actor, show_id, data)
+
+
+@router.post("/shows/{show_id}/sales/{sale_id}/stop", response_model=SaleView)
+def stop_sale(show_id: int, sale_id: int, actor: CurrentActor, context: Context,
+              request: Request) -> SaleView:
+    return service.stop_sale(context.db, room_events(request), actor, show_id, sale_id)
+
+
+@router.post("/shows/{show_id}/chat", status_code=201, response_model=ChatView)
+def post_chat(show_id: int, data: ChatIn, actor: CurrentActor, context: Context,
+              request: Request) -> ChatView:
+    return service.post_chat(context.db, context.limiter, room_events(request), actor,
+                             show_id, data.text)
+
+
+@router.delete("/shows/{show_id}/chat/{message_id}", response_model=Done)
+def delete_message(show_id: int, message_id: int, actor: CurrentActor, context: Context,
+                   request: Request) -> Done:
+    service.delete_message(context.db, room_events(request), actor, show_id, message_id)
+    return Done()
+
+
+@router.post("/shows/{show_id}/mutes", status_code=201, response_model=Done)
+def mute(show_id: int, data: MuteIn, actor: CurrentActor, context: Context,
+         request: Request) -> Done:
+    service.mute(context.db, room_events(request), actor, show_id, data.user_id, data.minutes)
+    return Done()
+
+
+@router.post("/shows/{show_id}/bans", status_code=201, response_model=Done)
+def ban(show_id: int, data: UserRef, actor: CurrentActor, context: Context,
+        request: Request) -> Done:
+    service.ban(context.db, room_events(request), actor, show_id, data.user_id)
+    return Done()
+
+
+@router.delete("/shows/{show_id}/bans/{user_id}", response_model=Done)
+def unban(show_id: int, user_id: int, actor: CurrentActor, context: Context) -> Done:
+    service.unban(context.db, actor, show_id, user_id)
+    return Done()
+
+
+@router.put("/shows/{show_id}/slow-mode", response_model=Done)
+def slow_mode(show_id: int, data: SlowModeIn, actor: CurrentActor, context: Context,
+              request: Request) -> Done:
+    service.set_slow_mode(context.db, room_events(request), actor, show_id, data.seconds)
+    return Done()
+
+
+@router.put("/shows/{show_id}/moderators/{user_id}", response_model=Done)
+def add_moderator(show_id: int, user_id: int, actor: CurrentActor, context: Context) -> Done:
+    service.set_moderator(context.db, actor, show_id, user_id, True)
+    return Done()
+
+
+@router.delete("/shows/{show_id}/moderators/{user_id}", response_model=Done)
+def remove_moderator(show_id: int, user_id: int, actor: CurrentActor, context: Context
+                     ) -> Done:
+    service.set_moderator(context.db, actor, show_id, user_id, False)
+    return Done()
+
+
+@router.put("/shops/{shop_id}/chat-filter", response_model=BannedWordsIn)
+def chat_filter(shop_id: int, data: BannedWordsIn, actor: CurrentActor, context: Context
+                ) -> BannedWordsIn:
+    return BannedWordsIn(words=service.set_banned_words(context.db, actor, shop_id, data.words))
+
+
+@router.put("/shops/{shop_id}/follow", response_model=Done)
+def follow_shop(shop_id: int, actor: CurrentActor, context: Context) -> Done:
+    service.follow_shop(context.db, actor, shop_id, True)
+    return Done()
+
+
+@router.delete("/shops/{shop_id}/follow", response_model=Done)
+def unfollow_shop(shop_id: int, actor: CurrentActor, context: Context) -> Done:
+    service.follow_shop(context.db, actor, shop_id, False)
+    return Done()
+
+
+@router.put("/creators/{creator_id}/follow", response_model=Done)
+def follow_creator(creator_id: int, actor: CurrentActor, context: Context) -> Done:
+    service.follow_creator(context.db, actor, creator_id, True)
+    return Done()
+
+
+@router.delete("/creators/{creator_id}/follow", response_model=Done)
+def unfollow_creator(creator_id: int, actor: CurrentActor, context: Context) -> Done:
+    service.follow_creator(context.db, actor, creator_id, False)
+    return Done()
+
+
+@router.put("/shows/{show_id}/reminder", response_model=Done)
+def remind(show_id: int, actor: CurrentActor, context: Context) -> Done:
+    service.remind_me(context.db, actor, show_id, True)
+    return Done()
+
+
+@router.delete("/shows/{show_id}/reminder", response_model=Done)
+def forget(show_id: int, actor: CurrentActor, context: Context) -> Done:
+    service.remind_me(context.db, actor, show_id, False)
+    return Done()
+
+
+@router.get("/notifications", response_model=list[NotificationView])
+def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
+                  ) -> list[NotificationView]:
+    return service.notifications(context.db, actor, mark_read)

@@ -1,0 +1,224 @@
+"""Fan-out of room events to this process's sockets.
+
+Every change is published once to the broker; each app process's hub receives it and
+writes the same encoded frame to each of its sockets without awaiting any one of them
+(a bounded per-socket queue feeds a writer task; a socket whose queue is full has fallen
+behind and is dropped: it reconnects and gets a fresh snapshot). Chat is batched into one
+frame per tick, reactions are summed, stock is coalesced and the viewer count is sent at
+most once a second, so frames per viewer stay low however busy the room is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from liveshop.live.broker import Broker
+
+log = logging.getLogger("liveshop.live")
+
+CHAT_TICK_SECONDS = 0.15
+STOCK_INTERVAL_SECONDS = 0.5
+VIEWERS_INTERVAL_SECONDS = 1.0
+# WebSocket close codes of the live protocol (docs/live-protocol.md).
+CLOSE_BANNED = 4403
+CLOSE_TOO_SLOW = 4408
+
+
+def channel_of(show_id: int) -> str:
+    return f"liveshop:show:{show_id}"
+
+
+def encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+class Connection(Protocol):
+    user_id: int | None
+    visitor_id: str
+    is_staff: bool
+
+    def offer(self, frame: str) -> bool:
+        """Queue a frame without waiting; False means the client fell behind (dropped)."""
+
+    def close_soon(self, code: int) -> None:
+        """Close after the frames already queued have been written."""
+
+
+class RoomEvents:
+    """What services call (from any thread) after committing a change to a room."""
+
+    def __init__(self, broker: Broker):
+        self.broker = broker
+
+    def _send(self, show_id: int, envelope: dict[str, Any]) -> None:
+        self.broker.publish(channel_of(show_id), encode(envelope).encode())
+
+    def broadcast(self, show_id: int, event: dict[str, Any]) -> None:
+        self._send(show_id, {"to": "all", "event": event})
+
+    def to_staff(self, show_id: int, event: dict[str, Any]) -> None:
+        self._send(show_id, {"to": "staff", "event": event})
+
+    def to_user(self, show_id: int, user_id: int, event: dict[str, Any],
+                disconnect: bool = False) -> None:
+        """To one user's sockets in the room; ``disconnect`` closes them afterwards (bans)."""
+        self._send(show_id, {"to": "user", "user": user_id, "event": event,
+                             "disconnect": disconnect})
+
+    def chat(self, show_id: int, message: dict[str, Any]) -> None:
+        self._send(show_id, {"to": "chat", "message": message})
+
+    def stock(self, show_id: int, stock: dict[str, Any]) -> None:
+        self._send(show_id, {"to": "stock", "stock": stock})
+
+    def hearts(self, show_id: int, count: int) -> None:
+        self._send(show_id, {"to": "hearts", "count": count})
+
+
+@dataclass
+class Room:
+    show_id: int
+    connections: set[Connection] = field(default_factory=set)
+    visitors: dict[str, int] = field(default_factory=dict)
+    pending_chat: list[dict[str, Any]] = field(default_factory=list)
+    pending_hearts: int = 0
+    local_hearts: int = 0
+    latest_stock: dict[str, Any] | None = None
+    stock_sent_at: float = 0.0
+    viewers_sent: int = -1
+    viewers_sent_at: float = 0.0
+
+    @property
+    def viewer_count(self) -> int:
+        """Unique viewers: several tabs or a reconnect of one person count once."""
+        return len(self.visitors)
+
+
+class Hub:
+    def __init__(self, broker: Broker, events: RoomEvents):
+        self.broker = broker
+        self.events = events
+        self.rooms: dict[int, Room] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self._on_message: Callable[[str, bytes], None] = self._receive
+
+    # --- lifecycle ---
+
+    async def start(self) -> None:
+        self._flusher = asyncio.create_task(self._flush_forever(), name="live-hub-flusher")
+
+    async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        for show_id in list(self.rooms):
+            self.broker.unsubscribe(channel_of(show_id), self._on_message)
+        self.rooms.clear()
+
+    # --- membership ---
+
+    def join(self, show_id: int, connection: Connection) -> Room:
+        room = self.rooms.get(show_id)
+        if room is None:
+            room = self.rooms[show_id] = Room(show_id)
+            self.broker.subscribe(channel_of(show_id), self._on_message)
+        room.connections.add(connection)
+        room.visitors[connection.visitor_id] = room.visitors.get(connection.visitor_id, 0) + 1
+        return room
+
+    def leave(self, show_id: int, connection: Connection) -> None:
+        room = self.rooms.get(show_id)
+        if room is None or connection not in room.connections:
+            return
+        room.connections.discard(connection)
+        remaining = room.visitors.get(connection.visitor_id, 1) - 1
+        if remaining <= 0:
+            room.visitors.pop(connection.visitor_id, None)
+        else:
+            room.visitors[connection.visitor_id] = remaining
+        if not room.connections:
+            self.broker.unsubscribe(channel_of(show_id), self._on_message)
+            del self.rooms[show_id]
+
+    def viewer_count(self, show_id: int) -> int:
+        room = self.rooms.get(show_id)
+        return room.viewer_count if room else 0
+
+    def react(self, show_id: int, count: int = 1) -> None:
+        """A viewer tapped a heart: summed here, published once per tick."""
+        room = self.rooms.get(show_id)
+        if room is not None:
+            room.local_hearts += count
+
+    # --- delivery ---
+
+    def _receive(self, channel: str, message: bytes) -> None:
+        envelope = json.loads(message)
+        show_id = int(channel.rsplit(":", 1)[1])
+        room = self.rooms.get(show_id)
+        if room is None:
+            return
+        target = envelope["to"]
+        if target == "chat":
+            room.pending_chat.append(envelope["message"])
+        elif target == "stock":
+            room.latest_stock = {**(room.latest_stock or {}), **envelope["stock"]}
+        elif target == "hearts":
+            room.pending_hearts += int(envelope["count"])
+        elif target == "all":
+            self._deliver(room, encode(envelope["event"]))
+        elif target == "staff":
+            self._deliver(room, encode(envelope["event"]), lambda c: c.is_staff)
+        elif target == "user":
+            user = envelope["user"]
+            self._deliver(room, encode(envelope["event"]), lambda c: c.user_id == user)
+            if envelope.get("disconnect"):
+                for connection in [c for c in room.connections if c.user_id == user]:
+                    connection.close_soon(CLOSE_BANNED)
+                    self.leave(room.show_id, connection)
+
+    def _deliver(self, room: Room, frame: str,
+                 only: Callable[[Connection], bool] | None = None) -> None:
+        for connection in list(room.connections):
+            if only is not None and not only(connection):
+                continue
+            if not connection.offer(frame):
+                self.dropped += 1
+                self.leave(room.show_id, connection)
+
+    def flush(self, now: float | None = None) -> None:
+        """Send what accumulated since the last tick (called by the flusher)."""
+        now = time.monotonic() if now is None else now
+        for room in list(self.rooms.values()):
+            if room.local_hearts:
+                self.events.hearts(room.show_id, room.local_hearts)
+                room.local_hearts = 0
+            if room.pending_chat:
+                messages, room.pending_chat = room.pending_chat, []
+                self._deliver(room, encode({"type": "chat", "messages": messages}))
+            if room.pending_hearts:
+                count, room.pending_hearts = room.pending_hearts, 0
+                self._deliver(room, encode({"type": "hearts", "count": count}))
+            if room.latest_stock and now - room.stock_sent_at >= STOCK_INTERVAL_SECONDS:
+                stock, room.latest_stock = room.latest_stock, None
+                room.stock_sent_at = now
+                self._deliver(room, encode({"type": "stock", **stock}))
+            if (room.viewer_count != room.viewers_sent
+                    and now - room.viewers_sent_at >= VIEWERS_INTERVAL_SECONDS):
+                room.viewers_sent, room.viewers_sent_at = room.viewer_count, now
+                self._deliver(room, encode({"type": "viewers", "count": room.viewer_count}))
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(CHAT_TICK_SECONDS)
+            try:
+                self.flush()
+            except Exception:  # one bad tick must not stop every room
+                log.exception("live hub flush failed")

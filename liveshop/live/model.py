@@ -1,0 +1,112 @@
+"""Rules of a live show, free of HTTP and SQL."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from liveshop.core.errors import Conflict, InvalidInput
+
+PROTOCOL_VERSION = 1
+CHAT_MAX_LENGTH = 300
+CHAT_HISTORY = 50
+# Per-user chat limit on top of any slow mode the host sets.
+CHAT_BURST = 5
+CHAT_BURST_WINDOW_SECONDS = 10
+MAX_MUTE_MINUTES = 24 * 60
+MAX_SALE_MINUTES = 120
+MAX_SLOW_MODE_SECONDS = 300
+
+
+class ShowStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+
+
+_NEXT = {ShowStatus.SCHEDULED: {ShowStatus.LIVE, ShowStatus.ENDED},
+         ShowStatus.LIVE: {ShowStatus.ENDED}, ShowStatus.ENDED: set()}
+
+
+def ensure_show_transition(current: str, target: ShowStatus) -> None:
+    if target not in _NEXT[ShowStatus(current)]:
+        raise Conflict(f"A {current} show cannot become {target}", code="illegal_transition",
+                       field="status")
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_chat_text(text: str) -> str:
+    """Plain text only: control characters removed, whitespace trimmed, length capped.
+    HTML is kept as typed and escaped where it is shown."""
+    cleaned = _CONTROL_CHARACTERS.sub("", text).strip()
+    if not cleaned:
+        raise InvalidInput("Write something first", field="text")
+    if len(cleaned) > CHAT_MAX_LENGTH:
+        raise InvalidInput(f"Messages are at most {CHAT_MAX_LENGTH} characters", field="text")
+    return cleaned
+
+
+_WORDS = re.compile(r"[\w']+", re.UNICODE)
+
+
+def banned_word_in(text: str, banned: set[str]) -> str | None:
+    for word in _WORDS.findall(text.casefold()):
+        if word in banned:
+            return word
+    return None
+
+
+def normalise_banned_word(word: str) -> str:
+    cleaned = word.strip().casefold()
+    if not cleaned or not _WORDS.fullmatch(cleaned) or len(cleaned) > 60:
+        raise InvalidInput("A banned word is one word of up to 60 letters", field="words")
+    return cleaned
+
+
+@dataclass(frozen=True)
+class SaleTerms:
+    prices: dict[str, int]
+    quantity: int
+    per_buyer_limit: int
+    duration: timedelta
+
+
+def validate_sale(prices: dict[str, int], quantity: int, per_buyer_limit: int,
+                  duration_seconds: int, show_markets: set[str],
+                  regular_prices: dict[str, int]) -> SaleTerms:
+    if quantity < 1:
+        raise InvalidInput("A sale needs at least one unit", field="quantity")
+    if not 1 <= per_buyer_limit <= quantity:
+        raise InvalidInput("The per-buyer limit is between 1 and the quantity",
+                           field="per_buyer_limit")
+    if not 10 <= duration_seconds <= MAX_SALE_MINUTES * 60:
+        raise InvalidInput(f"A sale lasts 10 s to {MAX_SALE_MINUTES} min",
+                           field="duration_seconds")
+    missing = show_markets - set(prices)
+    if missing:
+        raise InvalidInput(f"Give a sale price for {', '.join(sorted(missing))}",
+                           field=f"prices.{sorted(missing)[0]}")
+    for market, amount in prices.items():
+        if market not in show_markets:
+            raise InvalidInput(f"The show does not sell in {market}", field=f"prices.{market}")
+        if amount <= 0:
+            raise InvalidInput("A sale price is above zero", field=f"prices.{market}")
+        regular = regular_prices.get(market)
+        if regular is None:
+            raise InvalidInput(f"The product has no price in {market}", field=f"prices.{market}")
+        if amount >= regular:
+            raise InvalidInput("A sale price is below the regular price",
+                               field=f"prices.{market}")
+    return SaleTerms(dict(prices), quantity, per_buyer_limit, timedelta(seconds=duration_seconds))
+
+
+def sale_is_open(status: str, remaining: int, ends_at: datetime, now: datetime) -> bool:
+    return status == "active" and remaining > 0 and now < ends_at
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

@@ -1,0 +1,123 @@
+"""Live-show inputs and views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class ShowCreate(BaseModel):
+    shop_id: int
+    title: str = Field(min_length=1, max_length=140)
+    description: str = Field(default="", max_length=2000)
+    scheduled_at: datetime
+    markets: list[str] = Field(min_length=1, max_length=6)
+    product_ids: list[int] = Field(default_factory=list, max_length=100)
+
+
+class ShowUpdate(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=140)
+    description: str | None = Field(default=None, max_length=2000)
+    scheduled_at: datetime | None = None
+    product_ids: list[int] | None = Field(default=None, max_length=100)
+
+
+class ShowView(BaseModel):
+    id: int
+    shop_id: int
+    shop_name: str
+    host_id: int
+    host_name: str
+    title: str
+    description: str
+    markets: list[str]
+    status: str
+    scheduled_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    cover_url: str | None
+    product_ids: list[int]
+    url: str
+
+
+class PinIn(BaseModel):
+    product_id: int | None = Field(description="null unpins")
+
+
+class SaleIn(BaseModel):
+    variant_id: int
+    prices: dict[str, int] = Field(description="sale price per market, minor units")
+    quantity: int = Field(ge=1, le=100_000)
+    per_buyer_limit: int = Field(default=1, ge=1, le=100)
+    duration_seconds: int = Field(ge=10, le=7200)
+
+
+class SaleView(BaseModel):
+    id: int
+    show_id: int
+    variant_id: int
+    product_id: int
+    title: str
+    prices: dict[str, int]
+    quantity: int
+    remaining: int
+    per_buyer_limit: int
+    ends_at: datetime
+    status: str
+
+
+class ChatIn(BaseModel):
+    text: str = Field(max_length=2000)
+
+
+class ChatView(BaseModel):
+    id: int
+    user_id: int
+    author: str
+    text: str
+    at: int = Field(description="server time, ms since epoch")
+
+
+class MuteIn(BaseModel):
+    user_id: int
+    minutes: int = Field(ge=1, le=24 * 60)
+
+
+class UserRef(BaseModel):
+    user_id: int
+
+
+class SlowModeIn(BaseModel):
+    seconds: int = Field(ge=0, le=300)
+
+
+class BannedWordsIn(BaseModel):
+    words: list[str] = Field(max_length=500)
+
+
+class BuyIn(BaseModel):
+    variant_id: int
+    quantity: int = Field(default=1, ge=1, le=99)
+
+
+class BuyView(BaseModel):
+    checkout_id: int
+    order_numbers: list[str]
+    total: int
+    currency: str
+    flash_sale_id: int | None
+
+
+class ShowStats(BaseModel):
+    viewers: int
+    orders: int
+    revenue: dict[str, int] = Field(description="paid order totals per currency, minor units")
+
+
+class NotificationView(BaseModel):
+    id: int
+    text: str
+    link: str
+    created_at: datetime
+    read: bool

@@ -1,0 +1,670 @@
+"""Live-show use cases. Each owns its transaction and publishes the room event after the
+commit, so a viewer never sees a change that was rolled back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from liveshop.accounts.model import Actor, Role
+from liveshop.accounts.orm import User
+from liveshop.catalog import media
+from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant
+from liveshop.core.db import Database, rows_affected, utcnow
+from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from liveshop.core.ratelimit import RateLimiter
+from liveshop.inventory import service as inventory
+from liveshop.live import model
+from liveshop.live.hub import RoomEvents
+from liveshop.live.model import ShowStatus, epoch_ms
+from liveshop.live.orm import (
+    ChatMessage,
+    ChatMute,
+    CreatorFollow,
+    FlashSale,
+    Notification,
+    ShopBan,
+    ShopChatFilter,
+    ShopCreator,
+    ShopFollow,
+    Show,
+    ShowModerator,
+    ShowPin,
+    ShowProduct,
+    ShowReminder,
+)
+from liveshop.live.schemas import (
+    ChatView,
+    NotificationView,
+    SaleIn,
+    SaleView,
+    ShowCreate,
+    ShowUpdate,
+    ShowView,
+)
+from liveshop.markets.model import MARKETS, get_market
+
+# --- access ---
+
+
+def _show(session: Session, show_id: int, *, lock: bool = False) -> Show:
+    query = select(Show).where(Show.id == show_id)
+    if lock:
+        query = query.with_for_update()
+    show = session.scalars(query).one_or_none()
+    if show is None:
+        raise NotFound("No such show", field="show_id")
+    return show
+
+
+def _owns_shop(session: Session, actor: Actor, shop_id: int) -> bool:
+    shop = session.get(Shop, shop_id)
+    return shop is not None and shop.owner_id == actor.user_id
+
+
+def can_host(session: Session, actor: Actor | None, show: Show) -> bool:
+    if actor is None:
+        return False
+    return actor.is_admin or show.host_id == actor.user_id or _owns_shop(
+        session, actor, show.shop_id)
+
+
+def can_moderate(session: Session, actor: Actor | None, show: Show) -> bool:
+    if actor is None:
+        return False
+    if actor.role is Role.MODERATOR or can_host(session, actor, show):
+        return True
+    return session.get(ShowModerator, (show.id, actor.user_id)) is not None
+
+
+def _require_host(session: Session, actor: Actor, show: Show) -> None:
+    if not can_host(session, actor, show):
+        raise Forbidden("Only the show's host or shop can do this", field="show_id")
+
+
+def _require_moderator(session: Session, actor: Actor, show: Show) -> None:
+    if not can_moderate(session, actor, show):
+        raise Forbidden("Only the show's host or moderators can do this", field="show_id")
+
+
+def markets_of(show: Show) -> list[str]:
+    return [code for code in show.markets.strip(",").split(",") if code]
+
+
+# --- shows ---
+
+
+def _show_view(session: Session, show: Show) -> ShowView:
+    shop = session.get(Shop, show.shop_id)
+    host = session.get(User, show.host_id)
+    assert shop is not None and host is not None
+    return ShowView(
+        id=show.id, shop_id=show.shop_id, shop_name=shop.name, host_id=show.host_id,
+        host_name=host.display_name, title=show.title, description=show.description,
+        markets=markets_of(show), status=show.status, scheduled_at=show.scheduled_at,
+        started_at=show.started_at, ended_at=show.ended_at,
+        cover_url=media.url_of(show.cover_path) if show.cover_path else None,
+        product_ids=[item.product_id for item in show.lineup], url=f"/shows/{show.id}",
+    )
+
+
+def _check_lineup(session: Session, shop_id: int, product_ids: list[int]) -> list[int]:
+    unique = list(dict.fromkeys(product_ids))
+    if not unique:
+        return []
+    found = set(session.scalars(select(Product.id).where(
+        Product.id.in_(unique), Product.shop_id == shop_id, Product.status == "active")))
+    for index, product_id in enumerate(unique):
+        if product_id not in found:
+            raise InvalidInput("Only the shop's active products can be in the lineup",
+                               field=f"product_ids.{index}")
+    return unique
+
+
+def create_show(db: Database, actor: Actor, data: ShowCreate) -> ShowView:
+    with db.transaction() as session:
+        shop = session.get(Shop, data.shop_id)
+        if shop is None:
+            raise NotFound("No such shop", field="shop_id")
+        invited = session.get(ShopCreator, (shop.id, actor.user_id)) is not None
+        if not (shop.owner_id == actor.user_id or actor.is_admin or invited):
+            raise Forbidden("Only the shop or a creator it invited can host its shows",
+                            field="shop_id")
+        shipped = {m.market for m in session.scalars(
+            select(ShopMarket).where(ShopMarket.shop_id == shop.id))}
+        markets = []
+        for index, code in enumerate(data.markets):
+            market = get_market(code, field=f"markets.{index}")
+            if market.code not in shipped:
+                raise InvalidInput(f"The shop does not ship to {market.code}",
+                                   field=f"markets.{index}")
+            markets.append(market.code)
+        if data.scheduled_at.tzinfo is None:
+            raise InvalidInput("Give the start time with its time zone", field="scheduled_at")
+        show = Show(shop_id=shop.id, host_id=actor.user_id, title=data.title.strip(),
+                    description=data.description.strip(),
+                    markets="," + ",".join(dict.fromkeys(markets)) + ",",
+                    scheduled_at=data.scheduled_at, status=ShowStatus.SCHEDULED)
+        session.add(show)
+        session.flush()
+        for position, product_id in enumerate(_check_lineup(session, shop.id, data.product_ids)):
+            session.add(ShowProduct(show_id=show.id, product_id=product_id, position=position))
+        session.flush()
+        session.refresh(show)
+        return _show_view(session, show)
+
+
+def update_show(db: Database, actor: Actor, show_id: int, data: ShowUpdate) -> ShowView:
+    with db.transaction() as session:
+        show = _show(session, show_id)
+        _require_host(session, actor, show)
+        if show.status == ShowStatus.ENDED:
+            raise Conflict("An ended show cannot change", field="show_id")
+        if data.title is not None:
+            show.title = data.title.strip()
+        if data.description is not None:
+            show.description = data.description.strip()
+        if data.scheduled_at is not None:
+            show.scheduled_at = data.scheduled_at
+        if data.product_ids is not None:
+            lineup = _check_lineup(session, show.shop_id, data.product_ids)
+            session.execute(delete(ShowProduct).where(ShowProduct.show_id == show.id))
+            for position, product_id in enumerate(lineup):
+                session.add(ShowProduct(show_id=show.id, product_id=product_id,
+                                        position=position))
+        session.flush()
+        session.refresh(show)
+        return _show_view(session, show)
+
+
+def get_show(db: Database, show_id: int) -> ShowView:
+    with db.read() as session:
+        return _show_view(session, _show(session, show_id))
+
+
+def list_shows(db: Database, market: str | None = None, status: str | None = None,
+               shop_id: int | None = None, limit: int = 50) -> list[ShowView]:
+    with db.read() as session:
+        query = select(Show)
+        if market:
+            query = query.where(Show.markets.contains(f",{market},"))
+        if status:
+            query = query.where(Show.status == status)
+        if shop_id:
+            query = query.where(Show.shop_id == shop_id)
+        order = Show.started_at.desc() if status == ShowStatus.LIVE else Show.scheduled_at
+        shows = session.scalars(query.order_by(order, Show.id).limit(limit))
+        return [_show_view(session, show) for show in shows]
+
+
+def _notify(session: Session, user_ids: set[int], text: str, link: str) -> None:
+    for user_id in sorted(user_ids):
+        session.add(Notification(user_id=user_id, text=text, link=link))
+
+
+def go_live(db: Database, events: RoomEvents, actor: Actor, show_id: int) -> ShowView:
+    with db.transaction() as session:
+        show = _show(session, show_id, lock=True)
+        _require_host(session, actor, show)
+        model.ensure_show_transition(show.status, ShowStatus.LIVE)
+        show.status, show.started_at = ShowStatus.LIVE, utcnow()
+        audience = set(session.scalars(
+            select(ShopFollow.follower_id).where(ShopFollow.shop_id == show.shop_id)))
+        audience |= set(session.scalars(
+            select(CreatorFollow.follower_id).where(CreatorFollow.creator_id == show.host_id)))
+        audience |= set(session.scalars(
+            select(ShowReminder.user_id).where(ShowReminder.show_id == show.id)))
+        audience.discard(show.host_id)
+        _notify(session, audience, f"Live now: {show.title}", f"/shows/{show.id}")
+        view = _show_view(session, show)
+    events.broadcast(show_id, {"type": "status", "status": "live",
+                               "started_at": epoch_ms(view.started_at or utcnow())})
+    return view
+
+
+def end_show(db: Database, events: RoomEvents, actor: Actor | None, show_id: int) -> ShowView:
+    """End the show (actor None: the system, e.g. the publisher never came back)."""
+    with db.transaction() as session:
+        show = _show(session, show_id, lock=True)
+        if actor is not None:
+            _require_host(session, actor, show)
+        model.ensure_show_transition(show.status, ShowStatus.ENDED)
+        now = utcnow()
+        show.status, show.ended_at = ShowStatus.ENDED, now
+        session.execute(update(ShowPin).where(ShowPin.show_id == show_id,
+                                              ShowPin.unpinned_at.is_(None))
+                        .values(unpinned_at=now))
+        session.execute(update(FlashSale).where(FlashSale.show_id == show_id,
+                                                FlashSale.status == "active")
+                        .values(status="ended"))
+        view = _show_view(session, show)
+    events.broadcast(show_id, {"type": "status", "status": "ended"})
+    return view
+
+
+# --- product cards ---
+
+
+def product_card(session: Session, product_id: int, markets: list[str]) -> dict[str, Any] | None:
+    """The card shown over the video. Prices for every market of the show, so one
+    encoded frame serves every viewer; the client shows its own market's price."""
+    product = session.get(Product, product_id)
+    if product is None:
+        return None
+    stock = inventory.stock_of(session, [v.id for v in product.variants])
+    variants = []
+    for variant in product.variants:
+        prices = {
+            p.market: {"amount": p.amount_minor, "compare_at": p.compare_at_minor,
+                       "formatted": MARKETS[p.market].format(p.amount_minor)}
+            for p in variant.prices if p.market in markets
+        }
+        if not prices:
+            continue
+        level = stock.get(variant.id)
+        label = " / ".join(v for v in (variant.option1, variant.option2, variant.option3) if v)
+        variants.append({"id": variant.id, "label": label or "Standard", "prices": prices,
+                         "available": level.available if level else 0})
+    image = media.url_of(product.images[0].path) if product.images else None
+    return {"id": product.id, "title": product.title, "image": image, "variants": variants}
+
+
+def _lineup_cards(session: Session, show: Show) -> list[dict[str, Any]]:
+    cards = [product_card(session, item.product_id, markets_of(show)) for item in show.lineup]
+    return [card for card in cards if card is not None]
+
+
+def pin(db: Database, events: RoomEvents, actor: Actor, show_id: int,
+        product_id: int | None) -> dict[str, Any] | None:
+    with db.transaction() as session:
+        show = _show(session, show_id, lock=True)
+        _require_host(session, actor, show)
+        if show.status == ShowStatus.ENDED:
+            raise Conflict("The show has ended", field="show_id")
+        if product_id is not None and session.get(ShowProduct, (show_id, product_id)) is None:
+            raise InvalidInput("Pin a product from the show's lineup", field="product_id")
+        now = utcnow()
+        session.execute(update(ShowPin).where(ShowPin.show_id == show_id,
+                                              ShowPin.unpinned_at.is_(None))
+                        .values(unpinned_at=now))
+        show.pinned_product_id = product_id
+        card = None
+        if product_id is not None:
+            session.add(ShowPin(show_id=show_id, product_id=product_id, pinned_at=now))
+            card = product_card(session, product_id, markets_of(show))
+    events.broadcast(show_id, {"type": "pin", "product": card})
+    return card
+
+
+def pin_timeline(db: Database, show_id: int) -> list[dict[str, Any]]:
+    """When each product was pinned, relative to the show's start (for replays)."""
+    with db.read() as session:
+        show = _show(session, show_id)
+        started = show.started_at or show.scheduled_at
+        rows = session.execute(
+            select(ShowPin, Product.title).join(Product, Product.id == ShowPin.product_id)
+            .where(ShowPin.show_id == show_id).order_by(ShowPin.pinned_at)
+        ).all()
+        return [{"product_id": pin_row.product_id, "title": title,
+                 "offset_seconds": max(0.0, (pin_row.pinned_at - started).total_seconds()),
+                 "pinned_at": pin_row.pinned_at.isoformat()}
+                for pin_row, title in rows]
+
+
+# --- flash sales ---
+
+
+def _sale_view(session: Session, sale: FlashSale) -> SaleView:
+    variant = session.get(Variant, sale.variant_id)
+    assert variant is not None
+    return SaleView(id=sale.id, show_id=sale.show_id, variant_id=sale.variant_id,
+                    product_id=variant.product_id, title=variant.product.title,
+                    prices=dict(sale.prices), quantity=sale.quantity, remaining=sale.remaining,
+                    per_buyer_limit=sale.per_buyer_limit, ends_at=sale.ends_at,
+                    status=sale.status)
+
+
+def sale_event(session: Session, sale: FlashSale) -> dict[str, Any]:
+    variant = session.get(Variant, sale.variant_id)
+    assert variant is not None
+    regular = {p.market: p.amount_minor for p in variant.prices}
+    label = " / ".join(v for v in (variant.option1, variant.option2, variant.option3) if v)
+    return {
+        "id": sale.id, "variant_id": sale.variant_id, "product_id": variant.product_id,
+        "title": variant.product.title, "variant_label": label or "Standard",
+        "prices": {m: {"amount": amount, "formatted": MARKETS[m].format(amount),
+                       "regular": regular.get(m),
+                       "regular_formatted": MARKETS[m].format(regular[m]) if m in regular
+                       else None}
+                   for m, amount in sale.prices.items()},
+        "quantity": sale.quantity, "remaining": sale.remaining,
+        "per_buyer_limit": sale.per_buyer_limit, "ends_at": epoch_ms(sale.ends_at),
+        "status": sale.status,
+    }
+
+
+def active_sale(session: Session, show_id: int, now: datetime | None = None) -> FlashSale | None:
+    now = now or utcnow()
+    return session.scalars(select(FlashSale).where(
+        FlashSale.show_id == show_id, FlashSale.status == "active", FlashSale.ends_at > now
+    ).order_by(FlashSale.id.desc())).first()
+
+
+def start_sale(db: Database, events: RoomEvents, actor: Actor, show_id: int,
+               data: SaleIn) -> SaleView:
+    with db.transaction() as session:
+        show = _show(session, show_id, lock=True)
+        _require_host(session, actor, show)
+        if show.status != ShowStatus.LIVE:
+            raise Conflict("Flash sales run while the show is live", field="show_id")
+        variant = session.get(Variant, data.variant_id)
+        if variant is None or session.get(ShowProduct, (show_id, variant.product_id)) is None:
+            raise InvalidInput("Choose a variant of a product in the lineup", field="variant_id")
+        if active_sale(session, show_id) is not None:
+            raise Conflict("Stop the running flash sale first", code="sale_running",
+                           field="variant_id")
+        terms = model.validate_sale(
+            data.prices, data.quantity, data.per_buyer_limit, data.duration_seconds,
+            set(markets_of(show)), {p.market: p.amount_minor for p in variant.prices})
+        level = inventory.stock_of(session, [variant.id]).get(variant.id)
+        if level is None or level.available < terms.quantity:
+            raise Conflict(f"Only {level.available if level else 0} units are in stock",
+                           field="quantity", code="not_enough_stock")
+        now = utcnow()
+        sale = FlashSale(show_id=show_id, variant_id=variant.id, prices=terms.prices,
+                         quantity=terms.quantity, remaining=terms.quantity,
+                         per_buyer_limit=terms.per_buyer_limit, starts_at=now,
+                         ends_at=now + terms.duration, status="active")
+        session.add(sale)
+        session.flush()
+        event = sale_event(session, sale)
+        view = _sale_view(session, sale)
+    events.broadcast(show_id, {"type": "sale", "sale": event})
+    return view
+
+
+def stop_sale(db: Database, events: RoomEvents, actor: Actor, show_id: int,
+              sale_id: int) -> SaleView:
+    with db.transaction() as session:
+        show = _show(session, show_id)
+        _require_host(session, actor, show)
+        sale = session.get(FlashSale, sale_id)
+        if sale is None or sale.show_id != show_id:
+            raise NotFound("No such flash sale", field="sale_id")
+        if sale.status != "active":
+            raise Conflict(f"The sale is already {sale.status}", field="sale_id")
+        sale.status = "stopped"
+        view = _sale_view(session, sale)
+    events.broadcast(show_id, {"type": "sale_ended", "sale_id": sale_id, "reason": "stopped"})
+    return view
+
+
+def end_expired_sales(db: Database, events: RoomEvents, now: datetime | None = None) -> int:
+    """Close sales whose time ran out, so prices revert for everyone."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        expired = session.execute(select(FlashSale.id, FlashSale.show_id).where(
+            FlashSale.status == "active", FlashSale.ends_at <= now)).all()
+        for sale_id, _ in expired:
+            session.execute(update(FlashSale).where(FlashSale.id == sale_id,
+                                                    FlashSale.status == "active")
+                            .values(status="ended"))
+    for sale_id, show_id in expired:
+        events.broadcast(show_id, {"type": "sale_ended", "sale_id": sale_id, "reason": "time"})
+    return len(expired)
+
+
+# --- chat and moderation ---
+
+
+def _chat_view(message: ChatMessage) -> ChatView:
+    return ChatView(id=message.id, user_id=message.user_id, author=message.author,
+                    text=message.text, at=epoch_ms(message.created_at))
+
+
+def _is_banned(session: Session, shop_id: int, user_id: int) -> bool:
+    return session.get(ShopBan, (shop_id, user_id)) is not None
+
+
+def _muted_until(session: Session, show_id: int, user_id: int) -> datetime | None:
+    return session.scalar(select(func.max(ChatMute.until)).where(
+        ChatMute.show_id == show_id, ChatMute.user_id == user_id, ChatMute.until > utcnow()))
+
+
+def is_banned(db: Database, show_id: int, user_id: int) -> bool:
+    with db.read() as session:
+        return _is_banned(session, _show(session, show_id).shop_id, user_id)
+
+
+def post_chat(db: Database, limiter: RateLimiter, events: RoomEvents, actor: Actor,
+              show_id: int, text: str) -> ChatView:
+    cleaned = model.clean_chat_text(text)
+    with db.transaction() as session:
+        show = _show(session, show_id)
+        if show.status != ShowStatus.LIVE:
+            raise Conflict("Chat is open while the show is live", field="show_id")
+        if _is_banned(session, show.shop_id, actor.user_id):
+            raise Forbidden("You are banned from this shop's shows", code="banned", field="text")
+        muted = _muted_until(session, show_id, actor.user_id)
+        if muted is not None:
+            minutes = max(1, round((muted - utcnow()).total_seconds() / 60))
+            raise Forbidden(f"You are muted for {minutes} more minute(s)", code="muted",
+                            field="text")
+        staff = can_moderate(session, actor, show)
+        if not staff:
+            limiter.hit(f"chat:{show_id}:{actor.user_id}", limit=model.CHAT_BURST,
+                        window_seconds=model.CHAT_BURST_WINDOW_SECONDS)
+            if show.slow_mode_seconds:
+                limiter.hit(f"slow:{show_id}:{actor.user_id}", limit=1,
+                            window_seconds=show.slow_mode_seconds)
+        banned_words = set(session.scalars(
+            select(ShopChatFilter.word).where(ShopChatFilter.shop_id == show.shop_id)))
+        if model.banned_word_in(cleaned, banned_words):
+            raise InvalidInput("That message contains a word this shop does not allow",
+                               field="text", code="banned_word")
+        message = ChatMessage(show_id=show_id, user_id=actor.user_id,
+                              author=actor.display_name, text=cleaned, created_at=utcnow())
+        session.add(message)
+        session.flush()
+        view = _chat_view(message)
+    events.chat(show_id, view.model_dump())
+    return view
+
+
+def recent_chat(session: Session, show_id: int) -> list[ChatView]:
+    rows = session.scalars(select(ChatMessage).where(
+        ChatMessage.show_id == show_id, ChatMessage.deleted_at.is_(None)
+    ).order_by(ChatMessage.id.desc()).limit(model.CHAT_HISTORY)).all()
+    return [_chat_view(row) for row in reversed(rows)]
+
+
+def delete_message(db: Database, events: RoomEvents, actor: Actor, show_id: int,
+                   message_id: int) -> None:
+    with db.transaction() as session:
+        _require_moderator(session, actor, _show(session, show_id))
+        changed = rows_affected(session.execute(
+            update(ChatMessage).where(ChatMessage.id == message_id,
+                                      ChatMessage.show_id == show_id,
+                                      ChatMessage.deleted_at.is_(None))
+            .values(deleted_at=utcnow(), deleted_by=actor.user_id)))
+        if not changed and session.get(ChatMessage, message_id) is None:
+            raise NotFound("No such message", field="message_id")
+    events.broadcast(show_id, {"type": "chat_deleted", "ids": [message_id]})
+
+
+def mute(db: Database, events: RoomEvents, actor: Actor, show_id: int, user_id: int,
+         minutes: int) -> datetime:
+    with db.transaction() as session:
+        show = _show(session, show_id)
+        _require_moderator(session, actor, show)
+        if session.get(User, user_id) is None:
+            raise NotFound("No such user", field="user_id")
+        until = utcnow() + timedelta(minutes=minutes)
+        session.add(ChatMute(show_id=show_id, user_id=user_id, until=until,
+                             by_id=actor.user_id))
+    events.to_user(show_id, user_id, {"type": "muted", "until": epoch_ms(until)})
+    return until
+
+
+def ban(db: Database, events: RoomEvents, actor: Actor, show_id: int, user_id: int) -> None:
+    with db.transaction() as session:
+        show = _show(session, show_id)
+        _require_moderator(session, actor, show)
+        if session.get(User, user_id) is None:
+            raise NotFound("No such user", field="user_id")
+        if _is_banned(session, show.shop_id, user_id):
+            return
+        session.add(ShopBan(shop_id=show.shop_id, user_id=user_id, by_id=actor.user_id))
+        banned_ids = list(session.scalars(select(ChatMessage.id).where(
+            ChatMessage.show_id == show_id, ChatMessage.user_id == user_id,
+            ChatMessage.deleted_at.is_(None))))
+        session.execute(update(ChatMessage).where(ChatMessage.id.in_(banned_ids))
+                        .values(deleted_at=utcnow(), deleted_by=actor.user_id))
+    events.to_user(show_id, user_id, {"type": "banned"}, disconnect=True)
+    if banned_ids:
+        events.broadcast(show_id, {"type": "chat_deleted", "ids": banned_ids})
+
+
+def unban(db: Database, actor: Actor, show_id: int, user_id: int) -> None:
+    with db.transaction() as session:
+        show = _show(session, show_id)
+        _require_moderator(session, actor, show)
+        session.execute(delete(ShopBan).where(ShopBan.shop_id == show.shop_id,
+                                              ShopBan.user_id == user_id))
+
+
+def set_slow_mode(db: Database, events: RoomEvents, actor: Actor, show_id: int,
+                  seconds: int) -> None:
+    if not 0 <= seconds <= model.MAX_SLOW_MODE_SECONDS:
+        raise InvalidInput("Slow mode is 0 to 300 seconds", field="seconds")
+    with db.transaction() as session:
+        show = _show(session, show_id)
+        _require_moderator(session, actor, show)
+        show.slow_mode_seconds = seconds
+    events.broadcast(show_id, {"type": "slow_mode", "seconds": seconds})
+
+
+def set_moderator(db: Database, actor: Actor, show_id: int, user_id: int, on: bool) -> None:
+    with db.transaction() as session:
+        show = _show(session, show_id)
+        _require_host(session, actor, show)
+        if session.get(User, user_id) is None:
+            raise NotFound("No such user", field="user_id")
+        existing = session.get(ShowModerator, (show_id, user_id))
+        if on and existing is None:
+            session.add(ShowModerator(show_id=show_id, user_id=user_id))
+        elif not on and existing is not None:
+            session.delete(existing)
+
+
+def set_banned_words(db: Database, actor: Actor, shop_id: int, words: list[str]) -> list[str]:
+    cleaned = sorted({model.normalise_banned_word(word) for word in words})
+    with db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None:
+            raise NotFound("No such shop", field="shop_id")
+        if shop.owner_id != actor.user_id and not actor.is_admin:
+            raise Forbidden("This shop belongs to another seller", field="shop_id")
+        session.execute(delete(ShopChatFilter).where(ShopChatFilter.shop_id == shop_id))
+        session.add_all(ShopChatFilter(shop_id=shop_id, word=word) for word in cleaned)
+    return cleaned
+
+
+# --- follows, reminders, notifications ---
+
+
+def follow_shop(db: Database, actor: Actor, shop_id: int, on: bool = True) -> None:
+    with db.transaction() as session:
+        if session.get(Shop, shop_id) is None:
+            raise NotFound("No such shop", field="shop_id")
+        existing = session.get(ShopFollow, (actor.user_id, shop_id))
+        if on and existing is None:
+            session.add(ShopFollow(follower_id=actor.user_id, shop_id=shop_id))
+        elif not on and existing is not None:
+            session.delete(existing)
+
+
+def follow_creator(db: Database, actor: Actor, creator_id: int, on: bool = True) -> None:
+    with db.transaction() as session:
+        creator = session.get(User, creator_id)
+        if creator is None or creator.role not in (Role.CREATOR, Role.SELLER):
+            raise NotFound("No such creator", field="creator_id")
+        existing = session.get(CreatorFollow, (actor.user_id, creator_id))
+        if on and existing is None:
+            session.add(CreatorFollow(follower_id=actor.user_id, creator_id=creator_id))
+        elif not on and existing is not None:
+            session.delete(existing)
+
+
+def remind_me(db: Database, actor: Actor, show_id: int, on: bool = True) -> None:
+    try:
+        with db.transaction() as session:
+            show = _show(session, show_id)
+            if show.status != ShowStatus.SCHEDULED:
+                raise Conflict("Reminders are for upcoming shows", field="show_id")
+            existing = session.get(ShowReminder, (show_id, actor.user_id))
+            if on and existing is None:
+                session.add(ShowReminder(show_id=show_id, user_id=actor.user_id))
+            elif not on and existing is not None:
+                session.delete(existing)
+    except IntegrityError:
+        pass  # a concurrent identical request already stored it
+
+
+def notifications(db: Database, actor: Actor, mark_read: bool = False
+                  ) -> list[NotificationView]:
+    with db.transaction() as session:
+        rows = session.scalars(select(Notification).where(
+            Notification.user_id == actor.user_id).order_by(Notification.id.desc()).limit(50)
+        ).all()
+        views = [NotificationView(id=n.id, text=n.text, link=n.link, created_at=n.created_at,
+                                  read=n.read_at is not None) for n in rows]
+        if mark_read:
+            session.execute(update(Notification).where(
+                Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+                .values(read_at=utcnow()))
+        return views
+
+
+def unread_count(db: Database, actor: Actor) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == actor.user_id, Notification.read_at.is_(None))) or 0
+
+
+# --- the room snapshot ---
+
+
+def snapshot(db: Database, show_id: int, actor: Actor | None, market: str,
+             viewers: int) -> dict[str, Any]:
+    """Everything a viewer needs on (re)connect; later events update it."""
+    with db.read() as session:
+        show = _show(session, show_id)
+        markets = markets_of(show)
+        sale = active_sale(session, show_id)
+        muted = _muted_until(session, show_id, actor.user_id) if actor else None
+        return {
+            "type": "snapshot", "v": model.PROTOCOL_VERSION, "server_time": epoch_ms(utcnow()),
+            "market": market if market in markets else markets[0],
+            "show": {**_show_view(session, show).model_dump(mode="json"),
+                     "slow_mode_seconds": show.slow_mode_seconds},
+            "pinned": product_card(session, show.pinned_product_id, markets)
+            if show.pinned_product_id else None,
+            "sale": sale_event(session, sale) if sale else None,
+            "lineup": _lineup_cards(session, show),
+            "chat": [message.model_dump() for message in recent_chat(session, show_id)],
+            "viewers": viewers,
+            "you": {
+                "user_id": actor.user_id if actor else None,
+                "name": actor.display_name if actor else None,
+                "can_chat": actor is not None and not _is_banned(session, show.shop_id,
+                                                                 actor.user_id),
+                "can_moderate": can_moderate(session, actor, show),
+                "can_host": can_host(session, actor, show),
+                "muted_until": epoch_ms(muted) if muted else None,
+            },
+        }

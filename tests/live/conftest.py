@@ -1,0 +1,151 @@
+"""A real server per test (uvicorn in a thread) and people who talk to it over HTTP and
+WebSocket, as browsers would."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.sync.client import ClientConnection, connect
+
+from liveshop.core.db import Database, utcnow
+from tests.conftest import DEFAULT_PASSWORD
+from tests.factories import VariantSpec, create_product, create_shop
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(app: Any) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not instance.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    yield f"127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+class Room:
+    """One WebSocket connection to a show, with helpers to wait for events."""
+
+    def __init__(self, connection: ClientConnection):
+        self.connection = connection
+        self.seen: list[dict[str, Any]] = []
+        self.snapshot = self.next("snapshot")
+
+    def next(self, kind: str, timeout: float = 3.0,
+             where: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {kind!r} event within {timeout}s; saw {self.seen[-5:]}")
+            event = json.loads(self.connection.recv(timeout=remaining))
+            self.seen.append(event)
+            if event["type"] == kind and (where is None or where(event)):
+                return event
+
+    def send(self, **message: Any) -> None:
+        self.connection.send(json.dumps(message))
+
+    def chat_texts(self, timeout: float = 3.0, count: int = 1) -> list[str]:
+        texts: list[str] = []
+        while len(texts) < count:
+            texts += [m["text"] for m in self.next("chat", timeout)["messages"]]
+        return texts
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class Person:
+    def __init__(self, host: str, role: str = "buyer", name: str | None = None):
+        self.host = host
+        self.http = httpx.Client(base_url=f"http://{host}", timeout=10)
+        self.name = name or role.title()
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        created = self.http.post("/api/v1/auth/signup", json={
+            "email": email, "password": DEFAULT_PASSWORD, "display_name": self.name,
+            "role": role})
+        assert created.status_code == 201, created.text
+        self.id: int = created.json()["user"]["id"]
+        self.http.headers["X-CSRF-Token"] = created.json()["csrf_token"]
+        self.rooms: list[Room] = []
+
+    def join(self, show_id: int, market: str = "UK") -> Room:
+        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        connection = connect(f"ws://{self.host}/ws/shows/{show_id}?market={market}",
+                             additional_headers={"Cookie": cookie,
+                                                 "Origin": f"http://{self.host}"})
+        room = Room(connection)
+        self.rooms.append(room)
+        return room
+
+    def close(self) -> None:
+        for room in self.rooms:
+            room.close()
+        self.http.close()
+
+
+def anonymous_join(host: str, show_id: int) -> Room:
+    return Room(connect(f"ws://{host}/ws/shows/{show_id}"))
+
+
+@pytest.fixture
+def people(server: str) -> Iterator[Callable[..., Person]]:
+    made: list[Person] = []
+
+    def make(role: str = "buyer", name: str | None = None) -> Person:
+        person = Person(server, role, name)
+        made.append(person)
+        return person
+
+    yield make
+    for person in made:
+        person.close()
+
+
+class LiveShow:
+    def __init__(self, host: Person, show_id: int, shop_id: int, product_id: int,
+                 variant_ids: list[int]):
+        self.host, self.id, self.shop_id = host, show_id, shop_id
+        self.product_id, self.variant_ids = product_id, variant_ids
+
+
+@pytest.fixture
+def live_show(db: Database, people: Callable[..., Person]) -> LiveShow:
+    """A seller's show, live, with one product (two sizes, 40 units each) in its lineup."""
+    host = people("seller", "Hannah Host")
+    shop_id = create_shop(db, host.id, {"UK": 399, "DE": 499})
+    product_id, variant_ids = create_product(db, shop_id, [
+        VariantSpec(prices={"UK": 2500, "DE": 2900}, stock=40, option1="M"),
+        VariantSpec(prices={"UK": 2500, "DE": 2900}, stock=40, option1="L"),
+    ], title="Glow Jacket")
+    created = host.http.post("/api/v1/shows", json={
+        "shop_id": shop_id, "title": "Friday drop", "markets": ["UK", "DE"],
+        "scheduled_at": (utcnow() + timedelta(minutes=5)).isoformat(),
+        "product_ids": [product_id]})
+    assert created.status_code == 201, created.text
+    show_id = created.json()["id"]
+    assert host.http.post(f"/api/v1/shows/{show_id}/live").status_code == 200
+    return LiveShow(host, show_id, shop_id, product_id, variant_ids)
