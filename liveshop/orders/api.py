@@ -1,5 +1,96 @@
+"""Order API: order history, fulfilment, cancellation, refunds and returns."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Header, Query
+from starlette.responses import JSONResponse
+
+from liveshop.orders import service
+from liveshop.orders.model import OrderStatus
+from liveshop.orders.schemas import (
+    CancelIn,
+    OrderDetail,
+    OrderSummary,
+    RefundIn,
+    RefundResult,
+    ReturnIn,
+    ReturnView,
+    ShipIn,
+)
+from liveshop.web.deps import Context, CurrentActor
+
+router = APIRouter(tags=["orders"])
+
+Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.get("/orders", response_model=list[OrderSummary])
+def my_orders(actor: CurrentActor, context: Context, checkout_id: int | None = None,
+              limit: Limit = 50, offset: Offset = 0) -> list[OrderSummary]:
+    """The buyer's own orders, newest first."""
+    return service.list_buyer_orders(context.db, actor, checkout_id, limit, offset)
+
+
+@router.get("/orders/{order_id}", response_model=OrderDetail)
+def order_detail(order_id: int, actor: CurrentActor, context: Context) -> OrderDetail:
+    return service.get_order(context.db, actor, order_id)
+
+
+@router.get("/shops/{shop_id}/orders", response_model=list[OrderSummary])
+def shop_orders(shop_id: int, actor: CurrentActor, context: Context,
+                status: OrderStatus | None = None, limit: Limit = 50, offset: Offset = 0
+                ) -> list[OrderSummary]:
+    return service.list_shop_orders(context.db, actor, shop_id, status, limit, offset)
+
+
+@router.post("/orders/{order_id}/ship", response_model=OrderDetail)
+def ship(order_id: int, data: ShipIn, actor: CurrentActor, context: Context) -> OrderDetail:
+    return service.ship(context.db, actor, order_id, data)
+
+
+@router.post("/orders/{order_id}/deliver", response_model=OrderDetail)
+def deliver(order_id: int, actor: CurrentActor, context: Context) -> OrderDetail:
+    return service.deliver(context.db, actor, order_id)
+
+
+@router.post("/orders/{order_id}/cancel", response_model=OrderDetail)
+def cancel(order_id: int, actor: CurrentActor, context: Context,
+           data: CancelIn | None = None) -> OrderDetail:
+    return service.cancel(context.db, context.payments, actor, order_id, data)
+
+
+@router.post("/orders/{order_id}/refunds", status_code=201, response_model=RefundResult)
+def refund(order_id: int, data: RefundIn, actor: CurrentActor, context: Context,
+           idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Partial (per line) or full refund. Requires an Idempotency-Key header."""
+    stored = service.refund(context.db, context.payments, actor, order_id, data,
+                            idempotency_key)
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+@router.post("/orders/{order_id}/returns", status_code=201, response_model=OrderDetail)
+def request_return(order_id: int, data: ReturnIn, actor: CurrentActor,
+                   context: Context) -> OrderDetail:
+    return service.request_return(context.db, actor, order_id, data)
+
+
+@router.get("/shops/{shop_id}/returns", response_model=list[ReturnView])
+def shop_returns(shop_id: int, actor: CurrentActor, context: Context,
+                 status: Annotated[str | None, Query(pattern="^(requested|approved|rejected)$")]
+                 = None) -> list[ReturnView]:
+    return service.list_shop_returns(context.db, actor, shop_id, status)
+
+
+@router.post("/returns/{return_id}/approve", response_model=ReturnView)
+def approve_return(return_id: int, actor: CurrentActor, context: Context) -> ReturnView:
+    """Accepts the return. Money moves only when the seller then refunds the items."""
+    return service.decide_return(context.db, actor, return_id, approve=True)
+
+
+@router.post("/returns/{return_id}/reject", response_model=ReturnView)
+def reject_return(return_id: int, actor: CurrentActor, context: Context) -> ReturnView:
+    return service.decide_return(context.db, actor, return_id, approve=False)

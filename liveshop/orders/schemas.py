@@ -1,0 +1,128 @@
+"""Order inputs and views (shared by the API and the pages)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from liveshop.orders.model import OrderStatus
+
+
+class ShipIn(BaseModel):
+    carrier: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=50)]
+    tracking_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                      max_length=100)]
+
+
+class CancelIn(BaseModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
+class RefundLineIn(BaseModel):
+    line_id: int
+    quantity: int = Field(ge=1, le=10_000)
+
+
+class RefundIn(BaseModel):
+    """Either per-line quantities or ``{"full": true}`` (the service checks it is one of them,
+    so the error can name the field)."""
+
+    lines: list[RefundLineIn] = Field(default_factory=list, max_length=200)
+    full: bool = False
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
+class ReturnIn(BaseModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=2000)]
+
+
+class OrderLineView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    variant_id: int
+    product_title: str
+    variant_title: str
+    sku: str
+    quantity: int
+    unit_price: int
+    line_total: int
+    tax: int
+    refunded_quantity: int
+
+
+class OrderEventView(BaseModel):
+    from_status: str | None
+    to_status: str
+    actor_id: int | None
+    actor_name: str | None
+    note: str
+    created_at: datetime
+
+
+class ReturnView(BaseModel):
+    id: int
+    order_id: int
+    order_number: str
+    buyer_id: int
+    reason: str
+    status: str
+    created_at: datetime
+
+
+class RefundView(BaseModel):
+    id: int
+    order_id: int
+    amount: int
+    currency: str
+    provider_ref: str
+    created_at: datetime
+
+
+class OrderSummary(BaseModel):
+    id: int
+    number: str
+    checkout_id: int
+    buyer_id: int
+    buyer_name: str
+    shop_id: int
+    shop_name: str
+    market: str
+    currency: str
+    status: OrderStatus
+    total: int
+    refunded_amount: int
+    item_count: int
+    created_at: datetime
+
+
+class OrderDetail(OrderSummary):
+    tax_inclusive: bool
+    subtotal: int
+    shipping: int
+    tax: int
+    ship_to: dict[str, Any]
+    carrier: str | None
+    tracking_number: str | None
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    return_deadline: datetime | None
+    lines: list[OrderLineView]
+    events: list[OrderEventView]
+    returns: list[ReturnView]
+    refunds: list[RefundView]
+    actions: list[str] = Field(
+        description="What the requesting user may do now: cancel, request_return, ship, "
+        "deliver, refund, review_returns."
+    )
+
+
+class RefundResult(BaseModel):
+    refund: RefundView
+    order: OrderDetail
