@@ -1,0 +1,152 @@
+"""Catalog inputs and views, shared by the JSON API and the HTML pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from liveshop.catalog.model import ProductStatus
+
+
+class ShopMarketIn(BaseModel):
+    market: str = Field(description="Market code, e.g. DE")
+    shipping: int = Field(description="Flat shipping in minor units of the market's currency")
+
+
+class ShopCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=5000)
+    markets: list[ShopMarketIn] = Field(default_factory=list)
+
+
+class ShopUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=5000)
+
+
+class ShopMarketView(BaseModel):
+    market: str
+    currency: str
+    shipping: int
+    shipping_formatted: str
+
+
+class ShopView(BaseModel):
+    id: int
+    owner_id: int
+    name: str
+    slug: str
+    description: str
+    markets: list[ShopMarketView]
+    created_at: datetime
+
+
+class PriceIn(BaseModel):
+    amount: int = Field(description="Minor units of the market's currency")
+    compare_at: int | None = Field(default=None, description="Former price, shown struck out")
+
+
+class VariantIn(BaseModel):
+    sku: str = Field(max_length=64)
+    options: list[str] = Field(default_factory=list, description="One value per option name")
+    weight_grams: int = 0
+    prices: dict[str, PriceIn] = Field(default_factory=dict, description="Keyed by market code")
+
+
+class ProductCreate(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20_000)
+    tags: list[str] = Field(default_factory=list)
+    status: ProductStatus = ProductStatus.DRAFT
+    options: list[str] = Field(default_factory=list, description="Up to 3 option names")
+    variants: list[VariantIn]
+
+
+class ProductUpdate(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=20_000)
+    tags: list[str] | None = None
+    status: ProductStatus | None = None
+
+
+class VariantsReplace(BaseModel):
+    options: list[str] | None = Field(
+        default=None, description="New option names; omitted keeps the current ones")
+    variants: list[VariantIn]
+
+
+class PriceView(BaseModel):
+    market: str
+    currency: str
+    amount: int
+    compare_at: int | None
+    formatted: str
+    compare_at_formatted: str | None
+
+
+class VariantView(BaseModel):
+    id: int
+    sku: str
+    title: str
+    options: list[str]
+    weight_grams: int
+    prices: dict[str, PriceView]
+    price: PriceView | None = Field(description="Price in the requested market")
+    available: int
+    stock_label: str
+
+
+class ImageView(BaseModel):
+    id: int
+    url: str
+    alt: str
+    width: int
+    height: int
+    content_type: str
+
+
+class ProductView(BaseModel):
+    id: int
+    shop_id: int
+    shop_name: str
+    title: str
+    description: str
+    tags: list[str]
+    status: ProductStatus
+    options: list[str]
+    market: str
+    tax_note: str
+    variants: list[VariantView]
+    images: list[ImageView]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductCard(BaseModel):
+    """A product in a listing, priced in one market."""
+
+    id: int
+    title: str
+    status: ProductStatus
+    shop_id: int
+    shop_name: str
+    market: str
+    currency: str | None
+    price: int | None = Field(description="Lowest variant price in the market (minor units)")
+    compare_at: int | None
+    price_formatted: str | None
+    compare_at_formatted: str | None
+    price_varies: bool = Field(description="Variants differ in price: show 'from'")
+    tax_note: str
+    image_url: str | None
+    image_alt: str
+    in_stock: bool
+
+
+class ProductPage(BaseModel):
+    items: list[ProductCard]
+    total: int
+    page: int
+    per_page: int
+    market: str

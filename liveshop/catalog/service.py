@@ -1,0 +1,536 @@
+"""Catalog use cases: shops, products, variants and prices, images, browsing.
+
+Each public function owns its transaction. Visibility rule for buyers: a product shows in
+a market only if it is active, its shop ships there and at least one variant has a price
+there. Owners (and admins) see their own products in every state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from liveshop.accounts.model import Actor
+from liveshop.catalog import media, model
+from liveshop.catalog.access import owned_product, owned_shop
+from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Variant, VariantPrice
+from liveshop.catalog.schemas import (
+    ImageView,
+    PriceView,
+    ProductCard,
+    ProductCreate,
+    ProductPage,
+    ProductUpdate,
+    ProductView,
+    ShopCreate,
+    ShopMarketIn,
+    ShopMarketView,
+    ShopUpdate,
+    ShopView,
+    VariantIn,
+    VariantsReplace,
+    VariantView,
+)
+from liveshop.core.config import Settings
+from liveshop.core.db import Database
+from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from liveshop.inventory import service as inventory
+from liveshop.inventory.orm import StockLevel, StockMovement
+from liveshop.markets.model import MARKETS, Market
+from liveshop.orders.orm import OrderLine
+
+MAX_IMAGES = 12
+MAX_PER_PAGE = 60
+
+
+class NotInMarket(NotFound):
+    """The product exists and is on sale, just not in the visitor's market."""
+
+    code = "not_in_market"
+
+    def __init__(self, message: str, *, markets: list[str]):
+        super().__init__(message, field="market")
+        self.markets = markets
+
+
+# --- shops ---
+
+def _shop_view(shop: Shop) -> ShopView:
+    return ShopView(
+        id=shop.id, owner_id=shop.owner_id, name=shop.name, slug=shop.slug,
+        description=shop.description, created_at=shop.created_at,
+        markets=[
+            ShopMarketView(market=entry.market, currency=MARKETS[entry.market].currency,
+                           shipping=entry.shipping_minor,
+                           shipping_formatted=MARKETS[entry.market].format(entry.shipping_minor))
+            for entry in sorted(shop.markets, key=lambda e: list(MARKETS).index(e.market))
+        ],
+    )
+
+
+def _free_slug(session: Session, name: str) -> str:
+    base = model.slugify(name)
+    taken = set(session.scalars(
+        select(Shop.slug).where(or_(Shop.slug == base, Shop.slug.like(f"{base}-%")))
+    ))
+    slug, suffix = base, 2
+    while slug in taken:
+        slug, suffix = f"{base}-{suffix}", suffix + 1
+    return slug
+
+
+def _set_markets(shop: Shop, markets: Sequence[ShopMarketIn]) -> None:
+    wanted = model.check_shop_markets([(entry.market, entry.shipping) for entry in markets])
+    current = {entry.market: entry for entry in shop.markets}
+    # Update in place: replacing rows with the same primary key would collide in one flush.
+    for code, entry in current.items():
+        if code not in wanted:
+            shop.markets.remove(entry)
+    for code, shipping in wanted.items():
+        if code in current:
+            current[code].shipping_minor = shipping
+        else:
+            shop.markets.append(ShopMarket(market=code, shipping_minor=shipping))
+
+
+def create_shop(db: Database, actor: Actor, data: ShopCreate) -> ShopView:
+    if not actor.can_sell():
+        raise Forbidden("Only sellers can open a shop; sign up as a seller", field="role")
+    name = model.check_text(data.name, "name")
+    try:
+        with db.transaction() as session:
+            shop = Shop(owner_id=actor.user_id, name=name, slug=_free_slug(session, name),
+                        description=data.description.strip(), markets=[])
+            _set_markets(shop, data.markets)
+            session.add(shop)
+            session.flush()
+            return _shop_view(shop)
+    except IntegrityError:
+        # Another shop took the same slug between our check and insert.
+        raise Conflict("A shop with this name was just created; try again",
+                       field="name") from None
+
+
+def my_shops(db: Database, actor: Actor) -> list[ShopView]:
+    with db.read() as session:
+        shops = session.scalars(
+            select(Shop).where(Shop.owner_id == actor.user_id).order_by(Shop.id)
+        ).all()
+        return [_shop_view(shop) for shop in shops]
+
+
+def get_shop(db: Database, shop_id: int) -> ShopView:
+    with db.read() as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None:
+            raise NotFound("No such shop", field="shop_id")
+        return _shop_view(shop)
+
+
+def get_owned_shop(db: Database, actor: Actor, shop_id: int) -> ShopView:
+    with db.read() as session:
+        return _shop_view(owned_shop(session, actor, shop_id))
+
+
+def update_shop(db: Database, actor: Actor, shop_id: int, data: ShopUpdate) -> ShopView:
+    with db.transaction() as session:
+        shop = owned_shop(session, actor, shop_id)
+        if data.name is not None:
+            shop.name = model.check_text(data.name, "name")
+        if data.description is not None:
+            shop.description = data.description.strip()
+        session.flush()
+        return _shop_view(shop)
+
+
+def set_markets(db: Database, actor: Actor, shop_id: int,
+                markets: Sequence[ShopMarketIn]) -> ShopView:
+    with db.transaction() as session:
+        shop = owned_shop(session, actor, shop_id)
+        _set_markets(shop, markets)
+        session.flush()
+        return _shop_view(shop)
+
+
+# --- product views ---
+
+def _price_view(price: VariantPrice) -> PriceView:
+    market = MARKETS[price.market]
+    return PriceView(
+        market=price.market, currency=price.currency, amount=price.amount_minor,
+        compare_at=price.compare_at_minor, formatted=market.format(price.amount_minor),
+        compare_at_formatted=(market.format(price.compare_at_minor)
+                              if price.compare_at_minor is not None else None),
+    )
+
+
+def _price_in(variant: Variant, market: Market) -> VariantPrice | None:
+    return next((price for price in variant.prices if price.market == market.code), None)
+
+
+def _option_names(product: Product) -> list[str]:
+    names = (product.option1_name, product.option2_name, product.option3_name)
+    return [name for name in names if name]
+
+
+def _option_values(variant: Variant, count: int) -> list[str]:
+    return [value or "" for value in (variant.option1, variant.option2, variant.option3)[:count]]
+
+
+def _image_view(image: ProductImage) -> ImageView:
+    return ImageView(id=image.id, url=media.url_of(image.path), alt=image.alt,
+                     width=image.width, height=image.height, content_type=image.content_type)
+
+
+def _product_view(session: Session, product: Product, shop: Shop, market: Market,
+                  owner: bool) -> ProductView:
+    names = _option_names(product)
+    variants = [v for v in product.variants if owner or _price_in(v, market) is not None]
+    stock = inventory.stock_of(session, [v.id for v in variants])
+    views = []
+    for variant in variants:
+        level = stock.get(variant.id)
+        available = level.available if level else 0
+        price = _price_in(variant, market)
+        values = _option_values(variant, len(names))
+        views.append(VariantView(
+            id=variant.id, sku=variant.sku, title=model.variant_title(values), options=values,
+            weight_grams=variant.weight_grams,
+            prices={p.market: _price_view(p) for p in sorted(
+                variant.prices, key=lambda p: list(MARKETS).index(p.market))},
+            price=_price_view(price) if price else None,
+            available=available, stock_label=model.stock_label(available),
+        ))
+    return ProductView(
+        id=product.id, shop_id=shop.id, shop_name=shop.name, title=product.title,
+        description=product.description, tags=model.split_tags(product.tags),
+        status=model.ProductStatus(product.status), options=names, market=market.code,
+        tax_note=model.tax_note(market), variants=views,
+        images=[_image_view(image) for image in product.images],
+        created_at=product.created_at, updated_at=product.updated_at,
+    )
+
+
+def _is_owner(actor: Actor | None, shop: Shop) -> bool:
+    return actor is not None and (actor.user_id == shop.owner_id or actor.is_admin)
+
+
+def _sold_in(product: Product, shop: Shop) -> list[str]:
+    """Markets where buyers can see this product."""
+    if product.status != model.ProductStatus.ACTIVE:
+        return []
+    ships = {entry.market for entry in shop.markets}
+    priced = {price.market for variant in product.variants for price in variant.prices}
+    return [code for code in MARKETS if code in ships and code in priced]
+
+
+# --- products ---
+
+def _variant_inputs(variants: Sequence[VariantIn]) -> list[model.VariantInput]:
+    return [
+        model.VariantInput(
+            sku=v.sku, options=v.options, weight_grams=v.weight_grams,
+            prices={code: (price.amount, price.compare_at) for code, price in v.prices.items()},
+        )
+        for v in variants
+    ]
+
+
+def _check_skus_free(session: Session, shop_id: int, product_id: int | None,
+                     rules: Sequence[model.VariantRule]) -> None:
+    """SKUs are unique per shop, compared without case so 'ab-1' and 'AB-1' never coexist."""
+    wanted = {rule.sku.lower(): index for index, rule in enumerate(rules)}
+    query = select(Variant.sku).where(Variant.shop_id == shop_id,
+                                      func.lower(Variant.sku).in_(list(wanted)))
+    if product_id is not None:
+        query = query.where(Variant.product_id != product_id)
+    clashes = sorted(session.scalars(query), key=lambda sku: wanted[sku.lower()])
+    if clashes:
+        raise Conflict(f"SKU {clashes[0]!r} is already used by another product in this shop",
+                       field=f"variants.{wanted[clashes[0].lower()]}.sku", code="sku_taken")
+
+
+def _apply_variant(variant: Variant, rule: model.VariantRule, position: int) -> None:
+    values = [*rule.options, None, None, None]
+    variant.sku = rule.sku
+    variant.option1, variant.option2, variant.option3 = values[0], values[1], values[2]
+    variant.weight_grams = rule.weight_grams
+    variant.position = position
+    wanted = {price.market: price for price in rule.prices}
+    current = {price.market: price for price in variant.prices}
+    # In place, as for shop markets: same primary key rows cannot be swapped in one flush.
+    for code, stale in current.items():
+        if code not in wanted:
+            variant.prices.remove(stale)
+    for code, price in wanted.items():
+        row = current.get(code)
+        if row is None:
+            variant.prices.append(VariantPrice(market=code, currency=price.currency,
+                                               amount_minor=price.amount,
+                                               compare_at_minor=price.compare_at))
+        else:
+            row.currency, row.amount_minor = price.currency, price.amount
+            row.compare_at_minor = price.compare_at
+
+
+def _set_option_names(product: Product, names: Sequence[str]) -> None:
+    padded = [*names, None, None, None]
+    product.option1_name, product.option2_name, product.option3_name = (
+        padded[0], padded[1], padded[2])
+
+
+def _flush_variants(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("A SKU was just taken by another product; reload and retry",
+                       field="variants", code="sku_taken") from None
+
+
+def create_product(db: Database, actor: Actor, shop_id: int, data: ProductCreate,
+                   market: Market) -> ProductView:
+    title = model.check_text(data.title, "title")
+    tags = model.normalise_tags(data.tags)
+    names = model.check_option_names(data.options)
+    rules = model.check_variants(names, _variant_inputs(data.variants))
+    with db.transaction() as session:
+        shop = owned_shop(session, actor, shop_id)
+        _check_skus_free(session, shop.id, None, rules)
+        product = Product(shop_id=shop.id, title=title, description=data.description.strip(),
+                          tags=model.join_tags(tags), status=data.status.value)
+        _set_option_names(product, names)
+        session.add(product)
+        session.flush()
+        for position, rule in enumerate(rules):
+            variant = Variant(product_id=product.id, shop_id=shop.id, prices=[])
+            _apply_variant(variant, rule, position)
+            product.variants.append(variant)
+        _flush_variants(session)
+        for variant in product.variants:
+            inventory.ensure_level(session, variant.id)
+        return _product_view(session, product, shop, market, owner=True)
+
+
+def get_product(db: Database, actor: Actor | None, product_id: int,
+                market: Market) -> ProductView:
+    with db.read() as session:
+        product = session.get(Product, product_id)
+        if product is None:
+            raise NotFound("No such product", field="product_id")
+        shop = session.get(Shop, product.shop_id)
+        assert shop is not None
+        if _is_owner(actor, shop):
+            return _product_view(session, product, shop, market, owner=True)
+        sold_in = _sold_in(product, shop)
+        if not sold_in:
+            raise NotFound("No such product", field="product_id")
+        if market.code not in sold_in:
+            raise NotInMarket(f"This product is not sold in {market.name}",
+                              markets=sold_in)
+        return _product_view(session, product, shop, market, owner=False)
+
+
+def get_owned_product(db: Database, actor: Actor, product_id: int,
+                      market: Market) -> ProductView:
+    with db.read() as session:
+        product = owned_product(session, actor, product_id)
+        shop = session.get(Shop, product.shop_id)
+        assert shop is not None
+        return _product_view(session, product, shop, market, owner=True)
+
+
+def update_product(db: Database, actor: Actor, product_id: int, data: ProductUpdate,
+                   market: Market) -> ProductView:
+    with db.transaction() as session:
+        product = owned_product(session, actor, product_id)
+        if data.title is not None:
+            product.title = model.check_text(data.title, "title")
+        if data.description is not None:
+            product.description = data.description.strip()
+        if data.tags is not None:
+            product.tags = model.join_tags(model.normalise_tags(data.tags))
+        if data.status is not None:
+            product.status = data.status.value
+        session.flush()
+        shop = session.get(Shop, product.shop_id)
+        assert shop is not None
+        return _product_view(session, product, shop, market, owner=True)
+
+
+def _has_history(session: Session, variant_id: int) -> bool:
+    """Stock movements and order lines point at the variant; deleting would orphan them."""
+    return bool(session.scalar(select(
+        exists().where(StockMovement.variant_id == variant_id)
+        | exists().where(OrderLine.variant_id == variant_id)
+    )))
+
+
+def replace_variants(db: Database, actor: Actor, product_id: int, data: VariantsReplace,
+                     market: Market) -> ProductView:
+    """Replace the variant set. A variant whose SKU stays keeps its id, so its stock,
+    carts and orders still point at it."""
+    with db.transaction() as session:
+        product = owned_product(session, actor, product_id)
+        names = (model.check_option_names(data.options) if data.options is not None
+                 else _option_names(product))
+        rules = model.check_variants(names, _variant_inputs(data.variants))
+        _check_skus_free(session, product.shop_id, product.id, rules)
+        existing = {variant.sku.lower(): variant for variant in product.variants}
+        keep = {rule.sku.lower() for rule in rules}
+        for sku, variant in existing.items():
+            if sku not in keep:
+                if _has_history(session, variant.id):
+                    raise Conflict(
+                        f"SKU {variant.sku!r} has stock or order history and cannot be "
+                        "removed; keep it (stock 0) or archive the product",
+                        field="variants", code="variant_in_use")
+                product.variants.remove(variant)
+        # Removed rows go first so a re-added SKU or reordering never trips a constraint.
+        session.flush()
+        _set_option_names(product, names)
+        for position, rule in enumerate(rules):
+            variant = existing.get(rule.sku.lower()) or Variant(
+                product_id=product.id, shop_id=product.shop_id, prices=[])
+            _apply_variant(variant, rule, position)
+            if variant.id is None:
+                product.variants.append(variant)
+        _flush_variants(session)
+        product.variants.sort(key=lambda v: v.position)
+        for variant in product.variants:
+            inventory.ensure_level(session, variant.id)
+        shop = session.get(Shop, product.shop_id)
+        assert shop is not None
+        return _product_view(session, product, shop, market, owner=True)
+
+
+# --- images ---
+
+def add_image(db: Database, settings: Settings, actor: Actor, product_id: int, data: bytes,
+              alt: str = "") -> ImageView:
+    with db.transaction() as session:
+        product = owned_product(session, actor, product_id)
+        if len(product.images) >= MAX_IMAGES:
+            raise InvalidInput(f"A product has at most {MAX_IMAGES} images", field="file")
+        if len(alt) > 200:
+            raise InvalidInput("Alt text has at most 200 characters", field="alt")
+        clean = media.clean_image(data, settings.max_upload_bytes)
+        relative = media.store(settings.media_dir, product.id, clean)
+        try:
+            image = ProductImage(
+                path=relative, content_type=clean.content_type, width=clean.width,
+                height=clean.height, alt=alt.strip(),
+                position=max((i.position for i in product.images), default=-1) + 1,
+            )
+            product.images.append(image)
+            session.flush()
+            return _image_view(image)
+        except BaseException:
+            media.remove(settings.media_dir, relative)
+            raise
+
+
+def delete_image(db: Database, settings: Settings, actor: Actor, product_id: int,
+                 image_id: int) -> None:
+    with db.transaction() as session:
+        product = owned_product(session, actor, product_id)
+        image = next((i for i in product.images if i.id == image_id), None)
+        if image is None:
+            raise NotFound("No such image on this product", field="image_id")
+        product.images.remove(image)
+        session.flush()
+        relative = image.path
+    # Only after the commit: a rolled-back delete must not lose the file.
+    media.remove(settings.media_dir, relative)
+
+
+# --- listings ---
+
+def _card(product: Product, shop_name: str, market: Market,
+          stock: dict[int, StockLevel]) -> ProductCard:
+    priced = [(v, p) for v in product.variants if (p := _price_in(v, market)) is not None]
+    lowest = min(priced, key=lambda pair: pair[1].amount_minor)[1] if priced else None
+    image = product.images[0] if product.images else None
+    return ProductCard(
+        id=product.id, title=product.title, status=model.ProductStatus(product.status),
+        shop_id=product.shop_id, shop_name=shop_name, market=market.code,
+        currency=market.currency if lowest else None,
+        price=lowest.amount_minor if lowest else None,
+        compare_at=lowest.compare_at_minor if lowest else None,
+        price_formatted=market.format(lowest.amount_minor) if lowest else None,
+        compare_at_formatted=(market.format(lowest.compare_at_minor)
+                              if lowest and lowest.compare_at_minor is not None else None),
+        price_varies=len({p.amount_minor for _, p in priced}) > 1,
+        tax_note=model.tax_note(market),
+        image_url=media.url_of(image.path) if image else None,
+        image_alt=(image.alt or product.title) if image else "",
+        in_stock=any(stock[v.id].available > 0 for v, _ in priced if v.id in stock),
+    )
+
+
+def _cards(session: Session, rows: Sequence[tuple[Product, str]],
+           market: Market) -> list[ProductCard]:
+    stock = inventory.stock_of(session, [v.id for product, _ in rows for v in product.variants])
+    return [_card(product, shop_name, market, stock) for product, shop_name in rows]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _visible_in(market: Market) -> Select[Product, str]:
+    priced = (
+        select(VariantPrice.variant_id)
+        .join(Variant, Variant.id == VariantPrice.variant_id)
+        .where(Variant.product_id == Product.id, VariantPrice.market == market.code)
+        .exists()
+    )
+    ships = exists().where(ShopMarket.shop_id == Product.shop_id,
+                           ShopMarket.market == market.code)
+    return (
+        select(Product, Shop.name).join(Shop, Shop.id == Product.shop_id)
+        .where(Product.status == model.ProductStatus.ACTIVE.value, priced, ships)
+    )
+
+
+def browse(db: Database, market: Market, q: str = "", tag: str = "", page: int = 1,
+           per_page: int = 24) -> ProductPage:
+    """Active products buyers can order in the market, newest first."""
+    page, per_page = max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
+    query = _visible_in(market)
+    words = " ".join(q.split()).lower()
+    if words:
+        pattern = f"%{_escape_like(words)}%"
+        query = query.where(or_(func.lower(Product.title).like(pattern, escape="\\"),
+                                Product.tags.like(pattern, escape="\\")))
+    wanted_tag = model.clean_tag(tag)
+    if wanted_tag:
+        query = query.where(
+            Product.tags.like(f"%,{_escape_like(wanted_tag)},%", escape="\\"))
+    with db.read() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.execute(
+            query.order_by(Product.created_at.desc(), Product.id.desc())
+            .limit(per_page).offset((page - 1) * per_page)
+        ).all()
+        return ProductPage(items=_cards(session, rows, market), total=total, page=page,
+                           per_page=per_page, market=market.code)
+
+
+def shop_products(db: Database, actor: Actor | None, shop_id: int,
+                  market: Market) -> list[ProductCard]:
+    """The owner sees every product in every state; others what is on sale in the market."""
+    with db.read() as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None:
+            raise NotFound("No such shop", field="shop_id")
+        if _is_owner(actor, shop):
+            query = select(Product, Shop.name).join(Shop, Shop.id == Product.shop_id)
+        else:
+            query = _visible_in(market)
+        rows = session.execute(
+            query.where(Product.shop_id == shop_id).order_by(Product.id.desc())
+        ).all()
+        return _cards(session, rows, market)
