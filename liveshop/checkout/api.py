@@ -1,5 +1,108 @@
+"""Cart, checkout, payment and saved-card API. Retryable writes take an Idempotency-Key."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Header
+from starlette.responses import JSONResponse, Response
+
+from liveshop.checkout import service
+from liveshop.checkout.schemas import (
+    BuyNowIn,
+    CartItemIn,
+    CartItemUpdate,
+    CartView,
+    CheckoutIn,
+    CheckoutView,
+    PayIn,
+    PaymentMethodIn,
+    PaymentMethodView,
+)
+from liveshop.core.idempotency import StoredResponse
+from liveshop.web.deps import Context, CurrentActor, CurrentMarket
+
+router = APIRouter(tags=["checkout"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Required; a retry with the same key and "
+           "body replays the first result"),
+]
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    402: {"description": "Card declined (code card_declined / insufficient_funds, field card)"},
+    409: {"description": "Out of stock, checkout expired or closed"},
+    422: {"description": "Invalid input, missing or reused Idempotency-Key"},
+}
+
+
+def stored_json(stored: StoredResponse) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+@router.get("/cart", response_model=CartView)
+def get_cart(actor: CurrentActor, market: CurrentMarket, context: Context) -> CartView:
+    return service.get_cart(context.db, actor, market)
+
+
+@router.post("/cart/items", status_code=201, response_model=CartView)
+def add_cart_item(data: CartItemIn, actor: CurrentActor, market: CurrentMarket,
+                  context: Context) -> CartView:
+    return service.add_item(context.db, actor, market, data.variant_id, data.quantity)
+
+
+@router.patch("/cart/items/{item_id}", response_model=CartView)
+def update_cart_item(item_id: int, data: CartItemUpdate, actor: CurrentActor,
+                     market: CurrentMarket, context: Context) -> CartView:
+    return service.update_item(context.db, actor, market, item_id, data.quantity)
+
+
+@router.delete("/cart/items/{item_id}", response_model=CartView)
+def remove_cart_item(item_id: int, actor: CurrentActor, market: CurrentMarket,
+                     context: Context) -> CartView:
+    return service.remove_item(context.db, actor, market, item_id)
+
+
+@router.post("/checkouts", status_code=201, response_model=CheckoutView,
+             responses=ERROR_RESPONSES)
+def create_checkout(data: CheckoutIn, actor: CurrentActor, market: CurrentMarket,
+                    context: Context, idempotency_key: IdempotencyKey = None) -> Response:
+    return stored_json(service.create_checkout(context.db, context.settings, actor, market,
+                                               data, idempotency_key))
+
+
+@router.get("/checkouts/{checkout_id}", response_model=CheckoutView)
+def get_checkout(checkout_id: int, actor: CurrentActor, context: Context) -> CheckoutView:
+    return service.get_checkout(context.db, actor, checkout_id)
+
+
+@router.post("/checkouts/{checkout_id}/pay", response_model=CheckoutView,
+             responses=ERROR_RESPONSES)
+def pay_checkout(checkout_id: int, data: PayIn, actor: CurrentActor, context: Context,
+                 idempotency_key: IdempotencyKey = None) -> Response:
+    return stored_json(service.pay_checkout(context.db, context.payments, context.settings,
+                                            actor, checkout_id, data, idempotency_key))
+
+
+@router.post("/buy-now", response_model=CheckoutView, responses=ERROR_RESPONSES)
+def buy_now(data: BuyNowIn, actor: CurrentActor, market: CurrentMarket, context: Context,
+            idempotency_key: IdempotencyKey = None) -> CheckoutView:
+    return service.buy_now(context.db, context.payments, context.settings, actor,
+                           data.variant_id, data.quantity, market, idempotency_key)
+
+
+@router.post("/payment-methods", status_code=201, response_model=PaymentMethodView)
+def add_payment_method(data: PaymentMethodIn, actor: CurrentActor, context: Context
+                       ) -> PaymentMethodView:
+    return service.add_payment_method(context.db, context.payments, actor, data)
+
+
+@router.get("/payment-methods", response_model=list[PaymentMethodView])
+def list_payment_methods(actor: CurrentActor, context: Context) -> list[PaymentMethodView]:
+    return service.list_payment_methods(context.db, actor)
+
+
+@router.delete("/payment-methods/{method_id}", status_code=204)
+def delete_payment_method(method_id: int, actor: CurrentActor, context: Context) -> None:
+    service.delete_payment_method(context.db, actor, method_id)

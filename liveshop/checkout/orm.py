@@ -49,6 +49,8 @@ class Checkout(Base):
     currency: Mapped[str] = mapped_column(String(3))
     # open -> paid | cancelled (declined payment or expired reservations)
     status: Mapped[str] = mapped_column(String(10), default="open")
+    # "cart" (paying removes the bought units from the cart) or "buy_now" (leaves it alone).
+    source: Mapped[str] = mapped_column(String(10), default="cart", server_default="cart")
     subtotal: Mapped[int] = mapped_column(Integer)
     shipping: Mapped[int] = mapped_column(Integer)
     tax: Mapped[int] = mapped_column(Integer)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel
 
-from liveshop.live import service
+from liveshop.live import sales, service
 from liveshop.live.hub import Hub, RoomEvents
 from liveshop.live.schemas import (
     BannedWordsIn,
+    BuyIn,
+    BuyView,
     ChatIn,
     ChatView,
     MuteIn,
@@ -19,6 +21,7 @@ from liveshop.live.schemas import (
     SaleIn,
     SaleView,
     ShowCreate,
+    ShowStats,
     ShowUpdate,
     ShowView,
     SlowModeIn,
@@ -206,3 +209,22 @@ def forget(show_id: int, actor: CurrentActor, context: Context) -> Done:
 def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
                   ) -> list[NotificationView]:
     return service.notifications(context.db, actor, mark_read)
+
+
+@router.post("/shows/{show_id}/buy", status_code=201, response_model=BuyView)
+def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMarket,
+        context: Context, request: Request,
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+        ) -> BuyView:
+    """One tap: default address and card, the flash-sale price while a sale runs."""
+    paid, sale_id = sales.buy(context.db, context.payments, context.settings,
+                              room_events(request), request.app.state.sale_gate, actor,
+                              show_id, data.variant_id, data.quantity, market, idempotency_key)
+    return BuyView(checkout_id=paid.id, order_numbers=[o.number for o in paid.orders],
+                   total=paid.total, currency=paid.currency, flash_sale_id=sale_id)
+
+
+@router.get("/shows/{show_id}/stats", response_model=ShowStats)
+def stats(show_id: int, actor: CurrentActor, context: Context, request: Request) -> ShowStats:
+    hub: Hub = request.app.state.hub
+    return service.show_stats(context.db, actor, show_id, hub.viewer_count(show_id))

@@ -34,6 +34,17 @@ def channel_of(show_id: int) -> str:
     return f"liveshop:show:{show_id}"
 
 
+def merge_stock(older: dict[str, Any] | None, newer: dict[str, Any]) -> dict[str, Any]:
+    """Coalesce stock updates: newer values win, per variant and per sale."""
+    merged = dict(older or {})
+    for key, value in newer.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
 def encode(event: dict[str, Any]) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
@@ -169,7 +180,7 @@ class Hub:
         if target == "chat":
             room.pending_chat.append(envelope["message"])
         elif target == "stock":
-            room.latest_stock = {**(room.latest_stock or {}), **envelope["stock"]}
+            room.latest_stock = merge_stock(room.latest_stock, envelope["stock"])
         elif target == "hearts":
             room.pending_hearts += int(envelope["count"])
         elif target == "all":

@@ -3,6 +3,7 @@ commit, so a viewer never sees a change that was rolled back."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,10 +44,12 @@ from liveshop.live.schemas import (
     SaleIn,
     SaleView,
     ShowCreate,
+    ShowStats,
     ShowUpdate,
     ShowView,
 )
 from liveshop.markets.model import MARKETS, get_market
+from liveshop.orders.orm import Order
 
 # --- access ---
 
@@ -668,3 +671,71 @@ def snapshot(db: Database, show_id: int, actor: Actor | None, market: str,
                 "muted_until": epoch_ms(muted) if muted else None,
             },
         }
+
+
+def show_stats(db: Database, actor: Actor, show_id: int, viewers: int) -> ShowStats:
+    """Orders and revenue of a show so far, for its host and moderators."""
+    with db.read() as session:
+        _require_moderator(session, actor, _show(session, show_id))
+        rows = session.execute(
+            select(Order.currency, func.count(), func.sum(Order.total))
+            .where(Order.show_id == show_id,
+                   Order.status.in_(("paid", "shipped", "delivered")))
+            .group_by(Order.currency)).all()
+    return ShowStats(viewers=viewers, orders=sum(int(count) for _, count, _ in rows),
+                     revenue={currency: int(total or 0) for currency, _, total in rows})
+
+
+# --- what the show pages need ---
+
+
+@dataclass(frozen=True)
+class ShowPage:
+    show: ShowView
+    lineup: list[dict[str, Any]]
+    can_host: bool
+    can_moderate: bool
+    reminded: bool
+    following: bool
+
+
+def show_page(db: Database, actor: Actor | None, show_id: int) -> ShowPage:
+    """The show with its lineup cards and what this visitor may do and has chosen."""
+    with db.read() as session:
+        show = _show(session, show_id)
+        user_id = actor.user_id if actor else None
+        return ShowPage(
+            show=_show_view(session, show), lineup=_lineup_cards(session, show),
+            can_host=can_host(session, actor, show),
+            can_moderate=can_moderate(session, actor, show),
+            reminded=user_id is not None
+            and session.get(ShowReminder, (show.id, user_id)) is not None,
+            following=user_id is not None
+            and session.get(ShopFollow, (user_id, show.shop_id)) is not None,
+        )
+
+
+def my_shows(db: Database, actor: Actor, limit: int = 100) -> list[ShowView]:
+    """Shows the actor hosts or that their shops run, the most recently scheduled first."""
+    with db.read() as session:
+        owned = select(Shop.id).where(Shop.owner_id == actor.user_id)
+        shows = session.scalars(select(Show).where(
+            (Show.host_id == actor.user_id) | Show.shop_id.in_(owned)
+        ).order_by(Show.scheduled_at.desc(), Show.id.desc()).limit(limit))
+        return [_show_view(session, show) for show in shows]
+
+
+def home_shows(db: Database, market_code: str, limit: int = 12
+               ) -> tuple[list[ShowView], list[ShowView]]:
+    """For the home page: shows live now, then upcoming ones, selling in the market."""
+    live = list_shows(db, market_code, ShowStatus.LIVE, limit=limit)
+    upcoming = list_shows(db, market_code, ShowStatus.SCHEDULED, limit=limit)
+    return live, upcoming
+
+
+def reminded_show_ids(db: Database, actor: Actor | None) -> set[int]:
+    if actor is None:
+        return set()
+    with db.read() as session:
+        return set(session.scalars(
+            select(ShowReminder.show_id).where(ShowReminder.user_id == actor.user_id)))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
@@ -15,9 +18,15 @@ from liveshop.catalog import api as catalog_api
 from liveshop.catalog import pages as catalog_pages
 from liveshop.checkout import api as checkout_api
 from liveshop.checkout import pages as checkout_pages
+from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.config import Settings, get_settings
 from liveshop.core.db import Database
 from liveshop.inventory import api as inventory_api
+from liveshop.live import api as live_api
+from liveshop.live import runtime as live_runtime
+from liveshop.live import ws as live_ws
+from liveshop.live.runtime import create_hub
+from liveshop.live.sales import SoldOutGate
 from liveshop.markets import api as markets_api
 from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
@@ -25,7 +34,10 @@ from liveshop.web.context import AppContext
 from liveshop.web.errors import install_error_handlers
 from liveshop.web.templating import TEMPLATES_DIR
 
+log = logging.getLogger("liveshop.app")
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
+# How often unpaid checkouts whose stock hold ran out are cancelled and their stock freed.
+EXPIRY_SWEEP_SECONDS = 30.0
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 CONTENT_SECURITY_POLICY = (
@@ -35,16 +47,46 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+async def sweep_expired_checkouts(db: Database, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(expire_stale_checkouts, db)
+        except Exception:
+            # A failed sweep (e.g. the database restarting) must not end the loop.
+            log.exception("expiring stale checkouts failed")
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(settings.database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(sweep_expired_checkouts(db, EXPIRY_SWEEP_SECONDS))
+        # The hub belongs to the event loop that serves the sockets, so each serving
+        # loop gets its own (tests may run the app on several loops one after another).
+        idle_hub, app.state.hub = app.state.hub, create_hub()
+        try:
+            async with live_runtime.running(app.state.hub, db):
+                yield
+        finally:
+            app.state.hub = idle_hub
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+
     app = FastAPI(
+        lifespan=lifespan,
         title="liveshop",
         version="0.1.0",
         description="Live-shopping platform API. Errors are JSON "
         '`{"error": {"code", "message", "field"}}`; retried writes take an Idempotency-Key.',
     )
     app.state.context = AppContext(settings=settings, db=db)
+    # Until the app starts serving, room events have no sockets to reach.
+    app.state.hub = create_hub()
+    app.state.sale_gate = SoldOutGate()
 
     app.add_middleware(
         SessionMiddleware,
@@ -68,10 +110,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     install_error_handlers(app)
     for module in (accounts_api, markets_api, catalog_api, inventory_api, checkout_api,
-                   orders_api):
+                   orders_api, live_api):
         app.include_router(module.router, prefix="/api/v1")
     for module in (accounts_pages, catalog_pages, checkout_pages, orders_pages):
         app.include_router(module.router, include_in_schema=False)
+    app.include_router(live_ws.router)
 
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,164 @@
+"""Cart, checkout and payment inputs and views (shared by the API and the pages)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+class CartItemIn(BaseModel):
+    variant_id: int
+    quantity: int = Field(default=1, description="1-99; adding a variant again adds up")
+
+
+class CartItemUpdate(BaseModel):
+    quantity: int = Field(description="1-99")
+
+
+class CartLineView(BaseModel):
+    item_id: int
+    variant_id: int
+    product_id: int
+    product_title: str
+    variant_title: str
+    sku: str
+    image_url: str | None
+    quantity: int
+    unit_price: int | None = Field(description="None when no longer sold in this market")
+    line_total: int
+    tax: int
+    available: int
+    problem: str | None = Field(description="Why this line cannot be bought as it is")
+
+
+class CartShopView(BaseModel):
+    shop_id: int
+    shop_name: str
+    lines: list[CartLineView]
+    subtotal: int
+    shipping: int
+    tax: int
+    total: int
+
+
+class CartView(BaseModel):
+    market: str
+    currency: str
+    tax_inclusive: bool
+    tax_note: str
+    shops: list[CartShopView]
+    item_count: int
+    subtotal: int
+    shipping: int
+    tax: int
+    total: int
+    has_problems: bool
+
+
+class ShippingAddress(BaseModel):
+    full_name: Text = Field(min_length=1, max_length=120)
+    line1: Text = Field(min_length=1, max_length=200)
+    line2: Text = Field(default="", max_length=200)
+    city: Text = Field(min_length=1, max_length=100)
+    postcode: Text = Field(min_length=1, max_length=20)
+    country: Text = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+
+
+class CheckoutIn(BaseModel):
+    """Either a saved ``address_id`` or a new ``address`` (optionally saved for next time)."""
+
+    address_id: int | None = None
+    address: ShippingAddress | None = None
+    save_address: bool = False
+
+
+class CardIn(BaseModel):
+    # repr=False keeps card data out of logs and tracebacks that print the model.
+    number: str = Field(min_length=1, max_length=30, repr=False)
+    exp_month: int
+    exp_year: int
+    cvc: str = Field(min_length=1, max_length=4, repr=False)
+
+
+class PayIn(BaseModel):
+    """Either a saved ``payment_method_id`` or a new ``card``."""
+
+    payment_method_id: int | None = None
+    card: CardIn | None = None
+    save_card: bool = False
+
+
+class BuyNowIn(BaseModel):
+    variant_id: int
+    quantity: int = 1
+
+
+class PaymentMethodIn(BaseModel):
+    card: CardIn
+    make_default: bool = False
+
+
+class PaymentMethodView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    is_default: bool
+
+
+class OrderLineSummary(BaseModel):
+    variant_id: int
+    product_title: str
+    variant_title: str
+    sku: str
+    quantity: int
+    unit_price: int
+    line_total: int
+    tax: int
+
+
+class OrderSummary(BaseModel):
+    id: int
+    number: str
+    shop_id: int
+    shop_name: str
+    status: str
+    subtotal: int
+    shipping: int
+    tax: int
+    total: int
+    show_id: int | None
+    lines: list[OrderLineSummary]
+
+
+class PaymentView(BaseModel):
+    status: str
+    amount: int
+    currency: str
+    last4: str
+    decline_code: str | None
+
+
+class CheckoutView(BaseModel):
+    id: int
+    status: str
+    market: str
+    currency: str
+    tax_inclusive: bool
+    tax_note: str
+    subtotal: int
+    shipping: int
+    tax: int
+    total: int
+    ship_to: dict[str, Any]
+    reserved_until: datetime | None
+    created_at: datetime
+    orders: list[OrderSummary]
+    payment: PaymentView | None

@@ -1,0 +1,161 @@
+"""Live-show HTML pages: the show page (waiting room, live room, replay), the host's control
+room, the seller's show list and schedule form, and in-app notifications.
+
+The room itself is driven by static/js/room.js and control.js over the WebSocket
+(docs/live-protocol.md); these routes render the first paint and the data attributes the
+scripts start from.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from liveshop.accounts.model import Actor, Role
+from liveshop.catalog import service as catalog
+from liveshop.catalog.pages import Form, error_text, redirect, status_of, submitted, text
+from liveshop.core.db import utcnow
+from liveshop.core.errors import DomainError, Forbidden, InvalidInput
+from liveshop.live import service
+from liveshop.live.model import ShowStatus, epoch_ms
+from liveshop.live.schemas import ShowCreate
+from liveshop.markets.model import MARKETS
+from liveshop.web.deps import Context, CurrentActor, CurrentMarket, FormCsrf, MaybeActor
+from liveshop.web.templating import render
+
+router = APIRouter()
+
+# Browsers report offsets from -14 h to +12 h; anything beyond is a forged field.
+MAX_OFFSET_MINUTES = 14 * 60
+
+
+def local_to_utc(local: str, offset_minutes: str) -> datetime:
+    """A datetime-local value plus the browser's getTimezoneOffset() (minutes to add to
+    local time to reach UTC) -> an aware UTC datetime. Without the offset (no script)
+    the time is read as UTC."""
+    try:
+        naive = datetime.fromisoformat(local.strip())
+    except ValueError:
+        raise InvalidInput("Choose the date and time the show starts",
+                           field="scheduled_at") from None
+    if naive.tzinfo is not None:
+        return naive.astimezone(UTC)
+    try:
+        offset = int(offset_minutes or "0")
+    except ValueError:
+        raise InvalidInput("The time zone offset is not a number", field="tz_offset") from None
+    if abs(offset) > MAX_OFFSET_MINUTES:
+        raise InvalidInput("The time zone offset is out of range", field="tz_offset")
+    return (naive + timedelta(minutes=offset)).replace(tzinfo=UTC)
+
+
+def viewer_market(show_markets: list[str], chosen: str) -> str:
+    """The visitor's market when the show sells there, else the show's first (as the
+    socket does), so the first paint matches the snapshot."""
+    return chosen if chosen in show_markets else show_markets[0]
+
+
+# --- the show page ---
+
+@router.get("/shows/{show_id}")
+def show_page(request: Request, show_id: int, actor: MaybeActor, context: Context,
+              market: CurrentMarket) -> Response:
+    page = service.show_page(context.db, actor, show_id)
+    timeline = (service.pin_timeline(context.db, show_id)
+                if page.show.status == ShowStatus.ENDED else [])
+    return render(request, "live/show.html", page=page, show=page.show,
+                  room_market=viewer_market(page.show.markets, market.code),
+                  server_time=epoch_ms(utcnow()),
+                  scheduled_ms=epoch_ms(page.show.scheduled_at), timeline=timeline)
+
+
+@router.get("/shows/{show_id}/control")
+def control_room(request: Request, show_id: int, actor: CurrentActor, context: Context,
+                 market: CurrentMarket) -> Response:
+    page = service.show_page(context.db, actor, show_id)
+    if not page.can_moderate:
+        raise Forbidden("Only the show's host, shop and moderators can open its control room",
+                        field="show_id")
+    return render(request, "live/control.html", page=page, show=page.show,
+                  room_market=viewer_market(page.show.markets, market.code),
+                  sale_markets=[MARKETS[code] for code in page.show.markets])
+
+
+# --- seller: shows ---
+
+def _may_schedule(actor: Actor) -> Actor:
+    if not (actor.can_sell() or actor.role is Role.CREATOR):
+        raise Forbidden("Shows are scheduled from seller and creator accounts", field="role")
+    return actor
+
+
+@router.get("/seller/shows")
+def seller_shows(request: Request, actor: CurrentActor, context: Context,
+                 created: int | None = None) -> Response:
+    shows = service.my_shows(context.db, _may_schedule(actor))
+    return render(request, "live/seller_shows.html", shows=shows, created=created)
+
+
+def _schedule_form(request: Request, context: Context, actor: Actor, shop_id: int | None,
+                   form: dict[str, str], chosen: FormData | None, error: str | None,
+                   status_code: int = 200) -> Response:
+    shops = catalog.my_shops(context.db, actor)
+    shop = next((s for s in shops if s.id == shop_id), shops[0] if shops else None)
+    products = []
+    if shop is not None:
+        # The owner sees every product; only active ones can be in a lineup.
+        cards = catalog.shop_products(context.db, actor, shop.id, next(iter(MARKETS.values())))
+        products = [card for card in cards if card.status == "active"]
+    return render(request, "live/new_show.html", status_code=status_code, shops=shops,
+                  shop=shop, products=products, form=form, error=error,
+                  chosen_markets=set(chosen.getlist("markets")) if chosen else None,
+                  chosen_products=set(chosen.getlist("product_ids")) if chosen else set())
+
+
+@router.get("/seller/shows/new")
+def new_show(request: Request, actor: CurrentActor, context: Context,
+             shop_id: int | None = None) -> Response:
+    return _schedule_form(request, context, _may_schedule(actor), shop_id, {}, None, None)
+
+
+def _int_list(values: list[str], field: str) -> list[int]:
+    numbers = []
+    for index, value in enumerate(values):
+        if not value.isdigit():
+            raise InvalidInput("Choose from the list", field=f"{field}.{index}")
+        numbers.append(int(value))
+    return numbers
+
+
+@router.post("/seller/shows", dependencies=[FormCsrf])
+def create_show(request: Request, actor: CurrentActor, context: Context,
+                form: Form) -> Response:
+    _may_schedule(actor)
+    shop_text = text(form, "shop_id")
+    shop_id = int(shop_text) if shop_text.isdigit() else None
+    try:
+        data = ShowCreate(
+            shop_id=shop_id or 0, title=text(form, "title").strip(),
+            description=text(form, "description"),
+            scheduled_at=local_to_utc(text(form, "scheduled_at"), text(form, "tz_offset")),
+            markets=[m for m in form.getlist("markets") if isinstance(m, str)],
+            product_ids=_int_list([p for p in form.getlist("product_ids")
+                                   if isinstance(p, str)], "product_ids"))
+        show = service.create_show(context.db, actor, data)
+    except (DomainError, ValidationError) as error:
+        message, _ = error_text(error)
+        return _schedule_form(request, context, actor, shop_id, submitted(form), form,
+                              message, status_of(error))
+    return redirect(f"/seller/shows?created={show.id}")
+
+
+# --- notifications ---
+
+@router.get("/notifications")
+def notifications(request: Request, actor: CurrentActor, context: Context) -> Response:
+    items = service.notifications(context.db, actor, mark_read=True)
+    return render(request, "live/notifications.html", items=items)

@@ -1,0 +1,196 @@
+"""Buying in a live room: one tap, at the flash-sale price while a sale runs.
+
+A sale unit is claimed with one conditional UPDATE (never oversold) and the buyer's
+running total is capped by another (per-buyer limit), then the ordinary one-tap checkout
+reserves stock and charges. If that fails (declined card, stock gone) the claim is given
+back. Every step is stored under the client's Idempotency-Key, so a retried tap replays
+instead of claiming twice. Once a sale is seen sold out, this process answers further
+attempts from memory, without touching the database.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from liveshop.accounts.model import Actor
+from liveshop.catalog.orm import Shop
+from liveshop.checkout import service as checkout
+from liveshop.checkout.payments import PaymentProvider
+from liveshop.checkout.schemas import CheckoutView
+from liveshop.core.config import Settings
+from liveshop.core.db import Database, rows_affected, utcnow
+from liveshop.core.errors import Conflict, DomainError, NotFound
+from liveshop.core.idempotency import fingerprint, run_once, validate_key
+from liveshop.inventory import service as inventory
+from liveshop.live.hub import RoomEvents
+from liveshop.live.model import ShowStatus
+from liveshop.live.orm import FlashSale, FlashSaleClaim, Show
+from liveshop.live.service import markets_of
+from liveshop.markets.model import Market
+
+
+class SoldOutGate:
+    """Sales this process knows to be sold out (or over)."""
+
+    def __init__(self) -> None:
+        self._closed: set[int] = set()
+        self._lock = threading.Lock()
+
+    def is_closed(self, sale_id: int) -> bool:
+        return sale_id in self._closed
+
+    def close(self, sale_id: int) -> None:
+        with self._lock:
+            self._closed.add(sale_id)
+
+    def reopen(self, sale_id: int) -> None:
+        with self._lock:
+            self._closed.discard(sale_id)
+
+
+class SoldOut(Conflict):
+    code = "sold_out"
+
+
+@dataclass(frozen=True)
+class Offer:
+    show_id: int
+    # The creator hosting the show earns from its orders; None when the shop hosts itself.
+    creator_id: int | None
+    market: Market
+    sale_id: int | None
+    sale_price: int | None
+    per_buyer_limit: int
+
+
+def _offer(db: Database, show_id: int, variant_id: int, market: Market) -> Offer:
+    with db.read() as session:
+        show = session.get(Show, show_id)
+        if show is None:
+            raise NotFound("No such show", field="show_id")
+        if show.status != ShowStatus.LIVE:
+            raise Conflict("Buying in the room is open while the show is live",
+                           field="show_id")
+        if market.code not in markets_of(show):
+            raise Conflict(f"This show does not sell in {market.code}", field="market")
+        shop = session.get(Shop, show.shop_id)
+        creator_id = show.host_id if shop is not None and shop.owner_id != show.host_id else None
+        sale = session.scalars(select(FlashSale).where(
+            FlashSale.show_id == show_id, FlashSale.variant_id == variant_id,
+            FlashSale.status == "active", FlashSale.ends_at > utcnow(),
+        ).order_by(FlashSale.id.desc())).first()
+        if sale is None:
+            return Offer(show_id, creator_id, market, None, None, 0)
+        return Offer(show_id, creator_id, market, sale.id, int(sale.prices[market.code]),
+                     sale.per_buyer_limit)
+
+
+def _claim(session: Session, sale_id: int, buyer_id: int, quantity: int, limit: int) -> int:
+    """Take units from the sale and count them against the buyer. Returns units left."""
+    taken = rows_affected(session.execute(
+        update(FlashSale)
+        .where(FlashSale.id == sale_id, FlashSale.status == "active",
+               FlashSale.remaining >= quantity, FlashSale.ends_at > utcnow())
+        .values(remaining=FlashSale.remaining - quantity)))
+    if taken != 1:
+        raise SoldOut("Sold out", field="variant_id")
+    counted = rows_affected(session.execute(
+        update(FlashSaleClaim)
+        .where(FlashSaleClaim.sale_id == sale_id, FlashSaleClaim.buyer_id == buyer_id,
+               FlashSaleClaim.quantity + quantity <= limit)
+        .values(quantity=FlashSaleClaim.quantity + quantity)))
+    if counted != 1:
+        exists = session.scalar(select(FlashSaleClaim.id).where(
+            FlashSaleClaim.sale_id == sale_id, FlashSaleClaim.buyer_id == buyer_id))
+        if exists is not None or quantity > limit:
+            raise Conflict(f"The limit is {limit} per buyer for this sale",
+                           field="quantity", code="limit_reached")
+        session.add(FlashSaleClaim(sale_id=sale_id, buyer_id=buyer_id, quantity=quantity))
+        session.flush()
+    remaining = session.scalar(select(FlashSale.remaining).where(FlashSale.id == sale_id))
+    return int(remaining or 0)
+
+
+def _give_back(session: Session, sale_id: int, buyer_id: int, quantity: int) -> None:
+    session.execute(update(FlashSale).where(FlashSale.id == sale_id)
+                    .values(remaining=FlashSale.remaining + quantity))
+    session.execute(update(FlashSaleClaim)
+                    .where(FlashSaleClaim.sale_id == sale_id,
+                           FlashSaleClaim.buyer_id == buyer_id)
+                    .values(quantity=FlashSaleClaim.quantity - quantity))
+
+
+def buy(db: Database, payments: PaymentProvider, settings: Settings, events: RoomEvents,
+        gate: SoldOutGate, actor: Actor, show_id: int, variant_id: int, quantity: int,
+        market: Market, idempotency_key: str | None) -> tuple[CheckoutView, int | None]:
+    """One-tap purchase in the room. Returns the paid checkout and the sale id, if any."""
+    key = validate_key(idempotency_key)
+    offer = _offer(db, show_id, variant_id, market)
+    if offer.sale_id is not None and gate.is_closed(offer.sale_id):
+        raise SoldOut("Sold out", field="variant_id")
+    request = fingerprint("live.buy", {"show": show_id, "variant": variant_id,
+                                       "quantity": quantity, "market": market.code})
+    remaining: int | None = None
+    if offer.sale_id is not None:
+        sale_id = offer.sale_id
+
+        def claim(session: Session) -> tuple[int, Any]:
+            return 200, {"remaining": _claim(session, sale_id, actor.user_id, quantity,
+                                             offer.per_buyer_limit)}
+
+        try:
+            claimed = run_once(db, user_id=actor.user_id, key=f"{key}:claim",
+                               request_fingerprint=request, operation=claim)
+        except DomainError as error:
+            if error.code == "sold_out":
+                gate.close(sale_id)
+            raise
+        remaining = int(claimed.body["remaining"])
+    try:
+        paid = checkout.buy_now(db, payments, settings, actor, variant_id, quantity, market,
+                                key, unit_price_override=offer.sale_price, show_id=show_id,
+                                creator_id=offer.creator_id)
+    except DomainError:
+        if offer.sale_id is not None:
+            _release_claim(db, actor, key, request, offer.sale_id, quantity, gate)
+        raise
+    _announce(db, events, gate, show_id, variant_id, offer.sale_id, remaining, paid, actor)
+    return paid, offer.sale_id
+
+
+def _release_claim(db: Database, actor: Actor, key: str, request: str, sale_id: int,
+                   quantity: int, gate: SoldOutGate) -> None:
+    def give_back(session: Session) -> tuple[int, Any]:
+        _give_back(session, sale_id, actor.user_id, quantity)
+        return 200, {"released": quantity}
+
+    # Stored under its own key: a retried failing tap gives the units back only once.
+    run_once(db, user_id=actor.user_id, key=f"{key}:release", request_fingerprint=request,
+             operation=give_back)
+    gate.reopen(sale_id)
+
+
+def _announce(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
+              variant_id: int, sale_id: int | None, remaining: int | None,
+              paid: CheckoutView, actor: Actor) -> None:
+    with db.read() as session:
+        level = inventory.stock_of(session, [variant_id]).get(variant_id)
+    stock: dict[str, Any] = {"variants": {str(variant_id): level.available if level else 0}}
+    if sale_id is not None and remaining is not None:
+        stock["sale"] = {"id": sale_id, "remaining": remaining}
+        if remaining == 0:
+            gate.close(sale_id)
+            events.broadcast(show_id, {"type": "sale_sold_out", "sale_id": sale_id})
+    events.stock(show_id, stock)
+    for order in paid.orders:
+        events.to_staff(show_id, {
+            "type": "order", "number": order.number, "total": order.total,
+            "currency": paid.currency, "buyer": actor.display_name,
+            "items": [f"{line.quantity} x {line.product_title}" for line in order.lines],
+            "sale_id": sale_id,
+        })

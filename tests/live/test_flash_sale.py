@@ -1,0 +1,164 @@
+"""Flash sales under load: never oversold, per-buyer limit held, sold-out and the end of
+the sale reach every viewer."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import func, select, update
+
+from liveshop.accounts import security
+from liveshop.accounts.orm import Address, ApiToken, User
+from liveshop.checkout.orm import Payment, PaymentMethod
+from liveshop.core.db import Database, utcnow
+from liveshop.inventory.orm import StockLevel
+from liveshop.live.orm import FlashSale
+from liveshop.orders.orm import Order, OrderLine
+from tests.live.conftest import LiveShow, Person
+
+BUYERS = 300
+UNITS = 40
+PASSWORD_HASH = security.hash_password("not-used-in-this-test")
+
+
+def make_buyers(db: Database, count: int) -> list[str]:
+    """Buyers with a default UK address and saved card, built directly (signing 300 people
+    up through argon2 would only test hashing). Returns their API tokens."""
+    tokens = []
+    with db.transaction() as session:
+        for index in range(count):
+            user = User(email=f"flash-{index}-{uuid.uuid4().hex[:6]}@example.com",
+                        display_name=f"Buyer {index}", password_hash=PASSWORD_HASH)
+            session.add(user)
+            session.flush()
+            session.add(Address(user_id=user.id, full_name=user.display_name, line1="1 St",
+                                city="Leeds", postcode="LS1 1AA", country="GB",
+                                is_default=True))
+            session.add(PaymentMethod(user_id=user.id, provider="test",
+                                      token=f"tok_test_ok_{uuid.uuid4().hex[:8]}",
+                                      brand="visa", last4="4242", exp_month=12, exp_year=2030,
+                                      is_default=True))
+            token = security.new_api_token()
+            session.add(ApiToken(user_id=user.id, name="t", token_hash=security.token_digest(token),
+                                 prefix=token[:10]))
+            tokens.append(token)
+    return tokens
+
+
+def test_300_buyers_40_units_exactly_40_sold_limit_held_and_everyone_told(
+    db: Database, live_show: LiveShow, people: Callable[..., Person], server: str
+) -> None:
+    host = live_show.host
+    sale_variant = live_show.variant_ids[0]
+    watchers = [people().join(live_show.id) for _ in range(5)]
+    started = host.http.post(f"/api/v1/shows/{live_show.id}/sales", json={
+        "variant_id": sale_variant, "prices": {"UK": 1000, "DE": 1200}, "quantity": UNITS,
+        "per_buyer_limit": 1, "duration_seconds": 300})
+    assert started.status_code == 201, started.text
+    sale_id = started.json()["id"]
+    for room in watchers:
+        assert room.next("sale")["sale"]["remaining"] == UNITS
+
+    tokens = make_buyers(db, BUYERS)
+
+    def tap(attempt: tuple[int, str]) -> int:
+        index, token = attempt
+        with httpx.Client(base_url=f"http://{server}", timeout=60) as http:
+            response = http.post(
+                f"/api/v1/shows/{live_show.id}/buy",
+                json={"variant_id": sale_variant, "quantity": 1},
+                headers={"Authorization": f"Bearer {token}", "Accept-Language": "en-GB",
+                         "Idempotency-Key": f"tap-{index}"})
+            assert response.status_code in (201, 409), response.text
+            return response.status_code
+
+    # Every buyer taps once; the first 60 tap a second time with a new key (limit is 1).
+    attempts = list(enumerate(tokens)) + [(BUYERS + i, tokens[i]) for i in range(60)]
+    with ThreadPoolExecutor(max_workers=48) as pool:
+        statuses = Counter(pool.map(tap, attempts))
+
+    assert statuses[201] == UNITS
+    assert statuses[409] == len(attempts) - UNITS
+    with db.read() as session:
+        sale = session.get(FlashSale, sale_id)
+        assert sale is not None and sale.remaining == 0
+        sold_lines = session.execute(
+            select(OrderLine.quantity, OrderLine.unit_price, Order.buyer_id, Order.show_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(OrderLine.variant_id == sale_variant, Order.status == "paid")).all()
+        assert sum(line.quantity for line in sold_lines) == UNITS
+        assert {line.unit_price for line in sold_lines} == {1000}
+        assert {line.show_id for line in sold_lines} == {live_show.id}
+        per_buyer = Counter(line.buyer_id for line in sold_lines)
+        assert max(per_buyer.values()) == 1
+        assert session.scalar(select(func.count()).select_from(Payment)
+                              .where(Payment.status == "succeeded")) == UNITS
+        stock = session.get(StockLevel, sale_variant)
+        assert stock is not None and (stock.available, stock.reserved, stock.sold) == (0, 0, 40)
+
+    for room in watchers:
+        assert room.next("sale_sold_out", timeout=5)["sale_id"] == sale_id
+        assert room.next("stock", timeout=5, where=lambda e: "sale" in e and
+                         e["sale"]["remaining"] == 0)
+
+
+def test_price_reverts_when_the_sale_ends(db: Database, live_show: LiveShow,
+                                          people: Callable[..., Person], server: str) -> None:
+    other_variant = live_show.variant_ids[1]
+    watcher = people().join(live_show.id)
+    sale = live_show.host.http.post(f"/api/v1/shows/{live_show.id}/sales", json={
+        "variant_id": other_variant, "prices": {"UK": 900, "DE": 1100}, "quantity": 5,
+        "per_buyer_limit": 5, "duration_seconds": 60}).json()
+    watcher.next("sale")
+    with db.transaction() as session:  # fast-forward the clock of this sale
+        session.execute(update(FlashSale).where(FlashSale.id == sale["id"])
+                        .values(ends_at=utcnow() - timedelta(seconds=1)))
+    ended = watcher.next("sale_ended", timeout=5)
+    assert (ended["sale_id"], ended["reason"]) == (sale["id"], "time")
+
+    [token] = make_buyers(db, 1)
+    with httpx.Client(base_url=f"http://{server}", timeout=30) as http:
+        bought = http.post(f"/api/v1/shows/{live_show.id}/buy",
+                           json={"variant_id": other_variant, "quantity": 1},
+                           headers={"Authorization": f"Bearer {token}",
+                                    "Accept-Language": "en-GB", "Idempotency-Key": "after"})
+    assert bought.status_code == 201, bought.text
+    assert bought.json()["flash_sale_id"] is None
+    assert bought.json()["total"] == 2500 + 399  # regular price plus UK shipping
+
+
+def test_a_retried_tap_claims_once_and_a_declined_card_gives_units_back(
+    db: Database, live_show: LiveShow, server: str
+) -> None:
+    variant = live_show.variant_ids[0]
+    sale = live_show.host.http.post(f"/api/v1/shows/{live_show.id}/sales", json={
+        "variant_id": variant, "prices": {"UK": 1000, "DE": 1200}, "quantity": 3,
+        "per_buyer_limit": 1, "duration_seconds": 60}).json()
+    ok_token, declined_token = make_buyers(db, 2)
+    with db.transaction() as session:
+        session.execute(update(PaymentMethod).where(PaymentMethod.user_id == (
+            select(ApiToken.user_id).where(
+                ApiToken.token_hash == security.token_digest(declined_token)).scalar_subquery()
+        )).values(token="tok_test_card_declined_x"))
+
+    def buy(token: str, key: str) -> httpx.Response:
+        with httpx.Client(base_url=f"http://{server}", timeout=30) as http:
+            return http.post(f"/api/v1/shows/{live_show.id}/buy",
+                             json={"variant_id": variant, "quantity": 1},
+                             headers={"Authorization": f"Bearer {token}",
+                                      "Accept-Language": "en-GB", "Idempotency-Key": key})
+
+    first, retry = buy(ok_token, "same"), buy(ok_token, "same")
+    assert first.status_code == retry.status_code == 201
+    assert first.json() == retry.json()
+    declined = buy(declined_token, "d1")
+    assert declined.status_code == 402
+    assert buy(declined_token, "d1").status_code == 402  # replayed, not re-run
+    with db.read() as session:
+        remaining = session.scalar(select(FlashSale.remaining).where(FlashSale.id == sale["id"]))
+    assert remaining == 2  # one sold; the declined buyer's unit came back exactly once
