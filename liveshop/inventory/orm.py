@@ -27,6 +27,8 @@ class StockLevel(Base):
     available: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
     sold: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every change, so updates published out of order can be put back in order.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Reservation(Base):

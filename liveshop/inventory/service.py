@@ -60,7 +60,7 @@ def receive(session: Session, variant_id: int, quantity: int, note: str = "") ->
     ensure_level(session, variant_id)
     session.execute(
         update(StockLevel).where(StockLevel.variant_id == variant_id)
-        .values(available=StockLevel.available + quantity)
+        .values(available=StockLevel.available + quantity, version=StockLevel.version + 1)
     )
     _record(session, variant_id, "received", quantity, note=note)
 
@@ -73,7 +73,7 @@ def reserve(session: Session, variant_id: int, quantity: int, *, holder_id: int 
         update(StockLevel)
         .where(StockLevel.variant_id == variant_id, StockLevel.available >= quantity)
         .values(available=StockLevel.available - quantity,
-                reserved=StockLevel.reserved + quantity)
+                reserved=StockLevel.reserved + quantity, version=StockLevel.version + 1)
     ))
     if taken != 1:
         raise OutOfStock("Not enough stock left for this item", field="quantity")
@@ -104,7 +104,7 @@ def commit(session: Session, reservation_id: int, order_id: int | None) -> None:
     session.execute(
         update(StockLevel).where(StockLevel.variant_id == reservation.variant_id)
         .values(reserved=StockLevel.reserved - reservation.quantity,
-                sold=StockLevel.sold + reservation.quantity)
+                sold=StockLevel.sold + reservation.quantity, version=StockLevel.version + 1)
     )
     _record(session, reservation.variant_id, "sold", reservation.quantity,
             reservation_id=reservation.id, order_id=order_id)
@@ -119,7 +119,8 @@ def release(session: Session, reservation_id: int, note: str = "") -> bool:
     session.execute(
         update(StockLevel).where(StockLevel.variant_id == reservation.variant_id)
         .values(reserved=StockLevel.reserved - reservation.quantity,
-                available=StockLevel.available + reservation.quantity)
+                available=StockLevel.available + reservation.quantity,
+                version=StockLevel.version + 1)
     )
     _record(session, reservation.variant_id, "released", reservation.quantity,
             reservation_id=reservation.id, note=note)
@@ -133,7 +134,8 @@ def restock(session: Session, variant_id: int, quantity: int, order_id: int | No
     moved = rows_affected(session.execute(
         update(StockLevel)
         .where(StockLevel.variant_id == variant_id, StockLevel.sold >= quantity)
-        .values(sold=StockLevel.sold - quantity, available=StockLevel.available + quantity)
+        .values(sold=StockLevel.sold - quantity, available=StockLevel.available + quantity,
+                version=StockLevel.version + 1)
     ))
     if moved != 1:
         raise Conflict("Cannot restock more units than were sold", field="quantity")

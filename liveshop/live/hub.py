@@ -35,13 +35,20 @@ def channel_of(show_id: int) -> str:
 
 
 def merge_stock(older: dict[str, Any] | None, newer: dict[str, Any]) -> dict[str, Any]:
-    """Coalesce stock updates: newer values win, per variant and per sale."""
-    merged = dict(older or {})
-    for key, value in newer.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
+    """Coalesce stock updates. Updates carry versions (variants: {id: [available, version]},
+    sale: {id, remaining, v}) because purchases publish concurrently and may arrive out of
+    order: the higher version wins."""
+    merged: dict[str, Any] = {"variants": dict((older or {}).get("variants", {})),
+                              "sale": (older or {}).get("sale")}
+    for variant_id, (available, version) in newer.get("variants", {}).items():
+        current = merged["variants"].get(variant_id)
+        if current is None or version >= current[1]:
+            merged["variants"][variant_id] = [available, version]
+    sale = newer.get("sale")
+    current_sale = merged["sale"]
+    if sale is not None and (current_sale is None or current_sale["id"] != sale["id"]
+                             or sale["v"] >= current_sale["v"]):
+        merged["sale"] = sale
     return merged
 
 
@@ -102,6 +109,8 @@ class Room:
     local_hearts: int = 0
     latest_stock: dict[str, Any] | None = None
     stock_sent_at: float = 0.0
+    # Versions already sent, so a late, older update is never shown after a newer one.
+    sent_versions: dict[str, int] = field(default_factory=dict)
     viewers_sent: int = -1
     viewers_sent_at: float = 0.0
 
@@ -220,11 +229,27 @@ class Hub:
             if room.latest_stock and now - room.stock_sent_at >= STOCK_INTERVAL_SECONDS:
                 stock, room.latest_stock = room.latest_stock, None
                 room.stock_sent_at = now
-                self._deliver(room, encode({"type": "stock", **stock}))
+                frame = self._fresh_stock(room, stock)
+                if frame is not None:
+                    self._deliver(room, encode(frame))
             if (room.viewer_count != room.viewers_sent
                     and now - room.viewers_sent_at >= VIEWERS_INTERVAL_SECONDS):
                 room.viewers_sent, room.viewers_sent_at = room.viewer_count, now
                 self._deliver(room, encode({"type": "viewers", "count": room.viewer_count}))
+
+    @staticmethod
+    def _fresh_stock(room: Room, stock: dict[str, Any]) -> dict[str, Any] | None:
+        variants = {}
+        for variant_id, (available, version) in stock["variants"].items():
+            if version > room.sent_versions.get(f"variant:{variant_id}", -1):
+                room.sent_versions[f"variant:{variant_id}"] = version
+                variants[variant_id] = available
+        frame: dict[str, Any] = {"type": "stock", "variants": variants}
+        sale = stock.get("sale")
+        if sale is not None and sale["v"] > room.sent_versions.get(f"sale:{sale['id']}", -1):
+            room.sent_versions[f"sale:{sale['id']}"] = sale["v"]
+            frame["sale"] = {"id": sale["id"], "remaining": sale["remaining"]}
+        return frame if variants or "sale" in frame else None
 
     async def _flush_forever(self) -> None:
         while True:

@@ -85,6 +85,8 @@ class FlashSale(Base):
     prices: Mapped[dict[str, Any]] = mapped_column(JSON)
     quantity: Mapped[int] = mapped_column(Integer)
     remaining: Mapped[int] = mapped_column(Integer)
+    # Bumped with every claim and give-back: orders the coalesced "units left" updates.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     per_buyer_limit: Mapped[int] = mapped_column(Integer, default=1)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)

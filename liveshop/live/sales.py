@@ -96,7 +96,7 @@ def _claim(session: Session, sale_id: int, buyer_id: int, quantity: int, limit: 
         update(FlashSale)
         .where(FlashSale.id == sale_id, FlashSale.status == "active",
                FlashSale.remaining >= quantity, FlashSale.ends_at > utcnow())
-        .values(remaining=FlashSale.remaining - quantity)))
+        .values(remaining=FlashSale.remaining - quantity, version=FlashSale.version + 1)))
     if taken != 1:
         raise SoldOut("Sold out", field="variant_id")
     counted = rows_affected(session.execute(
@@ -118,7 +118,8 @@ def _claim(session: Session, sale_id: int, buyer_id: int, quantity: int, limit: 
 
 def _give_back(session: Session, sale_id: int, buyer_id: int, quantity: int) -> None:
     session.execute(update(FlashSale).where(FlashSale.id == sale_id)
-                    .values(remaining=FlashSale.remaining + quantity))
+                    .values(remaining=FlashSale.remaining + quantity,
+                            version=FlashSale.version + 1))
     session.execute(update(FlashSaleClaim)
                     .where(FlashSaleClaim.sale_id == sale_id,
                            FlashSaleClaim.buyer_id == buyer_id)
@@ -135,7 +136,6 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
         raise SoldOut("Sold out", field="variant_id")
     request = fingerprint("live.buy", {"show": show_id, "variant": variant_id,
                                        "quantity": quantity, "market": market.code})
-    remaining: int | None = None
     if offer.sale_id is not None:
         sale_id = offer.sale_id
 
@@ -144,13 +144,12 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
                                              offer.per_buyer_limit)}
 
         try:
-            claimed = run_once(db, user_id=actor.user_id, key=f"{key}:claim",
-                               request_fingerprint=request, operation=claim)
+            run_once(db, user_id=actor.user_id, key=f"{key}:claim",
+                     request_fingerprint=request, operation=claim)
         except DomainError as error:
             if error.code == "sold_out":
                 gate.close(sale_id)
             raise
-        remaining = int(claimed.body["remaining"])
     try:
         paid = checkout.buy_now(db, payments, settings, actor, variant_id, quantity, market,
                                 key, unit_price_override=offer.sale_price, show_id=show_id,
@@ -159,7 +158,7 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
         if offer.sale_id is not None:
             _release_claim(db, actor, key, request, offer.sale_id, quantity, gate)
         raise
-    _announce(db, events, gate, show_id, variant_id, offer.sale_id, remaining, paid, actor)
+    _announce(db, events, gate, show_id, variant_id, offer.sale_id, paid, actor)
     return paid, offer.sale_id
 
 
@@ -176,16 +175,18 @@ def _release_claim(db: Database, actor: Actor, key: str, request: str, sale_id: 
 
 
 def _announce(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
-              variant_id: int, sale_id: int | None, remaining: int | None,
-              paid: CheckoutView, actor: Actor) -> None:
+              variant_id: int, sale_id: int | None, paid: CheckoutView, actor: Actor) -> None:
+    # Read after the commit; the versions let the hubs drop whatever arrives out of order.
     with db.read() as session:
         level = inventory.stock_of(session, [variant_id]).get(variant_id)
-    stock: dict[str, Any] = {"variants": {str(variant_id): level.available if level else 0}}
-    if sale_id is not None and remaining is not None:
-        stock["sale"] = {"id": sale_id, "remaining": remaining}
-        if remaining == 0:
-            gate.close(sale_id)
-            events.broadcast(show_id, {"type": "sale_sold_out", "sale_id": sale_id})
+        sale = session.get(FlashSale, sale_id) if sale_id is not None else None
+    stock: dict[str, Any] = {"variants": {
+        str(variant_id): [level.available, level.version] if level else [0, 0]}}
+    if sale is not None:
+        stock["sale"] = {"id": sale.id, "remaining": sale.remaining, "v": sale.version}
+        if sale.remaining == 0:
+            gate.close(sale.id)
+            events.broadcast(show_id, {"type": "sale_sold_out", "sale_id": sale.id})
     events.stock(show_id, stock)
     for order in paid.orders:
         events.to_staff(show_id, {

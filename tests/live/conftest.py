@@ -58,9 +58,13 @@ class Room:
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no {kind!r} event within {timeout}s; saw {self.seen[-5:]}")
-            event = json.loads(self.connection.recv(timeout=remaining))
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                event = json.loads(self.connection.recv(timeout=remaining))
+            except TimeoutError:
+                raise AssertionError(
+                    f"no {kind!r} event within {timeout}s; saw {self.seen[-5:]}") from None
             self.seen.append(event)
             if event["type"] == kind and (where is None or where(event)):
                 return event

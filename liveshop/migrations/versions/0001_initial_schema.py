@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:51:10.510720
+Create Date: 2026-11-25 15:07:06.889952
 """
 from collections.abc import Sequence
 
@@ -78,6 +78,7 @@ def upgrade() -> None:
     sa.Column('market', sa.String(length=2), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('source', sa.String(length=10), server_default='cart', nullable=False),
     sa.Column('subtotal', sa.Integer(), nullable=False),
     sa.Column('shipping', sa.Integer(), nullable=False),
     sa.Column('tax', sa.Integer(), nullable=False),
@@ -89,6 +90,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('checkouts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_checkouts_buyer_id'), ['buyer_id'], unique=False)
+
+    op.create_table('creator_follows',
+    sa.Column('follower_id', sa.Integer(), nullable=False),
+    sa.Column('creator_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['creator_id'], ['users.id'], name=op.f('fk_creator_follows_creator_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['follower_id'], ['users.id'], name=op.f('fk_creator_follows_follower_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('follower_id', 'creator_id', name=op.f('pk_creator_follows'))
+    )
+    with op.batch_alter_table('creator_follows', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_creator_follows_creator_id'), ['creator_id'], unique=False)
 
     op.create_table('idempotency_keys',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -103,6 +115,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
     sa.UniqueConstraint('user_id', 'key', name=op.f('uq_idempotency_keys_user_id'))
     )
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.String(length=300), nullable=False),
+    sa.Column('link', sa.String(length=300), nullable=False),
+    sa.Column('created_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notifications_user_id'), ['user_id'], unique=False)
+
     op.create_table('payment_methods',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -210,6 +235,42 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_products_shop_id'), ['shop_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_status'), ['status'], unique=False)
 
+    op.create_table('shop_bans',
+    sa.Column('shop_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['by_id'], ['users.id'], name=op.f('fk_shop_bans_by_id_users')),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_shop_bans_shop_id_shops'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_shop_bans_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('shop_id', 'user_id', name=op.f('pk_shop_bans'))
+    )
+    op.create_table('shop_chat_filters',
+    sa.Column('shop_id', sa.Integer(), nullable=False),
+    sa.Column('word', sa.String(length=60), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_shop_chat_filters_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('shop_id', 'word', name=op.f('pk_shop_chat_filters'))
+    )
+    op.create_table('shop_creators',
+    sa.Column('shop_id', sa.Integer(), nullable=False),
+    sa.Column('creator_id', sa.Integer(), nullable=False),
+    sa.Column('commission_bp', sa.Integer(), nullable=False),
+    sa.Column('created_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['creator_id'], ['users.id'], name=op.f('fk_shop_creators_creator_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_shop_creators_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('shop_id', 'creator_id', name=op.f('pk_shop_creators'))
+    )
+    op.create_table('shop_follows',
+    sa.Column('follower_id', sa.Integer(), nullable=False),
+    sa.Column('shop_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['follower_id'], ['users.id'], name=op.f('fk_shop_follows_follower_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_shop_follows_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('follower_id', 'shop_id', name=op.f('pk_shop_follows'))
+    )
+    with op.batch_alter_table('shop_follows', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shop_follows_shop_id'), ['shop_id'], unique=False)
+
     op.create_table('shop_markets',
     sa.Column('shop_id', sa.Integer(), nullable=False),
     sa.Column('market', sa.String(length=2), nullable=False),
@@ -276,6 +337,32 @@ def upgrade() -> None:
     with op.batch_alter_table('return_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_return_requests_order_id'), ['order_id'], unique=False)
 
+    op.create_table('shows',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('shop_id', sa.Integer(), nullable=False),
+    sa.Column('host_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=140), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('cover_path', sa.String(length=300), nullable=True),
+    sa.Column('markets', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('scheduled_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('pinned_product_id', sa.Integer(), nullable=True),
+    sa.Column('slow_mode_seconds', sa.Integer(), nullable=False),
+    sa.Column('created_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['host_id'], ['users.id'], name=op.f('fk_shows_host_id_users')),
+    sa.ForeignKeyConstraint(['pinned_product_id'], ['products.id'], name=op.f('fk_shows_pinned_product_id_products'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_shows_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shows'))
+    )
+    with op.batch_alter_table('shows', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shows_host_id'), ['host_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shows_scheduled_at'), ['scheduled_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shows_shop_id'), ['shop_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shows_status'), ['status'], unique=False)
+
     op.create_table('variants',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
@@ -304,6 +391,58 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cart_items')),
     sa.UniqueConstraint('cart_id', 'variant_id', name=op.f('uq_cart_items_cart_id'))
     )
+    op.create_table('chat_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('show_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('author', sa.String(length=80), nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('created_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deleted_by', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['deleted_by'], ['users.id'], name=op.f('fk_chat_messages_deleted_by_users')),
+    sa.ForeignKeyConstraint(['show_id'], ['shows.id'], name=op.f('fk_chat_messages_show_id_shows'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_chat_messages_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_chat_messages'))
+    )
+    with op.batch_alter_table('chat_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_chat_messages_show_id'), ['show_id'], unique=False)
+
+    op.create_table('chat_mutes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('show_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('until', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('by_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['by_id'], ['users.id'], name=op.f('fk_chat_mutes_by_id_users')),
+    sa.ForeignKeyConstraint(['show_id'], ['shows.id'], name=op.f('fk_chat_mutes_show_id_shows'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_chat_mutes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_chat_mutes'))
+    )
+    with op.batch_alter_table('chat_mutes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_chat_mutes_show_id'), ['show_id'], unique=False)
+
+    op.create_table('flash_sales',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('show_id', sa.Integer(), nullable=False),
+    sa.Column('variant_id', sa.Integer(), nullable=False),
+    sa.Column('prices', sa.JSON(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('remaining', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('per_buyer_limit', sa.Integer(), nullable=False),
+    sa.Column('starts_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.CheckConstraint('remaining <= quantity', name=op.f('ck_flash_sales_remaining_at_most_quantity')),
+    sa.CheckConstraint('remaining >= 0', name=op.f('ck_flash_sales_remaining_non_negative')),
+    sa.ForeignKeyConstraint(['show_id'], ['shows.id'], name=op.f('fk_flash_sales_show_id_shows'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['variant_id'], ['variants.id'], name=op.f('fk_flash_sales_variant_id_variants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_flash_sales'))
+    )
+    with op.batch_alter_table('flash_sales', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_flash_sales_show_id'), ['show_id'], unique=False)
+
     op.create_table('reservations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('variant_id', sa.Integer(), nullable=False),
@@ -321,11 +460,47 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_reservations_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_reservations_variant_id'), ['variant_id'], unique=False)
 
+    op.create_table('show_moderators',
+    sa.Column('show_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['show_id'], ['shows.id'], name=op.f('fk_show_moderators_show_id_shows'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_show_moderators_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('show_id', 'user_id', name=op.f('pk_show_moderators'))
+    )
+    op.create_table('show_pins',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('show_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('pinned_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('unpinned_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_show_pins_product_id_products'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['show_id'], ['shows.id'], name=op.f('fk_show_pins_show_id_shows'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_show_pins'))
+    )
+    with op.batch_alter_table('show_pins', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_show_pins_show_id'), ['show_id'], unique=False)
+
+    op.create_table('show_products',
+    sa.Column('show_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_show_products_product_id_products'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['show_id'], ['shows.id'], name=op.f('fk_show_products_show_id_shows'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('show_id', 'product_id', name=op.f('pk_show_products'))
+    )
+    op.create_table('show_reminders',
+    sa.Column('show_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['show_id'], ['shows.id'], name=op.f('fk_show_reminders_show_id_shows'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_show_reminders_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('show_id', 'user_id', name=op.f('pk_show_reminders'))
+    )
     op.create_table('stock_levels',
     sa.Column('variant_id', sa.Integer(), nullable=False),
     sa.Column('available', sa.Integer(), nullable=False),
     sa.Column('reserved', sa.Integer(), nullable=False),
     sa.Column('sold', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), server_default='0', nullable=False),
     sa.CheckConstraint('available >= 0', name=op.f('ck_stock_levels_available_non_negative')),
     sa.CheckConstraint('reserved >= 0', name=op.f('ck_stock_levels_reserved_non_negative')),
     sa.CheckConstraint('sold >= 0', name=op.f('ck_stock_levels_sold_non_negative')),
@@ -340,6 +515,16 @@ def upgrade() -> None:
     sa.Column('compare_at_minor', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['variant_id'], ['variants.id'], name=op.f('fk_variant_prices_variant_id_variants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('variant_id', 'market', name=op.f('pk_variant_prices'))
+    )
+    op.create_table('flash_sale_claims',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sale_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['buyer_id'], ['users.id'], name=op.f('fk_flash_sale_claims_buyer_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['sale_id'], ['flash_sales.id'], name=op.f('fk_flash_sale_claims_sale_id_flash_sales'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_flash_sale_claims')),
+    sa.UniqueConstraint('sale_id', 'buyer_id', name=op.f('uq_flash_sale_claims_sale_id'))
     )
     op.create_table('order_lines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -392,19 +577,46 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_order_lines_order_id'))
 
     op.drop_table('order_lines')
+    op.drop_table('flash_sale_claims')
     op.drop_table('variant_prices')
     op.drop_table('stock_levels')
+    op.drop_table('show_reminders')
+    op.drop_table('show_products')
+    with op.batch_alter_table('show_pins', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_show_pins_show_id'))
+
+    op.drop_table('show_pins')
+    op.drop_table('show_moderators')
     with op.batch_alter_table('reservations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reservations_variant_id'))
         batch_op.drop_index(batch_op.f('ix_reservations_status'))
         batch_op.drop_index(batch_op.f('ix_reservations_expires_at'))
 
     op.drop_table('reservations')
+    with op.batch_alter_table('flash_sales', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_flash_sales_show_id'))
+
+    op.drop_table('flash_sales')
+    with op.batch_alter_table('chat_mutes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_chat_mutes_show_id'))
+
+    op.drop_table('chat_mutes')
+    with op.batch_alter_table('chat_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_chat_messages_show_id'))
+
+    op.drop_table('chat_messages')
     op.drop_table('cart_items')
     with op.batch_alter_table('variants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_variants_product_id'))
 
     op.drop_table('variants')
+    with op.batch_alter_table('shows', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shows_status'))
+        batch_op.drop_index(batch_op.f('ix_shows_shop_id'))
+        batch_op.drop_index(batch_op.f('ix_shows_scheduled_at'))
+        batch_op.drop_index(batch_op.f('ix_shows_host_id'))
+
+    op.drop_table('shows')
     with op.batch_alter_table('return_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_return_requests_order_id'))
 
@@ -423,6 +635,13 @@ def downgrade() -> None:
 
     op.drop_table('order_events')
     op.drop_table('shop_markets')
+    with op.batch_alter_table('shop_follows', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shop_follows_shop_id'))
+
+    op.drop_table('shop_follows')
+    op.drop_table('shop_creators')
+    op.drop_table('shop_chat_filters')
+    op.drop_table('shop_bans')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_products_status'))
         batch_op.drop_index(batch_op.f('ix_products_shop_id'))
@@ -448,7 +667,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_payment_methods_user_id'))
 
     op.drop_table('payment_methods')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notifications_user_id'))
+
+    op.drop_table('notifications')
     op.drop_table('idempotency_keys')
+    with op.batch_alter_table('creator_follows', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_creator_follows_creator_id'))
+
+    op.drop_table('creator_follows')
     with op.batch_alter_table('checkouts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_checkouts_buyer_id'))
 
