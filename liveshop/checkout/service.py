@@ -24,7 +24,7 @@ from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import Address
 from liveshop.catalog.orm import Product, Shop, Variant
 from liveshop.checkout import model
-from liveshop.checkout.ordering import record_event, transition_order, unique_order_number
+from liveshop.checkout.ordering import record_event, unique_order_number
 from liveshop.checkout.orm import Cart, CartItem, Checkout, Payment, PaymentMethod
 from liveshop.checkout.payments import CardDetails, PaymentProvider, TokenizedCard
 from liveshop.checkout.schemas import (
@@ -55,6 +55,7 @@ from liveshop.core.idempotency import (
 from liveshop.inventory import service as inventory
 from liveshop.inventory.orm import Reservation, StockLevel
 from liveshop.markets.model import MARKETS, Market
+from liveshop.orders import service as orders_service
 from liveshop.orders.model import OrderStatus
 from liveshop.orders.orm import Order, OrderLine
 
@@ -475,7 +476,7 @@ def _release_and_cancel(session: Session, checkout: Checkout, orders: list[Order
             if line.reservation_id is not None:
                 inventory.release(session, line.reservation_id, note=note)
         if order.status == OrderStatus.PENDING_PAYMENT.value:
-            transition_order(session, order, OrderStatus.CANCELLED, note=note)
+            orders_service.transition(session, order, OrderStatus.CANCELLED, None, note=note)
     return True
 
 
@@ -584,7 +585,7 @@ def pay_checkout(db: Database, payments: PaymentProvider, settings: Settings, ac
             for line in order.lines:
                 if line.reservation_id is not None:
                     inventory.commit(session, line.reservation_id, order.id)
-            transition_order(session, order, OrderStatus.PAID, actor.user_id)
+            orders_service.transition(session, order, OrderStatus.PAID, actor.user_id)
         if checkout.source == "cart":
             _remove_bought_from_cart(session, checkout, orders)
         if new_card is not None and data.save_card:
