@@ -13,6 +13,7 @@ from liveshop.accounts import service
 from liveshop.accounts.api import start_session
 from liveshop.accounts.model import Actor
 from liveshop.accounts.schemas import AddressIn, LogIn, SignUp, TokenCreate
+from liveshop.checkout import service as payments
 from liveshop.core.errors import DomainError
 from liveshop.markets.model import COUNTRY_TO_MARKET, get_market
 from liveshop.web.deps import Context, CurrentActor, FormCsrf, MaybeActor, client_ip
@@ -105,6 +106,7 @@ def _account_page(request: Request, context: Context, actor: Actor, *, status_co
         user=service.get_user(context.db, actor),
         tokens=service.list_api_tokens(context.db, actor),
         addresses=service.list_addresses(context.db, actor),
+        cards=payments.list_payment_methods(context.db, actor),
         countries=sorted(COUNTRY_TO_MARKET), new_token=new_token, error=error,
     )
 
@@ -130,6 +132,12 @@ def create_token(request: Request, context: Context, actor: CurrentActor,
 @router.post("/account/tokens/{token_id}/revoke", dependencies=[FormCsrf])
 def revoke_token(token_id: int, context: Context, actor: CurrentActor) -> Response:
     service.revoke_api_token(context.db, actor, token_id)
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/cards/{method_id}/delete", dependencies=[FormCsrf])
+def delete_card(method_id: int, context: Context, actor: CurrentActor) -> Response:
+    payments.delete_payment_method(context.db, actor, method_id)
     return RedirectResponse("/account", status_code=303)
 
 

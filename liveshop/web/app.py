@@ -38,6 +38,11 @@ log = logging.getLogger("liveshop.app")
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 # How often unpaid checkouts whose stock hold ran out are cancelled and their stock freed.
 EXPIRY_SWEEP_SECONDS = 30.0
+API_PREFIX = "/api/v1"
+API_ROUTERS = tuple(module.router for module in (
+    accounts_api, markets_api, catalog_api, inventory_api, checkout_api, orders_api, live_api))
+PAGE_ROUTERS = tuple(module.router for module in (
+    accounts_pages, catalog_pages, checkout_pages, orders_pages))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 CONTENT_SECURITY_POLICY = (
@@ -109,11 +114,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return response
 
     install_error_handlers(app)
-    for module in (accounts_api, markets_api, catalog_api, inventory_api, checkout_api,
-                   orders_api, live_api):
-        app.include_router(module.router, prefix="/api/v1")
-    for module in (accounts_pages, catalog_pages, checkout_pages, orders_pages):
-        app.include_router(module.router, include_in_schema=False)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    for router in PAGE_ROUTERS:
+        app.include_router(router, include_in_schema=False)
     app.include_router(live_ws.router)
 
     settings.media_dir.mkdir(parents=True, exist_ok=True)

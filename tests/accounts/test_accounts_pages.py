@@ -89,3 +89,15 @@ def test_choosing_a_market_in_the_header_is_remembered(client: TestClient) -> No
     token = csrf_from(client.get("/login").text)
     client.post("/market", data={"csrf_token": token, "market": "DE", "next": "/login"})
     assert client.get("/api/v1/market").json()["code"] == "DE"
+
+
+def test_account_page_lists_and_removes_saved_cards(make_user: Any) -> None:
+    ann = make_user()
+    saved = ann.post("/api/v1/payment-methods", json={
+        "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030,
+                 "cvc": "123"}, "make_default": True})
+    assert saved.status_code == 201, saved.text
+    page = ann.get("/account").text
+    assert "Visa ending 4242" in page and "4242 4242" not in page
+    ann.post(f"/account/cards/{saved.json()['id']}/delete", data={"csrf_token": csrf_from(page)})
+    assert "No saved card" in ann.get("/account").text
