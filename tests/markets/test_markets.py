@@ -11,7 +11,8 @@ from liveshop.markets.model import MARKETS, get_market, market_from_accept_langu
 def test_six_markets_with_currency_vat_and_display() -> None:
     expected = {"UK": ("GBP", 2000, True), "DE": ("EUR", 1900, True), "FR": ("EUR", 2000, True),
                 "IT": ("EUR", 2200, True), "ES": ("EUR", 2100, True), "US": ("USD", 0, False)}
-    assert {code: (m.currency, m.vat_bp, m.tax_inclusive) for code, m in MARKETS.items()} == expected
+    actual = {code: (m.currency, m.vat_bp, m.tax_inclusive) for code, m in MARKETS.items()}
+    assert actual == expected
 
 
 def test_vat_contained_in_inclusive_prices() -> None:
