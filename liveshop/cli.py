@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 import uvicorn
 
@@ -45,7 +47,9 @@ def seed() -> None:
 
 @app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Migrate, seed demo data and serve: everything a newcomer needs."""
+    """Migrate, seed demo data and serve with a show that is live: all a newcomer needs."""
+    os.environ["LIVESHOP_DEMO_SIMULATION"] = "true"
+    get_settings.cache_clear()
     migrate()
     seed()
     typer.echo(f"serving http://{host}:{port}")

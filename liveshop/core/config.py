@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     login_attempts_per_ip: int = 20
     login_window_seconds: int = 300
     payment_provider: str = "test"
+    # The demo's self-running live show (simulated viewers, chat, purchases); demo only.
+    demo_simulation: bool = False
 
 
 @lru_cache

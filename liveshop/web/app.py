@@ -21,6 +21,7 @@ from liveshop.checkout import pages as checkout_pages
 from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.config import Settings, get_settings
 from liveshop.core.db import Database
+from liveshop.demo import simulation
 from liveshop.inventory import api as inventory_api
 from liveshop.live import api as live_api
 from liveshop.live import runtime as live_runtime
@@ -74,7 +75,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         idle_hub, app.state.hub = app.state.hub, create_hub()
         try:
             async with live_runtime.running(app.state.hub, db):
+                demo = asyncio.create_task(simulation.run_forever(
+                    app.state.context, app.state.hub, app.state.sale_gate)
+                ) if settings.demo_simulation else None
                 yield
+                if demo is not None:
+                    demo.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await demo
         finally:
             app.state.hub = idle_hub
             sweeper.cancel()

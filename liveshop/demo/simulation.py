@@ -1,0 +1,215 @@
+"""The demo's live show, alive on its own: simulated viewers watch, chat and now and then
+buy; the host rotates the pinned product and keeps a flash sale running.
+
+Runs only when ``LIVESHOP_DEMO_SIMULATION`` is true (``liveshop demo`` sets it), inside the
+app process, through the same services a real host and real viewers use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+import liveshop.schema  # noqa: F401  (every table mapped before the first flush)
+from liveshop.accounts.model import Actor, Role
+from liveshop.accounts.orm import Address, User
+from liveshop.accounts.security import hash_password
+from liveshop.catalog.orm import Product, Shop, VariantPrice
+from liveshop.checkout.orm import PaymentMethod
+from liveshop.core.db import Database, utcnow
+from liveshop.core.errors import DomainError
+from liveshop.demo.catalog import SHOPS
+from liveshop.inventory import service as inventory
+from liveshop.live import sales, service
+from liveshop.live.hub import Hub
+from liveshop.live.orm import Show
+from liveshop.live.schemas import SaleIn, ShowCreate
+from liveshop.markets.model import MARKETS
+from liveshop.web.context import AppContext
+
+log = logging.getLogger("liveshop.demo")
+
+HOST_EMAIL = SHOPS[0].owner
+SHOW_TITLE = "Friday Night Knit Drop"
+BOT_NAMES = ("Amara", "Tom", "Priya", "Luca", "Sofia", "Jamal", "Elif", "Noah", "Chloé",
+             "Mateo", "Hannah", "Kenji")
+CHAT_LINES = ("love this colour 😍", "does it run small?", "just bought one!",
+              "hi from Leeds 👋", "what's the fabric?", "need this for winter",
+              "can you show the back?", "flash sale!! go go go", "ordered the M",
+              "is it machine washable?", "that jumper is gorgeous", "🔥🔥🔥",
+              "first time here, this is fun", "how long is shipping to Germany?",
+              "the navy one please", "restock the beanie pls")
+GHOSTS = (24, 60)
+LINEUP_SIZE = 6
+
+
+@dataclass(eq=False)
+class GhostViewer:
+    """A simulated viewer's socket: counted in the room, its frames dropped."""
+
+    visitor_id: str
+    user_id: int | None = None
+    is_staff: bool = False
+
+    def offer(self, frame: str) -> bool:
+        return True
+
+    def close_soon(self, code: int) -> None:
+        return None
+
+
+def _bots(db: Database) -> list[Actor]:
+    """Viewer accounts with a UK address and a saved test card, created once."""
+    actors = []
+    with db.transaction() as session:
+        password_hash: str | None = None
+        for index, name in enumerate(BOT_NAMES):
+            email = f"viewer{index + 1}@demo.liveshop.test"
+            user = session.scalars(select(User).where(User.email == email)).one_or_none()
+            if user is None:
+                password_hash = password_hash or hash_password(uuid.uuid4().hex)
+                user = User(email=email, display_name=name, password_hash=password_hash,
+                            role=Role.BUYER.value)
+                session.add(user)
+                session.flush()
+                session.add(Address(user_id=user.id, full_name=name, line1="1 Demo Street",
+                                    city="London", postcode="E1 6AN", country="GB",
+                                    is_default=True))
+                session.add(PaymentMethod(user_id=user.id, provider="test",
+                                          token=f"tok_test_ok_{uuid.uuid4().hex[:12]}",
+                                          brand="visa", last4="4242", exp_month=12,
+                                          exp_year=utcnow().year + 3, is_default=True))
+            actors.append(Actor(user.id, Role.BUYER, name))
+    return actors
+
+
+def _host(db: Database) -> tuple[Actor, int]:
+    with db.read() as session:
+        host = session.scalars(select(User).where(User.email == HOST_EMAIL)).one()
+        shop_id = session.scalars(select(Shop.id).where(Shop.owner_id == host.id)
+                                  .order_by(Shop.id)).first()
+        assert shop_id is not None, "run the demo seed first"
+        return Actor(host.id, Role(host.role), host.display_name), shop_id
+
+
+def ensure_live_show(context: AppContext, hub: Hub) -> tuple[int, Actor, list[int]]:
+    """The demo show, live now: reuse one that is live, else schedule and start a new one."""
+    db = context.db
+    host, shop_id = _host(db)
+    with db.read() as session:
+        live = session.scalars(select(Show).where(
+            Show.host_id == host.user_id, Show.status == "live")).first()
+        lineup = [item.product_id for item in live.lineup] if live else list(session.scalars(
+            select(Product.id).where(Product.shop_id == shop_id, Product.status == "active")
+            .order_by(Product.id).limit(LINEUP_SIZE)))
+        show_id = live.id if live else None
+    if show_id is None:
+        shop_markets = SHOPS[0].shipping
+        created = service.create_show(db, host, ShowCreate(
+            shop_id=shop_id, title=SHOW_TITLE, scheduled_at=utcnow(),
+            description="New-season knitwear, live from our East London studio.",
+            markets=list(shop_markets), product_ids=lineup))
+        show_id = created.id
+        service.go_live(db, hub.events, host, show_id)
+    return show_id, host, lineup
+
+
+class DemoSimulation:
+    def __init__(self, context: AppContext, hub: Hub, gate: sales.SoldOutGate):
+        self.context, self.hub, self.gate = context, hub, gate
+        self.random = random.Random()
+        self.ghosts: list[GhostViewer] = []
+
+    async def run(self) -> None:
+        show_id, host, lineup = await asyncio.to_thread(ensure_live_show, self.context,
+                                                        self.hub)
+        bots = await asyncio.to_thread(_bots, self.context.db)
+        log.info("demo show %s is live with %s simulated viewers", show_id, len(bots))
+        pin_index = 0
+        ticks = 0
+        while True:
+            try:
+                if ticks % 45 == 0:
+                    await asyncio.to_thread(self._pin, host, show_id, lineup[pin_index])
+                    pin_index = (pin_index + 1) % len(lineup)
+                if ticks % 5 == 0:
+                    await asyncio.to_thread(self._keep_sale_running, host, show_id,
+                                            lineup[(pin_index - 1) % len(lineup)])
+                self._drift_audience(show_id)
+                if self.random.random() < 0.45:
+                    await asyncio.to_thread(self._chat, show_id, self.random.choice(bots))
+                if self.random.random() < 0.06:
+                    await asyncio.to_thread(self._buy, show_id, self.random.choice(bots))
+            except Exception:
+                log.exception("demo simulation step failed")
+            ticks += 1
+            await asyncio.sleep(1.0)
+
+    def _drift_audience(self, show_id: int) -> None:
+        target = self.random.randint(*GHOSTS) if not self.ghosts else max(
+            GHOSTS[0], min(GHOSTS[1], len(self.ghosts) + self.random.randint(-2, 3)))
+        while len(self.ghosts) < target:
+            ghost = GhostViewer(f"ghost:{uuid.uuid4().hex[:8]}")
+            self.ghosts.append(ghost)
+            self.hub.join(show_id, ghost)
+        while len(self.ghosts) > target:
+            self.hub.leave(show_id, self.ghosts.pop())
+
+    def _pin(self, host: Actor, show_id: int, product_id: int) -> None:
+        service.pin(self.context.db, self.hub.events, host, show_id, product_id)
+
+    def _keep_sale_running(self, host: Actor, show_id: int, product_id: int) -> None:
+        db = self.context.db
+        with db.read() as session:
+            if service.active_sale(session, show_id) is not None:
+                return
+            product = session.get(Product, product_id)
+            assert product is not None
+            variant = self.random.choice(product.variants)
+            prices = {p.market: p.amount_minor for p in session.scalars(
+                select(VariantPrice).where(VariantPrice.variant_id == variant.id))}
+            level = inventory.stock_of(session, [variant.id]).get(variant.id)
+            available = level.available if level else 0
+        if available < 20:
+            with db.transaction() as session:
+                inventory.receive(session, variant.id, 60, note="demo restock")
+        show_markets = service.get_show(db, show_id).markets
+        # Round the sale price down to .99 in each market, about 30% off.
+        sale_prices = {m: max(99, (prices[m] * 7 // 10) // 100 * 100 - 1) for m in show_markets}
+        service.start_sale(db, self.hub.events, host, show_id, SaleIn(
+            variant_id=variant.id, prices=sale_prices, quantity=self.random.choice((10, 15, 20)),
+            per_buyer_limit=2, duration_seconds=self.random.choice((120, 180, 240))))
+
+    def _chat(self, show_id: int, bot: Actor) -> None:
+        # A bot over the chat rate limit just stays quiet.
+        with contextlib.suppress(DomainError):
+            service.post_chat(self.context.db, self.context.limiter, self.hub.events, bot,
+                              show_id, self.random.choice(CHAT_LINES))
+
+    def _buy(self, show_id: int, bot: Actor) -> None:
+        db = self.context.db
+        with db.read() as session:
+            show = session.get(Show, show_id)
+            sale = service.active_sale(session, show_id)
+            product_id = show.pinned_product_id if show else None
+            variant_id = sale.variant_id if sale else None
+            if variant_id is None and product_id is not None:
+                product = session.get(Product, product_id)
+                variant_id = product.variants[0].id if product and product.variants else None
+        if variant_id is None:
+            return
+        # Sold out or over the per-buyer limit: the room already says so.
+        with contextlib.suppress(DomainError):
+            sales.buy(db, self.context.payments, self.context.settings, self.hub.events,
+                      self.gate, bot, show_id, variant_id, 1, MARKETS["UK"],
+                      f"demo-{uuid.uuid4().hex}")
+
+
+async def run_forever(context: AppContext, hub: Hub, gate: sales.SoldOutGate) -> None:
+    await DemoSimulation(context, hub, gate).run()

@@ -1,0 +1,45 @@
+"""The demo's live show runs by itself through the real services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from liveshop.demo.seed import seed_demo
+from liveshop.demo.simulation import DemoSimulation, _bots, ensure_live_show
+from liveshop.live import service
+from liveshop.live.orm import ChatMessage, FlashSale
+from liveshop.live.runtime import create_hub
+from liveshop.live.sales import SoldOutGate
+from liveshop.orders.orm import Order
+
+
+def test_demo_show_goes_live_chats_runs_a_sale_and_sells(app: Any) -> None:
+    context = app.state.context
+    seed_demo(context.db, context.settings)
+    hub = create_hub()
+    show_id, host, lineup = ensure_live_show(context, hub)
+    assert ensure_live_show(context, hub)[0] == show_id  # a restart keeps the same show
+    assert service.get_show(context.db, show_id).status == "live"
+
+    simulation = DemoSimulation(context, hub, SoldOutGate())
+    simulation.random.seed(7)
+    bots = _bots(context.db)
+    assert len(_bots(context.db)) == len(bots)  # created once
+    simulation._pin(host, show_id, lineup[0])
+    simulation._keep_sale_running(host, show_id, lineup[0])
+    simulation._drift_audience(show_id)
+    for bot in bots[:3]:
+        simulation._chat(show_id, bot)
+        simulation._buy(show_id, bot)
+
+    assert hub.viewer_count(show_id) >= 24
+    with context.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(FlashSale)
+                              .where(FlashSale.show_id == show_id)) == 1
+        assert session.scalar(select(func.count()).select_from(ChatMessage)
+                              .where(ChatMessage.show_id == show_id)) == 3
+        paid = session.scalars(select(Order).where(Order.show_id == show_id,
+                                                   Order.status == "paid")).all()
+    assert len(paid) == 3
