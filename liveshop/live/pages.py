@@ -18,6 +18,7 @@ from starlette.responses import Response
 from liveshop.accounts.model import Actor, Role
 from liveshop.catalog import service as catalog
 from liveshop.catalog.pages import Form, error_text, redirect, status_of, submitted, text
+from liveshop.checkout import model as checkout_model
 from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
 from liveshop.live import service
@@ -67,10 +68,13 @@ def show_page(request: Request, show_id: int, actor: MaybeActor, context: Contex
     page = service.show_page(context.db, actor, show_id)
     timeline = (service.pin_timeline(context.db, show_id)
                 if page.show.status == ShowStatus.ENDED else [])
+    room_market = viewer_market(page.show.markets, market.code)
     return render(request, "live/show.html", page=page, show=page.show,
-                  room_market=viewer_market(page.show.markets, market.code),
+                  room_market=room_market, room=MARKETS[room_market],
                   server_time=epoch_ms(utcnow()),
-                  scheduled_ms=epoch_ms(page.show.scheduled_at), timeline=timeline)
+                  scheduled_ms=epoch_ms(page.show.scheduled_at), timeline=timeline,
+                  countries=checkout_model.countries_of(MARKETS[room_market]),
+                  country_names=checkout_model.COUNTRY_NAMES)
 
 
 @router.get("/shows/{show_id}/control")
@@ -81,6 +85,7 @@ def control_room(request: Request, show_id: int, actor: CurrentActor, context: C
         raise Forbidden("Only the show's host, shop and moderators can open its control room",
                         field="show_id")
     return render(request, "live/control.html", page=page, show=page.show,
+                  room=MARKETS[viewer_market(page.show.markets, market.code)],
                   room_market=viewer_market(page.show.markets, market.code),
                   sale_markets=[MARKETS[code] for code in page.show.markets])
 

@@ -24,6 +24,7 @@ from liveshop.core.db import Database
 from liveshop.demo import simulation
 from liveshop.inventory import api as inventory_api
 from liveshop.live import api as live_api
+from liveshop.live import pages as live_pages
 from liveshop.live import runtime as live_runtime
 from liveshop.live import ws as live_ws
 from liveshop.live.runtime import create_hub
@@ -43,7 +44,7 @@ API_PREFIX = "/api/v1"
 API_ROUTERS = tuple(module.router for module in (
     accounts_api, markets_api, catalog_api, inventory_api, checkout_api, orders_api, live_api))
 PAGE_ROUTERS = tuple(module.router for module in (
-    accounts_pages, catalog_pages, checkout_pages, orders_pages))
+    accounts_pages, catalog_pages, checkout_pages, orders_pages, live_pages))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 CONTENT_SECURITY_POLICY = (
