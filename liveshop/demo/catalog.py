@@ -70,38 +70,38 @@ SHOPS: tuple[ShopSpec, ...] = (
         owner="olivia@example.com", slug="thames-and-thread", name="Thames & Thread",
         city="London", sku_prefix="TT",
         description="Small-batch knitwear and cotton basics, cut and sewn in East London.",
-        shipping={"UK": 399, "DE": 899, "FR": 899},
+        shipping={"UK": 399, "DE": 899, "FR": 899, "IT": 899, "ES": 899, "US": 1499},
         products=(
             ProductSpec("Merino Crew Jumper", "Extra-fine merino, fully fashioned and "
                         "soft enough to wear next to the skin.", ("knitwear", "merino", "winter"),
                         {"Size": SIZES, "Colour": ("Charcoal", "Moss")},
-                        {"GBP": 8999, "EUR": 10499}, step=0, sale_percent=20),
+                        {"GBP": 8999, "EUR": 10499, "USD": 11299}, step=0, sale_percent=20),
             ProductSpec("Heavyweight Pocket Tee", "240 gsm organic cotton with a boxy fit "
                         "and a chest pocket that keeps its shape.", ("tee", "organic", "cotton"),
                         {"Size": SIZES, "Colour": TEE_COLOURS},
-                        {"GBP": 2999, "EUR": 3499}),
+                        {"GBP": 2999, "EUR": 3499, "USD": 3799}),
             ProductSpec("Fisherman Beanie", "Chunky rib beanie in British wool.",
                         ("hat", "wool", "winter"), {"Colour": ("Cream", "Navy", "Rust")},
-                        {"GBP": 2499, "EUR": 2999}),
+                        {"GBP": 2499, "EUR": 2999, "USD": 3199}),
             ProductSpec("Waxed Canvas Tote", "Water-resistant waxed canvas with leather "
                         "handles; fits a laptop and a loaf.", ("bag", "canvas"),
-                        {"Colour": ("Olive", "Tan")}, {"GBP": 5499, "EUR": 6499},
+                        {"Colour": ("Olive", "Tan")}, {"GBP": 5499, "EUR": 6499, "USD": 6899},
                         sale_percent=15),
             ProductSpec("Lambswool Scarf", "Brushed lambswool woven in the Scottish "
                         "Borders.", ("scarf", "wool", "winter"),
                         {"Colour": ("Heather", "Camel", "Black Watch")},
-                        {"GBP": 3999, "EUR": 4699}),
+                        {"GBP": 3999, "EUR": 4699, "USD": 4999}),
             ProductSpec("Oxford Button-Down Shirt", "Garment-washed oxford cloth with a "
                         "soft-roll collar.", ("shirt", "cotton"),
                         {"Size": SIZES, "Colour": ("White", "Blue")},
-                        {"GBP": 6499, "EUR": 7499}),
+                        {"GBP": 6499, "EUR": 7499, "USD": 8199}),
             ProductSpec("Ribbed Cotton Socks", "Three pairs of combed-cotton socks with a "
                         "reinforced heel.", ("socks", "cotton"),
-                        {"Size": ("4-7", "8-11")}, {"GBP": 1599, "EUR": 1899}),
+                        {"Size": ("4-7", "8-11")}, {"GBP": 1599, "EUR": 1899, "USD": 1999}),
             ProductSpec("Quilted Liner Jacket", "Lightweight recycled fill for layering "
                         "under a coat or wearing alone in spring.", ("jacket", "recycled"),
                         {"Size": SIZES, "Colour": ("Olive", "Navy")},
-                        {"GBP": 11999, "EUR": 13999}, sale_percent=25),
+                        {"GBP": 11999, "EUR": 13999, "USD": 14999}, sale_percent=25),
         ),
     ),
     ShopSpec(
