@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
-from liveshop.catalog import media, model
+from liveshop.catalog import model
 from liveshop.catalog.access import owned_product, owned_shop
 from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.catalog.schemas import (
@@ -34,6 +34,7 @@ from liveshop.catalog.schemas import (
     VariantsReplace,
     VariantView,
 )
+from liveshop.core import media
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -417,7 +418,7 @@ def add_image(db: Database, settings: Settings, actor: Actor, product_id: int, d
         if len(alt) > 200:
             raise InvalidInput("Alt text has at most 200 characters", field="alt")
         clean = media.clean_image(data, settings.max_upload_bytes)
-        relative = media.store(settings.media_dir, product.id, clean)
+        relative = media.store(settings.media_dir, f"products/{product.id}", clean)
         try:
             image = ProductImage(
                 path=relative, content_type=clean.content_type, width=clean.width,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, File, Header, Request, UploadFile
+from pydantic import BaseModel, Field
 
 from liveshop.live import sales, service
 from liveshop.live.hub import Hub, RoomEvents
@@ -72,6 +73,13 @@ def get_show(show_id: int, context: Context) -> ShowView:
 def update_show(show_id: int, data: ShowUpdate, actor: CurrentActor, context: Context
                 ) -> ShowView:
     return service.update_show(context.db, actor, show_id, data)
+
+
+@router.put("/shows/{show_id}/cover", response_model=ShowView)
+def set_cover(show_id: int, file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
+              actor: CurrentActor, context: Context) -> ShowView:
+    data = file.file.read(context.settings.max_upload_bytes + 1)
+    return service.set_cover(context.db, context.settings, actor, show_id, data)
 
 
 @router.post("/shows/{show_id}/live", response_model=ShowView)
@@ -228,3 +236,23 @@ def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMarket,
 def stats(show_id: int, actor: CurrentActor, context: Context, request: Request) -> ShowStats:
     hub: Hub = request.app.state.hub
     return service.show_stats(context.db, actor, show_id, hub.viewer_count(show_id))
+
+
+class CreatorInvite(BaseModel):
+    commission_percent: Decimal = Field(ge=0, le=50, decimal_places=2)
+
+
+@router.put("/shops/{shop_id}/creators/{creator_id}", response_model=Done)
+def invite_creator(shop_id: int, creator_id: int, data: CreatorInvite, actor: CurrentActor,
+                   context: Context) -> Done:
+    """Invite a creator to host this shop's shows for a commission on their orders."""
+    service.invite_creator(context.db, actor, shop_id, creator_id,
+                           int(data.commission_percent * 100))
+    return Done()
+
+
+@router.delete("/shops/{shop_id}/creators/{creator_id}", response_model=Done)
+def remove_creator(shop_id: int, creator_id: int, actor: CurrentActor, context: Context
+                   ) -> Done:
+    service.remove_creator(context.db, actor, shop_id, creator_id)
+    return Done()

@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.catalog import service as catalog
 from liveshop.catalog.pages import Form, error_text, redirect, status_of, submitted, text
 from liveshop.checkout import model as checkout_model
+from liveshop.core import media
 from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
 from liveshop.live import service
@@ -108,13 +109,12 @@ def seller_shows(request: Request, actor: CurrentActor, context: Context,
 def _schedule_form(request: Request, context: Context, actor: Actor, shop_id: int | None,
                    form: dict[str, str], chosen: FormData | None, error: str | None,
                    status_code: int = 200) -> Response:
-    shops = catalog.my_shops(context.db, actor)
+    shops = [catalog.get_shop(context.db, id_) for id_ in service.hostable_shop_ids(
+        context.db, actor)]
     shop = next((s for s in shops if s.id == shop_id), shops[0] if shops else None)
-    products = []
-    if shop is not None:
-        # The owner sees every product; only active ones can be in a lineup.
-        cards = catalog.shop_products(context.db, actor, shop.id, next(iter(MARKETS.values())))
-        products = [card for card in cards if card.status == "active"]
+    products = [] if shop is None else [
+        {"id": product_id, "title": title}
+        for product_id, title in service.lineup_candidates(context.db, shop.id)]
     return render(request, "live/new_show.html", status_code=status_code, shops=shops,
                   shop=shop, products=products, form=form, error=error,
                   chosen_markets=set(chosen.getlist("markets")) if chosen else None,
@@ -150,7 +150,12 @@ def create_show(request: Request, actor: CurrentActor, context: Context,
             markets=[m for m in form.getlist("markets") if isinstance(m, str)],
             product_ids=_int_list([p for p in form.getlist("product_ids")
                                    if isinstance(p, str)], "product_ids"))
-        show = service.create_show(context.db, actor, data)
+        upload = form.get("cover")
+        cover = None
+        if isinstance(upload, UploadFile) and upload.filename:
+            cover = media.clean_image(upload.file.read(context.settings.max_upload_bytes + 1),
+                                      context.settings.max_upload_bytes)
+        show = service.create_show(context.db, actor, data, cover, context.settings.media_dir)
     except (DomainError, ValidationError) as error:
         message, _ = error_text(error)
         return _schedule_form(request, context, actor, shop_id, submitted(form), form,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -13,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
-from liveshop.catalog import media
 from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant
+from liveshop.core import media
+from liveshop.core.config import Settings
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from liveshop.core.ratelimit import RateLimiter
@@ -110,9 +112,18 @@ def _show_view(session: Session, show: Show) -> ShowView:
         host_name=host.display_name, title=show.title, description=show.description,
         markets=markets_of(show), status=show.status, scheduled_at=show.scheduled_at,
         started_at=show.started_at, ended_at=show.ended_at,
-        cover_url=media.url_of(show.cover_path) if show.cover_path else None,
+        cover_url=media.url_of(show.cover_path) if show.cover_path else _lineup_picture(
+            session, show),
         product_ids=[item.product_id for item in show.lineup], url=f"/shows/{show.id}",
     )
+
+
+def _lineup_picture(session: Session, show: Show) -> str | None:
+    """Without a cover, a show is pictured by the first product of its lineup."""
+    if not show.lineup:
+        return None
+    product = session.get(Product, show.lineup[0].product_id)
+    return media.url_of(product.images[0].path) if product and product.images else None
 
 
 def _check_lineup(session: Session, shop_id: int, product_ids: list[int]) -> list[int]:
@@ -128,7 +139,9 @@ def _check_lineup(session: Session, shop_id: int, product_ids: list[int]) -> lis
     return unique
 
 
-def create_show(db: Database, actor: Actor, data: ShowCreate) -> ShowView:
+def create_show(db: Database, actor: Actor, data: ShowCreate, cover: media.CleanImage | None = None,
+                media_dir: Path | None = None) -> ShowView:
+    """Schedule a show; ``cover`` is an already checked image stored under ``media_dir``."""
     with db.transaction() as session:
         shop = session.get(Shop, data.shop_id)
         if shop is None:
@@ -156,9 +169,25 @@ def create_show(db: Database, actor: Actor, data: ShowCreate) -> ShowView:
         session.flush()
         for position, product_id in enumerate(_check_lineup(session, shop.id, data.product_ids)):
             session.add(ShowProduct(show_id=show.id, product_id=product_id, position=position))
+        if cover is not None and media_dir is not None:
+            show.cover_path = media.store(media_dir, f"shows/{show.id}", cover)
         session.flush()
         session.refresh(show)
         return _show_view(session, show)
+
+
+def set_cover(db: Database, settings: Settings, actor: Actor, show_id: int,
+              data: bytes) -> ShowView:
+    cover = media.clean_image(data, settings.max_upload_bytes)
+    with db.transaction() as session:
+        show = _show(session, show_id)
+        _require_host(session, actor, show)
+        replaced = show.cover_path
+        show.cover_path = media.store(settings.media_dir, f"shows/{show.id}", cover)
+        view = _show_view(session, show)
+    if replaced:
+        media.remove(settings.media_dir, replaced)
+    return view
 
 
 def update_show(db: Database, actor: Actor, show_id: int, data: ShowUpdate) -> ShowView:
@@ -739,3 +768,51 @@ def reminded_show_ids(db: Database, actor: Actor | None) -> set[int]:
     with db.read() as session:
         return set(session.scalars(
             select(ShowReminder.show_id).where(ShowReminder.user_id == actor.user_id)))
+
+
+def invite_creator(db: Database, actor: Actor, shop_id: int, creator_id: int,
+                   commission_bp: int) -> None:
+    """Let a creator host the shop's shows, earning ``commission_bp`` of their orders."""
+    if not 0 <= commission_bp <= 5000:
+        raise InvalidInput("Commission is 0% to 50%", field="commission_percent")
+    with db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None:
+            raise NotFound("No such shop", field="shop_id")
+        if shop.owner_id != actor.user_id and not actor.is_admin:
+            raise Forbidden("This shop belongs to another seller", field="shop_id")
+        creator = session.get(User, creator_id)
+        if creator is None or creator.role != Role.CREATOR.value:
+            raise NotFound("No such creator", field="creator_id")
+        existing = session.get(ShopCreator, (shop_id, creator_id))
+        if existing is None:
+            session.add(ShopCreator(shop_id=shop_id, creator_id=creator_id,
+                                    commission_bp=commission_bp))
+        else:
+            existing.commission_bp = commission_bp
+
+
+def remove_creator(db: Database, actor: Actor, shop_id: int, creator_id: int) -> None:
+    with db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None or (shop.owner_id != actor.user_id and not actor.is_admin):
+            raise Forbidden("This shop belongs to another seller", field="shop_id")
+        session.execute(delete(ShopCreator).where(ShopCreator.shop_id == shop_id,
+                                                  ShopCreator.creator_id == creator_id))
+
+
+def hostable_shop_ids(db: Database, actor: Actor) -> list[int]:
+    """Shops whose shows the actor may schedule: their own, and those that invited them."""
+    with db.read() as session:
+        owned = set(session.scalars(select(Shop.id).where(Shop.owner_id == actor.user_id)))
+        invited = set(session.scalars(
+            select(ShopCreator.shop_id).where(ShopCreator.creator_id == actor.user_id)))
+        return sorted(owned | invited)
+
+
+def lineup_candidates(db: Database, shop_id: int) -> list[tuple[int, str]]:
+    """(id, title) of the shop's active products: what a lineup may hold."""
+    with db.read() as session:
+        return [(row.id, row.title) for row in session.execute(
+            select(Product.id, Product.title).where(
+                Product.shop_id == shop_id, Product.status == "active").order_by(Product.title))]

@@ -1,4 +1,4 @@
-"""Product image checks and storage.
+"""Uploaded image checks and storage (product pictures, show covers).
 
 Uploads are untrusted: the type is detected by Pillow from the bytes (never the file name or
 the declared content type), huge pixel counts are refused before decoding (decompression
@@ -88,9 +88,10 @@ def _reencode(image: Image.Image, kind: str) -> bytes:
     return out.getvalue()
 
 
-def store(media_dir: Path, product_id: int, image: CleanImage) -> str:
-    """Write the image under a random name; returns the path relative to media_dir."""
-    relative = f"products/{product_id}/{secrets.token_hex(12)}.{image.extension}"
+def store(media_dir: Path, folder: str, image: CleanImage) -> str:
+    """Write the image under a random name in ``folder`` (e.g. "products/12"); returns the
+    path relative to media_dir."""
+    relative = f"{folder}/{secrets.token_hex(12)}.{image.extension}"
     target = media_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
