@@ -162,3 +162,28 @@ def test_a_retried_tap_claims_once_and_a_declined_card_gives_units_back(
     with db.read() as session:
         remaining = session.scalar(select(FlashSale.remaining).where(FlashSale.id == sale["id"]))
     assert remaining == 2  # one sold; the declined buyer's unit came back exactly once
+
+
+def test_room_orders_are_attributed_to_the_show_and_its_creator_host(
+    db: Database, live_show: LiveShow, people: Callable[..., Person], server: str
+) -> None:
+    creator = people("creator", "Cleo Creator")
+    invited = live_show.host.http.put(
+        f"/api/v1/shops/{live_show.shop_id}/creators/{creator.id}",
+        json={"commission_percent": 12.5})
+    assert invited.status_code == 200
+    show = creator.http.post("/api/v1/shows", json={
+        "shop_id": live_show.shop_id, "title": "Cleo's picks", "markets": ["UK"],
+        "scheduled_at": utcnow().isoformat(), "product_ids": [live_show.product_id]}).json()
+    assert creator.http.post(f"/api/v1/shows/{show['id']}/live").status_code == 200
+    [token] = make_buyers(db, 1)
+    with httpx.Client(base_url=f"http://{server}", timeout=30) as http:
+        bought = http.post(f"/api/v1/shows/{show['id']}/buy",
+                           json={"variant_id": live_show.variant_ids[1], "quantity": 1},
+                           headers={"Authorization": f"Bearer {token}",
+                                    "Accept-Language": "en-GB", "Idempotency-Key": "c1"})
+    assert bought.status_code == 201, bought.text
+    with db.read() as session:
+        order = session.scalars(select(Order).where(
+            Order.number == bought.json()["order_numbers"][0])).one()
+    assert (order.show_id, order.creator_id, order.status) == (show["id"], creator.id, "paid")
