@@ -73,13 +73,13 @@ def _offer(db: Database, show_id: int, variant_id: int, market: Market) -> Offer
         show = session.get(Show, show_id)
         if show is None:
             raise NotFound("No such show", field="show_id")
-        if show.status != ShowStatus.LIVE:
-            raise Conflict("Buying in the room is open while the show is live",
-                           field="show_id")
+        if show.status == ShowStatus.SCHEDULED:
+            raise Conflict("Buying opens when the show goes live", field="show_id")
         if market.code not in markets_of(show):
             raise Conflict(f"This show does not sell in {market.code}", field="market")
         shop = session.get(Shop, show.shop_id)
         creator_id = show.host_id if shop is not None and shop.owner_id != show.host_id else None
+        # An ended show's replay still sells, at regular prices: ending a show ends its sales.
         sale = session.scalars(select(FlashSale).where(
             FlashSale.show_id == show_id, FlashSale.variant_id == variant_id,
             FlashSale.status == "active", FlashSale.ends_at > utcnow(),

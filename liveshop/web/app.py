@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
@@ -38,6 +39,7 @@ from liveshop.web.templating import TEMPLATES_DIR
 
 log = logging.getLogger("liveshop.app")
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
+HLS_JS_DIR = Path(__file__).resolve().parents[2] / "node_modules" / "hls.js" / "dist"
 # How often unpaid checkouts whose stock hold ran out are cancelled and their stock freed.
 EXPIRY_SWEEP_SECONDS = 30.0
 API_PREFIX = "/api/v1"
@@ -130,6 +132,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(live_ws.router)
 
     settings.media_dir.mkdir(parents=True, exist_ok=True)
+    # Browser libraries come from the npm registry (`npm ci`), never copied into the repo.
+    app.mount("/static/vendor/hls.js", StaticFiles(directory=HLS_JS_DIR, check_dir=False),
+              name="hls.js")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir), name="media")
     return app

@@ -187,3 +187,20 @@ def test_room_orders_are_attributed_to_the_show_and_its_creator_host(
         order = session.scalars(select(Order).where(
             Order.number == bought.json()["order_numbers"][0])).one()
     assert (order.show_id, order.creator_id, order.status) == (show["id"], creator.id, "paid")
+
+
+def test_a_replay_sells_at_the_regular_price_and_credits_the_show(
+    db: Database, live_show: LiveShow, server: str
+) -> None:
+    live_show.host.http.post(f"/api/v1/shows/{live_show.id}/sales", json={
+        "variant_id": live_show.variant_ids[0], "prices": {"UK": 1000, "DE": 1200},
+        "quantity": 5, "per_buyer_limit": 1, "duration_seconds": 60})
+    assert live_show.host.http.post(f"/api/v1/shows/{live_show.id}/end").status_code == 200
+    [token] = make_buyers(db, 1)
+    with httpx.Client(base_url=f"http://{server}", timeout=30) as http:
+        bought = http.post(f"/api/v1/shows/{live_show.id}/buy",
+                           json={"variant_id": live_show.variant_ids[0], "quantity": 1},
+                           headers={"Authorization": f"Bearer {token}",
+                                    "Accept-Language": "en-GB", "Idempotency-Key": "replay"})
+    assert bought.status_code == 201, bought.text
+    assert bought.json()["flash_sale_id"] is None and bought.json()["total"] == 2500 + 399
