@@ -153,6 +153,16 @@ class Hub:
         room.visitors[connection.visitor_id] = room.visitors.get(connection.visitor_id, 0) + 1
         return room
 
+    async def ready(self, show_id: int) -> None:
+        """Wait until this process receives the room's events (Redis confirms quickly)."""
+        await self.broker.wait_subscribed(channel_of(show_id))
+
+    def resync_all(self) -> None:
+        """Events may have been lost (the broker reconnected): ask every viewer to reload."""
+        frame = encode({"type": "resync"})
+        for room in list(self.rooms.values()):
+            self._deliver(room, frame)
+
     def leave(self, show_id: int, connection: Connection) -> None:
         room = self.rooms.get(show_id)
         if room is None or connection not in room.connections:

@@ -10,16 +10,23 @@ from collections.abc import AsyncIterator
 
 from liveshop.core.db import Database
 from liveshop.live import service
-from liveshop.live.broker import Broker, InProcessBroker
+from liveshop.live.broker import Broker, InProcessBroker, RedisBroker
 from liveshop.live.hub import Hub, RoomEvents
 
 log = logging.getLogger("liveshop.live")
 SALE_SWEEP_SECONDS = 1.0
 
 
-def create_hub(broker: Broker | None = None) -> Hub:
-    broker = broker or InProcessBroker()
-    return Hub(broker, RoomEvents(broker))
+def create_hub(redis_url: str | None = None) -> Hub:
+    """This process's hub: on Redis when a URL is given (several processes share rooms),
+    else in-process."""
+    if not redis_url:
+        broker: Broker = InProcessBroker()
+        return Hub(broker, RoomEvents(broker))
+    redis_broker = RedisBroker(redis_url)
+    hub = Hub(redis_broker, RoomEvents(redis_broker))
+    redis_broker.on_resubscribe = hub.resync_all
+    return hub
 
 
 async def _end_expired_sales_forever(db: Database, events: RoomEvents) -> None:

@@ -129,6 +129,7 @@ async def room(websocket: WebSocket, show_id: int) -> None:
     hub.join(show_id, connection)
     writer: asyncio.Task[None] | None = None
     try:
+        await hub.ready(show_id)
         snapshot = await run_in_threadpool(service.snapshot, context.db, show_id, actor,
                                            market, hub.viewer_count(show_id))
         connection.is_staff = bool(snapshot["you"]["can_moderate"])
