@@ -25,6 +25,7 @@ from liveshop.web.app import create_app
 POSTGRES_URL = os.environ.get(
     "LIVESHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("LIVESHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ON_CI = os.environ.get("CI", "").lower() == "true"
 DEFAULT_PASSWORD = "correct-horse-battery"
 
@@ -57,6 +58,20 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis server (CI has one); with CI=true a missing Redis fails, never skips."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        if ON_CI:
+            pytest.fail(f"Redis is required on CI and is not reachable: {error}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL} (local run only)")
+    return REDIS_URL
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

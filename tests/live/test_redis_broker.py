@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
@@ -17,20 +16,6 @@ import redis
 
 from liveshop.live.hub import Hub
 from liveshop.live.runtime import create_hub
-
-REDIS_URL = os.environ.get("LIVESHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-ON_CI = os.environ.get("CI", "").lower() == "true"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        if ON_CI:
-            pytest.fail(f"Redis is required on CI and is not reachable: {error}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL} (local run only)")
-    return REDIS_URL
 
 
 @dataclass(eq=False)
