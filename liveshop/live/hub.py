@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -113,19 +113,33 @@ class Room:
     sent_versions: dict[str, int] = field(default_factory=dict)
     viewers_sent: int = -1
     viewers_sent_at: float = 0.0
+    # The count across every process, when a shared presence store is configured.
+    shared_viewers: int | None = None
 
     @property
     def viewer_count(self) -> int:
         """Unique viewers: several tabs or a reconnect of one person count once."""
+        if self.shared_viewers is not None:
+            return max(self.shared_viewers, len(self.visitors))
         return len(self.visitors)
 
 
+class Presence(Protocol):
+    async def refresh(self, show_id: int, visitors: set[str]) -> int: ...
+
+    async def forget(self, show_id: int, visitor: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class Hub:
-    def __init__(self, broker: Broker, events: RoomEvents):
+    def __init__(self, broker: Broker, events: RoomEvents, presence: Presence | None = None):
         self.broker = broker
         self.events = events
+        self.presence = presence
         self.rooms: dict[int, Room] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self.dropped = 0
         self._on_message: Callable[[str, bytes], None] = self._receive
 
@@ -141,6 +155,8 @@ class Hub:
         for show_id in list(self.rooms):
             self.broker.unsubscribe(channel_of(show_id), self._on_message)
         self.rooms.clear()
+        if self.presence is not None:
+            await self.presence.close()
 
     # --- membership ---
 
@@ -171,6 +187,8 @@ class Hub:
         remaining = room.visitors.get(connection.visitor_id, 1) - 1
         if remaining <= 0:
             room.visitors.pop(connection.visitor_id, None)
+            if self.presence is not None:
+                self._background(self.presence.forget(show_id, connection.visitor_id))
         else:
             room.visitors[connection.visitor_id] = remaining
         if not room.connections:
@@ -261,10 +279,24 @@ class Hub:
             frame["sale"] = {"id": sale["id"], "remaining": sale["remaining"]}
         return frame if variants or "sale" in frame else None
 
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _share_presence(self) -> None:
+        assert self.presence is not None
+        for room in list(self.rooms.values()):
+            room.shared_viewers = await self.presence.refresh(room.show_id, set(room.visitors))
+
     async def _flush_forever(self) -> None:
+        next_presence = 0.0
         while True:
             await asyncio.sleep(CHAT_TICK_SECONDS)
             try:
+                if self.presence is not None and time.monotonic() >= next_presence:
+                    next_presence = time.monotonic() + VIEWERS_INTERVAL_SECONDS
+                    await self._share_presence()
                 self.flush()
-            except Exception:  # one bad tick must not stop every room
+            except Exception:  # one bad tick (e.g. Redis restarting) must not stop every room
                 log.exception("live hub flush failed")

@@ -12,6 +12,7 @@ from liveshop.core.db import Database
 from liveshop.live import service
 from liveshop.live.broker import Broker, InProcessBroker, RedisBroker
 from liveshop.live.hub import Hub, RoomEvents
+from liveshop.live.presence import RedisPresence
 
 log = logging.getLogger("liveshop.live")
 SALE_SWEEP_SECONDS = 1.0
@@ -24,7 +25,7 @@ def create_hub(redis_url: str | None = None) -> Hub:
         broker: Broker = InProcessBroker()
         return Hub(broker, RoomEvents(broker))
     redis_broker = RedisBroker(redis_url)
-    hub = Hub(redis_broker, RoomEvents(redis_broker))
+    hub = Hub(redis_broker, RoomEvents(redis_broker), RedisPresence(redis_url))
     redis_broker.on_resubscribe = hub.resync_all
     return hub
 

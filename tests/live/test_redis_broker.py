@@ -124,3 +124,26 @@ def test_rooms_recover_after_redis_restarts(own_redis: tuple[str, Any]) -> None:
                 await hub.broker.stop()
 
     asyncio.run(scenario())
+
+
+def test_viewer_count_is_unique_people_across_processes(redis_url: str) -> None:
+    async def scenario() -> None:
+        process_a, process_b = await started(create_hub(redis_url)), await started(
+            create_hub(redis_url))
+        show = int(time.time() * 1000) % 1_000_000_000  # a fresh room for this run
+        try:
+            process_a.join(show, Viewer("user:1"))
+            process_a.join(show, Viewer("user:1"))  # a second tab
+            process_b.join(show, Viewer("user:1"))  # and a third, through another process
+            process_b.join(show, Viewer("user:2"))
+            deadline = time.monotonic() + 5
+            while {process_a.viewer_count(show), process_b.viewer_count(show)} != {2}:
+                assert time.monotonic() < deadline, (
+                    process_a.viewer_count(show), process_b.viewer_count(show))
+                await asyncio.sleep(0.1)
+        finally:
+            for hub in (process_a, process_b):
+                await hub.stop()
+                await hub.broker.stop()
+
+    asyncio.run(scenario())
