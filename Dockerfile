@@ -1,0 +1,15 @@
+# liveshop: one image for the app and the ingest process.
+FROM node:20-bookworm-slim AS browser-libraries
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+FROM python:3.11-slim-bookworm
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY liveshop ./liveshop
+RUN pip install --no-cache-dir -e .
+COPY --from=browser-libraries /app/node_modules/hls.js/dist ./node_modules/hls.js/dist
+ENV LIVESHOP_MEDIA_DIR=/media
+EXPOSE 8000 1935
+CMD ["liveshop", "serve", "--host", "0.0.0.0", "--port", "8000"]
