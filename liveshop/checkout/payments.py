@@ -12,6 +12,11 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from liveshop.core.db import Database
 from liveshop.core.errors import InvalidInput
 
 
@@ -88,13 +93,38 @@ def brand_of(number: str) -> str:
     return "card"
 
 
+class ProviderBase(DeclarativeBase):
+    """Tables of the test provider's own database (not liveshop's schema)."""
+
+
+class TestProviderCharge(ProviderBase):
+    __tablename__ = "test_provider_charges"
+    __test__ = False  # not a pytest test class
+
+    idempotency_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    decline_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+
+
 class TestPaymentProvider:
-    """Deterministic provider for development and tests. Keeps charges in memory."""
+    """Deterministic provider for development and tests.
+
+    Given a database URL of its own (``LIVESHOP_TEST_PROVIDER_URL``; a separate database,
+    as a real provider is a separate system) it keeps its charges there, so idempotency keys
+    hold across app processes and restarts and tests can count real charges; otherwise in
+    memory.
+    """
 
     __test__ = False  # not a pytest test class
     name = "test"
 
-    def __init__(self) -> None:
+    def __init__(self, ledger_url: str | None = None) -> None:
+        self._db = Database(ledger_url) if ledger_url else None
+        if self._db is not None:
+            ProviderBase.metadata.create_all(self._db.engine)
         self._charges: dict[str, ChargeResult] = {}
         self._refunds: dict[str, RefundResult] = {}
         self._lock = threading.Lock()
@@ -121,7 +151,6 @@ class TestPaymentProvider:
         with self._lock:
             if idempotency_key in self._charges:
                 return self._charges[idempotency_key]
-            self.charge_calls += 1
             reference = "ch_test_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
             result = ChargeResult(True, reference)
             for code, message in DECLINES.values():
@@ -130,8 +159,33 @@ class TestPaymentProvider:
             if not token.startswith("tok_test_"):
                 result = ChargeResult(False, reference, "invalid_token",
                                       "The saved payment method is not valid.")
+            if self._db is not None:
+                result = self._record(idempotency_key, result, amount, currency)
+            else:
+                self.charge_calls += 1
             self._charges[idempotency_key] = result
             return result
+
+    def _record(self, key: str, result: ChargeResult, amount: int, currency: str
+                ) -> ChargeResult:
+        """Store the charge once per key; a key seen before returns the stored outcome."""
+        assert self._db is not None
+        try:
+            with self._db.transaction() as session:
+                session.add(TestProviderCharge(
+                    idempotency_key=key, reference=result.reference,
+                    succeeded=result.succeeded, decline_code=result.decline_code,
+                    amount=amount, currency=currency))
+            self.charge_calls += 1
+            return result
+        except IntegrityError:
+            with self._db.read() as session:
+                stored = session.get(TestProviderCharge, key)
+                assert stored is not None
+                message = "" if stored.succeeded else next(
+                    (m for c, m in DECLINES.values() if c == stored.decline_code), "Declined.")
+                return ChargeResult(stored.succeeded, stored.reference, stored.decline_code,
+                                    message)
 
     def refund(self, charge_reference: str, amount: int, idempotency_key: str
                ) -> RefundResult:
