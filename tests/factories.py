@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from liveshop.accounts import security
+from liveshop.accounts.orm import Address, ApiToken, User
 from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
+from liveshop.checkout.orm import PaymentMethod
 from liveshop.core.db import Database
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import MARKETS
@@ -57,3 +60,30 @@ def create_product(db: Database, shop_id: int, variants: list[VariantSpec] | Non
                 inventory.receive(session, variant.id, spec.stock, note="test")
             ids.append(variant.id)
         return product.id, ids
+
+
+_BUYER_PASSWORD_HASH = security.hash_password("not-used-by-these-buyers")
+
+
+def make_buyers(db: Database, count: int) -> list[str]:
+    """Buyers with a default UK address and saved card, built directly (signing 300 people
+    up through argon2 would only test hashing). Returns their API tokens."""
+    tokens = []
+    with db.transaction() as session:
+        for index in range(count):
+            user = User(email=f"flash-{index}-{uuid.uuid4().hex[:6]}@example.com",
+                        display_name=f"Buyer {index}", password_hash=_BUYER_PASSWORD_HASH)
+            session.add(user)
+            session.flush()
+            session.add(Address(user_id=user.id, full_name=user.display_name, line1="1 St",
+                                city="Leeds", postcode="LS1 1AA", country="GB",
+                                is_default=True))
+            session.add(PaymentMethod(user_id=user.id, provider="test",
+                                      token=f"tok_test_ok_{uuid.uuid4().hex[:8]}",
+                                      brand="visa", last4="4242", exp_month=12, exp_year=2030,
+                                      is_default=True))
+            token = security.new_api_token()
+            session.add(ApiToken(user_id=user.id, name="t", token_hash=security.token_digest(token),
+                                 prefix=token[:10]))
+            tokens.append(token)
+    return tokens

@@ -3,7 +3,6 @@ the sale reach every viewer."""
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,41 +12,17 @@ import httpx
 from sqlalchemy import func, select, update
 
 from liveshop.accounts import security
-from liveshop.accounts.orm import Address, ApiToken, User
+from liveshop.accounts.orm import ApiToken
 from liveshop.checkout.orm import Payment, PaymentMethod
 from liveshop.core.db import Database, utcnow
 from liveshop.inventory.orm import StockLevel
 from liveshop.live.orm import FlashSale
 from liveshop.orders.orm import Order, OrderLine
+from tests.factories import make_buyers
 from tests.live.conftest import LiveShow, Person
 
 BUYERS = 300
 UNITS = 40
-PASSWORD_HASH = security.hash_password("not-used-in-this-test")
-
-
-def make_buyers(db: Database, count: int) -> list[str]:
-    """Buyers with a default UK address and saved card, built directly (signing 300 people
-    up through argon2 would only test hashing). Returns their API tokens."""
-    tokens = []
-    with db.transaction() as session:
-        for index in range(count):
-            user = User(email=f"flash-{index}-{uuid.uuid4().hex[:6]}@example.com",
-                        display_name=f"Buyer {index}", password_hash=PASSWORD_HASH)
-            session.add(user)
-            session.flush()
-            session.add(Address(user_id=user.id, full_name=user.display_name, line1="1 St",
-                                city="Leeds", postcode="LS1 1AA", country="GB",
-                                is_default=True))
-            session.add(PaymentMethod(user_id=user.id, provider="test",
-                                      token=f"tok_test_ok_{uuid.uuid4().hex[:8]}",
-                                      brand="visa", last4="4242", exp_month=12, exp_year=2030,
-                                      is_default=True))
-            token = security.new_api_token()
-            session.add(ApiToken(user_id=user.id, name="t", token_hash=security.token_digest(token),
-                                 prefix=token[:10]))
-            tokens.append(token)
-    return tokens
 
 
 def test_300_buyers_40_units_exactly_40_sold_limit_held_and_everyone_told(
