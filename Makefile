@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# npm ci writes this file last, so it marks a complete node_modules (hls.js for the player).
+NODE_MODULES := node_modules/.package-lock.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install demo serve migrate test lint typecheck pytest bench chromium clean
@@ -15,7 +17,11 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(INSTALLED)
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: $(INSTALLED) $(NODE_MODULES)
 
 demo: install
 	$(BIN)/liveshop demo
@@ -41,10 +47,10 @@ typecheck: install
 pytest: install chromium
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: $(NODE_MODULES) lint typecheck pytest
 
 bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -97,6 +97,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         media_dir=tmp_path / "media",
         secret_key="test-secret",
+        rtmp_port=0,  # tests that ingest video pick a free port themselves
         _env_file=None,  # type: ignore[call-arg]
     )
 

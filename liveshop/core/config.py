@@ -22,9 +22,25 @@ class Settings(BaseSettings):
     login_attempts_per_account: int = 5
     login_attempts_per_ip: int = 20
     login_window_seconds: int = 300
-    payment_provider: str = "test"
+    # The test provider's own ledger (a separate database, as a real provider is separate);
+    # empty: in memory. Lets its idempotency hold across processes and restarts.
+    test_provider_url: str = ""
+    # Several app processes share rooms, viewer counts and rate limits through Redis.
+    redis_url: str = ""
+    # A retried request whose first attempt is still "running" after this long belongs to a
+    # process that died mid-request; the retry takes the key over.
+    idempotency_abandoned_seconds: float = 60.0
     # The demo's self-running live show (simulated viewers, chat, purchases); demo only.
     demo_simulation: bool = False
+    # Live video (docs/video.md): RTMP ingest (port 0 disables it), reconnect grace, HLS.
+    rtmp_host: str = "127.0.0.1"
+    rtmp_port: int = 1935
+    # What hosts type into OBS; empty: rtmp://<the site's host name>:<rtmp_port>/live.
+    rtmp_public_url: str = ""
+    video_grace_seconds: float = 60.0
+    video_ladder: bool = False
+    hls_base_url: str = ""
+    recording_retention_days: int = 30
 
 
 @lru_cache

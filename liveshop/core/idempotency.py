@@ -28,12 +28,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from liveshop.core.config import get_settings
 from liveshop.core.db import Base, Database, UTCDateTime, rows_affected, utcnow
 from liveshop.core.errors import Conflict, DomainError, InvalidInput
 
 KEY_MAX_LENGTH = 255
-# A "running" key older than this belongs to a process that died mid-request; take it over.
-ABANDONED_AFTER = timedelta(seconds=60)
 WAIT_FOR_RUNNING_SECONDS = 15.0
 
 
@@ -160,7 +159,8 @@ def _claim(
                 IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
             )
         ).one()
-        if existing.state == "running" and existing.created_at < utcnow() - ABANDONED_AFTER:
+        abandoned_after = timedelta(seconds=get_settings().idempotency_abandoned_seconds)
+        if existing.state == "running" and existing.created_at < utcnow() - abandoned_after:
             taken = rows_affected(session.execute(
                 update(IdempotencyRecord)
                 .where(IdempotencyRecord.id == existing.id,

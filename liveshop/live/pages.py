@@ -9,6 +9,7 @@ scripts start from.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
@@ -24,8 +25,10 @@ from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
 from liveshop.live import service
 from liveshop.live.model import ShowStatus, epoch_ms
-from liveshop.live.schemas import ShowCreate
+from liveshop.live.schemas import ShowCreate, ShowView
 from liveshop.markets.model import MARKETS
+from liveshop.video import service as video_service
+from liveshop.web.context import AppContext
 from liveshop.web.deps import Context, CurrentActor, CurrentMarket, FormCsrf, MaybeActor
 from liveshop.web.templating import render
 
@@ -63,17 +66,29 @@ def viewer_market(show_markets: list[str], chosen: str) -> str:
 
 # --- the show page ---
 
+def _replay(context: AppContext, show: ShowView) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The pin timeline (with each pin's wall-clock time, which the player maps onto the
+    recording) and the recording to play (static/js/replay.js)."""
+    timeline = [{**entry, "pinned_ms": epoch_ms(datetime.fromisoformat(entry["pinned_at"]))}
+                for entry in service.pin_timeline(context.db, show.id)]
+    video = video_service.video_of(context.db, context.settings.hls_base_url, show.id)
+    started = video["recording_started_at"] or epoch_ms(show.started_at or show.scheduled_at)
+    return timeline, {"playlist": video["recording"], "poster": video["poster"],
+                      "started_ms": started}
+
+
 @router.get("/shows/{show_id}")
 def show_page(request: Request, show_id: int, actor: MaybeActor, context: Context,
               market: CurrentMarket) -> Response:
     page = service.show_page(context.db, actor, show_id)
-    timeline = (service.pin_timeline(context.db, show_id)
-                if page.show.status == ShowStatus.ENDED else [])
+    timeline, replay = (_replay(context, page.show) if page.show.status == ShowStatus.ENDED
+                        else ([], {}))
     room_market = viewer_market(page.show.markets, market.code)
     return render(request, "live/show.html", page=page, show=page.show,
                   room_market=room_market, room=MARKETS[room_market],
                   server_time=epoch_ms(utcnow()),
                   scheduled_ms=epoch_ms(page.show.scheduled_at), timeline=timeline,
+                  replay=replay, cards={card["id"]: card for card in page.lineup},
                   countries=checkout_model.countries_of(MARKETS[room_market]),
                   country_names=checkout_model.COUNTRY_NAMES)
 

@@ -11,7 +11,7 @@ attempts from memory, without touching the database.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -25,7 +25,7 @@ from liveshop.checkout.schemas import CheckoutView
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, DomainError, NotFound
-from liveshop.core.idempotency import fingerprint, run_once, validate_key
+from liveshop.core.idempotency import IdempotencyRecord, fingerprint, run_once, validate_key
 from liveshop.inventory import service as inventory
 from liveshop.live.hub import RoomEvents
 from liveshop.live.model import ShowStatus
@@ -59,39 +59,56 @@ class SoldOut(Conflict):
 
 @dataclass(frozen=True)
 class Offer:
-    show_id: int
+    """What a tap buys at, decided once per Idempotency-Key and stored with it, so a retry
+    after a crash replays the same decision even if the sale has ended meanwhile."""
+
     # The creator hosting the show earns from its orders; None when the shop hosts itself.
     creator_id: int | None
-    market: Market
     sale_id: int | None
     sale_price: int | None
-    per_buyer_limit: int
 
 
-def _offer(db: Database, show_id: int, variant_id: int, market: Market) -> Offer:
+def _active_sale(session: Session, show_id: int, variant_id: int) -> FlashSale | None:
+    # An ended show's replay still sells, at regular prices: ending a show ends its sales.
+    return session.scalars(select(FlashSale).where(
+        FlashSale.show_id == show_id, FlashSale.variant_id == variant_id,
+        FlashSale.status == "active", FlashSale.ends_at > utcnow(),
+    ).order_by(FlashSale.id.desc())).first()
+
+
+def _decide(session: Session, show_id: int, variant_id: int, quantity: int, market: Market,
+            buyer_id: int) -> Offer:
+    """Check the room sells this, and claim flash-sale units if a sale runs."""
+    show = session.get(Show, show_id)
+    if show is None:
+        raise NotFound("No such show", field="show_id")
+    if show.status == ShowStatus.SCHEDULED:
+        raise Conflict("Buying opens when the show goes live", field="show_id")
+    if market.code not in markets_of(show):
+        raise Conflict(f"This show does not sell in {market.code}", field="market")
+    shop = session.get(Shop, show.shop_id)
+    creator_id = show.host_id if shop is not None and shop.owner_id != show.host_id else None
+    sale = _active_sale(session, show_id, variant_id)
+    if sale is None:
+        return Offer(creator_id, None, None)
+    _claim(session, sale.id, buyer_id, quantity, sale.per_buyer_limit)
+    return Offer(creator_id, sale.id, int(sale.prices[market.code]))
+
+
+def _known_key(db: Database, user_id: int, key: str) -> bool:
     with db.read() as session:
-        show = session.get(Show, show_id)
-        if show is None:
-            raise NotFound("No such show", field="show_id")
-        if show.status == ShowStatus.SCHEDULED:
-            raise Conflict("Buying opens when the show goes live", field="show_id")
-        if market.code not in markets_of(show):
-            raise Conflict(f"This show does not sell in {market.code}", field="market")
-        shop = session.get(Shop, show.shop_id)
-        creator_id = show.host_id if shop is not None and shop.owner_id != show.host_id else None
-        # An ended show's replay still sells, at regular prices: ending a show ends its sales.
-        sale = session.scalars(select(FlashSale).where(
-            FlashSale.show_id == show_id, FlashSale.variant_id == variant_id,
-            FlashSale.status == "active", FlashSale.ends_at > utcnow(),
-        ).order_by(FlashSale.id.desc())).first()
-        if sale is None:
-            return Offer(show_id, creator_id, market, None, None, 0)
-        return Offer(show_id, creator_id, market, sale.id, int(sale.prices[market.code]),
-                     sale.per_buyer_limit)
+        return session.scalar(select(IdempotencyRecord.id).where(
+            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)) is not None
 
 
-def _claim(session: Session, sale_id: int, buyer_id: int, quantity: int, limit: int) -> int:
-    """Take units from the sale and count them against the buyer. Returns units left."""
+def _sale_of(db: Database, show_id: int, variant_id: int) -> int | None:
+    with db.read() as session:
+        sale = _active_sale(session, show_id, variant_id)
+        return sale.id if sale is not None else None
+
+
+def _claim(session: Session, sale_id: int, buyer_id: int, quantity: int, limit: int) -> None:
+    """Take units from the sale and count them against the buyer."""
     taken = rows_affected(session.execute(
         update(FlashSale)
         .where(FlashSale.id == sale_id, FlashSale.status == "active",
@@ -112,8 +129,6 @@ def _claim(session: Session, sale_id: int, buyer_id: int, quantity: int, limit: 
                            field="quantity", code="limit_reached")
         session.add(FlashSaleClaim(sale_id=sale_id, buyer_id=buyer_id, quantity=quantity))
         session.flush()
-    remaining = session.scalar(select(FlashSale.remaining).where(FlashSale.id == sale_id))
-    return int(remaining or 0)
 
 
 def _give_back(session: Session, sale_id: int, buyer_id: int, quantity: int) -> None:
@@ -131,25 +146,27 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
         market: Market, idempotency_key: str | None) -> tuple[CheckoutView, int | None]:
     """One-tap purchase in the room. Returns the paid checkout and the sale id, if any."""
     key = validate_key(idempotency_key)
-    offer = _offer(db, show_id, variant_id, market)
-    if offer.sale_id is not None and gate.is_closed(offer.sale_id):
+    decision_key = f"{key}:offer"
+    # A new tap on a sale this process saw sell out is refused at once; a retry of an earlier
+    # tap (its key is stored) goes on to replay what that tap got.
+    sale_id = _sale_of(db, show_id, variant_id)
+    if (sale_id is not None and gate.is_closed(sale_id)
+            and not _known_key(db, actor.user_id, decision_key)):
         raise SoldOut("Sold out", field="variant_id")
     request = fingerprint("live.buy", {"show": show_id, "variant": variant_id,
                                        "quantity": quantity, "market": market.code})
-    if offer.sale_id is not None:
-        sale_id = offer.sale_id
 
-        def claim(session: Session) -> tuple[int, Any]:
-            return 200, {"remaining": _claim(session, sale_id, actor.user_id, quantity,
-                                             offer.per_buyer_limit)}
+    def decide(session: Session) -> tuple[int, Any]:
+        offer = _decide(session, show_id, variant_id, quantity, market, actor.user_id)
+        return 200, asdict(offer)
 
-        try:
-            run_once(db, user_id=actor.user_id, key=f"{key}:claim",
-                     request_fingerprint=request, operation=claim)
-        except DomainError as error:
-            if error.code == "sold_out":
-                gate.close(sale_id)
-            raise
+    try:
+        offer = Offer(**run_once(db, user_id=actor.user_id, key=decision_key,
+                                 request_fingerprint=request, operation=decide).body)
+    except DomainError as error:
+        if error.code == "sold_out" and sale_id is not None:
+            gate.close(sale_id)
+        raise
     try:
         paid = checkout.buy_now(db, payments, settings, actor, variant_id, quantity, market,
                                 key, unit_price_override=offer.sale_price, show_id=show_id,

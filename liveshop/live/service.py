@@ -671,9 +671,12 @@ def unread_count(db: Database, actor: Actor) -> int:
 # --- the room snapshot ---
 
 
-def snapshot(db: Database, show_id: int, actor: Actor | None, market: str,
-             viewers: int) -> dict[str, Any]:
+def snapshot(db: Database, settings: Settings, show_id: int, actor: Actor | None,
+             market: str, viewers: int) -> dict[str, Any]:
     """Everything a viewer needs on (re)connect; later events update it."""
+    from liveshop.video import service as video  # video builds on this module
+
+    hls_base_url = settings.hls_base_url
     with db.read() as session:
         show = _show(session, show_id)
         markets = markets_of(show)
@@ -690,6 +693,7 @@ def snapshot(db: Database, show_id: int, actor: Actor | None, market: str,
             "lineup": _lineup_cards(session, show),
             "chat": [message.model_dump() for message in recent_chat(session, show_id)],
             "viewers": viewers,
+            "video": video.room_view(session, hls_base_url, show_id),
             "you": {
                 "user_id": actor.user_id if actor else None,
                 "name": actor.display_name if actor else None,

@@ -130,8 +130,8 @@ async def room(websocket: WebSocket, show_id: int) -> None:
     writer: asyncio.Task[None] | None = None
     try:
         await hub.ready(show_id)
-        snapshot = await run_in_threadpool(service.snapshot, context.db, show_id, actor,
-                                           market, hub.viewer_count(show_id))
+        snapshot = await run_in_threadpool(service.snapshot, context.db, context.settings,
+                                           show_id, actor, market, hub.viewer_count(show_id))
         connection.is_staff = bool(snapshot["you"]["can_moderate"])
         await websocket.send_text(encode(snapshot))
         writer = asyncio.create_task(connection.write_forever())

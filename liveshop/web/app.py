@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
@@ -19,9 +20,11 @@ from liveshop.catalog import api as catalog_api
 from liveshop.catalog import pages as catalog_pages
 from liveshop.checkout import api as checkout_api
 from liveshop.checkout import pages as checkout_pages
+from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.config import Settings, get_settings
 from liveshop.core.db import Database
+from liveshop.core.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from liveshop.demo import simulation
 from liveshop.inventory import api as inventory_api
 from liveshop.live import api as live_api
@@ -33,6 +36,10 @@ from liveshop.live.sales import SoldOutGate
 from liveshop.markets import api as markets_api
 from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
+from liveshop.video import api as video_api
+from liveshop.video import files as video_files
+from liveshop.video import ws as video_ws
+from liveshop.video.runtime import VideoRuntime
 from liveshop.web.context import AppContext
 from liveshop.web.errors import install_error_handlers
 from liveshop.web.templating import TEMPLATES_DIR
@@ -44,7 +51,8 @@ HLS_JS_DIR = Path(__file__).resolve().parents[2] / "node_modules" / "hls.js" / "
 EXPIRY_SWEEP_SECONDS = 30.0
 API_PREFIX = "/api/v1"
 API_ROUTERS = tuple(module.router for module in (
-    accounts_api, markets_api, catalog_api, inventory_api, checkout_api, orders_api, live_api))
+    accounts_api, markets_api, catalog_api, inventory_api, checkout_api, orders_api, live_api,
+    video_api))
 PAGE_ROUTERS = tuple(module.router for module in (
     accounts_pages, catalog_pages, checkout_pages, orders_pages, live_pages))
 SESSION_COOKIE = "liveshop_session"
@@ -66,31 +74,42 @@ async def sweep_expired_checkouts(db: Database, interval: float) -> None:
             log.exception("expiring stale checkouts failed")
 
 
+@contextlib.asynccontextmanager
+async def background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run ``work`` as a task for the duration of the block."""
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(settings.database_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(sweep_expired_checkouts(db, EXPIRY_SWEEP_SECONDS))
         # The hub belongs to the event loop that serves the sockets, so each serving
         # loop gets its own (tests may run the app on several loops one after another).
-        idle_hub, app.state.hub = app.state.hub, create_hub()
+        idle_hub, app.state.hub = app.state.hub, create_hub(settings.redis_url)
         try:
-            async with live_runtime.running(app.state.hub, db):
-                demo = asyncio.create_task(simulation.run_forever(
-                    app.state.context, app.state.hub, app.state.sale_gate)
-                ) if settings.demo_simulation else None
+            async with contextlib.AsyncExitStack() as running:
+                await running.enter_async_context(
+                    background(sweep_expired_checkouts(db, EXPIRY_SWEEP_SECONDS)))
+                await running.enter_async_context(live_runtime.running(app.state.hub, db))
+                # RTMP ingest, browser publishing and the video supervisor (docs/video.md).
+                app.state.video = VideoRuntime(settings, db, app.state.hub.events)
+                await app.state.video.start()
+                running.push_async_callback(app.state.video.stop)
+                if settings.demo_simulation:
+                    await running.enter_async_context(background(simulation.run_forever(
+                        app.state.context, app.state.hub, app.state.sale_gate)))
                 yield
-                if demo is not None:
-                    demo.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await demo
         finally:
             app.state.hub = idle_hub
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
 
     app = FastAPI(
         lifespan=lifespan,
@@ -99,7 +118,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         description="Live-shopping platform API. Errors are JSON "
         '`{"error": {"code", "message", "field"}}`; retried writes take an Idempotency-Key.',
     )
-    app.state.context = AppContext(settings=settings, db=db)
+    app.state.context = AppContext(
+        settings=settings, db=db,
+        limiter=RedisRateLimiter(settings.redis_url) if settings.redis_url
+        else MemoryRateLimiter(),
+        payments=TestPaymentProvider(settings.test_provider_url or None),
+    )
     # Until the app starts serving, room events have no sockets to reach.
     app.state.hub = create_hub()
     app.state.sale_gate = SoldOutGate()
@@ -130,6 +154,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for router in PAGE_ROUTERS:
         app.include_router(router, include_in_schema=False)
     app.include_router(live_ws.router)
+    app.include_router(video_ws.router)
+    app.include_router(video_files.router)
 
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     # Browser libraries come from the npm registry (`npm ci`), never copied into the repo.

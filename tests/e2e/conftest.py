@@ -141,6 +141,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "LIVESHOP_DATABASE_URL": database_url,
         "LIVESHOP_MEDIA_DIR": str(media_dir),
         "LIVESHOP_SECRET_KEY": "e2e-secret-key",
+        "LIVESHOP_RTMP_PORT": "0",
     }
     log_path = workdir / "server.log"
     # Started in the temp dir so a developer's .env in the checkout cannot leak in.

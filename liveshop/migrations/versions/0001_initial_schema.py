@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 15:07:06.889952
+Create Date: 2026-11-25 15:38:32.687087
 """
 from collections.abc import Sequence
 
@@ -516,6 +516,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['variant_id'], ['variants.id'], name=op.f('fk_variant_prices_variant_id_variants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('variant_id', 'market', name=op.f('pk_variant_prices'))
     )
+    op.create_table('video_streams',
+    sa.Column('show_id', sa.Integer(), nullable=False),
+    sa.Column('stream_key', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('publisher', sa.String(length=10), nullable=True),
+    sa.Column('connected_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('disconnected_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('recording_started_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', liveshop.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['show_id'], ['shows.id'], name=op.f('fk_video_streams_show_id_shows'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('show_id', name=op.f('pk_video_streams')),
+    sa.UniqueConstraint('stream_key', name=op.f('uq_video_streams_stream_key'))
+    )
     op.create_table('flash_sale_claims',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('sale_id', sa.Integer(), nullable=False),
@@ -578,6 +591,7 @@ def downgrade() -> None:
 
     op.drop_table('order_lines')
     op.drop_table('flash_sale_claims')
+    op.drop_table('video_streams')
     op.drop_table('variant_prices')
     op.drop_table('stock_levels')
     op.drop_table('show_reminders')

@@ -4,6 +4,7 @@ import { ApiError, api } from "./site.js";
 import {
   ChatList, Clock, connectRoom, formatCountdown, formatMoney, parseMajor, toaster,
 } from "./live-common.js";
+import { streamPanel } from "./publisher.js";
 
 const root = document.getElementById("control");
 const showId = Number(root.dataset.showId);
@@ -14,6 +15,7 @@ const $ = (id) => document.getElementById(id);
 const toast = toaster($("toasts"));
 const clock = new Clock();
 const state = { status: root.dataset.status, pinnedId: null, sale: null, orders: 0, revenue: {}, me: null };
+const stream = $("stream-panel") ? streamPanel($("stream-panel")) : null;
 
 function showError(error) {
   const box = $("control-error");
@@ -267,7 +269,9 @@ const handlers = {
     chat.replace(event.chat);
     renderPins();
     renderSale();
+    stream?.showVideo(event.video ?? null);
   },
+  video(event) { stream?.showVideo(event); },
   chat(event) { chat.add(event.messages); },
   chat_deleted(event) { chat.remove(event.ids); },
   viewers(event) { $("stat-viewers").textContent = event.count; },

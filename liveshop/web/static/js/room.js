@@ -1,8 +1,7 @@
 // The viewer's live room: snapshot + events over the socket, one-tap buying over HTTP.
-import { ApiError, api } from "./site.js";
-import {
-  ChatList, Clock, connectRoom, formatCountdown, formatMoney, newKey, toaster,
-} from "./live-common.js";
+import { bindSheets, oneTapBuying } from "./buying.js";
+import { ChatList, Clock, connectRoom, formatCountdown, formatMoney, toaster } from "./live-common.js";
+import { LivePlayer } from "./player.js";
 
 const root = document.getElementById("room");
 const showId = Number(root.dataset.showId);
@@ -16,6 +15,8 @@ const chat = new ChatList($("chat-list"));
 const clock = new Clock();
 
 const state = { market: root.dataset.market, pinned: null, sale: null, lineup: [] };
+// Pins, chat and sale countdowns follow the server's clock, not the video's.
+const player = new LivePlayer(root.querySelector(".video-slot"), { clock });
 let mutedTimer = null;
 
 // --- product tiles (the pinned card and the bag share one renderer) ---
@@ -78,7 +79,7 @@ function buildTile(card) {
   button.textContent = "Buy now";
   if (signedIn) {
     button.type = "button";
-    button.addEventListener("click", () => buy(tile, Number(select.value)));
+    button.addEventListener("click", () => buy(button, Number(select.value)));
   } else {
     button.href = loginUrl;
   }
@@ -260,9 +261,11 @@ const handlers = {
     renderSale();
     renderPinned();
     renderBag();
+    player.show(event.video ?? null);
     if (signedIn && !event.you.can_chat) setChatBlocked("You cannot chat in this shop's shows");
     else muteUntil(event.you.muted_until);
   },
+  video(event) { player.show(event); },
   chat(event) { chat.add(event.messages); },
   chat_deleted(event) { chat.remove(event.ids); },
   hearts(event) { floatHearts(event.count); },
@@ -344,111 +347,8 @@ $("chat-form")?.addEventListener("submit", (submitted) => {
 
 $("heart-button").addEventListener("click", () => room.send({ type: "react", kind: "heart" }));
 
-// --- sheets ---
+// --- sheets and one-tap buying ---
 
-for (const dialog of root.querySelectorAll("dialog")) {
-  dialog.addEventListener("click", (clicked) => {
-    if (clicked.target === dialog || clicked.target.closest("[data-close]")) dialog.close();
-  });
-}
+bindSheets(root);
 $("bag-button").addEventListener("click", () => $("bag").showModal());
-
-// --- one-tap buying ---
-
-const RETRIES = 2;
-
-// One tap = one Idempotency-Key. Only a network failure (no answer) is retried, with the
-// same key, so a request that did reach the server cannot buy twice.
-async function sendBuy(variantId, key) {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await api("POST", `/api/v1/shows/${showId}/buy`, { variant_id: variantId, quantity: 1 },
-        { "Idempotency-Key": key });
-    } catch (error) {
-      if (error instanceof ApiError || attempt >= RETRIES) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 400 * 2 ** attempt));
-    }
-  }
-}
-
-async function buy(tile, variantId) {
-  const button = tile.querySelector(".buy-button");
-  button.dataset.busy = "1";
-  button.disabled = true;
-  button.textContent = "Buying…";
-  try {
-    const paid = await sendBuy(variantId, newKey());
-    $("bag").close();
-    $("confirmation-number").textContent = paid.order_numbers.join(", ");
-    $("confirmation-total").textContent = formatMoney(paid.total, paid.currency, locale);
-    $("confirmation").showModal();
-  } catch (error) {
-    if (error instanceof ApiError && ["payment_method_required", "address_required"].includes(error.code)) {
-      await openCheckoutSheet(tile, variantId);
-    } else if (error instanceof ApiError && error.status === 401) {
-      location.href = loginUrl;
-    } else {
-      toast(error instanceof ApiError ? error.message : "No connection. Check your network and tap again.");
-    }
-  } finally {
-    delete button.dataset.busy;
-    button.textContent = "Buy now";
-    refreshAllTiles();
-  }
-}
-
-let pending = null;
-
-async function openCheckoutSheet(tile, variantId) {
-  pending = { tile, variantId };
-  const [addresses, cards] = await Promise.all([
-    api("GET", "/api/v1/me/addresses"), api("GET", "/api/v1/payment-methods"),
-  ]).catch(() => [[], []]);
-  setSection($("address-fields"), !addresses.some((a) => a.is_default));
-  setSection($("card-fields"), !cards.some((c) => c.is_default));
-  $("checkout-error").hidden = true;
-  $("checkout-sheet").showModal();
-}
-
-function setSection(fieldset, needed) {
-  fieldset.hidden = !needed;
-  fieldset.disabled = !needed;
-}
-
-$("checkout-form")?.addEventListener("submit", async (submitted) => {
-  submitted.preventDefault();
-  const form = submitted.target;
-  const field = (name) => form.elements[name].value.trim();
-  const submit = form.querySelector("button[type=submit]");
-  submit.disabled = true;
-  try {
-    if (!$("address-fields").disabled) {
-      await api("POST", "/api/v1/me/addresses", {
-        full_name: field("full_name"), line1: field("line1"), line2: field("line2"),
-        city: field("city"), postcode: field("postcode"), country: field("country"),
-        is_default: true,
-      });
-      setSection($("address-fields"), false);
-    }
-    if (!$("card-fields").disabled) {
-      await api("POST", "/api/v1/payment-methods", {
-        card: {
-          number: field("card_number").replace(/\s/g, ""), exp_month: Number(field("exp_month")),
-          exp_year: Number(field("exp_year")), cvc: field("cvc"),
-        },
-        make_default: true,
-      });
-      setSection($("card-fields"), false);
-    }
-  } catch (error) {
-    $("checkout-error").textContent = error.message || "Could not save that";
-    $("checkout-error").hidden = false;
-    return;
-  } finally {
-    submit.disabled = false;
-  }
-  form.reset();
-  $("checkout-sheet").close();
-  if (pending?.tile.isConnected) await buy(pending.tile, pending.variantId);
-  else toast("Saved. Tap Buy now again.", "info");
-});
+const buy = oneTapBuying({ showId, locale, loginUrl, toast, afterBuy: refreshAllTiles });

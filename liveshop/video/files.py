@@ -1,0 +1,65 @@
+"""HLS files served by the app (when no LIVESHOP_HLS_BASE_URL origin serves them).
+
+Only names matching ``model.SAFE_FILE`` inside a show's ``live``/``recording`` folder are
+served, so no request can reach another path. Playlists change and must be re-fetched;
+segments never change once listed, so caches may keep them forever.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from liveshop.video import model
+from liveshop.video.model import KIND_LIVE, KIND_RECORDING
+
+router = APIRouter()
+
+CONTENT_TYPES = {
+    "m3u8": "application/vnd.apple.mpegurl",
+    "ts": "video/mp2t",
+    "m4s": "video/iso.segment",
+    "jpg": "image/jpeg",
+}
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _not_found() -> Response:
+    return Response(status_code=404, headers={"Cache-Control": "no-cache"})
+
+
+def _media_dir(request: Request) -> Path:
+    return Path(request.app.state.context.settings.media_dir)
+
+
+@router.get("/video/{show_id}/{kind}/{name}", include_in_schema=False)
+def hls_file(show_id: int, kind: str, name: str, request: Request) -> Response:
+    match = model.SAFE_FILE.fullmatch(name)
+    if kind not in (KIND_LIVE, KIND_RECORDING) or match is None or match.group(1) == "jpg":
+        return _not_found()
+    path = model.show_dir(_media_dir(request), show_id) / kind / name
+    extension = match.group(1)
+    if extension == "m3u8":
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return _not_found()
+        # A finished recording no longer changes; a live one changes every second.
+        finished = kind == KIND_RECORDING and model.ENDLIST in text
+        return Response(text, media_type=CONTENT_TYPES[extension], headers={
+            "Cache-Control": "public, max-age=60" if finished else "no-cache"})
+    if not path.is_file():
+        return _not_found()
+    return FileResponse(path, media_type=CONTENT_TYPES[extension],
+                        headers={"Cache-Control": IMMUTABLE})
+
+
+@router.get("/video/{show_id}/poster.jpg", include_in_schema=False)
+def poster(show_id: int, request: Request) -> Response:
+    path = model.show_dir(_media_dir(request), show_id) / model.POSTER
+    if not path.is_file():
+        return _not_found()
+    return FileResponse(path, media_type=CONTENT_TYPES["jpg"],
+                        headers={"Cache-Control": "public, max-age=5"})

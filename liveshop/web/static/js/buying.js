@@ -1,0 +1,121 @@
+// One-tap buying, shared by the live room and the replay page: POST /shows/{id}/buy with an
+// Idempotency-Key, the confirmation sheet, and the short checkout sheet that opens when the
+// buyer has no default address or card yet (templates/live/_buy_sheets.html).
+import { ApiError, api } from "./site.js";
+import { formatMoney, newKey } from "./live-common.js";
+
+const RETRIES = 2;
+const SHEET_CODES = ["payment_method_required", "address_required"];
+const $ = (id) => document.getElementById(id);
+
+// One tap = one Idempotency-Key. Only a network failure (no answer) is retried, with the
+// same key, so a request that did reach the server cannot buy twice.
+async function sendBuy(showId, variantId, key) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await api("POST", `/api/v1/shows/${showId}/buy`, { variant_id: variantId, quantity: 1 },
+        { "Idempotency-Key": key });
+    } catch (error) {
+      if (error instanceof ApiError || attempt >= RETRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 400 * 2 ** attempt));
+    }
+  }
+}
+
+function setSection(fieldset, needed) {
+  fieldset.hidden = !needed;
+  fieldset.disabled = !needed;
+}
+
+// Closing by the backdrop or any [data-close] button, for every sheet inside `root`.
+export function bindSheets(root) {
+  for (const dialog of root.querySelectorAll("dialog")) {
+    dialog.addEventListener("click", (clicked) => {
+      if (clicked.target === dialog || clicked.target.closest("[data-close]")) dialog.close();
+    });
+  }
+}
+
+// -> buy(button, variantId). `afterBuy` runs when a tap settles (e.g. to re-derive which
+// buttons are sold out); the button is re-enabled before it.
+export function oneTapBuying({ showId, locale, loginUrl, toast, afterBuy = () => {} }) {
+  let pending = null;
+
+  async function buy(button, variantId) {
+    const label = button.textContent;
+    button.dataset.busy = "1";
+    button.disabled = true;
+    button.textContent = "Buying…";
+    try {
+      const paid = await sendBuy(showId, variantId, newKey());
+      for (const open of document.querySelectorAll("dialog[open]")) open.close();
+      $("confirmation-number").textContent = paid.order_numbers.join(", ");
+      $("confirmation-total").textContent = formatMoney(paid.total, paid.currency, locale);
+      $("confirmation").showModal();
+    } catch (error) {
+      if (error instanceof ApiError && SHEET_CODES.includes(error.code)) {
+        await openCheckoutSheet(button, variantId);
+      } else if (error instanceof ApiError && error.status === 401) {
+        location.href = loginUrl;
+      } else {
+        toast(error instanceof ApiError ? error.message : "No connection. Check your network and tap again.");
+      }
+    } finally {
+      delete button.dataset.busy;
+      button.disabled = false;
+      button.textContent = label;
+      afterBuy();
+    }
+  }
+
+  async function openCheckoutSheet(button, variantId) {
+    pending = { button, variantId };
+    const [addresses, cards] = await Promise.all([
+      api("GET", "/api/v1/me/addresses"), api("GET", "/api/v1/payment-methods"),
+    ]).catch(() => [[], []]);
+    setSection($("address-fields"), !addresses.some((a) => a.is_default));
+    setSection($("card-fields"), !cards.some((c) => c.is_default));
+    $("checkout-error").hidden = true;
+    $("checkout-sheet").showModal();
+  }
+
+  $("checkout-form")?.addEventListener("submit", async (submitted) => {
+    submitted.preventDefault();
+    const form = submitted.target;
+    const field = (name) => form.elements[name].value.trim();
+    const submit = form.querySelector("button[type=submit]");
+    submit.disabled = true;
+    try {
+      if (!$("address-fields").disabled) {
+        await api("POST", "/api/v1/me/addresses", {
+          full_name: field("full_name"), line1: field("line1"), line2: field("line2"),
+          city: field("city"), postcode: field("postcode"), country: field("country"),
+          is_default: true,
+        });
+        setSection($("address-fields"), false);
+      }
+      if (!$("card-fields").disabled) {
+        await api("POST", "/api/v1/payment-methods", {
+          card: {
+            number: field("card_number").replace(/\s/g, ""), exp_month: Number(field("exp_month")),
+            exp_year: Number(field("exp_year")), cvc: field("cvc"),
+          },
+          make_default: true,
+        });
+        setSection($("card-fields"), false);
+      }
+    } catch (error) {
+      $("checkout-error").textContent = error.message || "Could not save that";
+      $("checkout-error").hidden = false;
+      return;
+    } finally {
+      submit.disabled = false;
+    }
+    form.reset();
+    $("checkout-sheet").close();
+    if (pending?.button.isConnected) await buy(pending.button, pending.variantId);
+    else toast("Saved. Tap buy again.", "info");
+  });
+
+  return buy;
+}

@@ -1,0 +1,184 @@
+"""kill -9 of the app in the middle of a flash sale, then a restart and the buyers' retries:
+the stock ledger balances, every paid order exists once, nobody is charged twice, and the
+reservations of purchases that died half-way are released."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy import func, select
+
+from liveshop.checkout.orm import Payment
+from liveshop.checkout.payments import TestProviderCharge
+from liveshop.checkout.service import expire_stale_checkouts
+from liveshop.core.db import Database, utcnow
+from liveshop.inventory import service as inventory
+from liveshop.inventory.orm import Reservation, StockLevel
+from liveshop.live.orm import FlashSale
+from liveshop.orders.orm import Order, OrderLine
+from tests.factories import make_buyers
+from tests.live.conftest import free_port
+
+BUYERS = 120
+SALE_UNITS = 20
+STOCK = 30
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Server:
+    def __init__(self, env: dict[str, str], log: Path):
+        self.port = free_port()
+        self.env, self.log = env, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "liveshop.main:app", "--port",
+                 str(self.port), "--log-level", "warning"],
+                env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)}, stdout=log,
+                stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{self.url}/api/v1/markets", timeout=1)
+                return
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, self.log.read_text()[-2000:]
+                time.sleep(0.1)
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def arrange(db: Database, make_user: Any) -> tuple[int, int, list[str]]:
+    """A live show selling one variant with a flash sale; buyers with saved details."""
+    from tests.factories import VariantSpec, create_product, create_shop
+
+    seller = make_user("seller")
+    shop = create_shop(db, seller.id, {"UK": 399})
+    product, (variant,) = create_product(db, shop, [VariantSpec(prices={"UK": 2000},
+                                                                stock=STOCK)])
+    show = seller.post("/api/v1/shows", json={
+        "shop_id": shop, "title": "Crash", "markets": ["UK"],
+        "scheduled_at": utcnow().isoformat(), "product_ids": [product]}).json()["id"]
+    assert seller.post(f"/api/v1/shows/{show}/live").status_code == 200
+    sale = seller.post(f"/api/v1/shows/{show}/sales", json={
+        "variant_id": variant, "prices": {"UK": 900}, "quantity": SALE_UNITS,
+        "per_buyer_limit": 1, "duration_seconds": 600})
+    assert sale.status_code == 201, sale.text
+    return show, variant, make_buyers(db, BUYERS)
+
+
+def tap(url: str, show: int, variant: int, token: str, key: str) -> int | None:
+    """One buyer's tap; None when the server was not there to answer."""
+    try:
+        response = httpx.post(f"{url}/api/v1/shows/{show}/buy",
+                              json={"variant_id": variant, "quantity": 1},
+                              headers={"Authorization": f"Bearer {token}",
+                                       "Accept-Language": "en-GB", "Idempotency-Key": key},
+                              timeout=15)
+    except httpx.TransportError:
+        return None
+    if response.status_code == 409 and response.json()["error"]["code"] == (
+            "idempotency_key_in_use"):
+        return None  # the first attempt died mid-request; retry after it is abandoned
+    return response.status_code
+
+
+def test_kill_9_mid_sale_then_restart_keeps_every_book_straight(
+    db: Database, database_url: str, make_user: Any, tmp_path: Path
+) -> None:
+    show, variant, tokens = arrange(db, make_user)
+    provider_url = f"sqlite:///{tmp_path / 'provider.db'}"
+    server = Server({
+        "LIVESHOP_DATABASE_URL": database_url, "LIVESHOP_MEDIA_DIR": str(tmp_path / "m"),
+        "LIVESHOP_RTMP_PORT": "0", "LIVESHOP_TEST_PROVIDER_URL": provider_url,
+        "LIVESHOP_IDEMPOTENCY_ABANDONED_SECONDS": "2", "LIVESHOP_SECRET_KEY": "crash",
+    }, tmp_path / "server.log")
+    server.start()
+    try:
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            first = [pool.submit(tap, server.url, show, variant, token, f"tap-{index}")
+                     for index, token in enumerate(tokens)]
+            deadline = time.monotonic() + 15
+            while True:  # kill once purchases are under way, some done, some in flight
+                with db.read() as session:
+                    paid = session.scalar(select(func.count()).select_from(Order)
+                                          .where(Order.status == "paid"))
+                if (paid and paid >= 3) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+            server.kill9()
+            answers = [future.result() for future in first]
+        assert None in answers, "the kill should have interrupted some purchases"
+
+        server.start()
+        pending = {index for index, answer in enumerate(answers) if answer is None}
+        deadline = time.monotonic() + 60
+        while pending:  # buyers retry with the same key until they get an answer
+            assert time.monotonic() < deadline, f"{len(pending)} taps never answered"
+            for index in sorted(pending):
+                answer = tap(server.url, show, variant, tokens[index], f"tap-{index}")
+                if answer is not None:
+                    answers[index] = answer
+                    pending.discard(index)
+            time.sleep(0.5)
+    finally:
+        server.stop()
+
+    assert set(answers) <= {201, 409}, answers
+    # Purchases that died before paying hold reservations until they expire.
+    expire_stale_checkouts(db, now=utcnow() + timedelta(hours=1))
+
+    with db.read() as session:
+        level = session.get(StockLevel, variant)
+        assert level is not None
+        assert level.available + level.reserved + level.sold == STOCK
+        assert level.reserved == 0
+        assert session.scalar(select(func.count()).select_from(Reservation).where(
+            Reservation.status == "active")) == 0
+        moves = inventory.ledger_balance(session, variant)
+        assert moves["received"] == STOCK
+        assert level.sold == moves.get("sold", 0) - moves.get("restocked", 0)
+
+        paid_orders = session.scalars(select(Order).where(Order.status == "paid")).all()
+        assert len(paid_orders) == answers.count(201) == level.sold
+        assert len({o.checkout_id for o in paid_orders}) == len(paid_orders)
+        payments = session.scalars(select(Payment).where(Payment.status == "succeeded")).all()
+        assert sorted(p.checkout_id for p in payments) == sorted(
+            o.checkout_id for o in paid_orders)
+        sale = session.scalars(select(FlashSale)).one()
+        sold_in_sale = session.scalar(select(func.sum(OrderLine.quantity)).join(Order).where(
+            Order.status == "paid", OrderLine.unit_price == 900)) or 0
+        assert sold_in_sale <= SALE_UNITS and sale.remaining >= 0
+
+    charges = sa.create_engine(provider_url)
+    with charges.connect() as connection:
+        succeeded = connection.execute(select(TestProviderCharge.idempotency_key).where(
+            TestProviderCharge.succeeded.is_(True))).scalars().all()
+    charges.dispose()
+    # Every successful charge belongs to exactly one paid checkout: none twice, none lost.
+    assert sorted(succeeded) == sorted(f"checkout-{p.checkout_id}" for p in payments)
+
