@@ -18,6 +18,9 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(NODE_MODULES): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
 	npm ci --no-audit --no-fund
 	touch $@
 
@@ -47,7 +50,7 @@ typecheck: install
 pytest: install chromium
 	$(BIN)/pytest
 
-test: $(NODE_MODULES) lint typecheck pytest
+test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python -m bench
