@@ -1,5 +1,6 @@
-"""The demo's live show, alive on its own: simulated viewers watch, chat and now and then
-buy; the host rotates the pinned product and keeps a flash sale running.
+"""The demo's live show, alive on its own: a test-pattern camera publishes over RTMP,
+simulated viewers watch, chat and now and then buy; the host rotates the pinned product and
+keeps a flash sale running.
 
 Runs only when ``LIVESHOP_DEMO_SIMULATION`` is true (``liveshop demo`` sets it), inside the
 app process, through the same services a real host and real viewers use.
@@ -14,6 +15,7 @@ import random
 import uuid
 from dataclasses import dataclass
 
+from imageio_ffmpeg import get_ffmpeg_exe
 from sqlalchemy import select
 
 import liveshop.schema  # noqa: F401  (every table mapped before the first flush)
@@ -31,6 +33,7 @@ from liveshop.live.hub import Hub
 from liveshop.live.orm import Show
 from liveshop.live.schemas import SaleIn, ShowCreate
 from liveshop.markets.model import MARKETS
+from liveshop.video import service as video
 from liveshop.web.context import AppContext
 
 log = logging.getLogger("liveshop.demo")
@@ -131,6 +134,42 @@ class DemoSimulation:
                                                         self.hub)
         bots = await asyncio.to_thread(_bots, self.context.db)
         log.info("demo show %s is live with %s simulated viewers", show_id, len(bots))
+        camera = asyncio.create_task(self._broadcast_test_pattern(show_id, host))
+        try:
+            await self._run_show(show_id, host, lineup, bots)
+        finally:
+            camera.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await camera
+
+    async def _broadcast_test_pattern(self, show_id: int, host: Actor) -> None:
+        """The host's camera: ffmpeg's test pattern and a tone, published over RTMP to the
+        show's stream key exactly as OBS would, restarted if it stops."""
+        settings = self.context.settings
+        if not settings.rtmp_port:
+            return
+        info = await asyncio.to_thread(video.stream_info, self.context.db, settings, host,
+                                       show_id)
+        target = f"rtmp://127.0.0.1:{settings.rtmp_port}/live/{info.stream_key}"
+        while True:
+            process = await asyncio.create_subprocess_exec(
+                get_ffmpeg_exe(), "-loglevel", "error", "-re",
+                "-f", "lavfi", "-i", "testsrc2=size=720x1280:rate=30",
+                "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=44100",
+                "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
+                "-g", "30", "-b:v", "1500k", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                "-f", "flv", target,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            try:
+                await process.wait()
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+            await asyncio.sleep(2)
+
+    async def _run_show(self, show_id: int, host: Actor, lineup: list[int],
+                        bots: list[Actor]) -> None:
         pin_index = 0
         ticks = 0
         while True:
