@@ -20,7 +20,8 @@ from liveshop.checkout.schemas import (
     PaymentMethodView,
 )
 from liveshop.core.idempotency import StoredResponse
-from liveshop.web.deps import Context, CurrentActor, CurrentMarket
+from liveshop.web.deps import BuyRateLimit, Context, CurrentActor, CurrentMarket
+from liveshop.web.errors import ErrorBody
 
 router = APIRouter(tags=["checkout"])
 
@@ -29,10 +30,12 @@ IdempotencyKey = Annotated[
     Header(alias="Idempotency-Key", description="Required; a retry with the same key and "
            "body replays the first result"),
 ]
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    402: {"description": "Card declined (code card_declined / insufficient_funds, field card)"},
-    409: {"description": "Out of stock, checkout expired or closed"},
-    422: {"description": "Invalid input, missing or reused Idempotency-Key"},
+PAYMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    402: {"model": ErrorBody,
+          "description": "Card declined (code card_declined / insufficient_funds, field card)"},
+    409: {"model": ErrorBody, "description": "Out of stock, checkout expired or closed"},
+    422: {"model": ErrorBody,
+          "description": "Invalid input, missing or reused Idempotency-Key"},
 }
 
 
@@ -65,7 +68,7 @@ def remove_cart_item(item_id: int, actor: CurrentActor, market: CurrentMarket,
 
 
 @router.post("/checkouts", status_code=201, response_model=CheckoutView,
-             responses=ERROR_RESPONSES)
+             responses=PAYMENT_RESPONSES)
 def create_checkout(data: CheckoutIn, actor: CurrentActor, market: CurrentMarket,
                     context: Context, idempotency_key: IdempotencyKey = None) -> Response:
     return stored_json(service.create_checkout(context.db, context.settings, actor, market,
@@ -78,14 +81,15 @@ def get_checkout(checkout_id: int, actor: CurrentActor, context: Context) -> Che
 
 
 @router.post("/checkouts/{checkout_id}/pay", response_model=CheckoutView,
-             responses=ERROR_RESPONSES)
+             responses=PAYMENT_RESPONSES)
 def pay_checkout(checkout_id: int, data: PayIn, actor: CurrentActor, context: Context,
                  idempotency_key: IdempotencyKey = None) -> Response:
     return stored_json(service.pay_checkout(context.db, context.payments, context.settings,
                                             actor, checkout_id, data, idempotency_key))
 
 
-@router.post("/buy-now", response_model=CheckoutView, responses=ERROR_RESPONSES)
+@router.post("/buy-now", response_model=CheckoutView, responses=PAYMENT_RESPONSES,
+             dependencies=[BuyRateLimit])
 def buy_now(data: BuyNowIn, actor: CurrentActor, market: CurrentMarket, context: Context,
             idempotency_key: IdempotencyKey = None) -> CheckoutView:
     return service.buy_now(context.db, context.payments, context.settings, actor,

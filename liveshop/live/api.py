@@ -28,7 +28,7 @@ from liveshop.live.schemas import (
     SlowModeIn,
     UserRef,
 )
-from liveshop.web.deps import Context, CurrentActor, CurrentMarket
+from liveshop.web.deps import BuyRateLimit, Context, CurrentActor, CurrentMarket
 
 router = APIRouter(tags=["live"])
 
@@ -219,7 +219,8 @@ def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
     return service.notifications(context.db, actor, mark_read)
 
 
-@router.post("/shows/{show_id}/buy", status_code=201, response_model=BuyView)
+@router.post("/shows/{show_id}/buy", status_code=201, response_model=BuyView,
+             dependencies=[BuyRateLimit])
 def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMarket,
         context: Context, request: Request,
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None

@@ -41,7 +41,7 @@ from liveshop.video import files as video_files
 from liveshop.video import ws as video_ws
 from liveshop.video.runtime import VideoRuntime
 from liveshop.web.context import AppContext
-from liveshop.web.errors import install_error_handlers
+from liveshop.web.errors import ERROR_RESPONSES, install_error_handlers
 from liveshop.web.templating import TEMPLATES_DIR
 
 log = logging.getLogger("liveshop.app")
@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     install_error_handlers(app)
     for router in API_ROUTERS:
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for router in PAGE_ROUTERS:
         app.include_router(router, include_in_schema=False)
     app.include_router(live_ws.router)

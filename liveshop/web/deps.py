@@ -108,3 +108,17 @@ async def verify_form_csrf(request: Request) -> None:
 
 
 FormCsrf = Depends(verify_form_csrf)
+
+
+# One-tap purchases per user: generous for a person tapping in a flash sale, a wall for a
+# script hammering the endpoint (retries of one tap count too: they should back off).
+BUYS_PER_WINDOW = 10
+BUY_WINDOW_SECONDS = 10
+
+
+def limit_buying(actor: CurrentActor, context: Context) -> None:
+    context.limiter.hit(f"buy:{actor.user_id}", limit=BUYS_PER_WINDOW,
+                        window_seconds=BUY_WINDOW_SECONDS)
+
+
+BuyRateLimit = Depends(limit_buying)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -16,6 +17,26 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from liveshop.core.errors import DomainError, NotAuthenticated, RateLimited
 
 log = logging.getLogger("liveshop.errors")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable, e.g. out_of_stock, csrf_failed")
+    message: str = Field(description="for people")
+    field: str | None = Field(description="the input at fault, e.g. variants.1.prices.DE")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+_STATUS_TEXT = {400: "Bad request", 401: "Not authenticated", 402: "Payment declined",
+                403: "Forbidden", 404: "Not found", 409: "Conflict with the current state",
+                413: "Too large", 422: "Invalid input", 429: "Rate limited",
+                503: "Briefly unavailable"}
+# Documented on every API route, so OpenAPI shows the error shape clients really get.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in _STATUS_TEXT.items()
+}
 
 
 def error_json(status: int, code: str, message: str, field: str | None = None,

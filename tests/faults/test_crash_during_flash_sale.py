@@ -101,9 +101,9 @@ def tap(url: str, show: int, variant: int, token: str, key: str) -> int | None:
                               timeout=15)
     except httpx.TransportError:
         return None
-    if response.status_code == 409 and response.json()["error"]["code"] == (
-            "idempotency_key_in_use"):
-        return None  # the first attempt died mid-request; retry after it is abandoned
+    if response.status_code == 429 or (response.status_code == 409 and response.json()[
+            "error"]["code"] == "idempotency_key_in_use"):
+        return None  # rate limited, or the first attempt died mid-request: retry later
     return response.status_code
 
 

@@ -179,3 +179,18 @@ def test_a_replay_sells_at_the_regular_price_and_credits_the_show(
                                     "Accept-Language": "en-GB", "Idempotency-Key": "replay"})
     assert bought.status_code == 201, bought.text
     assert bought.json()["flash_sale_id"] is None and bought.json()["total"] == 2500 + 399
+
+
+def test_one_buyer_cannot_hammer_the_buy_button(db: Database, live_show: LiveShow,
+                                                server: str) -> None:
+    [token] = make_buyers(db, 1)
+    statuses = []
+    with httpx.Client(base_url=f"http://{server}", timeout=30) as http:
+        for index in range(11):
+            statuses.append(http.post(
+                f"/api/v1/shows/{live_show.id}/buy",
+                json={"variant_id": live_show.variant_ids[1], "quantity": 1},
+                headers={"Authorization": f"Bearer {token}", "Accept-Language": "en-GB",
+                         "Idempotency-Key": f"hammer-{index}"}).status_code)
+    assert statuses[:10] == [201] * 10
+    assert statuses[10] == 429

@@ -40,6 +40,10 @@ def test_openapi_lists_every_api_route_with_a_response_schema(client: Any, app: 
         if success[0] != "204":
             content = operation["responses"][success[0]].get("content", {})
             assert "application/json" in content, f"{method} {path} has no response schema"
+        for status in ("401", "403", "404", "409", "422"):
+            error = operation["responses"][status]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
