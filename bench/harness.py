@@ -1,0 +1,222 @@
+"""What the scale benchmarks share: a server in its own process, /proc measurements, latency
+percentiles, fresh databases and live-room data built straight through the ORM (signing
+thousands of people up would only benchmark password hashing)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from liveshop.accounts import security
+from liveshop.accounts.model import Actor, Role
+from liveshop.accounts.orm import Address, ApiToken, User
+from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
+from liveshop.checkout.orm import PaymentMethod
+from liveshop.core.db import Database, normalise_url, utcnow
+from liveshop.inventory import service as inventory
+from liveshop.live import service as live
+from liveshop.live.broker import InProcessBroker
+from liveshop.live.hub import RoomEvents
+from liveshop.live.schemas import ShowCreate
+from liveshop.schema import metadata
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+POSTGRES_URL = os.environ.get("LIVESHOP_TEST_POSTGRES_URL",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+# Nobody logs in with these accounts: one hash for all of them.
+UNUSED_PASSWORD_HASH = "argon2-not-used-by-benchmarks"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def raise_fd_limit() -> int:
+    """Thousands of sockets need more descriptors than the usual soft limit of 1,024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, int(len(ordered) * fraction + 0.5) - 1))]
+
+
+def migrate(url: str) -> None:
+    """Migrate like a deployment does. Tables the migrations do not create yet (a domain
+    added them since the last revision) are created from the models, and named, so the
+    benchmark still runs while the gap shows."""
+    subprocess.run([sys.executable, "-m", "liveshop.cli", "migrate"], check=True,
+                   env={**os.environ, "LIVESHOP_DATABASE_URL": url},
+                   stdout=subprocess.DEVNULL)
+    engine = sa.create_engine(normalise_url(url))
+    try:
+        missing = sorted(set(metadata.tables) - set(sa.inspect(engine).get_table_names()))
+        if missing:
+            print(f"  note: migrations lack {', '.join(missing)}; created from the models",
+                  flush=True)
+            metadata.create_all(engine)
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def server(command: list[str], env: dict[str, str], port: int, probe: str = "/"
+           ) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process on loopback, wait until it answers, stop it afterwards.
+    Call raise_fd_limit() first: the server inherits the limit."""
+    # stderr goes to a file: a pipe nobody reads would block a chatty server.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
+    process = subprocess.Popen(command, env={**os.environ, **env},
+                               stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                raise RuntimeError("server exited: " + log.read().decode(errors="replace"))
+            try:
+                httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not start") from None
+                time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def uvicorn_app(port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "liveshop.main:app", "--host", "127.0.0.1",
+            "--port", str(port), "--log-level", "warning", "--no-access-log"]
+
+
+def app_env(database_url: str, folder: str) -> dict[str, str]:
+    return {"LIVESHOP_DATABASE_URL": database_url, "LIVESHOP_RTMP_PORT": "0",
+            "LIVESHOP_MEDIA_DIR": f"{folder}/media", "LIVESHOP_DEMO_SIMULATION": "false"}
+
+
+@contextlib.contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one run, dropped afterwards."""
+    admin = sa.create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"liveshop_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(normalise_url(POSTGRES_URL)).set(database=name).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _token_for(session: Session, user_id: int) -> str:
+    token = security.new_api_token()
+    session.add(ApiToken(user_id=user_id, name="bench", token_hash=security.token_digest(token),
+                         prefix=token[:10]))
+    return token
+
+
+def make_buyers(db: Database, count: int) -> list[str]:
+    """Buyers with a default UK address and a saved test card; returns their API tokens."""
+    tokens = []
+    with db.transaction() as session:
+        for index in range(count):
+            user = User(email=f"buyer-{index}-{uuid.uuid4().hex[:6]}@bench.test",
+                        display_name=f"Buyer {index}", password_hash=UNUSED_PASSWORD_HASH)
+            session.add(user)
+            session.flush()
+            session.add(Address(user_id=user.id, full_name=user.display_name, line1="1 St",
+                                city="Leeds", postcode="LS1 1AA", country="GB",
+                                is_default=True))
+            session.add(PaymentMethod(user_id=user.id, provider="test",
+                                      token=f"tok_test_ok_{uuid.uuid4().hex[:8]}",
+                                      brand="visa", last4="4242", exp_month=12,
+                                      exp_year=utcnow().year + 3, is_default=True))
+            tokens.append(_token_for(session, user.id))
+    return tokens
+
+
+@dataclass(frozen=True)
+class LiveRoom:
+    show_id: int
+    variant_id: int
+    host_token: str
+
+
+def make_live_show(db: Database, stock: int) -> LiveRoom:
+    """A seller's show, live now, selling one variant (UK and DE) with ``stock`` units."""
+    with db.transaction() as session:
+        host = User(email=f"host-{uuid.uuid4().hex[:8]}@bench.test", display_name="Hannah Host",
+                    password_hash=UNUSED_PASSWORD_HASH, role=Role.SELLER.value)
+        session.add(host)
+        session.flush()
+        shop = Shop(owner_id=host.id, name="Bench Shop", slug=f"bench-{uuid.uuid4().hex[:8]}")
+        shop.markets = [ShopMarket(market="UK", shipping_minor=399),
+                        ShopMarket(market="DE", shipping_minor=499)]
+        session.add(shop)
+        session.flush()
+        product = Product(shop_id=shop.id, title="Glow Jacket", tags=",jacket,",
+                          status="active")
+        session.add(product)
+        session.flush()
+        variant = Variant(product_id=product.id, shop_id=shop.id, position=0,
+                          sku=f"SKU-{uuid.uuid4().hex[:8]}")
+        variant.prices = [VariantPrice(market="UK", currency="GBP", amount_minor=2500),
+                          VariantPrice(market="DE", currency="EUR", amount_minor=2900)]
+        session.add(variant)
+        session.flush()
+        inventory.ensure_level(session, variant.id)
+        inventory.receive(session, variant.id, stock, note="bench")
+        host_token = _token_for(session, host.id)
+        actor = Actor(host.id, Role.SELLER, host.display_name)
+        shop_id, product_id, variant_id = shop.id, product.id, variant.id
+    # No event loop runs here, so the room events of going live reach nobody.
+    events = RoomEvents(InProcessBroker())
+    show = live.create_show(db, actor, ShowCreate(
+        shop_id=shop_id, title="Bench drop", scheduled_at=utcnow() + timedelta(minutes=1),
+        markets=["UK", "DE"], product_ids=[product_id]))
+    live.go_live(db, events, actor, show.id)
+    return LiveRoom(show.id, variant_id, host_token)
