@@ -16,6 +16,7 @@ import redis
 
 from liveshop.live.hub import Hub
 from liveshop.live.runtime import create_hub
+from tests.conftest import run_async
 
 
 @dataclass(eq=False)
@@ -66,7 +67,7 @@ def test_an_event_published_by_one_process_reaches_viewers_of_another(redis_url:
                 await hub.stop()
                 await hub.broker.stop()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 @pytest.fixture
@@ -123,7 +124,7 @@ def test_rooms_recover_after_redis_restarts(own_redis: tuple[str, Any]) -> None:
                 await hub.stop()
                 await hub.broker.stop()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_viewer_count_is_unique_people_across_processes(redis_url: str) -> None:
@@ -146,4 +147,4 @@ def test_viewer_count_is_unique_people_across_processes(redis_url: str) -> None:
                 await hub.stop()
                 await hub.broker.stop()
 
-    asyncio.run(scenario())
+    run_async(scenario())

@@ -8,6 +8,7 @@ from typing import Any
 from liveshop.live.hub import CLOSE_TOO_SLOW
 from liveshop.live.runtime import create_hub
 from liveshop.live.ws import QUEUE_LIMIT, SocketConnection
+from tests.conftest import run_async
 
 
 class StuckSocket:
@@ -50,7 +51,7 @@ def test_a_stuck_viewer_is_dropped_after_a_bounded_backlog() -> None:
         writers[0].cancel()
         return hub, reading_socket, stuck, reading, peak
 
-    hub, reading_socket, stuck, reading, peak = asyncio.run(scenario())
+    hub, reading_socket, stuck, reading, peak = run_async(scenario())
     assert not stuck.open and peak <= QUEUE_LIMIT
     assert stuck not in hub.rooms[1].connections and hub.dropped == 1
     assert reading in hub.rooms[1].connections
