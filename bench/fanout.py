@@ -38,6 +38,7 @@ import httpx
 
 from bench import harness
 from liveshop.live.hub import encode
+from tests.factories import make_buyers
 
 VIEWERS = 5000
 CLIENT_PROCESSES = 2
@@ -480,7 +481,7 @@ def run_liveshop(count: int, seconds: float) -> Result:
         db = Database(url)
         try:
             room = harness.make_live_show(db, stock=100_000)
-            buyers = harness.make_buyers(db, BUYERS)
+            buyers = make_buyers(db, BUYERS)
         finally:
             db.dispose()
         port = harness.free_port()

@@ -32,6 +32,7 @@ from liveshop.core.idempotency import IdempotencyRecord
 from liveshop.inventory.orm import StockLevel
 from liveshop.live.orm import FlashSale
 from liveshop.orders.orm import Order, OrderLine
+from tests.factories import make_buyers
 
 BUYERS = 2000
 UNITS = 100
@@ -142,7 +143,7 @@ def run(url: str, label: str, folder: str) -> dict[str, float]:
     db = Database(url)
     try:
         room = harness.make_live_show(db, stock=UNITS)
-        tokens = harness.make_buyers(db, BUYERS)
+        tokens = make_buyers(db, BUYERS)
         port = harness.free_port()
         with harness.server(harness.uvicorn_app(port), harness.app_env(url, folder),
                             port) as process:

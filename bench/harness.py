@@ -24,9 +24,8 @@ from sqlalchemy.orm import Session
 
 from liveshop.accounts import security
 from liveshop.accounts.model import Actor, Role
-from liveshop.accounts.orm import Address, ApiToken, User
+from liveshop.accounts.orm import ApiToken, User
 from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
-from liveshop.checkout.orm import PaymentMethod
 from liveshop.core.db import Database, normalise_url, utcnow
 from liveshop.inventory import service as inventory
 from liveshop.live import service as live
@@ -157,26 +156,6 @@ def _token_for(session: Session, user_id: int) -> str:
     session.add(ApiToken(user_id=user_id, name="bench", token_hash=security.token_digest(token),
                          prefix=token[:10]))
     return token
-
-
-def make_buyers(db: Database, count: int) -> list[str]:
-    """Buyers with a default UK address and a saved test card; returns their API tokens."""
-    tokens = []
-    with db.transaction() as session:
-        for index in range(count):
-            user = User(email=f"buyer-{index}-{uuid.uuid4().hex[:6]}@bench.test",
-                        display_name=f"Buyer {index}", password_hash=UNUSED_PASSWORD_HASH)
-            session.add(user)
-            session.flush()
-            session.add(Address(user_id=user.id, full_name=user.display_name, line1="1 St",
-                                city="Leeds", postcode="LS1 1AA", country="GB",
-                                is_default=True))
-            session.add(PaymentMethod(user_id=user.id, provider="test",
-                                      token=f"tok_test_ok_{uuid.uuid4().hex[:8]}",
-                                      brand="visa", last4="4242", exp_month=12,
-                                      exp_year=utcnow().year + 3, is_default=True))
-            tokens.append(_token_for(session, user.id))
-    return tokens
 
 
 @dataclass(frozen=True)
