@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from liveshop.checkout.schemas import OrderLineSummary
 from liveshop.orders.model import OrderStatus
 
 
@@ -40,18 +41,12 @@ class ReturnIn(BaseModel):
                                              max_length=2000)]
 
 
-class OrderLineView(BaseModel):
+class OrderLineView(OrderLineSummary):
+    """A line as the order pages show it: the checkout summary plus what was refunded."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    variant_id: int
-    product_title: str
-    variant_title: str
-    sku: str
-    quantity: int
-    unit_price: int
-    line_total: int
-    tax: int
     refunded_quantity: int
 
 
