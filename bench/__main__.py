@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench.reservations"]
+BENCHMARKS = ["bench.reservations", "bench.flash_sale", "bench.pages", "bench.fanout",
+              "bench.video_latency", "bench.video_cpu", "bench.hls_serving"]
 
 
 def main() -> int:
