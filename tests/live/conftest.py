@@ -99,6 +99,7 @@ class Person:
     def join(self, show_id: int, market: str = "UK") -> Room:
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
         connection = connect(f"ws://{self.host}/ws/shows/{show_id}?market={market}",
+                             close_timeout=1,
                              additional_headers={"Cookie": cookie,
                                                  "Origin": f"http://{self.host}"})
         room = Room(connection)
@@ -112,7 +113,7 @@ class Person:
 
 
 def anonymous_join(host: str, show_id: int) -> Room:
-    return Room(connect(f"ws://{host}/ws/shows/{show_id}"))
+    return Room(connect(f"ws://{host}/ws/shows/{show_id}", close_timeout=1))
 
 
 @pytest.fixture
