@@ -7,6 +7,7 @@ without it these tests fail rather than skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -131,7 +132,14 @@ def _describe(change: Any) -> str:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    workdir = tmp_path_factory.mktemp("live")
+    with serve_app(tmp_path_factory.mktemp("live"), rtmp_port=0) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serve_app(workdir: Path, rtmp_port: int) -> Iterator[LiveServer]:
+    """The app in its own process on a fresh SQLite database (RTMP ingest on ``rtmp_port``;
+    0 disables it)."""
     database_url = f"sqlite:///{workdir / 'e2e.db'}"
     media_dir = workdir / "media"
     _create_schema(database_url)
@@ -141,7 +149,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "LIVESHOP_DATABASE_URL": database_url,
         "LIVESHOP_MEDIA_DIR": str(media_dir),
         "LIVESHOP_SECRET_KEY": "e2e-secret-key",
-        "LIVESHOP_RTMP_PORT": "0",
+        "LIVESHOP_RTMP_PORT": str(rtmp_port),
     }
     log_path = workdir / "server.log"
     # Started in the temp dir so a developer's .env in the checkout cannot leak in.

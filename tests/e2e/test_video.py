@@ -9,24 +9,17 @@ These tests run their own server (module scope) because RTMP ingest needs a free
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-import httpx
 import imageio_ffmpeg
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from liveshop.core.db import Database
 from liveshop.orders.orm import Order
 from liveshop.web.app import SESSION_COOKIE
 from tests.e2e import conftest as harness
@@ -40,11 +33,10 @@ from tests.e2e.conftest import (
     PageErrors,
     Screenshot,
 )
+from tests.e2e.scene import PRODUCT, Account, Scene, live_scene, ok
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct-horse-battery"
-PRODUCT = "Glow Jacket"
 # Generous: ffmpeg, the packager and Chromium share two cores with other test runs.
 PLAYLIST_TIMEOUT_S = 30.0
 PLAY_TIMEOUT_MS = 30_000
@@ -57,33 +49,9 @@ CURRENT = re.compile(r"\bcurrent\b")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Like conftest's server, plus RTMP ingest on a free port (never the default 1935, which
     another run on this machine may hold)."""
-    workdir = tmp_path_factory.mktemp("video")
-    database_url = f"sqlite:///{workdir / 'e2e.db'}"
-    media_dir = workdir / "media"
-    harness._create_schema(database_url)
-    port = harness._free_port()
-    env = {**os.environ, "LIVESHOP_DATABASE_URL": database_url,
-           "LIVESHOP_MEDIA_DIR": str(media_dir), "LIVESHOP_SECRET_KEY": "e2e-secret-key",
-           "LIVESHOP_RTMP_PORT": str(harness._free_port())}
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "liveshop.main:app", "--host", "127.0.0.1",
-             "--port", str(port)], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    db = Database(database_url)
-    try:
-        harness._wait_until_up(server, url, log_path)
-        yield LiveServer(url=url, database_url=database_url, media_dir=media_dir, db=db,
-                         log_path=log_path)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        db.dispose()
+    with harness.serve_app(tmp_path_factory.mktemp("video"),
+                           rtmp_port=harness._free_port()) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -98,67 +66,10 @@ def camera_browser(browser: Browser) -> Iterator[Browser]:
     chromium.close()
 
 
-@dataclass
-class Account:
-    http: httpx.Client
-    id: int
-
-
-def sign_up(server: LiveServer, role: str, name: str) -> Account:
-    http = server.http()
-    created = http.post("/api/v1/auth/signup", json={
-        "email": f"{role}-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD,
-        "display_name": name, "role": role})
-    assert created.status_code == 201, created.text
-    http.headers["X-CSRF-Token"] = created.json()["csrf_token"]
-    return Account(http, created.json()["user"]["id"])
-
-
-def ok(response: httpx.Response) -> Any:
-    assert response.is_success, f"{response.request.method} {response.request.url}: {response.text}"
-    return response.json()
-
-
-@dataclass
-class Scene:
-    host: Account
-    buyer: Account
-    show_id: int
-    product_id: int
-
-    @property
-    def api(self) -> str:
-        return f"/api/v1/shows/{self.show_id}"
-
-
 @pytest.fixture
 def scene(live_server: LiveServer) -> Iterator[Scene]:
-    host = sign_up(live_server, "seller", "Hannah Host")
-    shop = ok(host.http.post("/api/v1/shops", json={
-        "name": "Glow Studio", "description": "Jackets that glow.",
-        "markets": [{"market": "UK", "shipping": 399}]}))
-    product = ok(host.http.post(f"/api/v1/shops/{shop['id']}/products", json={
-        "title": PRODUCT, "description": "Reflective.", "status": "active",
-        "options": ["Size"], "variants": [
-            {"sku": f"GLOW-M-{uuid.uuid4().hex[:6]}", "options": ["M"],
-             "prices": {"UK": {"amount": 2500}}}]}))
-    ok(host.http.post(f"/api/v1/variants/{product['variants'][0]['id']}/stock/receipts",
-                      json={"quantity": 20, "note": "e2e"}))
-    show = ok(host.http.post("/api/v1/shows", json={
-        "shop_id": shop["id"], "title": "Friday glow drop", "markets": ["UK"],
-        "scheduled_at": (datetime.now(UTC) + timedelta(minutes=10)).isoformat(),
-        "product_ids": [product["id"]]}))
-    buyer = sign_up(live_server, "buyer", "Vera Viewer")
-    ok(buyer.http.post("/api/v1/me/addresses", json={
-        "full_name": "Vera Viewer", "line1": "1 High Street", "city": "London",
-        "postcode": "N1 1AA", "country": "GB", "is_default": True}))
-    ok(buyer.http.post("/api/v1/payment-methods", json={
-        "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034,
-                 "cvc": "123"}, "make_default": True}))
-    yield Scene(host, buyer, show["id"], product["id"])
-    host.http.close()
-    buyer.http.close()
-
+    with live_scene(live_server) as prepared:
+        yield prepared
 
 class RtmpPublisher:
     """ffmpeg sending a test pattern and a tone over RTMP in real time, as OBS would."""
@@ -323,7 +234,7 @@ def test_the_replay_seeks_to_a_pinned_product_and_sells_it(
     assert offset > 2
 
     page = signed_in(new_context(viewport=DESKTOP, label="buyer"), live_server,
-                     scene.buyer).new_page()
+                     scene.viewer).new_page()
     page.goto(f"/shows/{scene.show_id}")
     entry = page.locator(f".pin-entry[data-product-id='{scene.product_id}']")
     expect(entry).to_contain_text(PRODUCT)
@@ -345,7 +256,7 @@ def test_the_replay_seeks_to_a_pinned_product_and_sells_it(
                                 .where(Order.number == number)).one()
     # The regular price plus UK shipping, attributed to the show.
     assert (order.show_id, order.total, order.buyer_id) == (scene.show_id, 2500 + 399,
-                                                            scene.buyer.id)
+                                                            scene.viewer.id)
     page.locator("#confirmation").get_by_role("button", name="Back to the show").click()
     page.set_viewport_size(PHONE)
     screenshot(page, "video-05-replay-phone")
