@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # The demo's self-running live show (simulated viewers, chat, purchases); demo only.
     demo_simulation: bool = False
     # Live video (docs/video.md): RTMP ingest (port 0 disables it), reconnect grace, HLS.
+    # Whether this process takes publishers (RTMP, browser) and supervises their streams.
+    # In a multi-process deployment only the ingest process does (docs/deploy.md).
+    video_ingest: bool = True
     rtmp_host: str = "127.0.0.1"
     rtmp_port: int = 1935
     # What hosts type into OBS; empty: rtmp://<the site's host name>:<rtmp_port>/live.

@@ -65,6 +65,9 @@ class VideoRuntime:
     # --- lifecycle ---
 
     async def start(self) -> None:
+        if not self.settings.video_ingest:
+            # A web-only process: it must not mark the ingest process's streams as dropped.
+            return
         await asyncio.to_thread(service.recover_after_restart, self.db)
         self._supervisor = asyncio.create_task(self._supervise_forever(),
                                                name="video-supervisor")

@@ -34,6 +34,7 @@ CLOSE_CONFLICT = 4409
 CLOSE_TOO_LARGE = 4413
 CLOSE_NOT_WEBM = 4415
 CLOSE_SERVER_ERROR = 1011
+CLOSE_UNAVAILABLE = 4503
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -68,6 +69,10 @@ async def publish(websocket: WebSocket, show_id: int) -> None:
     await websocket.accept()
     if not _same_origin(websocket):
         await _refuse(websocket, CLOSE_BAD_ORIGIN, "bad_origin", "Publish from this site")
+        return
+    if not context.settings.video_ingest:
+        await _refuse(websocket, CLOSE_UNAVAILABLE, "not_ingest",
+                      "This server does not take video; publish through the ingest server")
         return
     actor = await run_in_threadpool(_actor, websocket, context)
     if actor is None:
