@@ -4,10 +4,6 @@ reservations of purchases that died half-way are released."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -27,49 +23,11 @@ from liveshop.inventory.orm import Reservation, StockLevel
 from liveshop.live.orm import FlashSale
 from liveshop.orders.orm import Order, OrderLine
 from tests.factories import make_buyers
-from tests.live.conftest import free_port
+from tests.processes import Server
 
 BUYERS = 120
 SALE_UNITS = 20
 STOCK = 30
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Server:
-    def __init__(self, env: dict[str, str], log: Path):
-        self.port = free_port()
-        self.env, self.log = env, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "liveshop.main:app", "--port",
-                 str(self.port), "--log-level", "warning"],
-                env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)}, stdout=log,
-                stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{self.url}/api/v1/markets", timeout=1)
-                return
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, self.log.read_text()[-2000:]
-                time.sleep(0.1)
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 def arrange(db: Database, make_user: Any) -> tuple[int, int, list[str]]:
