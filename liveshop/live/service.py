@@ -3,6 +3,7 @@ commit, so a viewer never sees a change that was rolled back."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from liveshop.accounts.orm import User
 from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant
 from liveshop.core import media
 from liveshop.core.config import Settings
-from liveshop.core.db import Database, rows_affected, utcnow
+from liveshop.core.db import Base, Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from liveshop.core.ratelimit import RateLimiter
 from liveshop.inventory import service as inventory
@@ -586,11 +587,8 @@ def set_moderator(db: Database, actor: Actor, show_id: int, user_id: int, on: bo
         _require_host(session, actor, show)
         if session.get(User, user_id) is None:
             raise NotFound("No such user", field="user_id")
-        existing = session.get(ShowModerator, (show_id, user_id))
-        if on and existing is None:
-            session.add(ShowModerator(show_id=show_id, user_id=user_id))
-        elif not on and existing is not None:
-            session.delete(existing)
+        _toggle(session, ShowModerator, (show_id, user_id), on,
+                lambda: ShowModerator(show_id=show_id, user_id=user_id))
 
 
 def set_banned_words(db: Database, actor: Actor, shop_id: int, words: list[str]) -> list[str]:
@@ -609,15 +607,28 @@ def set_banned_words(db: Database, actor: Actor, shop_id: int, words: list[str])
 # --- follows, reminders, notifications ---
 
 
+def _toggle(session: Session, model: type[Base], key: tuple[int, int], on: bool,
+            make: Callable[[], Base]) -> None:
+    """Make the row with this primary key exist (``on``) or not. Repeating a request is
+    harmless, even two identical ones at once: the loser's insert is rolled back to a
+    savepoint."""
+    existing = session.get(model, key)
+    if on and existing is None:
+        try:
+            with session.begin_nested():
+                session.add(make())
+        except IntegrityError:
+            pass  # the concurrent twin stored it first
+    elif not on and existing is not None:
+        session.delete(existing)
+
+
 def follow_shop(db: Database, actor: Actor, shop_id: int, on: bool = True) -> None:
     with db.transaction() as session:
         if session.get(Shop, shop_id) is None:
             raise NotFound("No such shop", field="shop_id")
-        existing = session.get(ShopFollow, (actor.user_id, shop_id))
-        if on and existing is None:
-            session.add(ShopFollow(follower_id=actor.user_id, shop_id=shop_id))
-        elif not on and existing is not None:
-            session.delete(existing)
+        _toggle(session, ShopFollow, (actor.user_id, shop_id), on,
+                lambda: ShopFollow(follower_id=actor.user_id, shop_id=shop_id))
 
 
 def follow_creator(db: Database, actor: Actor, creator_id: int, on: bool = True) -> None:
@@ -625,26 +636,17 @@ def follow_creator(db: Database, actor: Actor, creator_id: int, on: bool = True)
         creator = session.get(User, creator_id)
         if creator is None or creator.role not in (Role.CREATOR, Role.SELLER):
             raise NotFound("No such creator", field="creator_id")
-        existing = session.get(CreatorFollow, (actor.user_id, creator_id))
-        if on and existing is None:
-            session.add(CreatorFollow(follower_id=actor.user_id, creator_id=creator_id))
-        elif not on and existing is not None:
-            session.delete(existing)
+        _toggle(session, CreatorFollow, (actor.user_id, creator_id), on,
+                lambda: CreatorFollow(follower_id=actor.user_id, creator_id=creator_id))
 
 
 def remind_me(db: Database, actor: Actor, show_id: int, on: bool = True) -> None:
-    try:
-        with db.transaction() as session:
-            show = _show(session, show_id)
-            if show.status != ShowStatus.SCHEDULED:
-                raise Conflict("Reminders are for upcoming shows", field="show_id")
-            existing = session.get(ShowReminder, (show_id, actor.user_id))
-            if on and existing is None:
-                session.add(ShowReminder(show_id=show_id, user_id=actor.user_id))
-            elif not on and existing is not None:
-                session.delete(existing)
-    except IntegrityError:
-        pass  # a concurrent identical request already stored it
+    with db.transaction() as session:
+        show = _show(session, show_id)
+        if show.status != ShowStatus.SCHEDULED:
+            raise Conflict("Reminders are for upcoming shows", field="show_id")
+        _toggle(session, ShowReminder, (show_id, actor.user_id), on,
+                lambda: ShowReminder(show_id=show_id, user_id=actor.user_id))
 
 
 def notifications(db: Database, actor: Actor, mark_read: bool = False

@@ -148,3 +148,26 @@ def test_an_invited_creator_schedules_from_the_form(shop: tuple[Any, int, int],
     assert posted.status_code == 303, posted.text
     shows = creator.get("/api/v1/shows?status=scheduled").json()
     assert [(s["title"], s["host_id"]) for s in shows] == [("Creator night", creator.id)]
+
+
+def test_following_is_idempotent_even_when_requests_race(shop: tuple[Any, int, int],
+                                                         db: Database, make_user: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from liveshop.accounts.model import Actor, Role
+    from liveshop.live import service
+    from liveshop.live.orm import ShopFollow
+
+    _, shop_id, _ = shop
+    fan = make_user()
+    actor = Actor(fan.id, Role.BUYER, "Fan")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: service.follow_shop(db, actor, shop_id), range(8)))
+    assert fan.put(f"/api/v1/shops/{shop_id}/follow").status_code == 200
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(ShopFollow)) == 1
+    assert fan.delete(f"/api/v1/shops/{shop_id}/follow").status_code == 200
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(ShopFollow)) == 0
