@@ -32,6 +32,7 @@ from liveshop.live import service as live
 from liveshop.live.broker import InProcessBroker
 from liveshop.live.hub import RoomEvents
 from liveshop.live.schemas import ShowCreate
+from liveshop.live.transport import PROTOCOL_PATH
 from liveshop.schema import metadata
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -127,7 +128,8 @@ def server(command: list[str], env: dict[str, str], port: int, probe: str = "/"
 
 def uvicorn_app(port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", "liveshop.main:app", "--host", "127.0.0.1",
-            "--port", str(port), "--log-level", "warning", "--no-access-log"]
+            "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--ws", PROTOCOL_PATH]
 
 
 def app_env(database_url: str, folder: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ import uvicorn
 
 from liveshop.core import migrate as migrations
 from liveshop.core.config import get_settings
+from liveshop.live.transport import PROTOCOL_PATH
 
 app = typer.Typer(help="liveshop: live-shopping platform", no_args_is_help=True)
 
@@ -29,7 +30,7 @@ def serve(
 ) -> None:
     """Serve the web app and API."""
     uvicorn.run("liveshop.main:app", host=host, port=port, workers=workers,
-                proxy_headers=True)
+                proxy_headers=True, ws=PROTOCOL_PATH)
 
 
 @app.command()
