@@ -11,6 +11,7 @@ attempts from memory, without touching the database.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from liveshop.checkout.schemas import CheckoutView
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, DomainError, NotFound
-from liveshop.core.idempotency import IdempotencyRecord, fingerprint, run_once, validate_key
+from liveshop.core.idempotency import fingerprint, run_once, validate_key
 from liveshop.inventory import service as inventory
 from liveshop.live.hub import RoomEvents
 from liveshop.live.model import ShowStatus
@@ -34,23 +35,50 @@ from liveshop.live.service import markets_of
 from liveshop.markets.model import Market
 
 
+@dataclass
+class _SoldOutSale:
+    sale_id: int
+    # Buyers holding (or having held) units of the sale: their retried taps must replay what
+    # they got, so they go on to the database; everybody else is refused from memory.
+    claimants: frozenset[int]
+    trusted_until: float
+
+
 class SoldOutGate:
-    """Sales this process knows to be sold out (or over)."""
+    """Flash sales this process saw sold out, by show and variant, so that a new tap on one
+    is refused before any database read.
+
+    An entry is trusted for a short while only: another process may start a new sale on the
+    variant or give units back (a declined card). When it expires, one tap goes to the
+    database and either closes the gate again or finds the sale open.
+    """
+
+    TRUSTED_SECONDS = 1.0
 
     def __init__(self) -> None:
-        self._closed: set[int] = set()
+        self._sold_out: dict[tuple[int, int], _SoldOutSale] = {}
         self._lock = threading.Lock()
 
-    def is_closed(self, sale_id: int) -> bool:
-        return sale_id in self._closed
-
-    def close(self, sale_id: int) -> None:
+    def refuses(self, show_id: int, variant_id: int, buyer_id: int) -> bool:
         with self._lock:
-            self._closed.add(sale_id)
+            entry = self._sold_out.get((show_id, variant_id))
+            if entry is None or buyer_id in entry.claimants:
+                return False
+            now = time.monotonic()
+            if now >= entry.trusted_until:
+                entry.trusted_until = now + self.TRUSTED_SECONDS  # this tap checks; not others
+                return False
+            return True
 
-    def reopen(self, sale_id: int) -> None:
+    def close(self, show_id: int, variant_id: int, sale_id: int,
+              claimants: frozenset[int]) -> None:
         with self._lock:
-            self._closed.discard(sale_id)
+            self._sold_out[(show_id, variant_id)] = _SoldOutSale(
+                sale_id, claimants, time.monotonic() + self.TRUSTED_SECONDS)
+
+    def reopen(self, show_id: int, variant_id: int) -> None:
+        with self._lock:
+            self._sold_out.pop((show_id, variant_id), None)
 
 
 class SoldOut(Conflict):
@@ -95,16 +123,19 @@ def _decide(session: Session, show_id: int, variant_id: int, quantity: int, mark
     return Offer(creator_id, sale.id, int(sale.prices[market.code]))
 
 
-def _known_key(db: Database, user_id: int, key: str) -> bool:
-    with db.read() as session:
-        return session.scalar(select(IdempotencyRecord.id).where(
-            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)) is not None
-
-
-def _sale_of(db: Database, show_id: int, variant_id: int) -> int | None:
+def _close_if_sold_out(db: Database, gate: SoldOutGate, show_id: int,
+                       variant_id: int) -> None:
+    """After a tap found no units left: close the gate if the sale is really sold out (a
+    tap for two units can fail while one is left)."""
     with db.read() as session:
         sale = _active_sale(session, show_id, variant_id)
-        return sale.id if sale is not None else None
+        if sale is not None and sale.remaining == 0:
+            gate.close(show_id, variant_id, sale.id, _claimants(session, sale.id))
+
+
+def _claimants(session: Session, sale_id: int) -> frozenset[int]:
+    return frozenset(session.scalars(select(FlashSaleClaim.buyer_id)
+                                     .where(FlashSaleClaim.sale_id == sale_id)))
 
 
 def _claim(session: Session, sale_id: int, buyer_id: int, quantity: int, limit: int) -> None:
@@ -147,11 +178,9 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
     """One-tap purchase in the room. Returns the paid checkout and the sale id, if any."""
     key = validate_key(idempotency_key)
     decision_key = f"{key}:offer"
-    # A new tap on a sale this process saw sell out is refused at once; a retry of an earlier
-    # tap (its key is stored) goes on to replay what that tap got.
-    sale_id = _sale_of(db, show_id, variant_id)
-    if (sale_id is not None and gate.is_closed(sale_id)
-            and not _known_key(db, actor.user_id, decision_key)):
+    # A tap on a sale this process saw sell out is refused without a database read, unless
+    # the buyer holds units of it (then it may be a retry, which must replay what it got).
+    if gate.refuses(show_id, variant_id, actor.user_id):
         raise SoldOut("Sold out", field="variant_id")
     request = fingerprint("live.buy", {"show": show_id, "variant": variant_id,
                                        "quantity": quantity, "market": market.code})
@@ -164,23 +193,26 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
         offer = Offer(**run_once(db, user_id=actor.user_id, key=decision_key,
                                  request_fingerprint=request, operation=decide).body)
     except DomainError as error:
-        if error.code == "sold_out" and sale_id is not None:
-            gate.close(sale_id)
+        if error.code == "sold_out":
+            _close_if_sold_out(db, gate, show_id, variant_id)
         raise
+    if offer.sale_id is not None:
+        gate.reopen(show_id, variant_id)
     try:
         paid = checkout.buy_now(db, payments, settings, actor, variant_id, quantity, market,
                                 key, unit_price_override=offer.sale_price, show_id=show_id,
                                 creator_id=offer.creator_id)
     except DomainError:
         if offer.sale_id is not None:
-            _release_claim(db, actor, key, request, offer.sale_id, quantity, gate)
+            _release_claim(db, actor, key, request, offer.sale_id, quantity)
+            gate.reopen(show_id, variant_id)
         raise
     _announce(db, events, gate, show_id, variant_id, offer.sale_id, paid, actor)
     return paid, offer.sale_id
 
 
 def _release_claim(db: Database, actor: Actor, key: str, request: str, sale_id: int,
-                   quantity: int, gate: SoldOutGate) -> None:
+                   quantity: int) -> None:
     def give_back(session: Session) -> tuple[int, Any]:
         _give_back(session, sale_id, actor.user_id, quantity)
         return 200, {"released": quantity}
@@ -188,7 +220,6 @@ def _release_claim(db: Database, actor: Actor, key: str, request: str, sale_id: 
     # Stored under its own key: a retried failing tap gives the units back only once.
     run_once(db, user_id=actor.user_id, key=f"{key}:release", request_fingerprint=request,
              operation=give_back)
-    gate.reopen(sale_id)
 
 
 def _announce(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
@@ -197,12 +228,13 @@ def _announce(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
     with db.read() as session:
         level = inventory.stock_of(session, [variant_id]).get(variant_id)
         sale = session.get(FlashSale, sale_id) if sale_id is not None else None
+        if sale is not None and sale.remaining == 0:
+            gate.close(show_id, variant_id, sale.id, _claimants(session, sale.id))
     stock: dict[str, Any] = {"variants": {
         str(variant_id): [level.available, level.version] if level else [0, 0]}}
     if sale is not None:
         stock["sale"] = {"id": sale.id, "remaining": sale.remaining, "v": sale.version}
         if sale.remaining == 0:
-            gate.close(sale.id)
             events.broadcast(show_id, {"type": "sale_sold_out", "sale_id": sale.id})
     events.stock(show_id, stock)
     for order in paid.orders:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ STATIC_DIR = TEMPLATES_DIR.parent / "static"
 HLS_JS_DIR = Path(__file__).resolve().parents[2] / "node_modules" / "hls.js" / "dist"
 # How often unpaid checkouts whose stock hold ran out are cancelled and their stock freed.
 EXPIRY_SWEEP_SECONDS = 30.0
+TOKEN_USE_WRITE_SECONDS = 10.0
 API_PREFIX = "/api/v1"
 API_ROUTERS = tuple(module.router for module in (
     accounts_api, markets_api, catalog_api, inventory_api, checkout_api, orders_api, live_api,
@@ -65,14 +66,19 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-async def sweep_expired_checkouts(db: Database, interval: float) -> None:
+async def run_logged(work: Callable[[], object], what: str) -> None:
+    """Run blocking ``work`` in a thread; a failure (e.g. the database restarting) is logged,
+    so it cannot end a loop or a shutdown."""
+    try:
+        await asyncio.to_thread(work)
+    except Exception:
+        log.exception("%s failed", what)
+
+
+async def every(interval: float, work: Callable[[], object], what: str) -> None:
     while True:
         await asyncio.sleep(interval)
-        try:
-            await asyncio.to_thread(expire_stale_checkouts, db)
-        except Exception:
-            # A failed sweep (e.g. the database restarting) must not end the loop.
-            log.exception("expiring stale checkouts failed")
+        await run_logged(work, what)
 
 
 SECURITY_HEADERS = (
@@ -129,8 +135,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         idle_hub, app.state.hub = app.state.hub, create_hub(settings.redis_url)
         try:
             async with contextlib.AsyncExitStack() as running:
-                await running.enter_async_context(
-                    background(sweep_expired_checkouts(db, EXPIRY_SWEEP_SECONDS)))
+                await running.enter_async_context(background(every(
+                    EXPIRY_SWEEP_SECONDS, lambda: expire_stale_checkouts(db),
+                    "expiring stale checkouts")))
+                token_use = app.state.context.token_use
+                await running.enter_async_context(background(every(
+                    TOKEN_USE_WRITE_SECONDS, lambda: token_use.write(db),
+                    "stamping API token use")))
+                running.push_async_callback(run_logged, lambda: token_use.write(db),
+                                            "stamping API token use")
                 await running.enter_async_context(live_runtime.running(app.state.hub, db))
                 # RTMP ingest, browser publishing and the video supervisor (docs/video.md).
                 app.state.video = VideoRuntime(settings, db, app.state.hub.events)

@@ -56,7 +56,7 @@ def optional_actor(request: Request, context: Context) -> Actor | None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise NotAuthenticated("Use 'Authorization: Bearer <token>'", field="Authorization")
-        actor = accounts.actor_for_token(context.db, token.strip())
+        actor = accounts.actor_for_token(context.db, token.strip(), context.token_use)
         if actor is None:
             raise NotAuthenticated("The API token is invalid or revoked", field="Authorization")
         request.state.actor = actor

@@ -148,3 +148,20 @@ def test_out_of_range_ids_are_a_4xx_not_a_500(make_user: Any) -> None:
     response = ann.delete(f"/api/v1/tokens/{2**63}")
     assert 400 <= response.status_code < 500
     assert "error" in response.json()
+
+
+def test_token_use_is_stamped_in_a_batch_at_the_latest_on_shutdown(
+        client: TestClient, app: Any) -> None:
+    csrf = signup(client).json()["csrf_token"]
+    created = client.post("/api/v1/tokens", json={"name": "phone"},
+                          headers={"X-CSRF-Token": csrf}).json()
+    auth = {"Authorization": f"Bearer {created['token']}"}
+
+    def last_used() -> Any:
+        listed = client.get("/api/v1/tokens").json()
+        return next(t["last_used_at"] for t in listed if t["id"] == created["id"])
+
+    with TestClient(app) as api:
+        assert api.get("/api/v1/me", headers=auth).status_code == 200
+        assert last_used() is None  # not a write per request
+    assert last_used() is not None  # written when the app stopped

@@ -42,7 +42,7 @@ class Bearer:
         self.token = accounts.create_api_token(self.db, self.actor, "fuzz").token
 
     def headers(self) -> dict[str, str]:
-        if accounts.actor_for_token(self.db, self.token) is None:
+        if accounts.actor_for_token(self.db, self.token, accounts.TokenUse()) is None:
             self.renew()
         return {"Authorization": f"Bearer {self.token}"}
 

@@ -1,0 +1,109 @@
+"""The sold-out gate: once a flash sale is seen sold out, new taps are refused without a
+database statement, while a buyer who holds a unit still gets their purchase replayed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from liveshop.accounts import service as accounts
+from liveshop.accounts.model import Actor
+from liveshop.checkout.payments import TestPaymentProvider
+from liveshop.checkout.schemas import CheckoutView
+from liveshop.core.config import Settings
+from liveshop.core.db import Database
+from liveshop.live import sales
+from liveshop.live.broker import InProcessBroker
+from liveshop.live.hub import RoomEvents
+from liveshop.live.sales import SoldOut, SoldOutGate
+from liveshop.markets.model import MARKETS
+from tests.factories import make_buyers
+from tests.live.conftest import LiveShow
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    ticking = Clock()
+    monkeypatch.setattr(sales.time, "monotonic", ticking)
+    return ticking
+
+
+def test_a_closed_gate_lets_claimants_through_and_trusts_itself_briefly(clock: Clock) -> None:
+    gate = SoldOutGate()
+    assert not gate.refuses(1, 7, buyer_id=5)
+    gate.close(1, 7, sale_id=3, claimants=frozenset({5}))
+    assert gate.refuses(1, 7, buyer_id=6)
+    assert not gate.refuses(1, 7, buyer_id=5)  # may be a retry of a purchase: replay it
+    assert not gate.refuses(1, 8, buyer_id=6)  # another variant
+    assert not gate.refuses(2, 7, buyer_id=6)  # another show
+    clock.now += SoldOutGate.TRUSTED_SECONDS
+    assert not gate.refuses(1, 7, buyer_id=6)  # one tap goes to check the database...
+    assert gate.refuses(1, 7, buyer_id=9)  # ...the others wait for what it finds
+    gate.reopen(1, 7)
+    assert not gate.refuses(1, 7, buyer_id=9)
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_sold_out_taps_touch_no_database_and_a_winner_retry_replays(
+    db: Database, settings: Settings, live_show: LiveShow, clock: Clock
+) -> None:
+    variant = live_show.variant_ids[0]
+    created = live_show.host.http.post(f"/api/v1/shows/{live_show.id}/sales", json={
+        "variant_id": variant, "prices": {"UK": 1000, "DE": 1200}, "quantity": 1,
+        "per_buyer_limit": 1, "duration_seconds": 60})
+    assert created.status_code == 201, created.text
+    actors: list[Actor] = []
+    for token in make_buyers(db, 4):
+        actor = accounts.actor_for_token(db, token, accounts.TokenUse())
+        assert actor is not None
+        actors.append(actor)
+    winner, late, later, latest = actors
+    gate, payments = SoldOutGate(), TestPaymentProvider()
+
+    def tap(actor: Actor, key: str) -> tuple[CheckoutView, int | None]:
+        return sales.buy(db, payments, settings, RoomEvents(InProcessBroker()), gate, actor,
+                         live_show.id, variant, 1, MARKETS["UK"], key)
+
+    paid, sale_id = tap(winner, "win")
+    assert sale_id == created.json()["id"]
+    with pytest.raises(SoldOut):
+        tap(late, "late")
+    with statements(db) as seen, pytest.raises(SoldOut):
+        tap(later, "later")
+    assert seen == []
+    # The winner's client lost the answer and retries: the purchase is replayed, not refused.
+    replayed, _ = tap(winner, "win")
+    assert replayed.id == paid.id and replayed.orders == paid.orders
+    # After a while one tap checks again; the sale is still sold out, so the gate closes again.
+    clock.now += SoldOutGate.TRUSTED_SECONDS
+    with statements(db) as seen, pytest.raises(SoldOut):
+        tap(latest, "latest")
+    assert seen != []
+    with statements(db) as seen, pytest.raises(SoldOut):
+        tap(later, "later-again")
+    assert seen == []
