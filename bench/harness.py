@@ -4,6 +4,7 @@ thousands of people up would only benchmark password hashing)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import resource
@@ -60,6 +61,19 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process (all its threads) so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (uvicorn's worker processes)."""
+    total = cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
 
 
 def rss_kb(pid: int) -> int:
@@ -126,10 +140,49 @@ def server(command: list[str], env: dict[str, str], port: int, probe: str = "/"
         log.close()
 
 
-def uvicorn_app(port: int) -> list[str]:
+class KeepAliveConnection:
+    """One client's keep-alive HTTP/1.1 connection. Hand-written rather than httpx: on two
+    cores a general client spends more CPU per request than the servers being measured."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        return await self.request("GET", path)
+
+    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                      body: bytes = b"") -> tuple[int, bytes]:
+        if self.streams is None:
+            self.streams = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = self.streams
+        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1",
+                 *(f"{name}: {value}" for name, value in (headers or {}).items())]
+        if body or method != "GET":
+            lines.append(f"Content-Length: {len(body)}")
+        try:
+            writer.write("\r\n".join(lines).encode() + b"\r\n\r\n" + body)
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            fields = dict(line.lower().split(": ", 1) for line in head[1:] if ": " in line)
+            content = await reader.readexactly(int(fields["content-length"]))
+            if fields.get("connection") == "close":
+                self.close()
+            return int(head[0].split()[1]), content
+        except (OSError, asyncio.IncompleteReadError, KeyError, ValueError):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+            self.streams = None
+
+
+def uvicorn_app(port: int, workers: int = 1) -> list[str]:
+    """The app as ``liveshop serve`` runs it (with ``workers`` > 1 it needs Redis)."""
     return [sys.executable, "-m", "uvicorn", "liveshop.main:app", "--host", "127.0.0.1",
             "--port", str(port), "--log-level", "warning", "--no-access-log",
-            "--ws", PROTOCOL_PATH]
+            "--ws", PROTOCOL_PATH, "--workers", str(workers)]
 
 
 def app_env(database_url: str, folder: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 import uvloop
 
 from bench.harness import (
+    KeepAliveConnection,
     app_env,
     cpu_seconds,
     free_port,
@@ -70,37 +71,7 @@ class Tally:
         self.errors = 0
 
 
-class Connection:
-    """One viewer's keep-alive HTTP/1.1 connection. Hand-written rather than httpx: on two
-    cores a general client spends more CPU per request than the servers being measured."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-
-    async def get(self, path: str) -> tuple[int, bytes]:
-        if self.streams is None:
-            self.streams = await asyncio.open_connection("127.0.0.1", self.port)
-        reader, writer = self.streams
-        try:
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            headers = dict(line.lower().split(": ", 1) for line in head[1:] if ": " in line)
-            body = await reader.readexactly(int(headers["content-length"]))
-            if headers.get("connection") == "close":
-                self.close()
-            return int(head[0].split()[1]), body
-        except (OSError, asyncio.IncompleteReadError, KeyError, ValueError):
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self.streams is not None:
-            self.streams[1].close()
-            self.streams = None
-
-
-async def timed(connection: Connection, path: str, tally: Tally) -> tuple[int, bytes]:
+async def timed(connection: KeepAliveConnection, path: str, tally: Tally) -> tuple[int, bytes]:
     started = time.perf_counter()
     status, body = await connection.get(path)
     tally.latencies.append(time.perf_counter() - started)
@@ -110,7 +81,7 @@ async def timed(connection: Connection, path: str, tally: Tally) -> tuple[int, b
 async def viewer(port: int, playlist: str, stop_at: float, tally: Tally) -> None:
     """What hls.js does on a live stream: start three segments behind the newest, reload
     the playlist once a target duration (1 s), fetch every segment not fetched yet."""
-    connection = Connection(port)
+    connection = KeepAliveConnection(port)
     seen: set[str] | None = None
     base = playlist.rsplit("/", 1)[0]
     while time.monotonic() < stop_at:

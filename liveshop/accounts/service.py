@@ -114,20 +114,20 @@ def get_user(db: Database, actor: Actor) -> UserView:
 
 
 def actor_for_token(db: Database, token: str, usage: TokenUse) -> Actor | None:
-    digest = security.token_digest(token)
+    # Columns rather than entities: every API request pays for this lookup.
     with db.read() as session:
         row = session.execute(
-            select(ApiToken, User)
+            select(ApiToken.id, ApiToken.last_used_at, User.id, User.role, User.display_name)
             .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+            .where(ApiToken.token_hash == security.token_digest(token),
+                   ApiToken.revoked_at.is_(None), User.is_active.is_(True))
         ).one_or_none()
-        if row is None or not row.User.is_active:
-            return None
-        api_token, user = row.ApiToken, row.User
-        if api_token.last_used_at is None or (
-                api_token.last_used_at < utcnow() - TOKEN_TOUCH_INTERVAL):
-            usage.note(api_token.id)
-        return actor_of(user)
+    if row is None:
+        return None
+    token_id, last_used_at, user_id, role, display_name = row
+    if last_used_at is None or last_used_at < utcnow() - TOKEN_TOUCH_INTERVAL:
+        usage.note(token_id)
+    return Actor(user_id=user_id, role=Role(role), display_name=display_name)
 
 
 def create_api_token(db: Database, actor: Actor, name: str) -> NewToken:

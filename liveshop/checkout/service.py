@@ -312,20 +312,8 @@ def _open_checkout(session: Session, settings: Settings, actor: Actor, market: M
     session.add(checkout)
     session.flush()
 
-    # Reserve in variant order so two checkouts never lock stock rows in opposite orders.
-    ttl = timedelta(seconds=settings.reservation_ttl_seconds)
-    reservations: dict[int, int] = {}
-    for line in sorted(wanted, key=lambda w: w.offer.variant.id):
-        try:
-            reservation = inventory.reserve(session, line.offer.variant.id, line.quantity,
-                                            holder_id=actor.user_id, ttl=ttl)
-        except inventory.OutOfStock:
-            problem = _stock_problem(_available(session, line.offer.variant.id), line.quantity)
-            raise inventory.OutOfStock(f"{line.offer.label}: {problem}",
-                                       field=line.field) from None
-        reservations[line.offer.variant.id] = reservation.id
-
     offers = {w.offer.variant.id: w.offer for w in wanted}
+    lines: dict[int, OrderLine] = {}
     for order_draft in draft.orders:
         order = Order(
             number=unique_order_number(session), checkout_id=checkout.id,
@@ -337,7 +325,7 @@ def _open_checkout(session: Session, settings: Settings, actor: Actor, market: M
         )
         order.lines = [
             OrderLine(
-                variant_id=line.variant_id, reservation_id=reservations[line.variant_id],
+                variant_id=line.variant_id,
                 product_title=offers[line.variant_id].product.title,
                 variant_title=offers[line.variant_id].variant_title,
                 sku=offers[line.variant_id].variant.sku, quantity=line.quantity,
@@ -345,9 +333,25 @@ def _open_checkout(session: Session, settings: Settings, actor: Actor, market: M
             )
             for line in order_draft.lines
         ]
+        lines.update((line.variant_id, line) for line in order.lines)
         session.add(order)
         session.flush()
         record_event(session, order, None, OrderStatus.PENDING_PAYMENT.value, actor.user_id)
+
+    # Stock is reserved last: its row stays locked until the commit, and every buyer of a
+    # hot item waits for that lock. In variant order, so two checkouts never lock stock
+    # rows in opposite orders.
+    ttl = timedelta(seconds=settings.reservation_ttl_seconds)
+    for line in sorted(wanted, key=lambda w: w.offer.variant.id):
+        try:
+            reservation = inventory.reserve(session, line.offer.variant.id, line.quantity,
+                                            holder_id=actor.user_id, ttl=ttl)
+        except inventory.OutOfStock:
+            problem = _stock_problem(_available(session, line.offer.variant.id), line.quantity)
+            raise inventory.OutOfStock(f"{line.offer.label}: {problem}",
+                                       field=line.field) from None
+        lines[line.offer.variant.id].reservation_id = reservation.id
+    session.flush()
     return checkout
 
 
@@ -450,14 +454,23 @@ def cancel_checkout(db: Database, actor: Actor, checkout_id: int, note: str = ""
                                    note=note or "cancelled by buyer")
 
 
-def checkout_result(stored: StoredResponse) -> CheckoutView:
-    """The CheckoutView of a stored response, or its stored error raised again."""
+def _raise_stored_error(stored: StoredResponse) -> None:
     if stored.status >= 400:
         error = stored.body["error"]
         raised = DomainError(error["message"], field=error["field"], code=error["code"])
         raised.status = stored.status
         raise raised
+
+
+def checkout_result(stored: StoredResponse) -> CheckoutView:
+    """The CheckoutView of a stored response, or its stored error raised again."""
+    _raise_stored_error(stored)
     return CheckoutView.model_validate(stored.body)
+
+
+def opened_checkout_id(stored: StoredResponse) -> int:
+    _raise_stored_error(stored)
+    return int(stored.body["id"])
 
 
 # --- paying ---
@@ -582,16 +595,19 @@ def pay_checkout(db: Database, payments: PaymentProvider, settings: Settings, ac
         if won != 1:
             raise Conflict("This checkout was settled by another request", code="checkout_closed")
         for order in orders:
-            for line in order.lines:
-                if line.reservation_id is not None:
-                    inventory.commit(session, line.reservation_id, order.id)
             orders_service.transition(session, order, OrderStatus.PAID, actor.user_id)
         if checkout.source == "cart":
             _remove_bought_from_cart(session, checkout, orders)
         if new_card is not None and data.save_card:
             _store_card(session, actor.user_id, payments.name, new_card, make_default=False)
         session.flush()
-        return 200, _checkout_view(session, checkout).model_dump(mode="json")
+        paid = _checkout_view(session, checkout).model_dump(mode="json")
+        # Last, like reserving: the stock row stays locked until the commit.
+        for order in orders:
+            for line in order.lines:
+                if line.reservation_id is not None:
+                    inventory.commit(session, line.reservation_id, order.id)
+        return 200, paid
 
     payload = data.model_dump(mode="json", exclude={"card"})
     payload["card"] = _card_digest(data.card, settings.secret_key) if data.card else None
@@ -650,9 +666,11 @@ def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: 
                                   [WantedLine(offer, quantity, "variant_id")], ship_to,
                                   source="buy_now", show_id=show_id,
                                   creator_id=creator_id)
-        return 201, _checkout_view(session, checkout).model_dump(mode="json")
+        # Only the id: the paid checkout is what the buyer sees, and building a view here
+        # would keep the stock row locked longer.
+        return 201, {"id": checkout.id}
 
-    created = checkout_result(run_once(
+    created = opened_checkout_id(run_once(
         db, user_id=actor.user_id, key=f"{key}:checkout",
         request_fingerprint=fingerprint("checkout.buy_now", {
             "variant_id": variant_id, "quantity": quantity, "market": market.code,
@@ -661,7 +679,7 @@ def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: 
         }),
         operation=operation,
     ))
-    return checkout_result(pay_checkout(db, payments, settings, actor, created.id,
+    return checkout_result(pay_checkout(db, payments, settings, actor, created,
                                         PayIn(payment_method_id=method_id), f"{key}:pay"))
 
 

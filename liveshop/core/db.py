@@ -65,7 +65,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20, **kwargs)
+        # No pre-ping: it costs a round trip per transaction. A connection that died with the
+        # database fails one request (503) and makes the pool replace every older one.
+        return create_engine(url, pool_size=20, max_overflow=20, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(

@@ -1,4 +1,7 @@
-"""Request dependencies: the app context, who is acting, which market, CSRF."""
+"""Request dependencies: the app context, who is acting, which market, CSRF.
+
+Dependencies that only look at the request are ``async``: FastAPI runs a plain function in
+the thread pool, which costs a thread hand-off per dependency per request."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 
@@ -77,7 +80,7 @@ def optional_actor(request: Request, context: Context) -> Actor | None:
 MaybeActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def require_actor(actor: MaybeActor) -> Actor:
+async def require_actor(actor: MaybeActor) -> Actor:
     if actor is None:
         raise NotAuthenticated("Log in or send an API token", field="Authorization")
     return actor
@@ -86,11 +89,15 @@ def require_actor(actor: MaybeActor) -> Actor:
 CurrentActor = Annotated[Actor, Depends(require_actor)]
 
 
-def current_market(request: Request) -> Market:
+def market_of(request: Request) -> Market:
     chosen = request.session.get("market")
     if isinstance(chosen, str) and chosen in MARKETS:
         return MARKETS[chosen]
     return market_from_accept_language(request.headers.get("accept-language"))
+
+
+async def current_market(request: Request) -> Market:
+    return market_of(request)
 
 
 CurrentMarket = Annotated[Market, Depends(current_market)]

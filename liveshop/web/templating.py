@@ -11,13 +11,13 @@ from starlette.responses import Response
 
 from liveshop.core.money import Money
 from liveshop.markets.model import MARKETS
-from liveshop.web.deps import csrf_token, current_market
+from liveshop.web.deps import csrf_token, market_of
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
 def _page_context(request: Request) -> dict[str, Any]:
-    market = current_market(request)
+    market = market_of(request)
     return {
         "market": market,
         "markets": list(MARKETS.values()),
