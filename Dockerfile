@@ -1,4 +1,4 @@
-# liveshop: one image for the app and the ingest process.
+# liveshop: one image for the app (`liveshop serve`) and the ingest process (`liveshop ingest`).
 FROM node:20-bookworm-slim AS browser-libraries
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -11,5 +11,5 @@ COPY liveshop ./liveshop
 RUN pip install --no-cache-dir -e .
 COPY --from=browser-libraries /app/node_modules/hls.js/dist ./node_modules/hls.js/dist
 ENV LIVESHOP_MEDIA_DIR=/media
-EXPOSE 8000 1935
+EXPOSE 8000 8001 1935
 CMD ["liveshop", "serve", "--host", "0.0.0.0", "--port", "8000"]

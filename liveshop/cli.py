@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
 
 import typer
 import uvicorn
@@ -13,6 +18,14 @@ from liveshop.live.transport import PROTOCOL_PATH
 
 app = typer.Typer(help="liveshop: live-shopping platform", no_args_is_help=True)
 
+# What makes an app process web-only: no RTMP listener, no publishers, and it leaves the
+# streams of the ingest process alone (docs/deploy.md).
+WEB_ONLY = {"LIVESHOP_VIDEO_INGEST": "false", "LIVESHOP_RTMP_PORT": "0"}
+# A supervised ingest process that died is started again after this pause (not in a loop
+# that would spin if it cannot start at all).
+INGEST_RESTART_SECONDS = 1.0
+INGEST_STOP_SECONDS = 10.0
+
 
 @app.command()
 def migrate() -> None:
@@ -22,15 +35,102 @@ def migrate() -> None:
     typer.echo("database is at the newest schema")
 
 
+def _uvicorn(host: str, port: int, workers: int = 1) -> None:
+    uvicorn.run("liveshop.main:app", host=host, port=port, workers=workers,
+                proxy_headers=True, ws=PROTOCOL_PATH)
+
+
+def _require_redis(layout: str) -> None:
+    """Processes share rooms, viewer counts and rate limits only through Redis; without it
+    each process would have rooms of its own and viewers would miss what happens elsewhere."""
+    if not get_settings().redis_url:
+        typer.echo(f"error: {layout} needs LIVESHOP_REDIS_URL (e.g. redis://127.0.0.1:6379/0):"
+                   " without Redis every process would have rooms of its own", err=True)
+        raise typer.Exit(2)
+
+
+class IngestSupervisor:
+    """Runs ``liveshop ingest`` beside the web workers, and again if it dies."""
+
+    def __init__(self, host: str, port: int, env: dict[str, str]):
+        self.command = [sys.executable, "-m", "liveshop.cli", "ingest", "--host", host,
+                        "--port", str(port)]
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._keep_running, name="ingest-supervisor",
+                                        daemon=True)
+
+    def _keep_running(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.process = subprocess.Popen(self.command, env=self.env)
+            code = self.process.wait()
+            if self._stopping.wait(INGEST_RESTART_SECONDS):
+                return
+            typer.echo(f"ingest process exited ({code}); starting it again", err=True)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._stopping.set()
+            if self.process is not None and self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(INGEST_STOP_SECONDS)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            self._thread.join()
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: int = typer.Option(1, min=1, help="number of app processes"),
+    with_ingest: bool = typer.Option(
+        False, help="also run video ingest (`liveshop ingest`) as a supervised process"),
+    ingest_port: int = typer.Option(8001, help="HTTP port of the ingest process"),
 ) -> None:
-    """Serve the web app and API."""
-    uvicorn.run("liveshop.main:app", host=host, port=port, workers=workers,
-                proxy_headers=True, ws=PROTOCOL_PATH)
+    """Serve the web app and API.
+
+    One worker (the default) is everything in one process: pages, API, rooms and video
+    ingest. Several workers are web-only and share rooms through Redis; video ingest then
+    runs in one other process: `liveshop ingest`, or `--with-ingest` to start it here.
+    """
+    if workers == 1 and not with_ingest:
+        _uvicorn(host, port)
+        return
+    _require_redis(f"serve --workers {workers}" + (" --with-ingest" if with_ingest else ""))
+    ingest_env = dict(os.environ)
+    # The workers are spawned after this and inherit the environment.
+    os.environ.update(WEB_ONLY)
+    get_settings.cache_clear()
+    if not with_ingest:
+        typer.echo("the workers are web-only: run `liveshop ingest` for video (RTMP and"
+                   " browser publishing), or serve with --with-ingest", err=True)
+        _uvicorn(host, port, workers)
+        return
+    with IngestSupervisor(host, ingest_port, ingest_env).running():
+        _uvicorn(host, port, workers)
+
+
+@app.command()
+def ingest(host: str = "127.0.0.1", port: int = 8001) -> None:
+    """Video ingest, one process: RTMP (LIVESHOP_RTMP_HOST/PORT), the browser publishing
+    WebSocket and one ffmpeg packager per live show. Route /ws/shows/*/publish to it."""
+    _require_redis("a separate ingest process")
+    os.environ["LIVESHOP_VIDEO_INGEST"] = "true"
+    get_settings.cache_clear()
+    _uvicorn(host, port)
 
 
 @app.command()
@@ -54,7 +154,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     migrate()
     seed()
     typer.echo(f"serving http://{host}:{port}")
-    serve(host=host, port=port, workers=1)
+    serve(host=host, port=port, workers=1, with_ingest=False, ingest_port=8001)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,170 @@
+"""`liveshop serve --workers N`: web-only workers sharing rooms through Redis, video ingest
+in one supervised process, and no split rooms without Redis."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from liveshop.core import migrate as migrations
+from liveshop.core.db import Database, utcnow
+from tests.factories import create_shop
+from tests.live.conftest import Person, anonymous_join, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+TCP_LISTEN = "0A"
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """Child process id -> command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name in field 2 may hold spaces; the fields after ")" do not.
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # exited while we looked
+        if parent == pid:
+            found[int(entry.name)] = command
+    return found
+
+
+def listening_ports(pid: int) -> set[int]:
+    """TCP ports the process holds a listening socket of (its own or inherited)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd) if fd.is_symlink() else ""
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == TCP_LISTEN and fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None, log.read_text()[-3000:]
+        try:
+            httpx.get(f"{url}/api/v1/markets", timeout=1)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """The serve process, its workers and its ingest process (one process group)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+    # Whatever is left of the group (a stuck worker, the multiprocessing resource tracker).
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@dataclass
+class Deployment:
+    process: subprocess.Popen[bytes]
+    db: Database
+    port: int
+    ingest_port: int
+    rtmp_port: int
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def deployment(redis_url: str, tmp_path: Path) -> Iterator[Deployment]:
+    """`serve --workers 2 --with-ingest` on a migrated SQLite database."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrations.upgrade(url)
+    port, ingest_port, rtmp_port = free_port(), free_port(), free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LIVESHOP_DATABASE_URL": url,
+           "LIVESHOP_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
+           "LIVESHOP_SECRET_KEY": "test-secret", "LIVESHOP_MEDIA_DIR": str(tmp_path / "media"),
+           "LIVESHOP_RTMP_PORT": str(rtmp_port)}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "liveshop.cli", "serve", "--workers", "2", "--port",
+             str(port), "--with-ingest", "--ingest-port", str(ingest_port)],
+            env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    db = Database(url)
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}", process, log)
+        wait_until_answering(f"http://127.0.0.1:{ingest_port}", process, log)
+        yield Deployment(process, db, port, ingest_port, rtmp_port)
+    finally:
+        stop_group(process)
+        db.dispose()
+
+
+def test_two_web_only_workers_share_a_room_and_one_ingest_process_takes_video(
+    deployment: Deployment,
+) -> None:
+    children = children_of(deployment.process.pid)
+    workers = [pid for pid, command in children.items() if "spawn_main" in command]
+    [ingest] = [pid for pid, command in children.items() if "liveshop.cli ingest" in command]
+    assert len(workers) == 2, children
+    for worker in workers:
+        assert listening_ports(worker) == {deployment.port}  # no RTMP, no other port
+        environment = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+        assert b"LIVESHOP_VIDEO_INGEST=false" in environment
+    assert listening_ports(ingest) == {deployment.ingest_port, deployment.rtmp_port}
+
+    host = Person(deployment.address, "seller", "Hannah Host")
+    viewers = []
+    try:
+        shop = create_shop(deployment.db, host.id, {"UK": 399})
+        created = host.http.post("/api/v1/shows", json={
+            "shop_id": shop, "title": "Two workers", "markets": ["UK"],
+            "scheduled_at": utcnow().isoformat()})
+        assert created.status_code == 201, created.text
+        show = created.json()["id"]
+        assert host.http.post(f"/api/v1/shows/{show}/live").status_code == 200
+        viewers = [anonymous_join(deployment.address, show) for _ in range(6)]
+        assert host.http.post(f"/api/v1/shows/{show}/chat",
+                              json={"text": "hello, every worker"}).status_code == 201
+        for viewer in viewers:
+            assert viewer.chat_texts(timeout=5) == ["hello, every worker"]
+    finally:
+        for viewer in viewers:
+            viewer.close()
+        host.close()
+
+
+@pytest.mark.parametrize("command", [
+    ["serve", "--workers", "2"], ["serve", "--with-ingest"], ["ingest"]],
+    ids=["workers", "with-ingest", "ingest"])
+def test_separate_processes_without_redis_are_refused(command: list[str],
+                                                      tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LIVESHOP_REDIS_URL": "",
+           "LIVESHOP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    result = subprocess.run([sys.executable, "-m", "liveshop.cli", *command,
+                             "--port", str(free_port())], env=env, cwd=tmp_path,
+                            capture_output=True, timeout=60)
+    assert result.returncode != 0
+    assert b"needs LIVESHOP_REDIS_URL" in result.stderr
