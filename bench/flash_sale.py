@@ -1,15 +1,18 @@
 """A flash sale in a live room, end to end: 2,000 buyers tap "buy" at once on 100 units.
 
-The real app runs in its own uvicorn process; every buyer (made through the ORM with a
-default address, a saved card and an API token) sends one POST /shows/{id}/buy with an
-Idempotency-Key, about 200 at a time through httpx. Run on SQLite and on a fresh
-PostgreSQL database. Checks exactly 100 sold, nothing oversold (flash-sale units, stock
-counters and paid order lines agree) and no double charge (one succeeded payment per
-checkout, as many payments as orders).
+The real app runs as ``liveshop serve`` runs it: uvicorn with ``--workers N`` (default 2,
+sharing rooms, rate limits and presence through Redis). Every buyer (made through the ORM with
+a default address, a saved card and an API token) sends one POST /shows/{id}/buy with an
+Idempotency-Key, 200 at a time over kept-alive connections of a minimal HTTP/1.1 client
+(httpx would spend more CPU than the server). Run on SQLite and on a fresh PostgreSQL
+database. Checks exactly 100 sold, nothing oversold (flash-sale units, stock counters and paid
+order lines agree) and no double charge (one succeeded payment per checkout, as many payments
+as orders).
 
 Baseline in the same run, through the same client and server: GET /api/v1/markets, which
-touches no database. Also counts how many attempts reached the database's claim and how
-many the in-memory sold-out gate answered, and on PostgreSQL the transactions committed.
+touches no database. Also reports latency by status (purchases and sold-out answers), how
+many sold-out answers came from the in-memory gate, and on PostgreSQL the transactions
+committed.
 """
 
 from __future__ import annotations
