@@ -17,7 +17,6 @@ committed.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -175,10 +174,8 @@ def run(url: str, label: str, folder: str, workers: int, redis_url: str | None
         room = harness.make_live_show(db, stock=UNITS)
         tokens = make_buyers(db, BUYERS)
         port = harness.free_port()
-        env = harness.app_env(url, folder)
-        if redis_url:
-            env["LIVESHOP_REDIS_URL"] = redis_url
-        with harness.server(harness.uvicorn_app(port, workers), env, port) as process:
+        with harness.server(harness.uvicorn_app(port, workers),
+                            harness.app_env(url, folder, redis_url), port) as process:
             started = httpx.post(
                 f"http://127.0.0.1:{port}/api/v1/shows/{room.show_id}/sales",
                 headers={"Authorization": f"Bearer {room.host_token}"},
@@ -228,13 +225,8 @@ def run(url: str, label: str, folder: str, workers: int, redis_url: str | None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--workers", type=int, default=2,
-                        help="app processes (more than one share rooms through Redis)")
-    parser.add_argument("--redis-url", default=os.environ.get(
-        "LIVESHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
-    options = parser.parse_args()
-    redis_url = options.redis_url if options.workers > 1 else None
+    options = harness.workers_option(__doc__)
+    redis_url = options.redis_url
     harness.raise_fd_limit()
     with tempfile.TemporaryDirectory() as folder:
         run(f"sqlite:///{folder}/bench.db", "SQLite", folder, options.workers, redis_url)

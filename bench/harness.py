@@ -4,6 +4,7 @@ thousands of people up would only benchmark password hashing)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -185,9 +186,25 @@ def uvicorn_app(port: int, workers: int = 1) -> list[str]:
             "--ws", PROTOCOL_PATH, "--workers", str(workers)]
 
 
-def app_env(database_url: str, folder: str) -> dict[str, str]:
-    return {"LIVESHOP_DATABASE_URL": database_url, "LIVESHOP_RTMP_PORT": "0",
-            "LIVESHOP_MEDIA_DIR": f"{folder}/media", "LIVESHOP_DEMO_SIMULATION": "false"}
+def app_env(database_url: str, folder: str, redis_url: str | None = None) -> dict[str, str]:
+    env = {"LIVESHOP_DATABASE_URL": database_url, "LIVESHOP_RTMP_PORT": "0",
+           "LIVESHOP_MEDIA_DIR": f"{folder}/media", "LIVESHOP_DEMO_SIMULATION": "false"}
+    if redis_url:
+        env["LIVESHOP_REDIS_URL"] = redis_url
+    return env
+
+
+def workers_option(description: str | None) -> argparse.Namespace:
+    """``--workers N`` (app processes, default 2) and the Redis they share rooms through."""
+    parser = argparse.ArgumentParser(description=(description or "").split("\n", 1)[0])
+    parser.add_argument("--workers", type=int, default=2,
+                        help="app processes (more than one share rooms through Redis)")
+    parser.add_argument("--redis-url", default=os.environ.get(
+        "LIVESHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    options = parser.parse_args()
+    if options.workers == 1:
+        options.redis_url = None
+    return options
 
 
 @contextlib.contextmanager
