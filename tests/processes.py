@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from liveshop.live.transport import PROTOCOL_PATH
 from tests.live.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,7 @@ class Server:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "liveshop.main:app", "--port",
-                 str(self.port), "--log-level", "warning"],
+                 str(self.port), "--log-level", "warning", "--ws", PROTOCOL_PATH],
                 env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)}, stdout=log,
                 stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20

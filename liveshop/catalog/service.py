@@ -7,9 +7,10 @@ there. Owners (and admins) see their own products in every state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Row, Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -449,39 +450,81 @@ def delete_image(db: Database, settings: Settings, actor: Actor, product_id: int
 
 # --- listings ---
 
-def _card(product: Product, shop_name: str, market: Market,
-          stock: dict[int, StockLevel]) -> ProductCard:
-    priced = [(v, p) for v in product.variants if (p := _price_in(v, market)) is not None]
-    lowest = min(priced, key=lambda pair: pair[1].amount_minor)[1] if priced else None
-    image = product.images[0] if product.images else None
+# What a listing query selects: cards are built from these columns, never from loaded
+# products (whose variants and prices in every market a card does not need).
+CARD_COLUMNS = (Product.id, Product.title, Product.status, Product.shop_id, Shop.name)
+CardRow = Row[int, str, str, int, str]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One variant's price in the market, with its stock."""
+
+    amount: int
+    compare_at: int | None
+    available: int
+
+
+def first_images(session: Session, product_ids: Collection[int]) -> dict[int, ProductImage]:
+    """Each product's first picture (the one listings show), in one query."""
+    first: dict[int, ProductImage] = {}
+    for image in session.scalars(
+            select(ProductImage).where(ProductImage.product_id.in_(product_ids))
+            .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)):
+        first.setdefault(image.product_id, image)
+    return first
+
+
+def _offers(session: Session, product_ids: Collection[int],
+            market: Market) -> dict[int, list[Offer]]:
+    """Priced variants per product, in variant order, in one query."""
+    offers: dict[int, list[Offer]] = {}
+    for product_id, amount, compare_at, available in session.execute(
+            select(Variant.product_id, VariantPrice.amount_minor,
+                   VariantPrice.compare_at_minor, StockLevel.available)
+            .join(VariantPrice, (VariantPrice.variant_id == Variant.id)
+                  & (VariantPrice.market == market.code))
+            .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
+            .where(Variant.product_id.in_(product_ids))
+            .order_by(Variant.product_id, Variant.position, Variant.id)):
+        offers.setdefault(product_id, []).append(Offer(amount, compare_at, available or 0))
+    return offers
+
+
+def _card(row: CardRow, market: Market, offers: list[Offer],
+          image: ProductImage | None) -> ProductCard:
+    product_id, title, status, shop_id, shop_name = row
+    lowest = min(offers, key=lambda offer: offer.amount) if offers else None
     return ProductCard(
-        id=product.id, title=product.title, status=model.ProductStatus(product.status),
-        shop_id=product.shop_id, shop_name=shop_name, market=market.code,
+        id=product_id, title=title, status=model.ProductStatus(status),
+        shop_id=shop_id, shop_name=shop_name, market=market.code,
         currency=market.currency if lowest else None,
-        price=lowest.amount_minor if lowest else None,
-        compare_at=lowest.compare_at_minor if lowest else None,
-        price_formatted=market.format(lowest.amount_minor) if lowest else None,
-        compare_at_formatted=(market.format(lowest.compare_at_minor)
-                              if lowest and lowest.compare_at_minor is not None else None),
-        price_varies=len({p.amount_minor for _, p in priced}) > 1,
+        price=lowest.amount if lowest else None,
+        compare_at=lowest.compare_at if lowest else None,
+        price_formatted=market.format(lowest.amount) if lowest else None,
+        compare_at_formatted=(market.format(lowest.compare_at)
+                              if lowest and lowest.compare_at is not None else None),
+        price_varies=len({offer.amount for offer in offers}) > 1,
         tax_note=model.tax_note(market),
         image_url=media.url_of(image.path) if image else None,
-        image_alt=(image.alt or product.title) if image else "",
-        in_stock=any(stock[v.id].available > 0 for v, _ in priced if v.id in stock),
+        image_alt=(image.alt or title) if image else "",
+        in_stock=any(offer.available > 0 for offer in offers),
     )
 
 
-def _cards(session: Session, rows: Sequence[tuple[Product, str]],
-           market: Market) -> list[ProductCard]:
-    stock = inventory.stock_of(session, [v.id for product, _ in rows for v in product.variants])
-    return [_card(product, shop_name, market, stock) for product, shop_name in rows]
+def _cards(session: Session, rows: Sequence[CardRow], market: Market) -> list[ProductCard]:
+    """Cards for listing rows in two more queries, however many rows (no query per card)."""
+    ids = [row[0] for row in rows]
+    offers = _offers(session, ids, market)
+    images = first_images(session, ids)
+    return [_card(row, market, offers.get(row[0], []), images.get(row[0])) for row in rows]
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _visible_in(market: Market) -> Select[Product, str]:
+def _visible_in(market: Market) -> Select[int, str, str, int, str]:
     priced = (
         select(VariantPrice.variant_id)
         .join(Variant, Variant.id == VariantPrice.variant_id)
@@ -491,7 +534,7 @@ def _visible_in(market: Market) -> Select[Product, str]:
     ships = exists().where(ShopMarket.shop_id == Product.shop_id,
                            ShopMarket.market == market.code)
     return (
-        select(Product, Shop.name).join(Shop, Shop.id == Product.shop_id)
+        select(*CARD_COLUMNS).join(Shop, Shop.id == Product.shop_id)
         .where(Product.status == model.ProductStatus.ACTIVE.value, priced, ships)
     )
 
@@ -528,7 +571,7 @@ def shop_products(db: Database, actor: Actor | None, shop_id: int,
         if shop is None:
             raise NotFound("No such shop", field="shop_id")
         if _is_owner(actor, shop):
-            query = select(Product, Shop.name).join(Shop, Shop.id == Product.shop_id)
+            query = select(*CARD_COLUMNS).join(Shop, Shop.id == Product.shop_id)
         else:
             query = _visible_in(market)
         rows = session.execute(

@@ -1,30 +1,37 @@
 """Fan-out of room events to this process's sockets.
 
 Every change is published once to the broker; each app process's hub receives it and
-writes the same encoded frame to each of its sockets without awaiting any one of them
-(a bounded per-socket queue feeds a writer task; a socket whose queue is full has fallen
-behind and is dropped: it reconnects and gets a fresh snapshot). Chat is batched into one
-frame per tick, reactions are summed, stock is coalesced and the viewer count is sent at
-most once a second, so frames per viewer stay low however busy the room is.
+offers the same encoded frame to each of its sockets without awaiting any one of them (a
+socket writes it at once, or queues it while its peer is slow; a socket whose queue is full
+has fallen behind and is dropped: it reconnects and gets a fresh snapshot). One task offers
+the frames in order, a chunk of sockets per turn of the event loop, so requests keep being
+served during a pass over thousands of sockets. Chat is batched into one frame per tick,
+reactions are summed, stock is coalesced and the viewer count is sent at most once a second,
+so frames per viewer stay low however busy the room is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from liveshop.live.broker import Broker
+from liveshop.live.snapshots import SnapshotCache
 
 log = logging.getLogger("liveshop.live")
 
 CHAT_TICK_SECONDS = 0.15
 STOCK_INTERVAL_SECONDS = 0.5
 VIEWERS_INTERVAL_SECONDS = 1.0
+# Sockets offered a frame per turn of the event loop (about 2 ms of writes).
+FANOUT_CHUNK = 500
 # WebSocket close codes of the live protocol (docs/live-protocol.md).
 CLOSE_BANNED = 4403
 CLOSE_TOO_SLOW = 4408
@@ -62,7 +69,7 @@ class Connection(Protocol):
     is_staff: bool
 
     def offer(self, frame: str) -> bool:
-        """Queue a frame without waiting; False means the client fell behind (dropped)."""
+        """Send a frame without waiting; False means the client fell behind (dropped)."""
 
     def close_soon(self, code: int) -> None:
         """Close after the frames already queued have been written."""
@@ -102,6 +109,8 @@ class RoomEvents:
 @dataclass
 class Room:
     show_id: int
+    # Changes with every event that could change the room's snapshot (liveshop/live/snapshots.py).
+    generation: int
     connections: set[Connection] = field(default_factory=set)
     visitors: dict[str, int] = field(default_factory=dict)
     pending_chat: list[dict[str, Any]] = field(default_factory=list)
@@ -132,6 +141,14 @@ class Presence(Protocol):
     async def close(self) -> None: ...
 
 
+@dataclass(slots=True)
+class _Delivery:
+    room: Room
+    frame: str
+    only: Callable[[Connection], bool] | None
+    then: Callable[[], None] | None
+
+
 class Hub:
     def __init__(self, broker: Broker, events: RoomEvents, presence: Presence | None = None):
         self.broker = broker
@@ -139,8 +156,14 @@ class Hub:
         self.presence = presence
         self.rooms: dict[int, Room] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._outbox: deque[_Delivery] = deque()
+        self._sender: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.dropped = 0
+        # Unique across rooms that close and reopen, so a snapshot of an earlier room of the
+        # same show never passes for a current one.
+        self._generations = itertools.count()
+        self.snapshots = SnapshotCache()
         self._on_message: Callable[[str, bytes], None] = self._receive
 
     # --- lifecycle ---
@@ -149,9 +172,11 @@ class Hub:
         self._flusher = asyncio.create_task(self._flush_forever(), name="live-hub-flusher")
 
     async def stop(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
-            await asyncio.gather(self._flusher, return_exceptions=True)
+        for task in (self._flusher, self._sender):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._outbox.clear()
         for show_id in list(self.rooms):
             self.broker.unsubscribe(channel_of(show_id), self._on_message)
         self.rooms.clear()
@@ -163,7 +188,7 @@ class Hub:
     def join(self, show_id: int, connection: Connection) -> Room:
         room = self.rooms.get(show_id)
         if room is None:
-            room = self.rooms[show_id] = Room(show_id)
+            room = self.rooms[show_id] = Room(show_id, next(self._generations))
             self.broker.subscribe(channel_of(show_id), self._on_message)
         room.connections.add(connection)
         room.visitors[connection.visitor_id] = room.visitors.get(connection.visitor_id, 0) + 1
@@ -177,6 +202,7 @@ class Hub:
         """Events may have been lost (the broker reconnected): ask every viewer to reload."""
         frame = encode({"type": "resync"})
         for room in list(self.rooms.values()):
+            room.generation = next(self._generations)  # shared snapshots may lack them too
             self._deliver(room, frame)
 
     def leave(self, show_id: int, connection: Connection) -> None:
@@ -194,6 +220,10 @@ class Hub:
         if not room.connections:
             self.broker.unsubscribe(channel_of(show_id), self._on_message)
             del self.rooms[show_id]
+
+    def generation(self, show_id: int) -> int | None:
+        room = self.rooms.get(show_id)
+        return room.generation if room else None
 
     def viewer_count(self, show_id: int) -> int:
         room = self.rooms.get(show_id)
@@ -214,6 +244,8 @@ class Hub:
         if room is None:
             return
         target = envelope["to"]
+        if target != "hearts":  # reactions are not part of the snapshot
+            room.generation = next(self._generations)
         if target == "chat":
             room.pending_chat.append(envelope["message"])
         elif target == "stock":
@@ -226,20 +258,51 @@ class Hub:
             self._deliver(room, encode(envelope["event"]), lambda c: c.is_staff)
         elif target == "user":
             user = envelope["user"]
-            self._deliver(room, encode(envelope["event"]), lambda c: c.user_id == user)
-            if envelope.get("disconnect"):
-                for connection in [c for c in room.connections if c.user_id == user]:
-                    connection.close_soon(CLOSE_BANNED)
-                    self.leave(room.show_id, connection)
+            self._deliver(room, encode(envelope["event"]), lambda c: c.user_id == user,
+                          then=(lambda: self._disconnect(room, user))
+                          if envelope.get("disconnect") else None)
+
+    def _disconnect(self, room: Room, user_id: int) -> None:
+        for connection in [c for c in room.connections if c.user_id == user_id]:
+            connection.close_soon(CLOSE_BANNED)
+            self.leave(room.show_id, connection)
 
     def _deliver(self, room: Room, frame: str,
-                 only: Callable[[Connection], bool] | None = None) -> None:
-        for connection in list(room.connections):
-            if only is not None and not only(connection):
-                continue
-            if not connection.offer(frame):
-                self.dropped += 1
-                self.leave(room.show_id, connection)
+                 only: Callable[[Connection], bool] | None = None,
+                 then: Callable[[], None] | None = None) -> None:
+        """Frames go out in the order they are delivered, by one task (see _send_outbox)."""
+        self._outbox.append(_Delivery(room, frame, only, then))
+        if self._sender is None:
+            self._sender = asyncio.get_running_loop().create_task(self._send_outbox())
+
+    async def _send_outbox(self) -> None:
+        """Offer each frame to its room's sockets, a chunk of sockets per turn of the event
+        loop: a pass over thousands of sockets takes tens of milliseconds, and the requests
+        that publish the next events (chat posts, purchases) must not wait for all of it."""
+        try:
+            while self._outbox:
+                try:
+                    await self._offer(self._outbox.popleft())
+                except Exception:  # one bad delivery must not stop the ones behind it
+                    log.exception("live hub delivery failed")
+        finally:
+            self._sender = None
+
+    async def _offer(self, delivery: _Delivery) -> None:
+        room, only = delivery.room, delivery.only
+        connections = list(room.connections)
+        for start in range(0, len(connections), FANOUT_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            for connection in connections[start:start + FANOUT_CHUNK]:
+                if connection not in room.connections or (
+                        only is not None and not only(connection)):
+                    continue  # left meanwhile, or not an addressee
+                if not connection.offer(delivery.frame):
+                    self.dropped += 1
+                    self.leave(room.show_id, connection)
+        if delivery.then is not None:
+            delivery.then()
 
     def flush(self, now: float | None = None) -> None:
         """Send what accumulated since the last tick (called by the flusher)."""
@@ -291,8 +354,11 @@ class Hub:
 
     async def _flush_forever(self) -> None:
         next_presence = 0.0
+        next_tick = time.monotonic()
         while True:
-            await asyncio.sleep(CHAT_TICK_SECONDS)
+            # Ticks keep their pace however long a flush to thousands of sockets takes.
+            next_tick = max(next_tick + CHAT_TICK_SECONDS, time.monotonic())
+            await asyncio.sleep(next_tick - time.monotonic())
             try:
                 if self.presence is not None and time.monotonic() >= next_presence:
                     next_presence = time.monotonic() + VIEWERS_INTERVAL_SECONDS

@@ -3,7 +3,7 @@ commit, so a viewer never sees a change that was rolled back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,13 +15,15 @@ from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
-from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant
+from liveshop.catalog import service as catalog
+from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core import media
 from liveshop.core.config import Settings
 from liveshop.core.db import Base, Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from liveshop.core.ratelimit import RateLimiter
 from liveshop.inventory import service as inventory
+from liveshop.inventory.orm import StockLevel
 from liveshop.live import model
 from liveshop.live.hub import RoomEvents
 from liveshop.live.model import ShowStatus, epoch_ms
@@ -104,27 +106,38 @@ def markets_of(show: Show) -> list[str]:
 # --- shows ---
 
 
+def _show_views(session: Session, shows: Sequence[Show]) -> list[ShowView]:
+    """Views of shows in three queries however many there are (shop names, host names,
+    lineup pictures): lists of shows must not cost queries per show."""
+    if not shows:
+        return []
+    shop_names = dict(session.execute(select(Shop.id, Shop.name).where(
+        Shop.id.in_({show.shop_id for show in shows}))).tuples().all())
+    host_names = dict(session.execute(select(User.id, User.display_name).where(
+        User.id.in_({show.host_id for show in shows}))).tuples().all())
+    # Without a cover, a show is pictured by the first product of its lineup.
+    pictures = catalog.first_images(session, {
+        show.lineup[0].product_id for show in shows if not show.cover_path and show.lineup})
+
+    def cover_url(show: Show) -> str | None:
+        if show.cover_path:
+            return media.url_of(show.cover_path)
+        picture = pictures.get(show.lineup[0].product_id) if show.lineup else None
+        return media.url_of(picture.path) if picture else None
+
+    return [ShowView(
+        id=show.id, shop_id=show.shop_id, shop_name=shop_names[show.shop_id],
+        host_id=show.host_id, host_name=host_names[show.host_id], title=show.title,
+        description=show.description, markets=markets_of(show), status=show.status,
+        scheduled_at=show.scheduled_at, started_at=show.started_at, ended_at=show.ended_at,
+        cover_url=cover_url(show), product_ids=[item.product_id for item in show.lineup],
+        url=f"/shows/{show.id}",
+    ) for show in shows]
+
+
 def _show_view(session: Session, show: Show) -> ShowView:
-    shop = session.get(Shop, show.shop_id)
-    host = session.get(User, show.host_id)
-    assert shop is not None and host is not None
-    return ShowView(
-        id=show.id, shop_id=show.shop_id, shop_name=shop.name, host_id=show.host_id,
-        host_name=host.display_name, title=show.title, description=show.description,
-        markets=markets_of(show), status=show.status, scheduled_at=show.scheduled_at,
-        started_at=show.started_at, ended_at=show.ended_at,
-        cover_url=media.url_of(show.cover_path) if show.cover_path else _lineup_picture(
-            session, show),
-        product_ids=[item.product_id for item in show.lineup], url=f"/shows/{show.id}",
-    )
-
-
-def _lineup_picture(session: Session, show: Show) -> str | None:
-    """Without a cover, a show is pictured by the first product of its lineup."""
-    if not show.lineup:
-        return None
-    product = session.get(Product, show.lineup[0].product_id)
-    return media.url_of(product.images[0].path) if product and product.images else None
+    [view] = _show_views(session, [show])
+    return view
 
 
 def _check_lineup(session: Session, shop_id: int, product_ids: list[int]) -> list[int]:
@@ -219,19 +232,23 @@ def get_show(db: Database, show_id: int) -> ShowView:
         return _show_view(session, _show(session, show_id))
 
 
+def _listed_shows(session: Session, market: str | None, status: str | None,
+                  shop_id: int | None, limit: int) -> list[Show]:
+    query = select(Show)
+    if market:
+        query = query.where(Show.markets.contains(f",{market},"))
+    if status:
+        query = query.where(Show.status == status)
+    if shop_id:
+        query = query.where(Show.shop_id == shop_id)
+    order = Show.started_at.desc() if status == ShowStatus.LIVE else Show.scheduled_at
+    return list(session.scalars(query.order_by(order, Show.id).limit(limit)))
+
+
 def list_shows(db: Database, market: str | None = None, status: str | None = None,
                shop_id: int | None = None, limit: int = 50) -> list[ShowView]:
     with db.read() as session:
-        query = select(Show)
-        if market:
-            query = query.where(Show.markets.contains(f",{market},"))
-        if status:
-            query = query.where(Show.status == status)
-        if shop_id:
-            query = query.where(Show.shop_id == shop_id)
-        order = Show.started_at.desc() if status == ShowStatus.LIVE else Show.scheduled_at
-        shows = session.scalars(query.order_by(order, Show.id).limit(limit))
-        return [_show_view(session, show) for show in shows]
+        return _show_views(session, _listed_shows(session, market, status, shop_id, limit))
 
 
 def _notify(session: Session, user_ids: set[int], text: str, link: str) -> None:
@@ -282,33 +299,46 @@ def end_show(db: Database, events: RoomEvents, actor: Actor | None, show_id: int
 # --- product cards ---
 
 
+def product_cards(session: Session, product_ids: Collection[int],
+                  markets: list[str]) -> dict[int, dict[str, Any]]:
+    """The cards shown over the video, by product id, in three queries however many
+    products (a lineup must not cost queries per product). Prices for every market of the
+    show, so one encoded frame serves every viewer; the client shows its own market's price.
+    A variant without a price in those markets is left out."""
+    titles = dict(session.execute(
+        select(Product.id, Product.title).where(Product.id.in_(product_ids))).tuples().all())
+    variants: dict[int, dict[int, dict[str, Any]]] = {}
+    for row in session.execute(
+            select(Variant.product_id, Variant.id, Variant.option1, Variant.option2,
+                   Variant.option3, VariantPrice.market, VariantPrice.amount_minor,
+                   VariantPrice.compare_at_minor, StockLevel.available)
+            .join(VariantPrice, VariantPrice.variant_id == Variant.id)
+            .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
+            .where(Variant.product_id.in_(titles), VariantPrice.market.in_(markets))
+            .order_by(Variant.product_id, Variant.position, Variant.id)):
+        label = " / ".join(v for v in (row.option1, row.option2, row.option3) if v)
+        variant = variants.setdefault(row.product_id, {}).setdefault(row.id, {
+            "id": row.id, "label": label or "Standard", "prices": {},
+            "available": row.available or 0})
+        variant["prices"][row.market] = {
+            "amount": row.amount_minor, "compare_at": row.compare_at_minor,
+            "formatted": MARKETS[row.market].format(row.amount_minor)}
+    images = catalog.first_images(session, titles)
+    return {product_id: {
+        "id": product_id, "title": title,
+        "image": media.url_of(images[product_id].path) if product_id in images else None,
+        "variants": list(variants.get(product_id, {}).values()),
+    } for product_id, title in titles.items()}
+
+
 def product_card(session: Session, product_id: int, markets: list[str]) -> dict[str, Any] | None:
-    """The card shown over the video. Prices for every market of the show, so one
-    encoded frame serves every viewer; the client shows its own market's price."""
-    product = session.get(Product, product_id)
-    if product is None:
-        return None
-    stock = inventory.stock_of(session, [v.id for v in product.variants])
-    variants = []
-    for variant in product.variants:
-        prices = {
-            p.market: {"amount": p.amount_minor, "compare_at": p.compare_at_minor,
-                       "formatted": MARKETS[p.market].format(p.amount_minor)}
-            for p in variant.prices if p.market in markets
-        }
-        if not prices:
-            continue
-        level = stock.get(variant.id)
-        label = " / ".join(v for v in (variant.option1, variant.option2, variant.option3) if v)
-        variants.append({"id": variant.id, "label": label or "Standard", "prices": prices,
-                         "available": level.available if level else 0})
-    image = media.url_of(product.images[0].path) if product.images else None
-    return {"id": product.id, "title": product.title, "image": image, "variants": variants}
+    return product_cards(session, [product_id], markets).get(product_id)
 
 
 def _lineup_cards(session: Session, show: Show) -> list[dict[str, Any]]:
-    cards = [product_card(session, item.product_id, markets_of(show)) for item in show.lineup]
-    return [card for card in cards if card is not None]
+    product_ids = [item.product_id for item in show.lineup]
+    cards = product_cards(session, product_ids, markets_of(show))
+    return [cards[product_id] for product_id in product_ids if product_id in cards]
 
 
 def pin(db: Database, events: RoomEvents, actor: Actor, show_id: int,
@@ -673,19 +703,18 @@ def unread_count(db: Database, actor: Actor) -> int:
 # --- the room snapshot ---
 
 
-def snapshot(db: Database, settings: Settings, show_id: int, actor: Actor | None,
-             market: str, viewers: int) -> dict[str, Any]:
-    """Everything a viewer needs on (re)connect; later events update it."""
+def room_snapshot(db: Database, settings: Settings, show_id: int, market: str) -> dict[str, Any]:
+    """The part of the snapshot that is the same for every viewer of the room in ``market``
+    (shared by joiners: liveshop/live/snapshots.py). ``server_time``, ``viewers`` and ``you``
+    are each joiner's own."""
     from liveshop.video import service as video  # video builds on this module
 
-    hls_base_url = settings.hls_base_url
     with db.read() as session:
         show = _show(session, show_id)
         markets = markets_of(show)
         sale = active_sale(session, show_id)
-        muted = _muted_until(session, show_id, actor.user_id) if actor else None
         return {
-            "type": "snapshot", "v": model.PROTOCOL_VERSION, "server_time": epoch_ms(utcnow()),
+            "type": "snapshot", "v": model.PROTOCOL_VERSION,
             "market": market if market in markets else markets[0],
             "show": {**_show_view(session, show).model_dump(mode="json"),
                      "slow_mode_seconds": show.slow_mode_seconds},
@@ -694,17 +723,27 @@ def snapshot(db: Database, settings: Settings, show_id: int, actor: Actor | None
             "sale": sale_event(session, sale) if sale else None,
             "lineup": _lineup_cards(session, show),
             "chat": [message.model_dump() for message in recent_chat(session, show_id)],
-            "viewers": viewers,
-            "video": video.room_view(session, hls_base_url, show_id),
-            "you": {
-                "user_id": actor.user_id if actor else None,
-                "name": actor.display_name if actor else None,
-                "can_chat": actor is not None and not _is_banned(session, show.shop_id,
-                                                                 actor.user_id),
-                "can_moderate": can_moderate(session, actor, show),
-                "can_host": can_host(session, actor, show),
-                "muted_until": epoch_ms(muted) if muted else None,
-            },
+            "video": video.room_view(session, settings.hls_base_url, show_id),
+        }
+
+
+ANONYMOUS_VIEWER: dict[str, Any] = {
+    "user_id": None, "name": None, "can_chat": False, "can_moderate": False,
+    "can_host": False, "muted_until": None,
+}
+
+
+def room_viewer(db: Database, show_id: int, actor: Actor) -> dict[str, Any]:
+    """The snapshot's ``you``: what this signed-in viewer may do in the room."""
+    with db.read() as session:
+        show = _show(session, show_id)
+        muted = _muted_until(session, show_id, actor.user_id)
+        return {
+            "user_id": actor.user_id, "name": actor.display_name,
+            "can_chat": not _is_banned(session, show.shop_id, actor.user_id),
+            "can_moderate": can_moderate(session, actor, show),
+            "can_host": can_host(session, actor, show),
+            "muted_until": epoch_ms(muted) if muted else None,
         }
 
 
@@ -757,15 +796,17 @@ def my_shows(db: Database, actor: Actor, limit: int = 100) -> list[ShowView]:
         shows = session.scalars(select(Show).where(
             (Show.host_id == actor.user_id) | Show.shop_id.in_(owned)
         ).order_by(Show.scheduled_at.desc(), Show.id.desc()).limit(limit))
-        return [_show_view(session, show) for show in shows]
+        return _show_views(session, list(shows))
 
 
 def home_shows(db: Database, market_code: str, limit: int = 12
                ) -> tuple[list[ShowView], list[ShowView]]:
     """For the home page: shows live now, then upcoming ones, selling in the market."""
-    live = list_shows(db, market_code, ShowStatus.LIVE, limit=limit)
-    upcoming = list_shows(db, market_code, ShowStatus.SCHEDULED, limit=limit)
-    return live, upcoming
+    with db.read() as session:
+        live = _listed_shows(session, market_code, ShowStatus.LIVE, None, limit)
+        upcoming = _listed_shows(session, market_code, ShowStatus.SCHEDULED, None, limit)
+        views = _show_views(session, live + upcoming)
+        return views[:len(live)], views[len(live):]
 
 
 def reminded_show_ids(db: Database, actor: Actor | None) -> set[int]:

@@ -6,8 +6,9 @@ transport at once, without an await, returning False when the socket cannot take
 (its write buffer is over the high-water mark, or it is closing). That is what
 ``websockets.broadcast()`` does for its own connections, and what lets the room hub write one
 event to thousands of sockets in a single pass instead of waking a task per socket
-(docs/decisions/0001-room-sockets-write-directly.md). Servers without the extension (the test
-client, another ASGI server) still work: the hub then queues frames for a writer task.
+(docs/decisions/0001-room-sockets-write-directly.md). Servers without the extension (the
+test client, another ASGI server) still work: the room then queues frames for a writer task
+(liveshop/live/ws.py).
 
 Serve with ``uvicorn --ws liveshop.live.transport:RoomWebSocketProtocol`` (``liveshop serve``
 does).
@@ -15,16 +16,54 @@ does).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request
+from websockets.protocol import State
 
 SEND_NOW = "liveshop.send_now"
 PROTOCOL_PATH = "liveshop.live.transport:RoomWebSocketProtocol"
 
 SendNow = Callable[[str], bool]
+
+_FIN_TEXT = 0x81
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A whole, unmasked, uncompressed text frame (what a server sends), RFC 6455 §5.2."""
+    length = len(payload)
+    if length < 126:
+        head = struct.pack("!BB", _FIN_TEXT, length)
+    elif length < 65536:
+        head = struct.pack("!BBH", _FIN_TEXT, 126, length)
+    else:
+        head = struct.pack("!BBQ", _FIN_TEXT, 127, length)
+    return head + payload
+
+
+class _LastFrame:
+    """The wire bytes of the text most recently framed. The hub hands the same string object
+    to every socket of a room in one pass, so it is encoded and framed once per event, not
+    once per socket (sockets that negotiated compression still frame their own)."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        # One tuple, swapped whole: a loop in another thread never sees text and bytes mixed.
+        self.last: tuple[str, bytes] = ("", text_frame(b""))
+
+    def of(self, text: str) -> bytes:
+        last = self.last
+        if last[0] is not text:
+            last = self.last = (text, text_frame(text.encode()))
+        return last[1]
+
+
+_last_frame = _LastFrame()
 
 
 class RoomWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -38,15 +77,20 @@ class RoomWebSocketProtocol(WebSocketsSansIOProtocol):
         if (not self.handshake_complete or self.close_sent or self.transport.is_closing()
                 or not self.writable.is_set()):
             return False
-        try:
-            self.conn.send_text(text.encode())
-        except InvalidState:
+        if self.conn.extensions:  # per-message deflate: compressed per socket
+            try:
+                self.conn.send_text(text.encode())
+            except InvalidState:
+                return False
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            return True
+        if self.conn.state is not State.OPEN:
             return False
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.transport.write(_last_frame.of(text))
         return True
 
 
-def send_now_of(scope: dict[str, object]) -> SendNow | None:
+def send_now_of(scope: Mapping[str, Any]) -> SendNow | None:
     """The direct writer of a socket served by :class:`RoomWebSocketProtocol`, else None."""
     extensions = scope.get("extensions")
     if not isinstance(extensions, dict):

@@ -11,6 +11,8 @@ import contextlib
 import json
 import secrets
 import time
+from collections import deque
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -24,6 +26,7 @@ from liveshop.core.errors import DomainError
 from liveshop.live import service
 from liveshop.live.hub import CLOSE_BANNED, CLOSE_TOO_SLOW, Hub, encode
 from liveshop.live.model import epoch_ms
+from liveshop.live.transport import send_now_of
 from liveshop.markets.model import MARKETS, market_from_accept_language
 from liveshop.web.context import AppContext
 
@@ -38,49 +41,105 @@ CLOSE_BAD_ORIGIN = 4401
 
 
 class SocketConnection:
-    """One viewer's socket: frames are queued without waiting and written by one task."""
+    """One viewer's socket. A frame is written at once when the server offers direct writes
+    (liveshop/live/transport.py) and nothing is waiting; otherwise it joins a bounded backlog
+    that a writer task, started only then, drains in order before direct writes resume.
+    Frames offered before :meth:`start` wait in the backlog behind the snapshot."""
+
+    # Thousands per process: no per-instance dict, and no queue or task until one is needed.
+    __slots__ = ("backlog", "is_staff", "open", "send_now", "started", "user_id", "visitor_id",
+                 "websocket", "writer")
 
     def __init__(self, websocket: WebSocket, actor: Actor | None, visitor_id: str,
                  is_staff: bool):
         self.websocket = websocket
+        self.send_now = send_now_of(websocket.scope)
         self.user_id = actor.user_id if actor else None
         self.visitor_id = visitor_id
         self.is_staff = is_staff
-        self.queue: asyncio.Queue[str | int] = asyncio.Queue(QUEUE_LIMIT)
         self.open = True
+        self.started = False
+        # Frames (and at most one close code, last) not written yet; None when nothing waits.
+        self.backlog: deque[str | int] | None = deque()
+        self.writer: asyncio.Task[None] | None = None
+
+    def start(self, first: str) -> None:
+        """Send ``first`` (the snapshot), then whatever was offered meanwhile."""
+        assert self.backlog is not None and not self.started
+        self.started = True
+        self.backlog.appendleft(first)
+        self._write_backlog_now()
 
     def offer(self, frame: str) -> bool:
         if not self.open:
             return False
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.open = False
-            self._force_close()
+        if self.backlog is None:
+            if self.send_now is not None and self.send_now(frame):
+                return True
+            self.backlog = deque()
+        elif len(self.backlog) >= QUEUE_LIMIT:
+            self._close_behind(CLOSE_TOO_SLOW)
             return False
+        self.backlog.append(frame)
+        self._wake_writer()
         return True
 
     def close_soon(self, code: int) -> None:
-        if self.open:
+        """Close after the frames already offered, unless too many wait (then at once)."""
+        if not self.open:
+            return
+        if self.backlog is not None and len(self.backlog) >= QUEUE_LIMIT:
+            self._close_behind(code)
+            return
+        self.open = False
+        if self.backlog is None:
+            self.backlog = deque()
+        self.backlog.append(code)
+        self._wake_writer()
+
+    def _close_behind(self, code: int) -> None:
+        # The peer is not reading: drop what waits for it and send only the close.
+        self.open = False
+        self.backlog = deque((code,))
+        self._wake_writer()
+
+    def _write_backlog_now(self) -> None:
+        backlog = self.backlog
+        assert backlog is not None
+        if self.send_now is not None:
+            while backlog and isinstance(backlog[0], str) and self.send_now(backlog[0]):
+                backlog.popleft()
+        if backlog:
+            self._wake_writer()
+        else:
+            self.backlog = None
+
+    def _wake_writer(self) -> None:
+        if self.started and self.writer is None:
+            self.writer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self.backlog:
+                item = self.backlog.popleft()
+                if isinstance(item, int):
+                    await self.websocket.close(code=item)
+                    return
+                await self.websocket.send_text(item)  # waits while the peer's buffer is full
+            self.backlog = None
+        except Exception:  # the peer is gone: the reader sees the disconnect and leaves
             self.open = False
-            try:
-                self.queue.put_nowait(code)
-            except asyncio.QueueFull:
-                self._force_close()
+        finally:
+            self.writer = None
 
-    def _force_close(self) -> None:
-        # The writer is stuck behind a full queue: replace what is queued with the close.
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(CLOSE_TOO_SLOW)
-
-    async def write_forever(self) -> None:
-        while True:
-            item = await self.queue.get()
-            if isinstance(item, int):
-                await self.websocket.close(code=item)
-                return
-            await self.websocket.send_text(item)
+    async def stop(self) -> None:
+        """The socket is done: stop writing."""
+        self.open = False
+        writer = self.writer
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -91,16 +150,41 @@ def _same_origin(websocket: WebSocket) -> bool:
     return urlparse(origin).netloc == websocket.headers.get("host", "")
 
 
-def _who(websocket: WebSocket, context: AppContext) -> tuple[Actor | None, str, str]:
+async def _who(websocket: WebSocket, context: AppContext) -> tuple[Actor | None, str, str]:
     session = websocket.session
     user_id = session.get("uid")
-    actor = accounts.get_actor(context.db, user_id) if isinstance(user_id, int) else None
+    # Anonymous viewers (most of a big room) need no database and no worker thread.
+    actor = await run_in_threadpool(accounts.get_actor, context.db, user_id) if isinstance(
+        user_id, int) else None
     chosen = websocket.query_params.get("market") or session.get("market")
     market = chosen if isinstance(chosen, str) and chosen in MARKETS else (
         market_from_accept_language(websocket.headers.get("accept-language")).code)
     visitor = f"user:{actor.user_id}" if actor else (
         f"anon:{session.get('vid') or secrets.token_hex(8)}")
     return actor, market, visitor
+
+
+async def _send_snapshot(context: AppContext, hub: Hub, connection: SocketConnection,
+                         show_id: int, actor: Actor | None, market: str) -> None:
+    """Start the socket with this joiner's snapshot. Call after joining the hub: the shared
+    part may then be a snapshot of the room's current generation."""
+    generation = hub.generation(show_id)
+
+    def build() -> Awaitable[str]:
+        return run_in_threadpool(lambda: encode(service.room_snapshot(
+            context.db, context.settings, show_id, market)))
+
+    shared_part = (build() if generation is None
+                   else hub.snapshots.shared(show_id, market, generation, build))
+    if actor is None:
+        shared, you = await shared_part, service.ANONYMOUS_VIEWER
+    else:
+        shared, you = await asyncio.gather(shared_part, run_in_threadpool(
+            service.room_viewer, context.db, show_id, actor))
+    connection.is_staff = bool(you["can_moderate"])
+    # Not kept in the caller's frame: the socket's coroutine outlives the snapshot by hours.
+    connection.start(f'{shared[:-1]},"server_time":{epoch_ms(utcnow())},'
+                     f'"viewers":{hub.viewer_count(show_id)},"you":{encode(you)}}}')
 
 
 @router.websocket("/ws/shows/{show_id}")
@@ -111,7 +195,7 @@ async def room(websocket: WebSocket, show_id: int) -> None:
         await websocket.close(code=CLOSE_BAD_ORIGIN)
         return
     await websocket.accept()
-    actor, market, visitor = await run_in_threadpool(_who, websocket, context)
+    actor, market, visitor = await _who(websocket, context)
     try:
         if actor is not None and await run_in_threadpool(
                 service.is_banned, context.db, show_id, actor.user_id):
@@ -125,25 +209,21 @@ async def room(websocket: WebSocket, show_id: int) -> None:
 
     connection = SocketConnection(websocket, actor, visitor, is_staff=False)
     # Join before the snapshot so nothing published meanwhile is lost (the client
-    # de-duplicates chat by id).
+    # de-duplicates chat by id); what arrives meanwhile waits behind the snapshot.
     hub.join(show_id, connection)
-    writer: asyncio.Task[None] | None = None
     try:
         await hub.ready(show_id)
-        snapshot = await run_in_threadpool(service.snapshot, context.db, context.settings,
-                                           show_id, actor, market, hub.viewer_count(show_id))
-        connection.is_staff = bool(snapshot["you"]["can_moderate"])
-        await websocket.send_text(encode(snapshot))
-        writer = asyncio.create_task(connection.write_forever())
+        try:
+            await _send_snapshot(context, hub, connection, show_id, actor, market)
+        except DomainError:
+            await websocket.close(code=CLOSE_NOT_FOUND)
+            return
         await _read_forever(websocket, context, hub, connection, show_id, actor)
     except WebSocketDisconnect:
         pass
     finally:
         hub.leave(show_id, connection)
-        if writer is not None:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
+        await connection.stop()
 
 
 async def _read_forever(websocket: WebSocket, context: AppContext, hub: Hub,

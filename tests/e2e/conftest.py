@@ -35,6 +35,7 @@ from playwright.sync_api import (
 
 from liveshop.core import migrate
 from liveshop.core.db import Database
+from liveshop.live.transport import PROTOCOL_PATH
 from liveshop.schema import metadata
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -156,7 +157,7 @@ def serve_app(workdir: Path, rtmp_port: int) -> Iterator[LiveServer]:
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "liveshop.main:app", "--host", "127.0.0.1",
-             "--port", str(port)],
+             "--port", str(port), "--ws", PROTOCOL_PATH],
             cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"

@@ -18,6 +18,7 @@ import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
 from liveshop.core.db import Database, utcnow
+from liveshop.live.transport import RoomWebSocketProtocol
 from tests.conftest import DEFAULT_PASSWORD
 from tests.factories import VariantSpec, create_product, create_shop
 
@@ -32,7 +33,7 @@ def free_port() -> int:
 def server(app: Any) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
+                            lifespan="on", ws=RoomWebSocketProtocol)
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
