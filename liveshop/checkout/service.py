@@ -344,15 +344,20 @@ def _open_checkout(session: Session, settings: Settings, actor: Actor, market: M
     ttl = timedelta(seconds=settings.reservation_ttl_seconds)
     for line in sorted(wanted, key=lambda w: w.offer.variant.id):
         try:
-            reservation = inventory.reserve(session, line.offer.variant.id, line.quantity,
-                                            holder_id=actor.user_id, ttl=ttl)
+            inventory.reserve(session, line.offer.variant.id, line.quantity,
+                              holder_id=actor.user_id, ttl=ttl,
+                              attach=_attach_to(lines[line.offer.variant.id]))
         except inventory.OutOfStock:
             problem = _stock_problem(_available(session, line.offer.variant.id), line.quantity)
             raise inventory.OutOfStock(f"{line.offer.label}: {problem}",
                                        field=line.field) from None
-        lines[line.offer.variant.id].reservation_id = reservation.id
-    session.flush()
     return checkout
+
+
+def _attach_to(order_line: OrderLine) -> Callable[[Reservation], None]:
+    def attach(reservation: Reservation) -> None:
+        order_line.reservation_id = reservation.id
+    return attach
 
 
 def _orders_of(session: Session, checkout_id: int) -> list[Order]:

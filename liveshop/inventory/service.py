@@ -8,6 +8,7 @@ the ledger (stock_movements) explains every change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -66,9 +67,23 @@ def receive(session: Session, variant_id: int, quantity: int, note: str = "") ->
 
 
 def reserve(session: Session, variant_id: int, quantity: int, *, holder_id: int | None,
-            ttl: timedelta, now: datetime | None = None) -> Reservation:
-    """Hold units for a buyer. One conditional UPDATE: it cannot oversell under concurrency."""
+            ttl: timedelta, now: datetime | None = None,
+            attach: Callable[[Reservation], None] | None = None) -> Reservation:
+    """Hold units for a buyer. One conditional UPDATE: it cannot oversell under concurrency.
+
+    That UPDATE comes last, because it locks the variant's stock row until the transaction
+    ends and every other buyer of the item waits for it: the reservation and its ledger row
+    are written first (``attach`` may point the caller's rows at the reservation then too),
+    and OutOfStock rolls them back with the caller's transaction.
+    """
     _positive(quantity)
+    reservation = Reservation(variant_id=variant_id, quantity=quantity, holder_id=holder_id,
+                              expires_at=(now or utcnow()) + ttl, status="active")
+    session.add(reservation)
+    session.flush()
+    _record(session, variant_id, "reserved", quantity, reservation_id=reservation.id)
+    if attach is not None:
+        attach(reservation)
     taken = rows_affected(session.execute(
         update(StockLevel)
         .where(StockLevel.variant_id == variant_id, StockLevel.available >= quantity)
@@ -77,11 +92,6 @@ def reserve(session: Session, variant_id: int, quantity: int, *, holder_id: int 
     ))
     if taken != 1:
         raise OutOfStock("Not enough stock left for this item", field="quantity")
-    reservation = Reservation(variant_id=variant_id, quantity=quantity, holder_id=holder_id,
-                              expires_at=(now or utcnow()) + ttl, status="active")
-    session.add(reservation)
-    session.flush()
-    _record(session, variant_id, "reserved", quantity, reservation_id=reservation.id)
     return reservation
 
 
@@ -99,15 +109,16 @@ def extend(session: Session, reservation_ids: list[int], until: datetime) -> boo
 
 
 def commit(session: Session, reservation_id: int, order_id: int | None) -> None:
-    """Reserved units become sold (payment succeeded)."""
+    """Reserved units become sold (payment succeeded). The stock row is updated last, as
+    in reserve()."""
     reservation = _transition(session, reservation_id, "committed")
+    _record(session, reservation.variant_id, "sold", reservation.quantity,
+            reservation_id=reservation.id, order_id=order_id)
     session.execute(
         update(StockLevel).where(StockLevel.variant_id == reservation.variant_id)
         .values(reserved=StockLevel.reserved - reservation.quantity,
                 sold=StockLevel.sold + reservation.quantity, version=StockLevel.version + 1)
     )
-    _record(session, reservation.variant_id, "sold", reservation.quantity,
-            reservation_id=reservation.id, order_id=order_id)
 
 
 def release(session: Session, reservation_id: int, note: str = "") -> bool:

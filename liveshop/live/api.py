@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Header, Request, UploadFile
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from liveshop.live import sales, service
 from liveshop.live.hub import Hub, RoomEvents
@@ -221,14 +222,19 @@ def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
 
 @router.post("/shows/{show_id}/buy", status_code=201, response_model=BuyView,
              dependencies=[BuyRateLimit])
-def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMarket,
-        context: Context, request: Request,
-        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
-        ) -> BuyView:
+async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMarket,
+              context: Context, request: Request,
+              idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+              ) -> BuyView:
     """One tap: default address and card, the flash-sale price while a sale runs."""
-    paid, sale_id = sales.buy(context.db, context.payments, context.settings,
-                              room_events(request), request.app.state.sale_gate, actor,
-                              show_id, data.variant_id, data.quantity, market, idempotency_key)
+    gate: sales.SoldOutGate = request.app.state.sale_gate
+    # Answered on the event loop: thousands of late taps need no thread and no database.
+    if gate.known_sold_out(show_id, data.variant_id, actor.user_id):
+        raise sales.SoldOut("Sold out", field="variant_id")
+    async with request.app.state.purchase_slots:
+        paid, sale_id = await run_in_threadpool(
+            sales.buy, context.db, context.payments, context.settings, room_events(request),
+            gate, actor, show_id, data.variant_id, data.quantity, market, idempotency_key)
     return BuyView(checkout_id=paid.id, order_numbers=[o.number for o in paid.orders],
                    total=paid.total, currency=paid.currency, flash_sale_id=sale_id)
 

@@ -59,6 +59,13 @@ class SoldOutGate:
         self._sold_out: dict[tuple[int, int], _SoldOutSale] = {}
         self._lock = threading.Lock()
 
+    def known_sold_out(self, show_id: int, variant_id: int, buyer_id: int) -> bool:
+        """Whether :meth:`refuses` would refuse this tap, without choosing it to check."""
+        with self._lock:
+            entry = self._sold_out.get((show_id, variant_id))
+            return (entry is not None and buyer_id not in entry.claimants
+                    and time.monotonic() < entry.trusted_until)
+
     def refuses(self, show_id: int, variant_id: int, buyer_id: int) -> bool:
         with self._lock:
             entry = self._sold_out.get((show_id, variant_id))
@@ -139,14 +146,9 @@ def _claimants(session: Session, sale_id: int) -> frozenset[int]:
 
 
 def _claim(session: Session, sale_id: int, buyer_id: int, quantity: int, limit: int) -> None:
-    """Take units from the sale and count them against the buyer."""
-    taken = rows_affected(session.execute(
-        update(FlashSale)
-        .where(FlashSale.id == sale_id, FlashSale.status == "active",
-               FlashSale.remaining >= quantity, FlashSale.ends_at > utcnow())
-        .values(remaining=FlashSale.remaining - quantity, version=FlashSale.version + 1)))
-    if taken != 1:
-        raise SoldOut("Sold out", field="variant_id")
+    """Count the units against the buyer, then take them from the sale. The sale's row is
+    updated last: it stays locked until the commit and every buyer in the room waits for it
+    (a sold-out sale rolls the buyer's count back with the transaction)."""
     counted = rows_affected(session.execute(
         update(FlashSaleClaim)
         .where(FlashSaleClaim.sale_id == sale_id, FlashSaleClaim.buyer_id == buyer_id,
@@ -160,6 +162,13 @@ def _claim(session: Session, sale_id: int, buyer_id: int, quantity: int, limit: 
                            field="quantity", code="limit_reached")
         session.add(FlashSaleClaim(sale_id=sale_id, buyer_id=buyer_id, quantity=quantity))
         session.flush()
+    taken = rows_affected(session.execute(
+        update(FlashSale)
+        .where(FlashSale.id == sale_id, FlashSale.status == "active",
+               FlashSale.remaining >= quantity, FlashSale.ends_at > utcnow())
+        .values(remaining=FlashSale.remaining - quantity, version=FlashSale.version + 1)))
+    if taken != 1:
+        raise SoldOut("Sold out", field="variant_id")
 
 
 def _give_back(session: Session, sale_id: int, buyer_id: int, quantity: int) -> None:

@@ -51,6 +51,7 @@ HLS_JS_DIR = Path(__file__).resolve().parents[2] / "node_modules" / "hls.js" / "
 # How often unpaid checkouts whose stock hold ran out are cancelled and their stock freed.
 EXPIRY_SWEEP_SECONDS = 30.0
 TOKEN_USE_WRITE_SECONDS = 10.0
+PURCHASES_AT_ONCE = 4
 API_PREFIX = "/api/v1"
 API_ROUTERS = tuple(module.router for module in (
     accounts_api, markets_api, catalog_api, inventory_api, checkout_api, orders_api, live_api,
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # The hub belongs to the event loop that serves the sockets, so each serving
         # loop gets its own (tests may run the app on several loops one after another).
         idle_hub, app.state.hub = app.state.hub, create_hub(settings.redis_url)
+        app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)  # this loop's
         try:
             async with contextlib.AsyncExitStack() as running:
                 await running.enter_async_context(background(every(
@@ -172,6 +174,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Until the app starts serving, room events have no sockets to reach.
     app.state.hub = create_hub()
     app.state.sale_gate = SoldOutGate()
+    # Purchases in progress per process. Buyers of one item queue for its stock and sale
+    # rows, locked from an UPDATE to the commit; with dozens of threads competing for the
+    # GIL each holder is slow to reach its commit and the queue crawls. A few at a time keep
+    # it moving, and the waiting taps hold no thread (docs/benchmarks.md, flash sale).
+    app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)
 
     app.add_middleware(
         SessionMiddleware,

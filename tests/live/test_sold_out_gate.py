@@ -48,8 +48,10 @@ def test_a_closed_gate_lets_claimants_through_and_trusts_itself_briefly(clock: C
     assert not gate.refuses(1, 7, buyer_id=5)  # may be a retry of a purchase: replay it
     assert not gate.refuses(1, 8, buyer_id=6)  # another variant
     assert not gate.refuses(2, 7, buyer_id=6)  # another show
+    assert gate.known_sold_out(1, 7, buyer_id=6) and not gate.known_sold_out(1, 7, buyer_id=5)
     clock.now += SoldOutGate.TRUSTED_SECONDS
-    assert not gate.refuses(1, 7, buyer_id=6)  # one tap goes to check the database...
+    assert not gate.known_sold_out(1, 7, buyer_id=6)  # a peek does not take the check...
+    assert not gate.refuses(1, 7, buyer_id=6)  # ...one tap goes to check the database...
     assert gate.refuses(1, 7, buyer_id=9)  # ...the others wait for what it finds
     gate.reopen(1, 7)
     assert not gate.refuses(1, 7, buyer_id=9)
