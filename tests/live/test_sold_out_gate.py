@@ -3,12 +3,7 @@ database statement, while a buyer who holds a unit still gets their purchase rep
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import event
 
 from liveshop.accounts import service as accounts
 from liveshop.accounts.model import Actor
@@ -23,6 +18,7 @@ from liveshop.live.sales import SoldOut, SoldOutGate
 from liveshop.markets.model import MARKETS
 from tests.factories import make_buyers
 from tests.live.conftest import LiveShow
+from tests.queries import statements
 
 
 class Clock:
@@ -55,20 +51,6 @@ def test_a_closed_gate_lets_claimants_through_and_trusts_itself_briefly(clock: C
     assert gate.refuses(1, 7, buyer_id=9)  # ...the others wait for what it finds
     gate.reopen(1, 7)
     assert not gate.refuses(1, 7, buyer_id=9)
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(args[2])
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_sold_out_taps_touch_no_database_and_a_winner_retry_replays(
