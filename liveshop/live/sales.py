@@ -1,7 +1,7 @@
 """Buying in a live room: one tap, at the flash-sale price while a sale runs.
 
-A sale unit is claimed with one conditional UPDATE (never oversold) and the buyer's
-running total is capped by another (per-buyer limit), then the ordinary one-tap checkout
+The buyer's running total is capped by one conditional UPDATE (per-buyer limit) and a sale
+unit is taken by another (never oversold), then the ordinary one-tap checkout
 reserves stock and charges. If that fails (declined card, stock gone) the claim is given
 back. Every step is stored under the client's Idempotency-Key, so a retried tap replays
 instead of claiming twice. Once a sale is seen sold out, this process answers further
