@@ -16,6 +16,25 @@ from liveshop.live.transport import PROTOCOL_PATH
 from tests.live.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+STARTUP_SECONDS = 30.0
+
+
+def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path,
+                         probe: str = "/api/v1/markets") -> None:
+    """Until the server started as ``process`` answers ``probe``; fails with its log if it
+    exits or stays silent."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        assert process.poll() is None, (
+            f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}{probe}", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, (
+            f"the server did not answer within {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
 
 
 class Server:
@@ -35,14 +54,7 @@ class Server:
                  str(self.port), "--log-level", "warning", "--ws", PROTOCOL_PATH],
                 env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)}, stdout=log,
                 stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{self.url}/api/v1/markets", timeout=1)
-                return
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, self.log.read_text()[-2000:]
-                time.sleep(0.1)
+        wait_until_answering(self.url, self.process, self.log)
 
     def kill9(self) -> None:
         assert self.process is not None

@@ -8,20 +8,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from liveshop.core import migrate as migrations
 from liveshop.core.db import Database, utcnow
 from tests.factories import create_shop
 from tests.live.conftest import Person, anonymous_join, free_port
+from tests.processes import ROOT, wait_until_answering
 
-ROOT = Path(__file__).resolve().parents[1]
 TCP_LISTEN = "0A"
 
 
@@ -56,18 +54,6 @@ def listening_ports(pid: int) -> set[int]:
             if fields[3] == TCP_LISTEN and fields[9] in inodes:
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
-
-
-def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, log.read_text()[-3000:]
-        try:
-            httpx.get(f"{url}/api/v1/markets", timeout=1)
-            return
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
 from liveshop.catalog import service as catalog
+from liveshop.catalog.access import owned_shop
 from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core import media
 from liveshop.core.config import Settings
@@ -628,11 +629,7 @@ def set_moderator(db: Database, actor: Actor, show_id: int, user_id: int, on: bo
 def set_banned_words(db: Database, actor: Actor, shop_id: int, words: list[str]) -> list[str]:
     cleaned = sorted({model.normalise_banned_word(word) for word in words})
     with db.transaction() as session:
-        shop = session.get(Shop, shop_id)
-        if shop is None:
-            raise NotFound("No such shop", field="shop_id")
-        if shop.owner_id != actor.user_id and not actor.is_admin:
-            raise Forbidden("This shop belongs to another seller", field="shop_id")
+        owned_shop(session, actor, shop_id)
         session.execute(delete(ShopChatFilter).where(ShopChatFilter.shop_id == shop_id))
         session.add_all(ShopChatFilter(shop_id=shop_id, word=word) for word in cleaned)
     return cleaned
@@ -827,11 +824,7 @@ def invite_creator(db: Database, actor: Actor, shop_id: int, creator_id: int,
     if not 0 <= commission_bp <= 5000:
         raise InvalidInput("Commission is 0% to 50%", field="commission_percent")
     with db.transaction() as session:
-        shop = session.get(Shop, shop_id)
-        if shop is None:
-            raise NotFound("No such shop", field="shop_id")
-        if shop.owner_id != actor.user_id and not actor.is_admin:
-            raise Forbidden("This shop belongs to another seller", field="shop_id")
+        owned_shop(session, actor, shop_id)
         creator = session.get(User, creator_id)
         if creator is None or creator.role != Role.CREATOR.value:
             raise NotFound("No such creator", field="creator_id")

@@ -13,7 +13,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from liveshop.core import migrate
 from liveshop.core.db import Database
 from liveshop.live.transport import PROTOCOL_PATH
 from liveshop.schema import metadata
+from tests.processes import wait_until_answering
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -46,7 +46,6 @@ CHROMIUM_ARGS = [
 ]
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-STARTUP_SECONDS = 30.0
 CONTEXTS = pytest.StashKey[list[BrowserContext]]()
 
 
@@ -163,7 +162,7 @@ def serve_app(workdir: Path, rtmp_port: int) -> Iterator[LiveServer]:
     url = f"http://127.0.0.1:{port}"
     db = Database(database_url)
     try:
-        _wait_until_up(server, url, log_path)
+        wait_until_answering(url, server, log_path, probe="/openapi.json")
         yield LiveServer(url=url, database_url=database_url, media_dir=media_dir, db=db,
                          log_path=log_path)
     finally:
@@ -174,20 +173,6 @@ def serve_app(workdir: Path, rtmp_port: int) -> Iterator[LiveServer]:
             server.kill()
             server.wait()
         db.dispose()
-
-
-def _wait_until_up(server: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the server exited with {server.returncode}:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{url}/openapi.json", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the server did not answer within {STARTUP_SECONDS}s:\n{log_path.read_text()}")
 
 
 @pytest.fixture(scope="session")
