@@ -87,11 +87,11 @@ def redis_url() -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        engine = sa.create_engine(url)
+        sqlite_url = f"sqlite:///{tmp_path / 'test.db'}"
+        engine = sa.create_engine(sqlite_url)
         metadata.create_all(engine)
         engine.dispose()
-        return url
+        return sqlite_url
     url: str = request.getfixturevalue("postgres_url")
     engine = sa.create_engine(url)
     with engine.begin() as connection:
@@ -108,7 +108,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         media_dir=tmp_path / "media",
         secret_key="test-secret",
         rtmp_port=0,  # tests that ingest video pick a free port themselves
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,  # type: ignore[call-arg, unused-ignore]
     )
 
 

@@ -113,9 +113,9 @@ def _show_views(session: Session, shows: Sequence[Show]) -> list[ShowView]:
     if not shows:
         return []
     shop_names = dict(session.execute(select(Shop.id, Shop.name).where(
-        Shop.id.in_({show.shop_id for show in shows}))).tuples().all())
+        Shop.id.in_({show.shop_id for show in shows}))).all())
     host_names = dict(session.execute(select(User.id, User.display_name).where(
-        User.id.in_({show.host_id for show in shows}))).tuples().all())
+        User.id.in_({show.host_id for show in shows}))).all())
     # Without a cover, a show is pictured by the first product of its lineup.
     pictures = catalog.first_images(session, {
         show.lineup[0].product_id for show in shows if not show.cover_path and show.lineup})
@@ -307,7 +307,7 @@ def product_cards(session: Session, product_ids: Collection[int],
     show, so one encoded frame serves every viewer; the client shows its own market's price.
     A variant without a price in those markets is left out."""
     titles = dict(session.execute(
-        select(Product.id, Product.title).where(Product.id.in_(product_ids))).tuples().all())
+        select(Product.id, Product.title).where(Product.id.in_(product_ids))).all())
     variants: dict[int, dict[int, dict[str, Any]]] = {}
     for row in session.execute(
             select(Variant.product_id, Variant.id, Variant.option1, Variant.option2,

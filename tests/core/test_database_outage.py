@@ -88,7 +88,7 @@ def test_503_while_the_database_is_unreachable_then_recovery(
 ) -> None:
     proxy, url = outage
     settings = Settings(database_url=url, media_dir=tmp_path / "media", secret_key="t",
-                        _env_file=None)  # type: ignore[call-arg]
+                        _env_file=None)  # type: ignore[call-arg, unused-ignore]
     db = Database(url)
     app: Any = create_app(settings, db)
     client = TestClient(app)

@@ -32,7 +32,7 @@ def grace() -> float:
 def settings(database_url: str, tmp_path: Path, grace: float) -> Settings:
     return Settings(database_url=database_url, media_dir=tmp_path / "media",
                     secret_key="test-secret", rtmp_port=free_port(),
-                    video_grace_seconds=grace, _env_file=None)  # type: ignore[call-arg]
+                    video_grace_seconds=grace, _env_file=None)  # type: ignore[call-arg, unused-ignore]
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

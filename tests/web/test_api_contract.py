@@ -27,7 +27,7 @@ def api_routes(app: Any) -> list[tuple[str, str]]:
         for router in API_ROUTERS
         for route in router.routes
         if isinstance(route, APIRoute)
-        for method in route.methods - {"HEAD", "OPTIONS"}
+        for method in (route.methods or set()) - {"HEAD", "OPTIONS"}
     )
 
 
