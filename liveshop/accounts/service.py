@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import datetime, timedelta
-
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -20,41 +17,12 @@ from liveshop.accounts.schemas import (
     TokenView,
     UserView,
 )
+from liveshop.accounts.tokens import TokenUse, forget_everywhere, token_holders
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from liveshop.core.ratelimit import RateLimiter
 from liveshop.markets.model import COUNTRY_TO_MARKET
-
-# last_used_at is refreshed at most this often, so API reads do not each cost a write.
-TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
-
-
-class TokenUse:
-    """API tokens used since their last_used_at was last written, stamped in one batch.
-
-    Stamping inside the request would cost a write transaction for every new API client: a
-    flash sale of 2,000 first-time buyers would pay 2,000 writes before anything is sold.
-    A crash loses at most one batch interval of "last used" times, which only inform.
-    """
-
-    def __init__(self) -> None:
-        self._used: dict[int, datetime] = {}
-        self._lock = threading.Lock()
-
-    def note(self, token_id: int) -> None:
-        with self._lock:
-            self._used[token_id] = utcnow()
-
-    def write(self, db: Database) -> None:
-        with self._lock:
-            used, self._used = self._used, {}
-        if not used:
-            return
-        with db.transaction() as session:
-            for token_id, when in sorted(used.items()):
-                session.execute(update(ApiToken).where(ApiToken.id == token_id)
-                                .values(last_used_at=when))
 
 
 def actor_of(user: User) -> Actor:
@@ -114,20 +82,10 @@ def get_user(db: Database, actor: Actor) -> UserView:
 
 
 def actor_for_token(db: Database, token: str, usage: TokenUse) -> Actor | None:
-    # Columns rather than entities: every API request pays for this lookup.
-    with db.read() as session:
-        row = session.execute(
-            select(ApiToken.id, ApiToken.last_used_at, User.id, User.role, User.display_name)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == security.token_digest(token),
-                   ApiToken.revoked_at.is_(None), User.is_active.is_(True))
-        ).one_or_none()
-    if row is None:
-        return None
-    token_id, last_used_at, user_id, role, display_name = row
-    if last_used_at is None or last_used_at < utcnow() - TOKEN_TOUCH_INTERVAL:
-        usage.note(token_id)
-    return Actor(user_id=user_id, role=Role(role), display_name=display_name)
+    """One token, looked up at once; requests go through ``tokens.TokenLookup`` instead."""
+    digest = security.token_digest(token)
+    holder = token_holders(db, [digest]).get(digest)
+    return holder.use(usage) if holder is not None else None
 
 
 def create_api_token(db: Database, actor: Actor, name: str) -> NewToken:
@@ -157,7 +115,9 @@ def revoke_api_token(db: Database, actor: Actor, token_id: int) -> TokenView:
             raise NotFound("No such token", field="token_id")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
-        return TokenView.model_validate(row)
+        revoked, digest = TokenView.model_validate(row), row.token_hash
+    forget_everywhere(digest=digest)
+    return revoked
 
 
 def save_address(db: Database, actor: Actor, data: AddressIn) -> AddressView:
@@ -197,4 +157,6 @@ def set_role(db: Database, admin: Actor, user_id: int, role: Role) -> UserView:
         if user is None:
             raise NotFound("No such user", field="user_id")
         user.role = role.value
-        return UserView.model_validate(user)
+        changed = UserView.model_validate(user)
+    forget_everywhere(user_id=user_id)  # its API tokens must not keep acting in the old role
+    return changed

@@ -3,20 +3,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
 from collections import defaultdict, deque
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from liveshop.core.errors import RateLimited
+
+if TYPE_CHECKING:
+    from redis.commands.core import AsyncScript
 
 
 class RateLimiter(Protocol):
     def hit(self, key: str, *, limit: int, window_seconds: float) -> None:
         """Count one attempt; raise RateLimited if the key is over its limit."""
 
+    async def hit_async(self, key: str, *, limit: int, window_seconds: float) -> None:
+        """``hit`` for the event loop: no blocking I/O, so no worker thread is needed."""
+
     def reset(self, key: str) -> None: ...
+
+    async def aclose(self) -> None:
+        """Release what ``hit_async`` holds on the running event loop (call at shutdown)."""
+
+
+def _refused(retry_after: int) -> RateLimited:
+    return RateLimited(f"Too many attempts; try again in {retry_after} s",
+                       retry_after=retry_after)
 
 
 class MemoryRateLimiter:
@@ -31,15 +46,18 @@ class MemoryRateLimiter:
             while hits and hits[0] <= now - window_seconds:
                 hits.popleft()
             if len(hits) >= limit:
-                retry_after = math.ceil(hits[0] + window_seconds - now)
-                raise RateLimited(
-                    f"Too many attempts; try again in {retry_after} s", retry_after=retry_after
-                )
+                raise _refused(math.ceil(hits[0] + window_seconds - now))
             hits.append(now)
+
+    async def hit_async(self, key: str, *, limit: int, window_seconds: float) -> None:
+        self.hit(key, limit=limit, window_seconds=window_seconds)
 
     def reset(self, key: str) -> None:
         with self._lock:
             self._hits.pop(key, None)
+
+    async def aclose(self) -> None:
+        pass
 
 
 # Atomic sliding window: drop hits older than the window, refuse if at the limit (returning
@@ -58,29 +76,74 @@ return false
 """
 
 
+_TIMEOUT_SECONDS = 2
+# Per process and event loop; Redis answers one command at a time anyway.
+_ASYNC_CONNECTIONS = 16
+
+
 class RedisRateLimiter:
     """The same limits shared by every app process (used when LIVESHOP_REDIS_URL is set)."""
 
     def __init__(self, url: str, prefix: str = "liveshop:ratelimit:"):
         import redis
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._url = url
+        self._redis = redis.Redis.from_url(url, socket_timeout=_TIMEOUT_SECONDS,
+                                           socket_connect_timeout=_TIMEOUT_SECONDS)
         self._script = self._redis.register_script(_SLIDING_WINDOW)
         self._prefix = prefix
         self._counter = 0
         self._lock = threading.Lock()
+        # An asyncio client belongs to the loop it first ran on; tests serve the app on
+        # several loops, one after another and sometimes at once, so one client (holding
+        # the script) per loop.
+        self._scripts: dict[asyncio.AbstractEventLoop, AsyncScript] = {}
 
     def hit(self, key: str, *, limit: int, window_seconds: float) -> None:
+        now, keys, args = self._attempt(key, limit, window_seconds)
+        self._verdict(self._script(keys=keys, args=args), now, window_seconds)
+
+    async def hit_async(self, key: str, *, limit: int, window_seconds: float) -> None:
+        script = self._async_script()
+        now, keys, args = self._attempt(key, limit, window_seconds)
+        self._verdict(await script(keys=keys, args=args), now, window_seconds)
+
+    def reset(self, key: str) -> None:
+        self._redis.delete(self._prefix + key)
+
+    async def aclose(self) -> None:
+        with self._lock:
+            script = self._scripts.pop(asyncio.get_running_loop(), None)
+        if script is not None:
+            await script.registered_client.aclose()
+
+    def _attempt(self, key: str, limit: int, window_seconds: float
+                 ) -> tuple[float, list[str], list[Any]]:
         now = time.time()
         with self._lock:
             self._counter += 1
             member = f"{now:.6f}:{self._counter}"
-        oldest = self._script(keys=[self._prefix + key],
-                              args=[now, window_seconds, limit, member])
-        if oldest is not None:
-            retry_after = max(1, math.ceil(float(oldest) + window_seconds - now))
-            raise RateLimited(f"Too many attempts; try again in {retry_after} s",
-                              retry_after=retry_after)
+        return now, [self._prefix + key], [now, window_seconds, limit, member]
 
-    def reset(self, key: str) -> None:
-        self._redis.delete(self._prefix + key)
+    @staticmethod
+    def _verdict(oldest: Any, now: float, window_seconds: float) -> None:
+        if oldest is not None:
+            raise _refused(max(1, math.ceil(float(oldest) + window_seconds - now)))
+
+    def _async_script(self) -> AsyncScript:
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            script = self._scripts.get(loop)
+            if script is None:
+                # A loop that ended without aclose() took its connections with it.
+                for ended in [known for known in self._scripts if known.is_closed()]:
+                    del self._scripts[ended]
+                # A burst of taps waits for a connection instead of failing on "too many".
+                client = redis.asyncio.Redis.from_pool(
+                    redis.asyncio.BlockingConnectionPool.from_url(
+                        self._url, max_connections=_ASYNC_CONNECTIONS, timeout=_TIMEOUT_SECONDS,
+                        socket_timeout=_TIMEOUT_SECONDS, socket_connect_timeout=_TIMEOUT_SECONDS))
+                script = self._scripts[loop] = client.register_script(_SLIDING_WINDOW)
+            return script

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from liveshop.accounts.service import TokenUse
+from liveshop.accounts.tokens import TokenLookup, TokenUse
 from liveshop.checkout.payments import PaymentProvider, TestPaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
@@ -18,3 +18,8 @@ class AppContext:
     limiter: RateLimiter = field(default_factory=MemoryRateLimiter)
     payments: PaymentProvider = field(default_factory=TestPaymentProvider)
     token_use: TokenUse = field(default_factory=TokenUse)
+    # Needs the database and token_use above, so it is built from them, never passed in.
+    tokens: TokenLookup = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenLookup(self.db, self.token_use)

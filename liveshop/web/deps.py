@@ -1,7 +1,8 @@
 """Request dependencies: the app context, who is acting, which market, CSRF.
 
-Dependencies that only look at the request are ``async``: FastAPI runs a plain function in
-the thread pool, which costs a thread hand-off per dependency per request."""
+Dependencies are ``async`` wherever they can be: FastAPI runs a plain function in the thread
+pool, which costs a thread hand-off per dependency per request, and in a flash sale each
+hand-off waits for the GIL behind busy threads."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from liveshop.accounts import service as accounts
 from liveshop.accounts.model import Actor
@@ -45,11 +47,12 @@ def check_csrf(request: Request, submitted: str | None) -> None:
                         field=CSRF_FIELD, code="csrf_failed")
 
 
-def optional_actor(request: Request, context: Context) -> Actor | None:
+async def optional_actor(request: Request, context: Context) -> Actor | None:
     """Bearer token for API clients, else the signed session cookie.
 
     A cookie-authenticated write must carry the CSRF token (header for JSON calls); a
-    bearer token cannot be sent by another site, so it needs none.
+    bearer token cannot be sent by another site, so it needs none. Tokens are looked up in
+    batches and remembered briefly (``TokenLookup``): the API clients of a flash sale.
     """
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
@@ -59,7 +62,7 @@ def optional_actor(request: Request, context: Context) -> Actor | None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise NotAuthenticated("Use 'Authorization: Bearer <token>'", field="Authorization")
-        actor = accounts.actor_for_token(context.db, token.strip(), context.token_use)
+        actor = await context.tokens.actor(token.strip())
         if actor is None:
             raise NotAuthenticated("The API token is invalid or revoked", field="Authorization")
         request.state.actor = actor
@@ -67,7 +70,7 @@ def optional_actor(request: Request, context: Context) -> Actor | None:
     user_id = request.session.get("uid")
     if not isinstance(user_id, int):
         return None
-    actor = accounts.get_actor(context.db, user_id)
+    actor = await run_in_threadpool(accounts.get_actor, context.db, user_id)
     if actor is None:
         request.session.pop("uid", None)
         return None
@@ -123,9 +126,9 @@ BUYS_PER_WINDOW = 10
 BUY_WINDOW_SECONDS = 10
 
 
-def limit_buying(actor: CurrentActor, context: Context) -> None:
-    context.limiter.hit(f"buy:{actor.user_id}", limit=BUYS_PER_WINDOW,
-                        window_seconds=BUY_WINDOW_SECONDS)
+async def limit_buying(actor: CurrentActor, context: Context) -> None:
+    await context.limiter.hit_async(f"buy:{actor.user_id}", limit=BUYS_PER_WINDOW,
+                                    window_seconds=BUY_WINDOW_SECONDS)
 
 
 BuyRateLimit = Depends(limit_buying)

@@ -6,6 +6,7 @@ import pytest
 
 from liveshop.core.errors import RateLimited
 from liveshop.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from tests.conftest import run_async
 
 
 def exercise(first: RateLimiter, second: RateLimiter) -> None:
@@ -28,3 +29,36 @@ def test_memory_limiter_counts_within_one_process() -> None:
 
 def test_redis_limiter_is_shared_by_every_process(redis_url: str) -> None:
     exercise(RedisRateLimiter(redis_url), RedisRateLimiter(redis_url))
+
+
+def exercise_on_the_event_loop(limiter: RateLimiter) -> None:
+    """The async hit counts with the sync one, and works on one event loop after another
+    (a Redis asyncio client belongs to one loop)."""
+    key = f"buy:{uuid.uuid4().hex}"
+
+    async def up_to_the_limit() -> None:
+        for _ in range(4):
+            await limiter.hit_async(key, limit=5, window_seconds=60)
+        with pytest.raises(RateLimited) as raised:
+            await limiter.hit_async(key, limit=5, window_seconds=60)
+        assert 0 < raised.value.retry_after <= 60
+        # No aclose(): a loop may end without it, and the next loop must still work.
+
+    async def after_reset() -> None:
+        await limiter.hit_async(key, limit=5, window_seconds=60)
+        await limiter.aclose()
+
+    limiter.hit(key, limit=5, window_seconds=60)
+    run_async(up_to_the_limit())
+    with pytest.raises(RateLimited):
+        limiter.hit(key, limit=5, window_seconds=60)
+    limiter.reset(key)
+    run_async(after_reset())
+
+
+def test_memory_limiter_on_the_event_loop() -> None:
+    exercise_on_the_event_loop(MemoryRateLimiter())
+
+
+def test_redis_limiter_on_the_event_loop(redis_url: str) -> None:
+    exercise_on_the_event_loop(RedisRateLimiter(redis_url))

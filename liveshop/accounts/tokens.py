@@ -1,0 +1,215 @@
+"""Who an API token belongs to, looked up in batches and remembered briefly.
+
+Every API request authenticates, and in a flash sale thousands arrive within seconds. A
+lookup each, each in a worker thread, queues every request behind busy threads for the
+GIL; so concurrent lookups share one query in one thread hop, and a token seen recently is
+answered from memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import chain
+
+import anyio.to_thread
+from sqlalchemy import select, update
+
+from liveshop.accounts.model import Actor, Role
+from liveshop.accounts.orm import ApiToken, User
+from liveshop.accounts.security import token_digest
+from liveshop.core.db import Database, utcnow
+
+# last_used_at is refreshed at most this often, so API reads do not each cost a write.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+class TokenUse:
+    """API tokens used since their last_used_at was last written, stamped in one batch.
+
+    Stamping inside the request would cost a write transaction for every new API client: a
+    flash sale of 2,000 first-time buyers would pay 2,000 writes before anything is sold.
+    A crash loses at most one batch interval of "last used" times, which only inform.
+    """
+
+    def __init__(self) -> None:
+        self._used: dict[int, datetime] = {}
+        self._lock = threading.Lock()
+
+    def note(self, token_id: int) -> None:
+        with self._lock:
+            self._used[token_id] = utcnow()
+
+    def write(self, db: Database) -> None:
+        with self._lock:
+            used, self._used = self._used, {}
+        if not used:
+            return
+        with db.transaction() as session:
+            for token_id, when in sorted(used.items()):
+                session.execute(update(ApiToken).where(ApiToken.id == token_id)
+                                .values(last_used_at=when))
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """A live token (not revoked, its user active) and who it acts for."""
+
+    token_id: int
+    last_used_at: datetime | None
+    actor: Actor
+
+    def use(self, usage: TokenUse) -> Actor:
+        if self.last_used_at is None or self.last_used_at < utcnow() - TOKEN_TOUCH_INTERVAL:
+            usage.note(self.token_id)
+        return self.actor
+
+
+# Bound parameters per statement: under SQLite's oldest limit (999), far above a usual batch.
+_DIGESTS_PER_QUERY = 500
+
+
+def token_holders(db: Database, digests: Sequence[str]) -> dict[str, TokenHolder]:
+    """The live tokens among ``digests`` (SHA-256 of the tokens), by digest."""
+    found: dict[str, TokenHolder] = {}
+    # Columns rather than entities: every API request pays for this lookup.
+    with db.read() as session:
+        for start in range(0, len(digests), _DIGESTS_PER_QUERY):
+            rows = session.execute(
+                select(ApiToken.token_hash, ApiToken.id, ApiToken.last_used_at, User.id,
+                       User.role, User.display_name)
+                .join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash.in_(digests[start:start + _DIGESTS_PER_QUERY]),
+                       ApiToken.revoked_at.is_(None), User.is_active.is_(True)))
+            for digest, token_id, last_used_at, user_id, role, display_name in rows:
+                found[digest] = TokenHolder(token_id, last_used_at,
+                                            Actor(user_id, Role(role), display_name))
+    return found
+
+
+_Waiters = dict[str, list[asyncio.Future[Actor | None]]]
+
+
+class TokenLookup:
+    """``await lookup.actor(token)``: one per process (on the AppContext).
+
+    Lookups that start in the same event-loop turn are answered by one query run in one
+    worker thread. Tokens found are remembered for ``TTL_SECONDS`` (at most ``MAX_CACHED``
+    of them); unknown or revoked ones are not, so a new token works at once.
+
+    A revoke or role change made through this process (``forget_everywhere``) takes effect
+    at once. One made by another process takes effect here within ``TTL_SECONDS``: the
+    accepted price of not asking the database on every request.
+    """
+
+    TTL_SECONDS = 10.0
+    MAX_CACHED = 50_000
+
+    def __init__(self, db: Database, usage: TokenUse) -> None:
+        self._db, self._usage = db, usage
+        self._cache: OrderedDict[str, tuple[float, TokenHolder]] = OrderedDict()
+        # Bumped by every forget: a query that began before it may have read the token
+        # still live, so its findings must not be remembered.
+        self._generation = 0
+        # One gathering batch per event loop (a test may serve the app on several threads'
+        # loops at once); the lock guards these dicts across those threads.
+        self._batches: dict[asyncio.AbstractEventLoop, _Waiters] = {}
+        self._resolving: set[asyncio.Task[None]] = set()
+        self._lock = threading.Lock()
+        _LOOKUPS.add(self)
+
+    async def actor(self, token: str) -> Actor | None:
+        digest = token_digest(token)
+        holder = self._cached(digest)
+        if holder is not None:
+            return holder.use(self._usage)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Actor | None] = loop.create_future()
+        with self._lock:
+            batch = self._batches.get(loop)
+            if batch is None:
+                batch = self._batches[loop] = {}
+                # Its first step runs in the next loop turn: lookups starting in this
+                # turn join the batch first.
+                task = loop.create_task(self._resolve(loop, batch))
+                self._resolving.add(task)
+                task.add_done_callback(self._resolving.discard)
+            batch.setdefault(digest, []).append(waiter)
+        return await waiter
+
+    def forget(self, *, digest: str | None = None, user_id: int | None = None) -> None:
+        """Drop what is remembered about the token with ``digest`` / the user's tokens."""
+        with self._lock:
+            self._generation += 1
+            if digest is not None:
+                self._cache.pop(digest, None)
+            if user_id is not None:
+                for key in [key for key, (_, holder) in self._cache.items()
+                            if holder.actor.user_id == user_id]:
+                    del self._cache[key]
+
+    def _cached(self, digest: str) -> TokenHolder | None:
+        with self._lock:
+            entry = self._cache.get(digest)
+            if entry is None:
+                return None
+            expires_at, holder = entry
+            if expires_at <= time.monotonic():
+                del self._cache[digest]
+                return None
+            return holder
+
+    async def _resolve(self, loop: asyncio.AbstractEventLoop, batch: _Waiters) -> None:
+        with self._lock:
+            del self._batches[loop]
+            generation = self._generation
+        try:
+            found = await anyio.to_thread.run_sync(token_holders, self._db, list(batch))
+        except Exception as error:  # e.g. the database is down: each request reports it
+            for waiter in _unsettled(chain.from_iterable(batch.values())):
+                waiter.set_exception(error)
+            return
+        except BaseException:
+            for waiter in _unsettled(chain.from_iterable(batch.values())):
+                waiter.cancel()
+            raise
+        self._remember(found, generation)
+        for digest, waiters in batch.items():
+            holder = found.get(digest)
+            actor = holder.use(self._usage) if holder is not None else None
+            for waiter in _unsettled(waiters):
+                waiter.set_result(actor)
+
+    def _remember(self, found: dict[str, TokenHolder], generation: int) -> None:
+        expires_at = time.monotonic() + self.TTL_SECONDS
+        with self._lock:
+            if generation != self._generation:
+                return
+            for digest, holder in found.items():
+                self._cache[digest] = (expires_at, holder)
+                self._cache.move_to_end(digest)
+            # Oldest first: with one TTL for all, the first inserted expire first.
+            while len(self._cache) > self.MAX_CACHED:
+                self._cache.popitem(last=False)
+
+
+def _unsettled(waiters: Iterable[asyncio.Future[Actor | None]]
+               ) -> Iterator[asyncio.Future[Actor | None]]:
+    # A waiter is done already when its request was cancelled (the client went away).
+    return (waiter for waiter in waiters if not waiter.done())
+
+
+_LOOKUPS: weakref.WeakSet[TokenLookup] = weakref.WeakSet()
+
+
+def forget_everywhere(*, digest: str | None = None, user_id: int | None = None) -> None:
+    """Tell every lookup in this process to drop a token / a user's tokens; call it after
+    the change is committed, so no lookup can read the old state again."""
+    for lookup in list(_LOOKUPS):
+        lookup.forget(digest=digest, user_id=user_id)
