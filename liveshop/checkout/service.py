@@ -635,6 +635,19 @@ def _defaults(session: Session, user_id: int) -> tuple[Address | None, PaymentMe
     return address, method
 
 
+def one_tap_details(db: Database, user_id: int) -> tuple[int, int]:
+    """The default address and card a one-tap purchase uses (ids), or why it cannot."""
+    with db.read() as session:
+        address, method = _defaults(session, user_id)
+        if method is None:
+            raise InvalidInput("Save a card and make it your default to buy in one tap",
+                               field="payment_method", code="payment_method_required")
+        if address is None:
+            raise InvalidInput("Save a default shipping address to buy in one tap",
+                               field="address", code="address_required")
+        return address.id, method.id
+
+
 def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: Actor,
             variant_id: int, quantity: int, market: Market, idempotency_key: str | None,
             unit_price_override: int | None = None, show_id: int | None = None,
@@ -652,15 +665,7 @@ def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: 
     model.validate_quantity(quantity)
     if unit_price_override is not None and unit_price_override < 0:
         raise InvalidInput("A price cannot be negative", field="unit_price_override")
-    with db.read() as session:
-        address, method = _defaults(session, actor.user_id)
-        if method is None:
-            raise InvalidInput("Save a card and make it your default to buy in one tap",
-                               field="payment_method", code="payment_method_required")
-        if address is None:
-            raise InvalidInput("Save a default shipping address to buy in one tap",
-                               field="address", code="address_required")
-        address_id, method_id = address.id, method.id
+    address_id, method_id = one_tap_details(db, actor.user_id)
 
     def operation(session: Session) -> tuple[int, Any]:
         ship_to = _ship_to(session, actor, market, CheckoutIn(address_id=address_id))

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # A retried request whose first attempt is still "running" after this long belongs to a
     # process that died mid-request; the retry takes the key over.
     idempotency_abandoned_seconds: float = 60.0
+    # A flash-sale purchase being paid for is held by one process this long; if that process
+    # dies, another pays for it after this (liveshop/live/settlement.py).
+    sale_settlement_lease_seconds: float = 30.0
     # The demo's self-running live show (simulated viewers, chat, purchases); demo only.
     demo_simulation: bool = False
     # Live video (docs/video.md): RTMP ingest (port 0 disables it), reconnect grace, HLS.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Request, UploadFile
+from fastapi import APIRouter, File, Header, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -221,22 +221,36 @@ def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
 
 
 @router.post("/shows/{show_id}/buy", status_code=201, response_model=BuyView,
-             dependencies=[BuyRateLimit])
+             dependencies=[BuyRateLimit],
+             responses={202: {"model": BuyView, "description": (
+                 "Flash sale: the units are yours and payment follows; "
+                 "see Location (GET /purchases/{purchase_id})")}})
 async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMarket,
-              context: Context, request: Request,
+              context: Context, request: Request, response: Response,
               idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
               ) -> BuyView:
     """One tap: default address and card, the flash-sale price while a sale runs."""
+    request.app.state.settlements.noticed_tap()
     gate: sales.SoldOutGate = request.app.state.sale_gate
     # Answered on the event loop: thousands of late taps need no thread and no database.
     if gate.known_sold_out(show_id, data.variant_id, actor.user_id):
         raise sales.SoldOut("Sold out", field="variant_id")
     async with request.app.state.purchase_slots:
-        paid, sale_id = await run_in_threadpool(
+        bought = await run_in_threadpool(
             sales.buy, context.db, context.payments, context.settings, room_events(request),
             gate, actor, show_id, data.variant_id, data.quantity, market, idempotency_key)
-    return BuyView(checkout_id=paid.id, order_numbers=[o.number for o in paid.orders],
-                   total=paid.total, currency=paid.currency, flash_sale_id=sale_id)
+    if bought.status == "pending":
+        request.app.state.settlements.wake()
+        response.status_code = 202
+        response.headers["Location"] = request.app.url_path_for(
+            "purchase", purchase_id=str(bought.purchase_id))
+    return bought
+
+
+@router.get("/purchases/{purchase_id}", response_model=BuyView)
+def purchase(purchase_id: int, actor: CurrentActor, context: Context) -> BuyView:
+    """Where a flash-sale purchase stands: pending until paid, or failed (units given back)."""
+    return sales.purchase_view(context.db, actor, purchase_id)
 
 
 @router.get("/shows/{show_id}/stats", response_model=ShowStats)

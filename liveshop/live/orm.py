@@ -106,6 +106,42 @@ class FlashSaleClaim(Base):
     quantity: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SalePurchase(Base):
+    """A flash-sale tap whose units are claimed, waiting to be paid for.
+
+    The tap is answered as soon as the claim commits; checkout and payment run afterwards
+    (liveshop/live/settlement.py). These rows are that work's durable queue: a process that
+    dies mid-payment leaves its row pending, and another picks it up once the lease ends,
+    re-running the buyer's purchase under the same idempotency key (no second charge).
+    """
+
+    __tablename__ = "sale_purchases"
+    __table_args__ = (UniqueConstraint("buyer_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("flash_sales.id", ondelete="CASCADE"))
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"))
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The client's key: the purchase's checkout and payment steps are stored under it.
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    quantity: Mapped[int] = mapped_column(Integer)
+    market: Mapped[str] = mapped_column(String(2))
+    unit_price: Mapped[int] = mapped_column(Integer)
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # pending -> paid | failed
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    # A settling process holds the row until then; past it, anyone may run it again.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    checkout_id: Mapped[int | None] = mapped_column(ForeignKey("checkouts.id"), nullable=True)
+    # The failure as the buyer would have got it from a synchronous purchase.
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class ChatMessage(Base):
     __tablename__ = "chat_messages"
 

@@ -1,11 +1,12 @@
 """Buying in a live room: one tap, at the flash-sale price while a sale runs.
 
 The buyer's running total is capped by one conditional UPDATE (per-buyer limit) and a sale
-unit is taken by another (never oversold), then the ordinary one-tap checkout
-reserves stock and charges. If that fails (declined card, stock gone) the claim is given
-back. Every step is stored under the client's Idempotency-Key, so a retried tap replays
-instead of claiming twice. Once a sale is seen sold out, this process answers further
-attempts from memory, without touching the database.
+unit is taken by another (never oversold); that claim is stored with a pending
+purchase, and the tap is answered. The ordinary one-tap checkout then reserves stock and
+charges (liveshop/live/settlement.py); if that fails (declined card, stock gone) the claim
+is given back. Every step is stored under the client's Idempotency-Key, so a retried tap
+replays instead of claiming twice. Once a sale is seen sold out, this process answers
+further attempts from memory, without touching the database.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from liveshop.checkout.schemas import CheckoutView
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, DomainError, NotFound
-from liveshop.core.idempotency import fingerprint, run_once, validate_key
+from liveshop.core.idempotency import ReplayedError, fingerprint, run_once, validate_key
 from liveshop.inventory import service as inventory
 from liveshop.live.hub import RoomEvents
 from liveshop.live.model import ShowStatus
-from liveshop.live.orm import FlashSale, FlashSaleClaim, Show
+from liveshop.live.orm import FlashSale, FlashSaleClaim, SalePurchase, Show
+from liveshop.live.schemas import BuyView, PurchaseProblem
 from liveshop.live.service import markets_of
 from liveshop.markets.model import Market
 
@@ -181,71 +183,126 @@ def _give_back(session: Session, sale_id: int, buyer_id: int, quantity: int) -> 
                     .values(quantity=FlashSaleClaim.quantity - quantity))
 
 
+def tap_fingerprint(show_id: int, variant_id: int, quantity: int, market_code: str) -> str:
+    return fingerprint("live.buy", {"show": show_id, "variant": variant_id,
+                                    "quantity": quantity, "market": market_code})
+
+
 def buy(db: Database, payments: PaymentProvider, settings: Settings, events: RoomEvents,
         gate: SoldOutGate, actor: Actor, show_id: int, variant_id: int, quantity: int,
-        market: Market, idempotency_key: str | None) -> tuple[CheckoutView, int | None]:
-    """One-tap purchase in the room. Returns the paid checkout and the sale id, if any."""
+        market: Market, idempotency_key: str | None) -> BuyView:
+    """One tap in the room. At a regular price the purchase is paid before this returns; in a
+    flash sale it returns once the units are claimed (``pending``) and
+    liveshop/live/settlement.py pays for them: the checkout and payment of every winner of
+    a sale would otherwise sit in front of the thousands of taps arriving with them."""
     key = validate_key(idempotency_key)
-    decision_key = f"{key}:offer"
     # A tap on a sale this process saw sell out is refused without a database read, unless
     # the buyer holds units of it (then it may be a retry, which must replay what it got).
     if gate.refuses(show_id, variant_id, actor.user_id):
         raise SoldOut("Sold out", field="variant_id")
-    request = fingerprint("live.buy", {"show": show_id, "variant": variant_id,
-                                       "quantity": quantity, "market": market.code})
+    # Checked before claiming: a buyer who cannot pay in one tap must not hold units.
+    checkout.one_tap_details(db, actor.user_id)
+    request = tap_fingerprint(show_id, variant_id, quantity, market.code)
 
     def decide(session: Session) -> tuple[int, Any]:
         offer = _decide(session, show_id, variant_id, quantity, market, actor.user_id)
-        return 200, asdict(offer)
+        if offer.sale_id is None or offer.sale_price is None:
+            return 200, asdict(offer)
+        purchase = SalePurchase(
+            sale_id=offer.sale_id, show_id=show_id, variant_id=variant_id,
+            buyer_id=actor.user_id, idempotency_key=key, quantity=quantity,
+            market=market.code, unit_price=offer.sale_price, creator_id=offer.creator_id)
+        session.add(purchase)
+        session.flush()
+        return 202, {**asdict(offer), "purchase_id": purchase.id}
 
     try:
-        offer = Offer(**run_once(db, user_id=actor.user_id, key=decision_key,
-                                 request_fingerprint=request, operation=decide).body)
+        decided = run_once(db, user_id=actor.user_id, key=f"{key}:offer",
+                           request_fingerprint=request, operation=decide)
     except DomainError as error:
         if error.code == "sold_out":
             _close_if_sold_out(db, gate, show_id, variant_id)
         raise
-    if offer.sale_id is not None:
+    purchase_id = decided.body.pop("purchase_id", None)
+    offer = Offer(**decided.body)
+    if purchase_id is not None:
+        if decided.replayed:
+            return purchase_view(db, actor, purchase_id, raise_failure=True)
         gate.reopen(show_id, variant_id)
-    try:
-        paid = checkout.buy_now(db, payments, settings, actor, variant_id, quantity, market,
-                                key, unit_price_override=offer.sale_price, show_id=show_id,
-                                creator_id=offer.creator_id)
-    except DomainError:
-        if offer.sale_id is not None:
-            _release_claim(db, actor, key, request, offer.sale_id, quantity)
-            gate.reopen(show_id, variant_id)
-        raise
-    _announce(db, events, gate, show_id, variant_id, offer.sale_id, paid, actor)
-    return paid, offer.sale_id
+        announce_sale(db, events, gate, show_id, variant_id, offer.sale_id)
+        return BuyView(status="pending", purchase_id=purchase_id, checkout_id=None,
+                       order_numbers=[], total=None, currency=None,
+                       flash_sale_id=offer.sale_id)
+    paid = checkout.buy_now(db, payments, settings, actor, variant_id, quantity, market,
+                            key, show_id=show_id, creator_id=offer.creator_id)
+    announce_paid(db, events, show_id, variant_id, None, paid, actor)
+    return paid_view(paid, None, None)
 
 
-def _release_claim(db: Database, actor: Actor, key: str, request: str, sale_id: int,
-                   quantity: int) -> None:
+def paid_view(paid: CheckoutView, purchase_id: int | None, sale_id: int | None) -> BuyView:
+    return BuyView(status="paid", purchase_id=purchase_id, checkout_id=paid.id,
+                   order_numbers=[order.number for order in paid.orders], total=paid.total,
+                   currency=paid.currency, flash_sale_id=sale_id)
+
+
+def purchase_view(db: Database, actor: Actor, purchase_id: int, *,
+                  raise_failure: bool = False) -> BuyView:
+    """Where a flash-sale purchase stands. ``raise_failure``: a failed one raises the error
+    the buyer would have had from a purchase paid at once (a retried tap replays it)."""
+    with db.read() as session:
+        purchase = session.get(SalePurchase, purchase_id)
+        if purchase is None or purchase.buyer_id != actor.user_id:
+            raise NotFound("No such purchase", field="purchase_id")
+        status, checkout_id, error = purchase.status, purchase.checkout_id, purchase.error
+        error_status, sale_id = purchase.error_status, purchase.sale_id
+    if status == "paid" and checkout_id is not None:
+        return paid_view(checkout.get_checkout(db, actor, checkout_id), purchase_id, sale_id)
+    if status == "failed" and error is not None:
+        if raise_failure:
+            raise ReplayedError(error_status or 409, {"error": error})
+        return BuyView(status="failed", purchase_id=purchase_id, checkout_id=None,
+                       order_numbers=[], total=None, currency=None, flash_sale_id=sale_id,
+                       error=PurchaseProblem(**error))
+    return BuyView(status="pending", purchase_id=purchase_id, checkout_id=None,
+                   order_numbers=[], total=None, currency=None, flash_sale_id=sale_id)
+
+
+def release_claim(db: Database, actor: Actor, key: str, request: str, sale_id: int,
+                  quantity: int) -> None:
     def give_back(session: Session) -> tuple[int, Any]:
         _give_back(session, sale_id, actor.user_id, quantity)
         return 200, {"released": quantity}
 
-    # Stored under its own key: a retried failing tap gives the units back only once.
+    # Stored under its own key: a purchase that fails twice gives the units back only once.
     run_once(db, user_id=actor.user_id, key=f"{key}:release", request_fingerprint=request,
              operation=give_back)
 
 
-def _announce(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
-              variant_id: int, sale_id: int | None, paid: CheckoutView, actor: Actor) -> None:
+def announce_sale(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
+                  variant_id: int, sale_id: int | None) -> None:
+    """Units left in the sale, after a claim or a give-back; sold out closes the gate."""
+    if sale_id is None:
+        return
     # Read after the commit; the versions let the hubs drop whatever arrives out of order.
     with db.read() as session:
-        level = inventory.stock_of(session, [variant_id]).get(variant_id)
-        sale = session.get(FlashSale, sale_id) if sale_id is not None else None
-        if sale is not None and sale.remaining == 0:
+        sale = session.get(FlashSale, sale_id)
+        if sale is None:
+            return
+        remaining, version = sale.remaining, sale.version
+        if remaining == 0:
             gate.close(show_id, variant_id, sale.id, _claimants(session, sale.id))
-    stock: dict[str, Any] = {"variants": {
-        str(variant_id): [level.available, level.version] if level else [0, 0]}}
-    if sale is not None:
-        stock["sale"] = {"id": sale.id, "remaining": sale.remaining, "v": sale.version}
-        if sale.remaining == 0:
-            events.broadcast(show_id, {"type": "sale_sold_out", "sale_id": sale.id})
-    events.stock(show_id, stock)
+    events.stock(show_id, {"sale": {"id": sale_id, "remaining": remaining, "v": version}})
+    if remaining == 0:
+        events.broadcast(show_id, {"type": "sale_sold_out", "sale_id": sale_id})
+
+
+def announce_paid(db: Database, events: RoomEvents, show_id: int, variant_id: int,
+                  sale_id: int | None, paid: CheckoutView, actor: Actor) -> None:
+    """The variant's stock after a purchase, and the order for the control room."""
+    with db.read() as session:
+        level = inventory.stock_of(session, [variant_id]).get(variant_id)
+    events.stock(show_id, {"variants": {
+        str(variant_id): [level.available, level.version] if level else [0, 0]}})
     for order in paid.orders:
         events.to_staff(show_id, {
             "type": "order", "number": order.number, "total": order.total,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -101,12 +102,26 @@ class BuyIn(BaseModel):
     quantity: int = Field(default=1, ge=1, le=99)
 
 
+class PurchaseProblem(BaseModel):
+    code: str = Field(description="e.g. card_declined, out_of_stock")
+    message: str
+    field: str | None
+
+
 class BuyView(BaseModel):
-    checkout_id: int
+    """A tap's purchase. At a regular price it is paid before the answer (201). In a flash
+    sale the answer comes once the units are claimed (202, ``pending``): checkout and payment
+    follow within moments; follow ``GET /purchases/{purchase_id}`` until ``paid`` or
+    ``failed`` (then the units went back to the sale)."""
+
+    status: Literal["paid", "pending", "failed"]
+    purchase_id: int | None = Field(description="set for flash-sale purchases")
+    checkout_id: int | None
     order_numbers: list[str]
-    total: int
-    currency: str
+    total: int | None = Field(description="minor units; once paid")
+    currency: str | None
     flash_sale_id: int | None
+    error: PurchaseProblem | None = Field(default=None, description="why it failed")
 
 
 class ShowStats(BaseModel):

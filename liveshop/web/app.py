@@ -34,6 +34,7 @@ from liveshop.live import runtime as live_runtime
 from liveshop.live import ws as live_ws
 from liveshop.live.runtime import create_hub
 from liveshop.live.sales import SoldOutGate
+from liveshop.live.settlement import Settlements
 from liveshop.markets import api as markets_api
 from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)  # this loop's
         try:
             async with contextlib.AsyncExitStack() as running:
+                running.push_async_callback(app.state.context.limiter.aclose)
                 await running.enter_async_context(background(every(
                     EXPIRY_SWEEP_SECONDS, lambda: expire_stale_checkouts(db),
                     "expiring stale checkouts")))
@@ -147,6 +149,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 running.push_async_callback(run_logged, lambda: token_use.write(db),
                                             "stamping API token use")
                 await running.enter_async_context(live_runtime.running(app.state.hub, db))
+                app.state.settlements = Settlements()  # this loop's
+                await running.enter_async_context(background(app.state.settlements.run(
+                    db, app.state.context.payments, settings, app.state.hub.events,
+                    app.state.sale_gate)))
                 # RTMP ingest, browser publishing and the video supervisor (docs/video.md).
                 app.state.video = VideoRuntime(settings, db, app.state.hub.events)
                 await app.state.video.start()
@@ -174,6 +180,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Until the app starts serving, room events have no sockets to reach.
     app.state.hub = create_hub()
     app.state.sale_gate = SoldOutGate()
+    # Flash-sale purchases are paid for after the tap is answered (liveshop/live/settlement.py).
+    app.state.settlements = Settlements()
     # Purchases in progress per process. Buyers of one item queue for its stock and sale
     # rows, locked from an UPDATE to the commit; with dozens of threads competing for the
     # GIL each holder is slow to reach its commit and the queue crawls. A few at a time keep

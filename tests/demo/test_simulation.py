@@ -12,6 +12,7 @@ from liveshop.live import service
 from liveshop.live.orm import ChatMessage, FlashSale
 from liveshop.live.runtime import create_hub
 from liveshop.live.sales import SoldOutGate
+from liveshop.live.settlement import settle_next
 from liveshop.orders.orm import Order
 
 
@@ -23,7 +24,8 @@ def test_demo_show_goes_live_chats_runs_a_sale_and_sells(app: Any) -> None:
     assert ensure_live_show(context, hub)[0] == show_id  # a restart keeps the same show
     assert service.get_show(context.db, show_id).status == "live"
 
-    simulation = DemoSimulation(context, hub, SoldOutGate())
+    gate = SoldOutGate()
+    simulation = DemoSimulation(context, hub, gate)
     simulation.random.seed(7)
     bots = _bots(context.db)
     assert len(_bots(context.db)) == len(bots)  # created once
@@ -33,6 +35,9 @@ def test_demo_show_goes_live_chats_runs_a_sale_and_sells(app: Any) -> None:
     for bot in bots[:3]:
         simulation._chat(show_id, bot)
         simulation._buy(show_id, bot)
+    # The bots bought during the sale: the app's settling loop pays for them.
+    while settle_next(context.db, context.payments, context.settings, hub.events, gate):
+        pass
 
     assert hub.viewer_count(show_id) >= 24
     with context.db.read() as session:

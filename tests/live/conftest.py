@@ -155,3 +155,18 @@ def live_show(db: Database, people: Callable[..., Person]) -> LiveShow:
     show_id = created.json()["id"]
     assert host.http.post(f"/api/v1/shows/{show_id}/live").status_code == 200
     return LiveShow(host, show_id, shop_id, product_id, variant_ids)
+
+
+def settled(http: httpx.Client, tapped: httpx.Response, timeout: float = 60.0) -> dict[str, Any]:
+    """The purchase behind a 202 tap once it is paid or failed (GET its Location)."""
+    assert tapped.status_code == 202, tapped.text
+    deadline = time.monotonic() + timeout
+    while True:
+        purchase = http.get(tapped.headers["Location"], headers={
+            name: tapped.request.headers[name] for name in ("authorization", "accept-language")
+            if name in tapped.request.headers})
+        assert purchase.status_code == 200, purchase.text
+        if purchase.json()["status"] != "pending":
+            return dict(purchase.json())
+        assert time.monotonic() < deadline, "the purchase was never settled"
+        time.sleep(0.25)

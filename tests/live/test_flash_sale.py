@@ -19,7 +19,7 @@ from liveshop.inventory.orm import StockLevel
 from liveshop.live.orm import FlashSale
 from liveshop.orders.orm import Order, OrderLine
 from tests.factories import make_buyers
-from tests.live.conftest import LiveShow, Person
+from tests.live.conftest import LiveShow, Person, settled
 
 BUYERS = 300
 UNITS = 40
@@ -41,7 +41,8 @@ def test_300_buyers_40_units_exactly_40_sold_limit_held_and_everyone_told(
 
     tokens = make_buyers(db, BUYERS)
 
-    def tap(attempt: tuple[int, str]) -> int:
+    def tap(attempt: tuple[int, str]) -> str:
+        """A winner's tap is answered 202 once its unit is claimed; it is then paid."""
         index, token = attempt
         with httpx.Client(base_url=f"http://{server}", timeout=60) as http:
             response = http.post(
@@ -49,16 +50,20 @@ def test_300_buyers_40_units_exactly_40_sold_limit_held_and_everyone_told(
                 json={"variant_id": sale_variant, "quantity": 1},
                 headers={"Authorization": f"Bearer {token}", "Accept-Language": "en-GB",
                          "Idempotency-Key": f"tap-{index}"})
-            assert response.status_code in (201, 409), response.text
-            return response.status_code
+            assert response.status_code in (202, 409), response.text
+            if response.status_code == 409:
+                return str(response.json()["error"]["code"])
+            purchase = settled(http, response)
+            assert purchase["flash_sale_id"] == sale_id and purchase["order_numbers"]
+            return str(purchase["status"])
 
     # Every buyer taps once; the first 60 tap a second time with a new key (limit is 1).
     attempts = list(enumerate(tokens)) + [(BUYERS + i, tokens[i]) for i in range(60)]
     with ThreadPoolExecutor(max_workers=48) as pool:
-        statuses = Counter(pool.map(tap, attempts))
+        outcomes = Counter(pool.map(tap, attempts))
 
-    assert statuses[201] == UNITS
-    assert statuses[409] == len(attempts) - UNITS
+    assert outcomes["paid"] == UNITS
+    assert outcomes["sold_out"] + outcomes["limit_reached"] == len(attempts) - UNITS
     with db.read() as session:
         sale = session.get(FlashSale, sale_id)
         assert sale is not None and sale.remaining == 0
@@ -129,10 +134,16 @@ def test_a_retried_tap_claims_once_and_a_declined_card_gives_units_back(
                                       "Accept-Language": "en-GB", "Idempotency-Key": key})
 
     first, retry = buy(ok_token, "same"), buy(ok_token, "same")
-    assert first.status_code == retry.status_code == 201
-    assert first.json() == retry.json()
-    declined = buy(declined_token, "d1")
-    assert declined.status_code == 402
+    assert first.status_code == 202 and retry.status_code in (201, 202)
+    assert retry.json()["purchase_id"] == first.json()["purchase_id"]
+    with httpx.Client(base_url=f"http://{server}", timeout=30) as http:
+        paid = settled(http, first)
+        declined = settled(http, buy(declined_token, "d1"))
+    assert paid["status"] == "paid" and paid["total"] == 1000 + 399
+    after_settling = buy(ok_token, "same")
+    assert after_settling.status_code == 201 and after_settling.json() == paid
+    assert declined["status"] == "failed" and declined["error"]["code"] == "card_declined"
+    assert declined["order_numbers"] == [] and declined["checkout_id"] is None
     assert buy(declined_token, "d1").status_code == 402  # replayed, not re-run
     with db.read() as session:
         remaining = session.scalar(select(FlashSale.remaining).where(FlashSale.id == sale["id"]))

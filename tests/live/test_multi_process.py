@@ -13,7 +13,7 @@ from websockets.sync.client import connect
 
 from liveshop.core.db import Database, utcnow
 from tests.factories import VariantSpec, create_product, create_shop, make_buyers
-from tests.live.conftest import Room
+from tests.live.conftest import Room, settled
 from tests.processes import Server
 
 
@@ -64,7 +64,9 @@ def test_a_viewer_on_one_process_follows_a_show_run_through_another(
                                 json={"variant_id": variant, "quantity": 1}, timeout=15,
                                 headers={"Authorization": f"Bearer {token}",
                                          "Accept-Language": "en-GB", "Idempotency-Key": "b1"})
-            assert bought.status_code == 201, bought.text
+            assert bought.status_code == 202, bought.text
+            with httpx.Client(base_url=process_b.url, timeout=15) as http:
+                assert settled(http, bought)["status"] == "paid"
             assert viewer.next("sale_sold_out", timeout=5)["sale_id"] == sale["id"]
             stock = viewer.next("stock", timeout=5)
             assert stock["sale"] == {"id": sale["id"], "remaining": 0}

@@ -8,13 +8,13 @@ import pytest
 from liveshop.accounts import service as accounts
 from liveshop.accounts.model import Actor
 from liveshop.checkout.payments import TestPaymentProvider
-from liveshop.checkout.schemas import CheckoutView
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.live import sales
 from liveshop.live.broker import InProcessBroker
 from liveshop.live.hub import RoomEvents
 from liveshop.live.sales import SoldOut, SoldOutGate
+from liveshop.live.schemas import BuyView
 from liveshop.markets.model import MARKETS
 from tests.factories import make_buyers
 from tests.live.conftest import LiveShow
@@ -69,20 +69,20 @@ def test_sold_out_taps_touch_no_database_and_a_winner_retry_replays(
     winner, late, later, latest = actors
     gate, payments = SoldOutGate(), TestPaymentProvider()
 
-    def tap(actor: Actor, key: str) -> tuple[CheckoutView, int | None]:
+    def tap(actor: Actor, key: str) -> BuyView:
         return sales.buy(db, payments, settings, RoomEvents(InProcessBroker()), gate, actor,
                          live_show.id, variant, 1, MARKETS["UK"], key)
 
-    paid, sale_id = tap(winner, "win")
-    assert sale_id == created.json()["id"]
+    won = tap(winner, "win")
+    assert (won.status, won.flash_sale_id) == ("pending", created.json()["id"])
     with pytest.raises(SoldOut):
         tap(late, "late")
     with statements(db) as seen, pytest.raises(SoldOut):
         tap(later, "later")
     assert seen == []
     # The winner's client lost the answer and retries: the purchase is replayed, not refused.
-    replayed, _ = tap(winner, "win")
-    assert replayed.id == paid.id and replayed.orders == paid.orders
+    replayed = tap(winner, "win")
+    assert replayed.purchase_id == won.purchase_id
     # After a while one tap checks again; the sale is still sold out, so the gate closes again.
     clock.now += SoldOutGate.TRUSTED_SECONDS
     with statements(db) as seen, pytest.raises(SoldOut):

@@ -22,6 +22,28 @@ async function sendBuy(showId, variantId, key) {
   }
 }
 
+// A flash-sale tap is answered 202 once the unit is claimed; the payment follows within
+// moments. Ask until it is paid or failed; a network blip only delays the next question.
+const SETTLE_POLL_MS = 500;
+const SETTLE_WAIT_MS = 60000;
+
+class StillPaying extends Error {}
+
+async function settled(purchase) {
+  const deadline = Date.now() + SETTLE_WAIT_MS;
+  while (purchase.status === "pending") {
+    if (Date.now() > deadline) {
+      throw new StillPaying("Your unit is reserved and payment is taking longer than usual. Check your orders in a minute.");
+    }
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    purchase = await api("GET", `/api/v1/purchases/${purchase.purchase_id}`).catch((error) => {
+      if (error instanceof ApiError) throw error;
+      return purchase;
+    });
+  }
+  return purchase;
+}
+
 function setSection(fieldset, needed) {
   fieldset.hidden = !needed;
   fieldset.disabled = !needed;
@@ -47,7 +69,15 @@ export function oneTapBuying({ showId, locale, loginUrl, toast, afterBuy = () =>
     button.disabled = true;
     button.textContent = "Buying…";
     try {
-      const paid = await sendBuy(showId, variantId, newKey());
+      let paid = await sendBuy(showId, variantId, newKey());
+      if (paid.status === "pending") {
+        button.textContent = "Paying…";
+        paid = await settled(paid);
+      }
+      if (paid.status === "failed") {
+        toast(paid.error.message);
+        return;
+      }
       for (const open of document.querySelectorAll("dialog[open]")) open.close();
       $("confirmation-number").textContent = paid.order_numbers.join(", ");
       $("confirmation-total").textContent = formatMoney(paid.total, paid.currency, locale);
@@ -58,7 +88,8 @@ export function oneTapBuying({ showId, locale, loginUrl, toast, afterBuy = () =>
       } else if (error instanceof ApiError && error.status === 401) {
         location.href = loginUrl;
       } else {
-        toast(error instanceof ApiError ? error.message : "No connection. Check your network and tap again.");
+        const known = error instanceof ApiError || error instanceof StillPaying;
+        toast(known ? error.message : "No connection. Check your network and tap again.");
       }
     } finally {
       delete button.dataset.busy;

@@ -1,0 +1,173 @@
+"""Paying for flash-sale purchases after their taps were answered.
+
+A winning tap stores its claimed units as a pending ``SalePurchase`` and returns 202
+(liveshop/live/sales.py). Here every app process works through the pending purchases one at
+a time: it takes a row with a lease, runs the buyer's one-tap checkout and payment under the
+tap's Idempotency-Key, then marks the row paid, or failed with the units given back. A
+process that dies mid-payment leaves its row leased; once the lease runs out another
+process runs it again, and the stored steps replay instead of charging twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from liveshop.accounts.orm import User
+from liveshop.accounts.service import actor_of
+from liveshop.checkout import service as checkout
+from liveshop.checkout.payments import PaymentProvider
+from liveshop.core.config import Settings
+from liveshop.core.db import Database, rows_affected, utcnow
+from liveshop.core.errors import DomainError
+from liveshop.core.idempotency import error_body
+from liveshop.live import sales
+from liveshop.live.hub import RoomEvents
+from liveshop.live.orm import SalePurchase
+from liveshop.markets.model import MARKETS
+
+log = logging.getLogger("liveshop.settlement")
+
+# Pending purchases left by another process (or a failed attempt) are looked for this often.
+SWEEP_SECONDS = 1.0
+# Another process's attempt that has not finished: its run of the same key is waited for,
+# not failed (liveshop/core/idempotency.py).
+_IN_PROGRESS = "idempotency_key_in_use"
+
+
+@dataclass(frozen=True)
+class _Due:
+    purchase_id: int
+    sale_id: int
+    show_id: int
+    variant_id: int
+    quantity: int
+    market: str
+    unit_price: int
+    creator_id: int | None
+    key: str
+    buyer: User
+
+
+def _take_next(db: Database, lease_seconds: float) -> _Due | None:
+    """Lease the oldest pending purchase nobody holds; None when there is none."""
+    while True:
+        with db.transaction() as session:
+            now = utcnow()
+            free = or_(SalePurchase.lease_until.is_(None), SalePurchase.lease_until < now)
+            purchase_id = session.scalar(
+                select(SalePurchase.id).where(SalePurchase.status == "pending", free)
+                .order_by(SalePurchase.id).limit(1))
+            if purchase_id is None:
+                return None
+            taken = rows_affected(session.execute(
+                update(SalePurchase)
+                .where(SalePurchase.id == purchase_id, SalePurchase.status == "pending", free)
+                .values(lease_until=now + timedelta(seconds=lease_seconds),
+                        attempts=SalePurchase.attempts + 1)))
+            if taken != 1:
+                continue  # another process took it first
+            purchase = session.get(SalePurchase, purchase_id)
+            buyer = session.get(User, purchase.buyer_id) if purchase is not None else None
+            if purchase is None or buyer is None:
+                continue
+            session.expunge(buyer)
+            return _Due(purchase.id, purchase.sale_id, purchase.show_id, purchase.variant_id,
+                        purchase.quantity, purchase.market, purchase.unit_price,
+                        purchase.creator_id, purchase.idempotency_key, buyer)
+
+
+def _finish(db: Database, purchase_id: int, **values: Any) -> None:
+    with db.transaction() as session:
+        session.execute(update(SalePurchase).where(SalePurchase.id == purchase_id)
+                        .values(settled_at=utcnow(), lease_until=None, **values))
+
+
+def settle(db: Database, payments: PaymentProvider, settings: Settings, events: RoomEvents,
+           gate: sales.SoldOutGate, due: _Due) -> None:
+    actor = actor_of(due.buyer)
+    try:
+        paid = checkout.buy_now(db, payments, settings, actor, due.variant_id, due.quantity,
+                                MARKETS[due.market], due.key, unit_price_override=due.unit_price,
+                                show_id=due.show_id, creator_id=due.creator_id)
+    except DomainError as error:
+        if error.code == _IN_PROGRESS:
+            raise  # left leased: tried again once the lease runs out
+        sales.release_claim(db, actor, due.key, sales.tap_fingerprint(
+            due.show_id, due.variant_id, due.quantity, due.market), due.sale_id, due.quantity)
+        _finish(db, due.purchase_id, status="failed", error=error_body(error)["error"],
+                error_status=error.status)
+        gate.reopen(due.show_id, due.variant_id)
+        sales.announce_sale(db, events, gate, due.show_id, due.variant_id, due.sale_id)
+        return
+    _finish(db, due.purchase_id, status="paid", checkout_id=paid.id)
+    sales.announce_paid(db, events, due.show_id, due.variant_id, due.sale_id, paid, actor)
+
+
+def settle_next(db: Database, payments: PaymentProvider, settings: Settings,
+                events: RoomEvents, gate: sales.SoldOutGate) -> bool:
+    """Settle the oldest pending purchase nobody holds; False when there is none."""
+    due = _take_next(db, settings.sale_settlement_lease_seconds)
+    if due is None:
+        return False
+    try:
+        settle(db, payments, settings, events, gate, due)
+    except Exception:
+        # The row keeps its lease and is tried again when it ends (e.g. the database
+        # restarting): one bad purchase must not stop the others.
+        log.exception("settling flash-sale purchase %s failed; will retry", due.purchase_id)
+    return True
+
+
+class Settlements:
+    """This process's settling loop: woken by each winning tap, and sweeping every second
+    for purchases whose lease ran out elsewhere.
+
+    Taps come first. While a sale's taps pour in, every viewer waits for an answer and each
+    payment (tens of SQL statements) would take CPU from them; the winners already hold
+    their units. So payments wait until the taps pause, for at most ``MAX_DELAY_SECONDS``.
+    """
+
+    QUIET_SECONDS = 0.1
+    MAX_DELAY_SECONDS = 3.0
+
+    def __init__(self) -> None:
+        self._wake = asyncio.Event()
+        self._last_tap = 0.0
+
+    def wake(self) -> None:
+        """From the event loop's thread only."""
+        self._wake.set()
+
+    def noticed_tap(self) -> None:
+        """A buy tap arrived (event loop's thread)."""
+        self._last_tap = asyncio.get_running_loop().time()
+
+    async def _taps_pause(self, until: float) -> None:
+        loop = asyncio.get_running_loop()
+        while loop.time() < until and loop.time() - self._last_tap < self.QUIET_SECONDS:
+            await asyncio.sleep(self.QUIET_SECONDS / 2)
+
+    async def run(self, db: Database, payments: PaymentProvider, settings: Settings,
+                  events: RoomEvents, gate: sales.SoldOutGate) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), SWEEP_SECONDS)
+            self._wake.clear()
+            latest = loop.time() + self.MAX_DELAY_SECONDS
+            while True:
+                await self._taps_pause(latest)
+                try:
+                    if not await asyncio.to_thread(settle_next, db, payments, settings,
+                                                   events, gate):
+                        break
+                except Exception:
+                    log.exception("looking for flash-sale purchases to settle failed")
+                    break
