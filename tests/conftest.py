@@ -8,6 +8,7 @@ CI=true a missing PostgreSQL is an error, never a skip.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx._transports.default
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -177,3 +179,14 @@ def _grant_role(app: Any, user_id: int, role: str) -> None:
         user = session.get(User, user_id)
         assert user is not None
         user.role = role
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_ssl_context_for_every_http_client() -> Iterator[None]:
+    """httpx builds a new SSL context for every client, loading the whole CA bundle (about
+    50 ms here); the tests make thousands of clients, all speaking plain HTTP to loopback.
+    One context, built once, serves them all."""
+    build = httpx._transports.default.create_ssl_context
+    httpx._transports.default.create_ssl_context = functools.cache(build)
+    yield
+    httpx._transports.default.create_ssl_context = build

@@ -95,13 +95,16 @@ def run_once(
     key: str,
     request_fingerprint: str,
     operation: Callable[[Session], tuple[int, Any]],
+    last: Callable[[Session], None] | None = None,
 ) -> StoredResponse:
     """Run ``operation`` at most once per (user, key) and return its stored response.
 
     ``operation`` gets a session inside the transaction that also records the result and
     returns ``(http_status, json_body)``. A DomainError it raises is recorded as the result
     (its writes rolled back), so a retry gets the same error (as ReplayedError) instead of
-    a second attempt.
+    a second attempt. ``last`` runs after the result is recorded, right before the commit:
+    the place for an update of a row every buyer contends for, which then stays locked for
+    one round trip only.
     """
     key = validate_key(key)
     deadline = time.monotonic() + WAIT_FOR_RUNNING_SECONDS
@@ -129,6 +132,8 @@ def run_once(
         with db.transaction() as session:
             status, body = operation(session)
             _finish(session, record_id, status, body)
+            if last is not None:
+                last(session)
         return StoredResponse(status, body, False)
     except DomainError as error:
         with db.transaction() as session:

@@ -77,8 +77,9 @@ return false
 
 
 _TIMEOUT_SECONDS = 2
-# Per process and event loop; Redis answers one command at a time anyway.
-_ASYNC_CONNECTIONS = 16
+# Per process and event loop: about one per request in flight, so that a burst of taps never
+# waits for a connection behind requests the event loop has not got back to yet.
+_ASYNC_CONNECTIONS = 64
 
 
 class RedisRateLimiter:

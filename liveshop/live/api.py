@@ -29,7 +29,7 @@ from liveshop.live.schemas import (
     SlowModeIn,
     UserRef,
 )
-from liveshop.web.deps import BuyRateLimit, Context, CurrentActor, CurrentMarket
+from liveshop.web.deps import Context, CurrentActor, CurrentMarket, limit_buying
 
 router = APIRouter(tags=["live"])
 
@@ -221,7 +221,6 @@ def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
 
 
 @router.post("/shows/{show_id}/buy", status_code=201, response_model=BuyView,
-             dependencies=[BuyRateLimit],
              responses={202: {"model": BuyView, "description": (
                  "Flash sale: the units are yours and payment follows; "
                  "see Location (GET /purchases/{purchase_id})")}})
@@ -235,6 +234,9 @@ async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMar
     # Answered on the event loop: thousands of late taps need no thread and no database.
     if gate.known_sold_out(show_id, data.variant_id, actor.user_id):
         raise sales.SoldOut("Sold out", field="variant_id")
+    # Counted after the gate: the limit guards the database and the card provider, and a tap
+    # refused from memory reaches neither.
+    await limit_buying(actor, context)
     async with request.app.state.purchase_slots:
         bought = await run_in_threadpool(
             sales.buy, context.db, context.payments, context.settings, room_events(request),

@@ -114,8 +114,9 @@ def _active_sale(session: Session, show_id: int, variant_id: int) -> FlashSale |
 
 
 def _decide(session: Session, show_id: int, variant_id: int, quantity: int, market: Market,
-            buyer_id: int) -> Offer:
-    """Check the room sells this, and claim flash-sale units if a sale runs."""
+            buyer_id: int) -> tuple[Offer, FlashSale | None]:
+    """Check the room sells this; while a sale runs, count the units against the buyer's
+    limit (the units themselves are taken by :func:`_take_units`)."""
     show = session.get(Show, show_id)
     if show is None:
         raise NotFound("No such show", field="show_id")
@@ -127,9 +128,9 @@ def _decide(session: Session, show_id: int, variant_id: int, quantity: int, mark
     creator_id = show.host_id if shop is not None and shop.owner_id != show.host_id else None
     sale = _active_sale(session, show_id, variant_id)
     if sale is None:
-        return Offer(creator_id, None, None)
-    _claim(session, sale.id, buyer_id, quantity, sale.per_buyer_limit)
-    return Offer(creator_id, sale.id, int(sale.prices[market.code]))
+        return Offer(creator_id, None, None), None
+    _count_for_buyer(session, sale.id, buyer_id, quantity, sale.per_buyer_limit)
+    return Offer(creator_id, sale.id, int(sale.prices[market.code])), sale
 
 
 def _close_if_sold_out(db: Database, gate: SoldOutGate, show_id: int,
@@ -147,10 +148,8 @@ def _claimants(session: Session, sale_id: int) -> frozenset[int]:
                                      .where(FlashSaleClaim.sale_id == sale_id)))
 
 
-def _claim(session: Session, sale_id: int, buyer_id: int, quantity: int, limit: int) -> None:
-    """Count the units against the buyer, then take them from the sale. The sale's row is
-    updated last: it stays locked until the commit and every buyer in the room waits for it
-    (a sold-out sale rolls the buyer's count back with the transaction)."""
+def _count_for_buyer(session: Session, sale_id: int, buyer_id: int, quantity: int,
+                     limit: int) -> None:
     counted = rows_affected(session.execute(
         update(FlashSaleClaim)
         .where(FlashSaleClaim.sale_id == sale_id, FlashSaleClaim.buyer_id == buyer_id,
@@ -164,23 +163,40 @@ def _claim(session: Session, sale_id: int, buyer_id: int, quantity: int, limit: 
                            field="quantity", code="limit_reached")
         session.add(FlashSaleClaim(sale_id=sale_id, buyer_id=buyer_id, quantity=quantity))
         session.flush()
-    taken = rows_affected(session.execute(
+
+
+@dataclass(frozen=True)
+class SaleStock:
+    sale_id: int
+    remaining: int
+    version: int
+
+
+def _take_units(session: Session, sale_id: int, quantity: int) -> SaleStock:
+    """Take units from the sale: the last statement of its transaction, since the sale's
+    row stays locked until the commit and every buyer in the room waits for it (a sold-out
+    sale rolls the buyer's count back with the transaction)."""
+    taken = session.execute(
         update(FlashSale)
         .where(FlashSale.id == sale_id, FlashSale.status == "active",
                FlashSale.remaining >= quantity, FlashSale.ends_at > utcnow())
-        .values(remaining=FlashSale.remaining - quantity, version=FlashSale.version + 1)))
-    if taken != 1:
+        .values(remaining=FlashSale.remaining - quantity, version=FlashSale.version + 1)
+        .returning(FlashSale.remaining, FlashSale.version)).first()
+    if taken is None:
         raise SoldOut("Sold out", field="variant_id")
+    return SaleStock(sale_id, taken.remaining, taken.version)
 
 
-def _give_back(session: Session, sale_id: int, buyer_id: int, quantity: int) -> None:
-    session.execute(update(FlashSale).where(FlashSale.id == sale_id)
-                    .values(remaining=FlashSale.remaining + quantity,
-                            version=FlashSale.version + 1))
+def _give_back(session: Session, sale_id: int, buyer_id: int, quantity: int) -> SaleStock:
     session.execute(update(FlashSaleClaim)
                     .where(FlashSaleClaim.sale_id == sale_id,
                            FlashSaleClaim.buyer_id == buyer_id)
                     .values(quantity=FlashSaleClaim.quantity - quantity))
+    back = session.execute(update(FlashSale).where(FlashSale.id == sale_id)
+                           .values(remaining=FlashSale.remaining + quantity,
+                                   version=FlashSale.version + 1)
+                           .returning(FlashSale.remaining, FlashSale.version)).one()
+    return SaleStock(sale_id, back.remaining, back.version)
 
 
 def tap_fingerprint(show_id: int, variant_id: int, quantity: int, market_code: str) -> str:
@@ -204,21 +220,29 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
     checkout.one_tap_details(db, actor.user_id)
     request = tap_fingerprint(show_id, variant_id, quantity, market.code)
 
+    claiming: list[int] = []  # the sale whose units this tap takes, once decided
+    taken: list[SaleStock] = []
+
     def decide(session: Session) -> tuple[int, Any]:
-        offer = _decide(session, show_id, variant_id, quantity, market, actor.user_id)
-        if offer.sale_id is None or offer.sale_price is None:
+        offer, sale = _decide(session, show_id, variant_id, quantity, market, actor.user_id)
+        if sale is None or offer.sale_price is None:
             return 200, asdict(offer)
+        claiming.append(sale.id)
         purchase = SalePurchase(
-            sale_id=offer.sale_id, show_id=show_id, variant_id=variant_id,
+            sale_id=sale.id, show_id=show_id, variant_id=variant_id,
             buyer_id=actor.user_id, idempotency_key=key, quantity=quantity,
             market=market.code, unit_price=offer.sale_price, creator_id=offer.creator_id)
         session.add(purchase)
         session.flush()
         return 202, {**asdict(offer), "purchase_id": purchase.id}
 
+    def take_units(session: Session) -> None:
+        if claiming:
+            taken.append(_take_units(session, claiming[0], quantity))
+
     try:
         decided = run_once(db, user_id=actor.user_id, key=f"{key}:offer",
-                           request_fingerprint=request, operation=decide)
+                           request_fingerprint=request, operation=decide, last=take_units)
     except DomainError as error:
         if error.code == "sold_out":
             _close_if_sold_out(db, gate, show_id, variant_id)
@@ -229,7 +253,7 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
         if decided.replayed:
             return purchase_view(db, actor, purchase_id, raise_failure=True)
         gate.reopen(show_id, variant_id)
-        announce_sale(db, events, gate, show_id, variant_id, offer.sale_id)
+        announce_sale(db, events, gate, show_id, variant_id, taken[0])
         return BuyView(status="pending", purchase_id=purchase_id, checkout_id=None,
                        order_numbers=[], total=None, currency=None,
                        flash_sale_id=offer.sale_id)
@@ -268,32 +292,28 @@ def purchase_view(db: Database, actor: Actor, purchase_id: int, *,
 
 
 def release_claim(db: Database, actor: Actor, key: str, request: str, sale_id: int,
-                  quantity: int) -> None:
+                  quantity: int) -> SaleStock:
     def give_back(session: Session) -> tuple[int, Any]:
-        _give_back(session, sale_id, actor.user_id, quantity)
-        return 200, {"released": quantity}
+        stock = _give_back(session, sale_id, actor.user_id, quantity)
+        return 200, {"released": quantity, "remaining": stock.remaining, "v": stock.version}
 
     # Stored under its own key: a purchase that fails twice gives the units back only once.
-    run_once(db, user_id=actor.user_id, key=f"{key}:release", request_fingerprint=request,
-             operation=give_back)
+    released = run_once(db, user_id=actor.user_id, key=f"{key}:release",
+                        request_fingerprint=request, operation=give_back).body
+    return SaleStock(sale_id, int(released["remaining"]), int(released["v"]))
 
 
 def announce_sale(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
-                  variant_id: int, sale_id: int | None) -> None:
-    """Units left in the sale, after a claim or a give-back; sold out closes the gate."""
-    if sale_id is None:
-        return
-    # Read after the commit; the versions let the hubs drop whatever arrives out of order.
-    with db.read() as session:
-        sale = session.get(FlashSale, sale_id)
-        if sale is None:
-            return
-        remaining, version = sale.remaining, sale.version
-        if remaining == 0:
-            gate.close(show_id, variant_id, sale.id, _claimants(session, sale.id))
-    events.stock(show_id, {"sale": {"id": sale_id, "remaining": remaining, "v": version}})
-    if remaining == 0:
-        events.broadcast(show_id, {"type": "sale_sold_out", "sale_id": sale_id})
+                  variant_id: int, stock: SaleStock) -> None:
+    """Units left in the sale, after a claim or a give-back; sold out closes the gate.
+    The versions let the hubs drop whatever arrives out of order."""
+    if stock.remaining == 0:
+        with db.read() as session:
+            gate.close(show_id, variant_id, stock.sale_id, _claimants(session, stock.sale_id))
+    events.stock(show_id, {"sale": {"id": stock.sale_id, "remaining": stock.remaining,
+                                    "v": stock.version}})
+    if stock.remaining == 0:
+        events.broadcast(show_id, {"type": "sale_sold_out", "sale_id": stock.sale_id})
 
 
 def announce_paid(db: Database, events: RoomEvents, show_id: int, variant_id: int,

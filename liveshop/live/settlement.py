@@ -99,12 +99,12 @@ def settle(db: Database, payments: PaymentProvider, settings: Settings, events: 
     except DomainError as error:
         if error.code == _IN_PROGRESS:
             raise  # left leased: tried again once the lease runs out
-        sales.release_claim(db, actor, due.key, sales.tap_fingerprint(
+        stock = sales.release_claim(db, actor, due.key, sales.tap_fingerprint(
             due.show_id, due.variant_id, due.quantity, due.market), due.sale_id, due.quantity)
         _finish(db, due.purchase_id, status="failed", error=error_body(error)["error"],
                 error_status=error.status)
         gate.reopen(due.show_id, due.variant_id)
-        sales.announce_sale(db, events, gate, due.show_id, due.variant_id, due.sale_id)
+        sales.announce_sale(db, events, gate, due.show_id, due.variant_id, stock)
         return
     _finish(db, due.purchase_id, status="paid", checkout_id=paid.id)
     sales.announce_paid(db, events, due.show_id, due.variant_id, due.sale_id, paid, actor)

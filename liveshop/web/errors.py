@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -100,6 +101,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def database_unavailable(request: Request, error: OperationalError) -> Response:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
                     error.orig)
+        return error_json(503, "unavailable", "The service is briefly unavailable; retry soon",
+                          headers={"Retry-After": "2"})
+
+    @app.exception_handler(RedisError)
+    async def shared_state_unavailable(request: Request, error: RedisError) -> Response:
+        # Rate limits and presence live in Redis when several processes share them.
+        log.warning("redis unavailable on %s %s: %s", request.method, request.url.path, error)
         return error_json(503, "unavailable", "The service is briefly unavailable; retry soon",
                           headers={"Retry-After": "2"})
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from liveshop.core.errors import RateLimited
 from liveshop.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -62,3 +64,13 @@ def test_memory_limiter_on_the_event_loop() -> None:
 
 def test_redis_limiter_on_the_event_loop(redis_url: str) -> None:
     exercise_on_the_event_loop(RedisRateLimiter(redis_url))
+
+
+def test_redis_going_away_is_a_clear_503_not_a_500(app: Any) -> None:
+    app.state.context.limiter = RedisRateLimiter("redis://127.0.0.1:1")  # nothing listens
+    with TestClient(app) as client:
+        response = client.post("/api/v1/auth/login",
+                               json={"email": "ada@example.com", "password": "whatever-1"})
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "unavailable"
+    assert response.headers["Retry-After"] == "2"

@@ -50,14 +50,13 @@ def arrange(db: Database, make_user: Any) -> tuple[int, int, list[str]]:
     return show, variant, make_buyers(db, BUYERS)
 
 
-def tap(url: str, show: int, variant: int, token: str, key: str) -> int | None:
+def tap(http: httpx.Client, show: int, variant: int, token: str, key: str) -> int | None:
     """One buyer's tap; None when the server was not there to answer."""
     try:
-        response = httpx.post(f"{url}/api/v1/shows/{show}/buy",
-                              json={"variant_id": variant, "quantity": 1},
-                              headers={"Authorization": f"Bearer {token}",
-                                       "Accept-Language": "en-GB", "Idempotency-Key": key},
-                              timeout=15)
+        response = http.post(f"/api/v1/shows/{show}/buy",
+                             json={"variant_id": variant, "quantity": 1},
+                             headers={"Authorization": f"Bearer {token}",
+                                      "Accept-Language": "en-GB", "Idempotency-Key": key})
     except httpx.TransportError:
         return None
     if response.status_code == 429 or (response.status_code == 409 and response.json()[
@@ -78,9 +77,11 @@ def test_kill_9_mid_sale_then_restart_keeps_every_book_straight(
         "LIVESHOP_SALE_SETTLEMENT_LEASE_SECONDS": "2",
     }, tmp_path / "server.log")
     server.start()
+    # One client shared by the buyers' threads (one per tap would build an SSL context each).
+    http = httpx.Client(base_url=server.url, timeout=15, limits=httpx.Limits(max_connections=40))
     try:
         with ThreadPoolExecutor(max_workers=40) as pool:
-            first = [pool.submit(tap, server.url, show, variant, token, f"tap-{index}")
+            first = [pool.submit(tap, http, show, variant, token, f"tap-{index}")
                      for index, token in enumerate(tokens)]
             deadline = time.monotonic() + 15
             while True:  # kill once purchases are under way, some done, some in flight
@@ -103,7 +104,7 @@ def test_kill_9_mid_sale_then_restart_keeps_every_book_straight(
         while pending:  # buyers retry with the same key until they get an answer
             assert time.monotonic() < deadline, f"{len(pending)} taps never answered"
             for index in sorted(pending):
-                answer = tap(server.url, show, variant, tokens[index], f"tap-{index}")
+                answer = tap(http, show, variant, tokens[index], f"tap-{index}")
                 if answer is not None:
                     answers[index] = answer
                     pending.discard(index)
@@ -117,6 +118,7 @@ def test_kill_9_mid_sale_then_restart_keeps_every_book_straight(
             assert time.monotonic() < deadline, f"{unsettled} purchases never settled"
             time.sleep(0.2)
     finally:
+        http.close()
         server.stop()
 
     # A winner hears 202 (unit claimed, paid right after), or 201 when its retry came after
