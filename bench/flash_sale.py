@@ -4,10 +4,12 @@ The real app runs as ``liveshop serve`` runs it: uvicorn with ``--workers N`` (d
 sharing rooms, rate limits and presence through Redis). Every buyer (made through the ORM with
 a default address, a saved card and an API token) sends one POST /shows/{id}/buy with an
 Idempotency-Key, 200 at a time over kept-alive connections of a minimal HTTP/1.1 client
-(httpx would spend more CPU than the server). Run on SQLite and on a fresh PostgreSQL
-database. Checks exactly 100 sold, nothing oversold (flash-sale units, stock counters and paid
-order lines agree) and no double charge (one succeeded payment per checkout, as many payments
-as orders).
+(httpx would spend more CPU than the server). A winner is answered 202 once its unit is
+claimed and paid for right after (liveshop/live/settlement.py): the run reports when the last
+one was paid. Then 2,000 other buyers tap the sold-out sale (answered from memory). Run on
+SQLite and on a fresh PostgreSQL database. Checks exactly 100 sold, nothing oversold
+(flash-sale units, stock counters and paid order lines agree) and no double charge (one
+succeeded payment per checkout, as many payments as orders).
 
 Baseline in the same run, through the same client and server: GET /api/v1/markets, which
 touches no database. Also reports latency by status (purchases and sold-out answers), how
@@ -186,7 +188,9 @@ def run(url: str, label: str, folder: str, workers: int, redis_url: str | None
     db = Database(url)
     try:
         room = harness.make_live_show(db, stock=UNITS)
-        tokens = make_buyers(db, BUYERS)
+        buyers = make_buyers(db, 2 * BUYERS)
+        # The second half taps after the sale sold out: late taps, refused from memory.
+        tokens, late_tokens = buyers[:BUYERS], buyers[BUYERS:]
         port = harness.free_port()
         with harness.server(harness.uvicorn_app(port, workers),
                             harness.app_env(url, folder, redis_url), port) as process:
@@ -218,6 +222,9 @@ def run(url: str, label: str, folder: str, workers: int, redis_url: str | None
             print(f"    by status: {sale.by_status()}", flush=True)
             paid_after = _settled_after(db, sale.seconds)
             print(f"  every winner paid {paid_after:.2f} s after the first tap", flush=True)
+            late = uvloop.run(_load([tap(token) for token in late_tokens], port, process.pid))
+            print(late.line("POST /buy (sold out)"), flush=True)
+        assert late.statuses[409] == BUYERS, late.statuses
         assert sale.statuses[202] == UNITS, f"sold {sale.statuses[202]}, expected {UNITS}"
         assert sale.statuses[409] == BUYERS - UNITS, sale.statuses
         state = _check(db, sale_id, room.variant_id, room.show_id)
