@@ -6,7 +6,9 @@ import uuid
 from dataclasses import dataclass, field
 
 from liveshop.accounts import security
+from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import Address, ApiToken, User
+from liveshop.accounts.tokens import token_holders
 from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.checkout.orm import PaymentMethod
 from liveshop.core.db import Database
@@ -87,3 +89,10 @@ def make_buyers(db: Database, count: int) -> list[str]:
                                  prefix=token[:10]))
             tokens.append(token)
     return tokens
+
+
+def actor_of_token(db: Database, token: str) -> Actor | None:
+    """Who an API token acts for, looked up directly (requests use accounts.tokens)."""
+    digest = security.token_digest(token)
+    holder = token_holders(db, [digest]).get(digest)
+    return holder.actor if holder is not None else None

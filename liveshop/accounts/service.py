@@ -17,7 +17,7 @@ from liveshop.accounts.schemas import (
     TokenView,
     UserView,
 )
-from liveshop.accounts.tokens import TokenUse, forget_everywhere, token_holders
+from liveshop.accounts.tokens import forget_everywhere
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
@@ -79,13 +79,6 @@ def get_user(db: Database, actor: Actor) -> UserView:
         if user is None:
             raise NotFound("No such user")
         return UserView.model_validate(user)
-
-
-def actor_for_token(db: Database, token: str, usage: TokenUse) -> Actor | None:
-    """One token, looked up at once; requests go through ``tokens.TokenLookup`` instead."""
-    digest = security.token_digest(token)
-    holder = token_holders(db, [digest]).get(digest)
-    return holder.use(usage) if holder is not None else None
 
 
 def create_api_token(db: Database, actor: Actor, name: str) -> NewToken:

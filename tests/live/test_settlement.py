@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from liveshop.accounts import service as accounts
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
 from liveshop.checkout import service as checkout
@@ -28,7 +27,7 @@ from liveshop.live.sales import SoldOutGate
 from liveshop.live.schemas import BuyView, SaleIn, ShowCreate
 from liveshop.live.settlement import settle_next
 from liveshop.markets.model import MARKETS
-from tests.factories import VariantSpec, create_product, create_shop, make_buyers
+from tests.factories import VariantSpec, actor_of_token, create_product, create_shop, make_buyers
 
 SALE_PRICE = 900
 
@@ -64,7 +63,7 @@ def sale(db: Database) -> Sale:
         duration_seconds=300))
     buyers = []
     for token in make_buyers(db, 3):
-        actor = accounts.actor_for_token(db, token, accounts.TokenUse())
+        actor = actor_of_token(db, token)
         assert actor is not None
         buyers.append(actor)
     return Sale(show.id, variant, started.id, buyers)

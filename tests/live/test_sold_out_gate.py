@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from liveshop.accounts import service as accounts
 from liveshop.accounts.model import Actor
 from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.core.config import Settings
@@ -16,7 +15,7 @@ from liveshop.live.hub import RoomEvents
 from liveshop.live.sales import SoldOut, SoldOutGate
 from liveshop.live.schemas import BuyView
 from liveshop.markets.model import MARKETS
-from tests.factories import make_buyers
+from tests.factories import actor_of_token, make_buyers
 from tests.live.conftest import LiveShow
 from tests.queries import statements
 
@@ -63,7 +62,7 @@ def test_sold_out_taps_touch_no_database_and_a_winner_retry_replays(
     assert created.status_code == 201, created.text
     actors: list[Actor] = []
     for token in make_buyers(db, 4):
-        actor = accounts.actor_for_token(db, token, accounts.TokenUse())
+        actor = actor_of_token(db, token)
         assert actor is not None
         actors.append(actor)
     winner, late, later, latest = actors

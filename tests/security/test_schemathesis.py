@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from liveshop.accounts import service as accounts
 from liveshop.accounts.model import Actor, Role
 from liveshop.core.db import Database
-from tests.factories import create_product, create_shop
+from tests.factories import actor_of_token, create_product, create_shop
 from tests.security.conftest import build_app, sign_up
 
 EXAMPLES_PER_OPERATION = 10
@@ -42,7 +42,7 @@ class Bearer:
         self.token = accounts.create_api_token(self.db, self.actor, "fuzz").token
 
     def headers(self) -> dict[str, str]:
-        if accounts.actor_for_token(self.db, self.token, accounts.TokenUse()) is None:
+        if actor_of_token(self.db, self.token) is None:
             self.renew()
         return {"Authorization": f"Bearer {self.token}"}
 
