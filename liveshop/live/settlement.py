@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import User
 from liveshop.accounts.service import actor_of
 from liveshop.checkout import service as checkout
@@ -41,22 +41,9 @@ SWEEP_SECONDS = 1.0
 _IN_PROGRESS = "idempotency_key_in_use"
 
 
-@dataclass(frozen=True)
-class _Due:
-    purchase_id: int
-    sale_id: int
-    show_id: int
-    variant_id: int
-    quantity: int
-    market: str
-    unit_price: int
-    creator_id: int | None
-    key: str
-    buyer: User
-
-
-def _take_next(db: Database, lease_seconds: float) -> _Due | None:
-    """Lease the oldest pending purchase nobody holds; None when there is none."""
+def _take_next(db: Database, lease_seconds: float) -> tuple[SalePurchase, Actor] | None:
+    """Lease the oldest pending purchase nobody holds, with its buyer; None when there is
+    none."""
     while True:
         with db.transaction() as session:
             now = utcnow()
@@ -73,14 +60,10 @@ def _take_next(db: Database, lease_seconds: float) -> _Due | None:
                         attempts=SalePurchase.attempts + 1)))
             if taken != 1:
                 continue  # another process took it first
-            purchase = session.get(SalePurchase, purchase_id)
-            buyer = session.get(User, purchase.buyer_id) if purchase is not None else None
-            if purchase is None or buyer is None:
-                continue
-            session.expunge(buyer)
-            return _Due(purchase.id, purchase.sale_id, purchase.show_id, purchase.variant_id,
-                        purchase.quantity, purchase.market, purchase.unit_price,
-                        purchase.creator_id, purchase.idempotency_key, buyer)
+            purchase = session.get_one(SalePurchase, purchase_id)
+            buyer = actor_of(session.get_one(User, purchase.buyer_id))
+            session.expunge(purchase)
+            return purchase, buyer
 
 
 def _finish(db: Database, purchase_id: int, **values: Any) -> None:
@@ -90,24 +73,26 @@ def _finish(db: Database, purchase_id: int, **values: Any) -> None:
 
 
 def settle(db: Database, payments: PaymentProvider, settings: Settings, events: RoomEvents,
-           gate: sales.SoldOutGate, due: _Due) -> None:
-    actor = actor_of(due.buyer)
+           gate: sales.SoldOutGate, purchase: SalePurchase, buyer: Actor) -> None:
+    key, sale_id = purchase.idempotency_key, purchase.sale_id
+    show_id, variant_id, quantity = purchase.show_id, purchase.variant_id, purchase.quantity
     try:
-        paid = checkout.buy_now(db, payments, settings, actor, due.variant_id, due.quantity,
-                                MARKETS[due.market], due.key, unit_price_override=due.unit_price,
-                                show_id=due.show_id, creator_id=due.creator_id)
+        paid = checkout.buy_now(db, payments, settings, buyer, variant_id, quantity,
+                                MARKETS[purchase.market], key,
+                                unit_price_override=purchase.unit_price, show_id=show_id,
+                                creator_id=purchase.creator_id)
     except DomainError as error:
         if error.code == _IN_PROGRESS:
             raise  # left leased: tried again once the lease runs out
-        stock = sales.release_claim(db, actor, due.key, sales.tap_fingerprint(
-            due.show_id, due.variant_id, due.quantity, due.market), due.sale_id, due.quantity)
-        _finish(db, due.purchase_id, status="failed", error=error_body(error)["error"],
+        stock = sales.release_claim(db, buyer, key, sales.tap_fingerprint(
+            show_id, variant_id, quantity, purchase.market), sale_id, quantity)
+        _finish(db, purchase.id, status="failed", error=error_body(error)["error"],
                 error_status=error.status)
-        gate.reopen(due.show_id, due.variant_id)
-        sales.announce_sale(db, events, gate, due.show_id, due.variant_id, stock)
+        gate.reopen(show_id, variant_id)
+        sales.announce_sale(db, events, gate, show_id, variant_id, stock)
         return
-    _finish(db, due.purchase_id, status="paid", checkout_id=paid.id)
-    sales.announce_paid(db, events, due.show_id, due.variant_id, due.sale_id, paid, actor)
+    _finish(db, purchase.id, status="paid", checkout_id=paid.id)
+    sales.announce_paid(db, events, show_id, variant_id, sale_id, paid, buyer)
 
 
 def settle_next(db: Database, payments: PaymentProvider, settings: Settings,
@@ -116,12 +101,13 @@ def settle_next(db: Database, payments: PaymentProvider, settings: Settings,
     due = _take_next(db, settings.sale_settlement_lease_seconds)
     if due is None:
         return False
+    purchase, buyer = due
     try:
-        settle(db, payments, settings, events, gate, due)
+        settle(db, payments, settings, events, gate, purchase, buyer)
     except Exception:
         # The row keeps its lease and is tried again when it ends (e.g. the database
         # restarting): one bad purchase must not stop the others.
-        log.exception("settling flash-sale purchase %s failed; will retry", due.purchase_id)
+        log.exception("settling flash-sale purchase %s failed; will retry", purchase.id)
     return True
 
 
