@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -152,3 +153,11 @@ class Database:
 def rows_affected(result: Result[Any]) -> int:
     """Rows an UPDATE/DELETE touched: how conditional writes learn whether they won."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def upsert_into(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can take ON CONFLICT: both databases speak it, but SQLAlchemy builds
+    it per dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -32,6 +32,8 @@ from liveshop.live.schemas import (
 from liveshop.web.deps import Context, CurrentActor, CurrentMarket, limit_buying
 
 router = APIRouter(tags=["live"])
+# Also served, for taps on a sold-out sale, by liveshop/live/sold_out_lane.py.
+BUY_PATH = "/shows/{show_id}/buy"
 
 
 def room_events(request: Request) -> RoomEvents:
@@ -220,7 +222,7 @@ def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
     return service.notifications(context.db, actor, mark_read)
 
 
-@router.post("/shows/{show_id}/buy", status_code=201, response_model=BuyView,
+@router.post(BUY_PATH, status_code=201, response_model=BuyView,
              responses={202: {"model": BuyView, "description": (
                  "Flash sale: the units are yours and payment follows; "
                  "see Location (GET /purchases/{purchase_id})")}})
@@ -233,7 +235,7 @@ async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMar
     gate: sales.SoldOutGate = request.app.state.sale_gate
     # Answered on the event loop: thousands of late taps need no thread and no database.
     if gate.known_sold_out(show_id, data.variant_id, actor.user_id):
-        raise sales.SoldOut("Sold out", field="variant_id")
+        raise sales.sold_out()
     # Counted after the gate: the limit guards the database and the card provider, and a tap
     # refused from memory reaches neither.
     await limit_buying(actor, context)

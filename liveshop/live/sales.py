@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
@@ -25,7 +25,7 @@ from liveshop.checkout import service as checkout
 from liveshop.checkout.payments import PaymentProvider
 from liveshop.checkout.schemas import CheckoutView
 from liveshop.core.config import Settings
-from liveshop.core.db import Database, rows_affected, utcnow
+from liveshop.core.db import Database, upsert_into, utcnow
 from liveshop.core.errors import Conflict, DomainError, NotFound
 from liveshop.core.idempotency import ReplayedError, fingerprint, run_once, validate_key
 from liveshop.inventory import service as inventory
@@ -33,7 +33,7 @@ from liveshop.live.hub import RoomEvents
 from liveshop.live.model import ShowStatus
 from liveshop.live.orm import FlashSale, FlashSaleClaim, SalePurchase, Show
 from liveshop.live.schemas import BuyView, PurchaseProblem
-from liveshop.live.service import markets_of
+from liveshop.live.service import market_codes
 from liveshop.markets.model import Market
 
 
@@ -68,6 +68,11 @@ class SoldOutGate:
             return (entry is not None and buyer_id not in entry.claimants
                     and time.monotonic() < entry.trusted_until)
 
+    def closes_any(self, show_id: int) -> bool:
+        """Whether a sale of the show is known sold out (a cheap look before the rest)."""
+        with self._lock:
+            return any(show == show_id for show, _ in self._sold_out)
+
     def refuses(self, show_id: int, variant_id: int, buyer_id: int) -> bool:
         with self._lock:
             entry = self._sold_out.get((show_id, variant_id))
@@ -94,6 +99,10 @@ class SoldOut(Conflict):
     code = "sold_out"
 
 
+def sold_out() -> SoldOut:
+    return SoldOut("Sold out", field="variant_id")
+
+
 @dataclass(frozen=True)
 class Offer:
     """What a tap buys at, decided once per Idempotency-Key and stored with it, so a retry
@@ -105,32 +114,41 @@ class Offer:
     sale_price: int | None
 
 
-def _active_sale(session: Session, show_id: int, variant_id: int) -> FlashSale | None:
+def _active_sale_of(show_id: int, variant_id: int) -> tuple[ColumnElement[bool], ...]:
     # An ended show's replay still sells, at regular prices: ending a show ends its sales.
-    return session.scalars(select(FlashSale).where(
-        FlashSale.show_id == show_id, FlashSale.variant_id == variant_id,
-        FlashSale.status == "active", FlashSale.ends_at > utcnow(),
-    ).order_by(FlashSale.id.desc())).first()
+    return (FlashSale.show_id == show_id, FlashSale.variant_id == variant_id,
+            FlashSale.status == "active", FlashSale.ends_at > utcnow())
+
+
+def _active_sale(session: Session, show_id: int, variant_id: int) -> FlashSale | None:
+    return session.scalars(select(FlashSale).where(*_active_sale_of(show_id, variant_id))
+                           .order_by(FlashSale.id.desc())).first()
 
 
 def _decide(session: Session, show_id: int, variant_id: int, quantity: int, market: Market,
-            buyer_id: int) -> tuple[Offer, FlashSale | None]:
+            buyer_id: int) -> Offer:
     """Check the room sells this; while a sale runs, count the units against the buyer's
-    limit (the units themselves are taken by :func:`_take_units`)."""
-    show = session.get(Show, show_id)
-    if show is None:
+    limit (the units themselves are taken by :func:`_take_units`). The show, its shop and
+    the sale come in one query: each statement is a round trip a crowd of buyers waits on."""
+    room = session.execute(
+        select(Show.status, Show.markets, Show.host_id, Shop.owner_id, FlashSale.id,
+               FlashSale.per_buyer_limit, FlashSale.prices)
+        .outerjoin(Shop, Shop.id == Show.shop_id)
+        .outerjoin(FlashSale, and_(*_active_sale_of(show_id, variant_id)))
+        .where(Show.id == show_id)
+        .order_by(FlashSale.id.desc()).limit(1)).first()
+    if room is None:
         raise NotFound("No such show", field="show_id")
-    if show.status == ShowStatus.SCHEDULED:
+    status, markets, host_id, owner_id, sale_id, per_buyer_limit, prices = room
+    if status == ShowStatus.SCHEDULED:
         raise Conflict("Buying opens when the show goes live", field="show_id")
-    if market.code not in markets_of(show):
+    if market.code not in market_codes(markets):
         raise Conflict(f"This show does not sell in {market.code}", field="market")
-    shop = session.get(Shop, show.shop_id)
-    creator_id = show.host_id if shop is not None and shop.owner_id != show.host_id else None
-    sale = _active_sale(session, show_id, variant_id)
-    if sale is None:
-        return Offer(creator_id, None, None), None
-    _count_for_buyer(session, sale.id, buyer_id, quantity, sale.per_buyer_limit)
-    return Offer(creator_id, sale.id, int(sale.prices[market.code])), sale
+    creator_id = host_id if owner_id is not None and owner_id != host_id else None
+    if sale_id is None:
+        return Offer(creator_id, None, None)
+    _count_for_buyer(session, sale_id, buyer_id, quantity, per_buyer_limit)
+    return Offer(creator_id, sale_id, int(prices[market.code]))
 
 
 def _close_if_sold_out(db: Database, gate: SoldOutGate, show_id: int,
@@ -150,19 +168,17 @@ def _claimants(session: Session, sale_id: int) -> frozenset[int]:
 
 def _count_for_buyer(session: Session, sale_id: int, buyer_id: int, quantity: int,
                      limit: int) -> None:
-    counted = rows_affected(session.execute(
-        update(FlashSaleClaim)
-        .where(FlashSaleClaim.sale_id == sale_id, FlashSaleClaim.buyer_id == buyer_id,
-               FlashSaleClaim.quantity + quantity <= limit)
-        .values(quantity=FlashSaleClaim.quantity + quantity)))
-    if counted != 1:
-        exists = session.scalar(select(FlashSaleClaim.id).where(
-            FlashSaleClaim.sale_id == sale_id, FlashSaleClaim.buyer_id == buyer_id))
-        if exists is not None or quantity > limit:
-            raise Conflict(f"The limit is {limit} per buyer for this sale",
-                           field="quantity", code="limit_reached")
-        session.add(FlashSaleClaim(sale_id=sale_id, buyer_id=buyer_id, quantity=quantity))
-        session.flush()
+    """Add the units to the buyer's count, unless that passes the limit: one statement."""
+    counted = quantity <= limit and session.execute(
+        upsert_into(session, FlashSaleClaim)
+        .values(sale_id=sale_id, buyer_id=buyer_id, quantity=quantity)
+        .on_conflict_do_update(index_elements=["sale_id", "buyer_id"],
+                               set_={"quantity": FlashSaleClaim.quantity + quantity},
+                               where=FlashSaleClaim.quantity + quantity <= limit)
+        .returning(FlashSaleClaim.id)).first() is not None
+    if not counted:
+        raise Conflict(f"The limit is {limit} per buyer for this sale",
+                       field="quantity", code="limit_reached")
 
 
 @dataclass(frozen=True)
@@ -183,7 +199,7 @@ def _take_units(session: Session, sale_id: int, quantity: int) -> SaleStock:
         .values(remaining=FlashSale.remaining - quantity, version=FlashSale.version + 1)
         .returning(FlashSale.remaining, FlashSale.version)).first()
     if taken is None:
-        raise SoldOut("Sold out", field="variant_id")
+        raise sold_out()
     return SaleStock(sale_id, taken.remaining, taken.version)
 
 
@@ -215,7 +231,7 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
     # A tap on a sale this process saw sell out is refused without a database read, unless
     # the buyer holds units of it (then it may be a retry, which must replay what it got).
     if gate.refuses(show_id, variant_id, actor.user_id):
-        raise SoldOut("Sold out", field="variant_id")
+        raise sold_out()
     # Checked before claiming: a buyer who cannot pay in one tap must not hold units.
     checkout.one_tap_details(db, actor.user_id)
     request = tap_fingerprint(show_id, variant_id, quantity, market.code)
@@ -224,12 +240,12 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
     taken: list[SaleStock] = []
 
     def decide(session: Session) -> tuple[int, Any]:
-        offer, sale = _decide(session, show_id, variant_id, quantity, market, actor.user_id)
-        if sale is None or offer.sale_price is None:
+        offer = _decide(session, show_id, variant_id, quantity, market, actor.user_id)
+        if offer.sale_id is None or offer.sale_price is None:
             return 200, asdict(offer)
-        claiming.append(sale.id)
+        claiming.append(offer.sale_id)
         purchase = SalePurchase(
-            sale_id=sale.id, show_id=show_id, variant_id=variant_id,
+            sale_id=offer.sale_id, show_id=show_id, variant_id=variant_id,
             buyer_id=actor.user_id, idempotency_key=key, quantity=quantity,
             market=market.code, unit_price=offer.sale_price, creator_id=offer.creator_id)
         session.add(purchase)

@@ -101,7 +101,12 @@ def _require_moderator(session: Session, actor: Actor, show: Show) -> None:
 
 
 def markets_of(show: Show) -> list[str]:
-    return [code for code in show.markets.strip(",").split(",") if code]
+    return market_codes(show.markets)
+
+
+def market_codes(markets: str) -> list[str]:
+    """The codes of a show's stored ``markets`` column (",UK,DE,")."""
+    return [code for code in markets.strip(",").split(",") if code]
 
 
 # --- shows ---

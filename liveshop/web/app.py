@@ -35,6 +35,7 @@ from liveshop.live import ws as live_ws
 from liveshop.live.runtime import create_hub
 from liveshop.live.sales import SoldOutGate
 from liveshop.live.settlement import Settlements
+from liveshop.live.sold_out_lane import SoldOutLane
 from liveshop.markets import api as markets_api
 from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
@@ -188,6 +189,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # it moving, and the waiting taps hold no thread (docs/benchmarks.md, flash sale).
     app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)
 
+    install_error_handlers(app)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    for router in PAGE_ROUTERS:
+        app.include_router(router, include_in_schema=False)
+    app.include_router(live_ws.router)
+    app.include_router(video_ws.router)
+    app.include_router(video_files.router)
+
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -197,15 +207,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         https_only=settings.secure_cookies,
     )
 
+    # Between the two: late taps on a sold-out sale carry the security headers, and skip
+    # the session, FastAPI's routing and the buy route's dependencies.
+    app.add_middleware(SoldOutLane, buy_path=API_PREFIX + live_api.BUY_PATH)
     app.add_middleware(SecurityHeaders)
-    install_error_handlers(app)
-    for router in API_ROUTERS:
-        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for router in PAGE_ROUTERS:
-        app.include_router(router, include_in_schema=False)
-    app.include_router(live_ws.router)
-    app.include_router(video_ws.router)
-    app.include_router(video_files.router)
 
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     # Browser libraries come from the npm registry (`npm ci`), never copied into the repo.

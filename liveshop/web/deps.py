@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from liveshop.accounts import service as accounts
 from liveshop.accounts.model import Actor
+from liveshop.accounts.tokens import bearer_token
 from liveshop.core.errors import Forbidden, NotAuthenticated
 from liveshop.markets.model import MARKETS, Market, market_from_accept_language
 from liveshop.web.context import AppContext
@@ -59,10 +60,10 @@ async def optional_actor(request: Request, context: Context) -> Actor | None:
         return cached
     authorization = request.headers.get("authorization", "")
     if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(authorization)
+        if token is None:
             raise NotAuthenticated("Use 'Authorization: Bearer <token>'", field="Authorization")
-        actor = await context.tokens.actor(token.strip())
+        actor = await context.tokens.actor(token)
         if actor is None:
             raise NotAuthenticated("The API token is invalid or revoked", field="Authorization")
         request.state.actor = actor

@@ -48,6 +48,11 @@ def error_json(status: int, code: str, message: str, field: str | None = None,
     )
 
 
+def error_response(error: DomainError) -> JSONResponse:
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+    return error_json(error.status, error.code, error.message, error.field, headers)
+
+
 def wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
         "accept", ""
@@ -64,14 +69,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
-        headers = None
-        if isinstance(error, RateLimited):
-            headers = {"Retry-After": str(error.retry_after)}
         if wants_html(request):
             if isinstance(error, NotAuthenticated):
                 return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
             return render(request, "error.html", status_code=error.status, error=error)
-        return error_json(error.status, error.code, error.message, error.field, headers)
+        return error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:

@@ -12,6 +12,7 @@ from liveshop.accounts import service as accounts
 from liveshop.accounts import tokens
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import ApiToken, User
+from liveshop.accounts.security import token_digest
 from liveshop.accounts.tokens import TokenLookup, TokenUse
 from liveshop.core.db import Database
 from tests.conftest import run_async
@@ -101,13 +102,17 @@ def test_unknown_tokens_and_inactive_users_get_no_one_and_are_not_remembered(
 
 
 def test_use_is_noted_for_the_batched_stamp(db: Database) -> None:
-    [token] = make_buyers(db, 1)
+    used, unused = make_buyers(db, 3), make_buyers(db, 1)
     usage = TokenUse()
     lookup = TokenLookup(db, usage)
-    assert lookup_one(lookup, token) is not None
+    for token in used:
+        assert lookup_one(lookup, token) is not None
     usage.write(db)
     with db.read() as session:
-        assert session.scalar(select(ApiToken.last_used_at)) is not None
+        stamped = session.execute(select(ApiToken.token_hash, ApiToken.last_used_at)).all()
+    assert {digest for digest, when in stamped if when is not None} == {
+        token_digest(token) for token in used}
+    assert len(stamped) == len(used) + len(unused)
 
 
 def test_a_failed_query_reaches_every_waiting_request(db: Database) -> None:

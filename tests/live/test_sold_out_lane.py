@@ -1,0 +1,117 @@
+"""Late taps on a sold-out sale are answered ahead of FastAPI, exactly as the route would
+answer them; every other request reaches the route with its body intact."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from liveshop.core.db import Database
+from liveshop.live.sold_out_lane import SoldOutLane
+from liveshop.web import deps
+from tests.conftest import run_async
+from tests.factories import make_buyers
+from tests.live.conftest import LiveShow
+from tests.queries import statements
+
+SOLD_OUT = {"error": {"code": "sold_out", "message": "Sold out", "field": "variant_id"}}
+
+
+def _tapper(server: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=f"http://{server}", timeout=10, headers={
+        "Authorization": f"Bearer {token}", "Accept-Language": "en-GB"})
+
+
+def _tap(client: httpx.Client, show_id: int, body: Any, key: str | None = None,
+         **headers: str) -> httpx.Response:
+    return client.post(f"/api/v1/shows/{show_id}/buy", json=body, headers={
+        "Idempotency-Key": key or uuid.uuid4().hex, **headers})
+
+
+def test_late_taps_are_refused_before_routing_and_everything_else_reaches_the_route(
+    db: Database, server: str, live_show: LiveShow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sold, other = live_show.variant_ids
+    started = live_show.host.http.post(f"/api/v1/shows/{live_show.id}/sales", json={
+        "variant_id": sold, "prices": {"UK": 1000, "DE": 1200}, "quantity": 1,
+        "per_buyer_limit": 1, "duration_seconds": 60})
+    assert started.status_code == 201, started.text
+    winner, late = (_tapper(server, token) for token in make_buyers(db, 2))
+    won = _tap(winner, live_show.id, {"variant_id": sold}, key="won")
+    assert won.status_code == 202, won.text
+    routed = _tap(late, live_show.id, {"variant_id": sold})  # the route closes the gate
+    assert (routed.status_code, routed.json()) == (409, SOLD_OUT)
+
+    def route_reached(*args: Any) -> None:
+        raise AssertionError("the buy route's dependencies ran")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deps, "market_of", route_reached)
+        with statements(db) as seen:
+            refused = _tap(late, live_show.id, {"variant_id": sold, "quantity": 1})
+    assert (refused.status_code, refused.json()) == (409, SOLD_OUT)
+    assert refused.headers["content-type"] == routed.headers["content-type"]
+    assert refused.headers["x-frame-options"] == "DENY"  # the security headers still apply
+    # Only the app's background loops (payment sweeps, token-use stamps) may have run SQL.
+    assert [s for s in seen if "sale_purchases" not in s and "api_tokens SET" not in s] == []
+
+    # Whatever the lane does not answer itself reaches the route, body intact.
+    bad_json = late.post(f"/api/v1/shows/{live_show.id}/buy", content=b"{not json",
+                         headers={"Content-Type": "application/json", "Idempotency-Key": "x"})
+    assert bad_json.status_code == 422 and bad_json.json()["error"]["code"] == "invalid"
+    too_many = _tap(late, live_show.id, {"variant_id": sold, "quantity": 100})
+    assert (too_many.status_code, too_many.json()["error"]["field"]) == (422, "quantity")
+    anonymous = httpx.post(f"http://{server}/api/v1/shows/{live_show.id}/buy",
+                           json={"variant_id": sold}, headers={"Idempotency-Key": "y"})
+    assert (anonymous.status_code, anonymous.json()["error"]["field"]) == (401, "Authorization")
+    replayed = _tap(winner, live_show.id, {"variant_id": sold}, key="won")  # a lost answer
+    assert replayed.status_code == 202
+    assert replayed.json()["purchase_id"] == won.json()["purchase_id"]
+    regular = _tap(late, live_show.id, {"variant_id": other, "quantity": 2})
+    assert regular.status_code == 201, regular.text
+    assert regular.json()["status"] == "paid"
+    for client in (winner, late):
+        client.close()
+
+
+def test_a_body_the_lane_read_is_handed_to_the_app_as_it_came() -> None:
+    """Read in chunks, or too large to be a tap: the app still gets every byte."""
+    received: list[bytes] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            received.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+
+    class State:
+        sale_gate = type("Gate", (), {"closes_any": staticmethod(lambda show_id: True)})()
+        context = type("Context", (), {"tokens": None})()
+
+    async def send_nothing(message: Message) -> None:
+        raise AssertionError("the app answers, not the lane")
+
+    lane = SoldOutLane(app, "/api/v1/shows/{show_id}/buy")
+    chunks = [b'{"variant_id": 1,', b' "quantity": 1}', b" " * 2000, b"never read by the lane"]
+    for body in (chunks[:2], chunks):
+        received.clear()
+        receive = _receiving([
+            {"type": "http.request", "body": chunk, "more_body": index < len(body) - 1}
+            for index, chunk in enumerate(body)])
+        scope = {"type": "http", "method": "POST", "path": "/api/v1/shows/1/buy",
+                 "headers": [(b"content-type", b"text/plain")],
+                 "app": type("App", (), {"state": State})()}
+        run_async(lane(scope, receive, send_nothing))
+        assert b"".join(received) == b"".join(body)
+
+
+def _receiving(messages: list[Message]) -> Receive:
+    async def receive() -> Message:
+        return messages.pop(0)
+
+    return receive
