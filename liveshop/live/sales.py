@@ -258,7 +258,8 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
 
     try:
         decided = run_once(db, user_id=actor.user_id, key=f"{key}:offer",
-                           request_fingerprint=request, operation=decide, last=take_units)
+                           request_fingerprint=request, operation=decide, last=take_units,
+                           brief=True)
     except DomainError as error:
         if error.code == "sold_out":
             _close_if_sold_out(db, gate, show_id, variant_id)

@@ -11,6 +11,7 @@ from liveshop.accounts.orm import User
 from liveshop.core.db import Database
 from liveshop.core.errors import Conflict, DomainError, InvalidInput
 from liveshop.core.idempotency import fingerprint, run_once
+from tests.queries import statements
 
 
 @pytest.fixture
@@ -108,3 +109,75 @@ def test_missing_or_oversized_key_names_the_header(db: Database, user_id: int,
         run_once(db, user_id=user_id, key=key, request_fingerprint="f",  # type: ignore[arg-type]
                  operation=Counter())
     assert raised.value.field == "Idempotency-Key"
+
+
+# --- brief operations: the key is stored with the result, in the operation's transaction ---
+
+
+class Signup:
+    """A brief operation that writes: each run adds a user, so what committed is countable."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, session: Session) -> tuple[int, Any]:
+        with self.lock:
+            self.runs += 1
+            run = self.runs
+        session.add(User(email=f"brief-{run}@example.com", display_name="B", password_hash="x"))
+        session.flush()
+        return 201, {"run": run}
+
+
+def _brief_users(db: Database) -> int:
+    with db.read() as session:
+        return session.query(User).filter(User.email.like("brief-%")).count()
+
+
+def test_a_brief_operation_is_stored_with_its_key_and_replayed(db: Database,
+                                                               user_id: int) -> None:
+    operation = Signup()
+    with statements(db) as seen:
+        first = run_once(db, user_id=user_id, key="b", request_fingerprint=fingerprint("op", 1),
+                         operation=operation, brief=True)
+    assert sum("idempotency_keys" in statement for statement in seen) == 1  # one INSERT
+    again = run_once(db, user_id=user_id, key="b", request_fingerprint=fingerprint("op", 1),
+                     operation=operation, brief=True)
+    assert (first.body, first.replayed, again.body, again.replayed) == (
+        {"run": 1}, False, {"run": 1}, True)
+    assert _brief_users(db) == 1
+    with pytest.raises(InvalidInput) as reused:
+        run_once(db, user_id=user_id, key="b", request_fingerprint=fingerprint("op", 2),
+                 operation=operation, brief=True)
+    assert reused.value.code == "idempotency_key_reused"
+
+
+def test_concurrent_brief_runs_commit_once_and_all_answer_alike(db: Database,
+                                                                user_id: int) -> None:
+    operation = Signup()
+
+    def attempt(_: int) -> Any:
+        return run_once(db, user_id=user_id, key="same", brief=True,
+                        request_fingerprint=fingerprint("op", 1), operation=operation).body
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        bodies = list(pool.map(attempt, range(8)))
+    assert len({body["run"] for body in bodies}) == 1
+    assert _brief_users(db) == 1
+
+
+def test_a_brief_operations_error_is_stored_without_its_writes(db: Database,
+                                                               user_id: int) -> None:
+    def failing(session: Session) -> tuple[int, Any]:
+        Signup()(session)
+        raise Conflict("sold out", field="quantity", code="out_of_stock")
+
+    with pytest.raises(Conflict):
+        run_once(db, user_id=user_id, key="e", request_fingerprint=fingerprint("op", 1),
+                 operation=failing, brief=True)
+    with pytest.raises(DomainError) as replay:
+        run_once(db, user_id=user_id, key="e", request_fingerprint=fingerprint("op", 1),
+                 operation=Signup(), brief=True)
+    assert (replay.value.status, replay.value.code) == (409, "out_of_stock")
+    assert _brief_users(db) == 0
