@@ -239,10 +239,18 @@ async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMar
     # Counted after the gate: the limit guards the database and the card provider, and a tap
     # refused from memory reaches neither.
     await limit_buying(actor, context)
-    async with request.app.state.purchase_slots:
-        bought = await run_in_threadpool(
-            sales.buy, context.db, context.payments, context.settings, room_events(request),
-            gate, actor, show_id, data.variant_id, data.quantity, market, idempotency_key)
+    events = room_events(request)
+    async with request.app.state.claim_slots:
+        claimed = await run_in_threadpool(
+            sales.claim, context.db, events, gate, actor, show_id, data.variant_id,
+            data.quantity, market, idempotency_key)
+    if isinstance(claimed, sales.Offer):
+        async with request.app.state.purchase_slots:
+            bought = await run_in_threadpool(
+                sales.pay_now, context.db, context.payments, context.settings, events, actor,
+                show_id, data.variant_id, data.quantity, market, idempotency_key, claimed)
+    else:
+        bought = claimed
     if bought.status == "pending":
         request.app.state.settlements.wake()
         response.status_code = 202

@@ -223,10 +223,23 @@ def tap_fingerprint(show_id: int, variant_id: int, quantity: int, market_code: s
 def buy(db: Database, payments: PaymentProvider, settings: Settings, events: RoomEvents,
         gate: SoldOutGate, actor: Actor, show_id: int, variant_id: int, quantity: int,
         market: Market, idempotency_key: str | None) -> BuyView:
-    """One tap in the room. At a regular price the purchase is paid before this returns; in a
-    flash sale it returns once the units are claimed (``pending``) and
-    liveshop/live/settlement.py pays for them: the checkout and payment of every winner of
-    a sale would otherwise sit in front of the thousands of taps arriving with them."""
+    """One tap in the room: :func:`claim`, then :func:`pay_now` at a regular price."""
+    claimed = claim(db, events, gate, actor, show_id, variant_id, quantity, market,
+                    idempotency_key)
+    if isinstance(claimed, BuyView):
+        return claimed
+    return pay_now(db, payments, settings, events, actor, show_id, variant_id, quantity,
+                   market, idempotency_key, claimed)
+
+
+def claim(db: Database, events: RoomEvents, gate: SoldOutGate, actor: Actor, show_id: int,
+          variant_id: int, quantity: int, market: Market,
+          idempotency_key: str | None) -> BuyView | Offer:
+    """What a tap buys at. In a flash sale the units are claimed and the purchase is
+    ``pending`` (or replayed, for a retried tap): liveshop/live/settlement.py pays for it,
+    since the checkout and payment of every winner would otherwise sit in front of the
+    thousands of taps arriving with them. At a regular price, the Offer for :func:`pay_now`.
+    Only the database is touched here, in a few statements."""
     key = validate_key(idempotency_key)
     # A tap on a sale this process saw sell out is refused without a database read, unless
     # the buyer holds units of it (then it may be a retry, which must replay what it got).
@@ -266,16 +279,22 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
         raise
     purchase_id = decided.body.pop("purchase_id", None)
     offer = Offer(**decided.body)
-    if purchase_id is not None:
-        if decided.replayed:
-            return purchase_view(db, actor, purchase_id, raise_failure=True)
-        gate.reopen(show_id, variant_id)
-        announce_sale(db, events, gate, show_id, variant_id, taken[0])
-        return BuyView(status="pending", purchase_id=purchase_id, checkout_id=None,
-                       order_numbers=[], total=None, currency=None,
-                       flash_sale_id=offer.sale_id)
+    if purchase_id is None:
+        return offer
+    if decided.replayed:
+        return purchase_view(db, actor, purchase_id, raise_failure=True)
+    gate.reopen(show_id, variant_id)
+    announce_sale(db, events, gate, show_id, variant_id, taken[0])
+    return BuyView(status="pending", purchase_id=purchase_id, checkout_id=None,
+                   order_numbers=[], total=None, currency=None, flash_sale_id=offer.sale_id)
+
+
+def pay_now(db: Database, payments: PaymentProvider, settings: Settings, events: RoomEvents,
+            actor: Actor, show_id: int, variant_id: int, quantity: int, market: Market,
+            idempotency_key: str | None, offer: Offer) -> BuyView:
+    """A tap at a regular price, checked out and paid before the answer."""
     paid = checkout.buy_now(db, payments, settings, actor, variant_id, quantity, market,
-                            key, show_id=show_id, creator_id=offer.creator_id)
+                            idempotency_key, show_id=show_id, creator_id=offer.creator_id)
     announce_paid(db, events, show_id, variant_id, None, paid, actor)
     return paid_view(paid, None, None)
 

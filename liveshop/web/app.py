@@ -53,6 +53,7 @@ HLS_JS_DIR = Path(__file__).resolve().parents[2] / "node_modules" / "hls.js" / "
 # How often unpaid checkouts whose stock hold ran out are cancelled and their stock freed.
 EXPIRY_SWEEP_SECONDS = 30.0
 TOKEN_USE_WRITE_SECONDS = 10.0
+CLAIMS_AT_ONCE = 2
 PURCHASES_AT_ONCE = 4
 API_PREFIX = "/api/v1"
 API_ROUTERS = tuple(module.router for module in (
@@ -136,7 +137,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # The hub belongs to the event loop that serves the sockets, so each serving
         # loop gets its own (tests may run the app on several loops one after another).
         idle_hub, app.state.hub = app.state.hub, create_hub(settings.redis_url)
-        app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)  # this loop's
+        app.state.claim_slots = asyncio.Semaphore(CLAIMS_AT_ONCE)  # this loop's
+        app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)
         try:
             async with contextlib.AsyncExitStack() as running:
                 running.push_async_callback(app.state.context.limiter.aclose)
@@ -183,10 +185,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.sale_gate = SoldOutGate()
     # Flash-sale purchases are paid for after the tap is answered (liveshop/live/settlement.py).
     app.state.settlements = Settlements()
-    # Purchases in progress per process. Buyers of one item queue for its stock and sale
-    # rows, locked from an UPDATE to the commit; with dozens of threads competing for the
-    # GIL each holder is slow to reach its commit and the queue crawls. A few at a time keep
-    # it moving, and the waiting taps hold no thread (docs/benchmarks.md, flash sale).
+    # Taps claiming in progress per process, and purchases paid at once (regular prices).
+    # Buyers of one item queue for its sale or stock row, locked from an UPDATE to the
+    # commit; with many threads competing for the GIL each holder is slow to reach its
+    # commit and the queue crawls. A few at a time keep it moving, and the waiting taps
+    # hold no thread. Two claims at a time sold a 100-unit sale fastest (docs/benchmarks.md,
+    # flash sale, fourth round); a payment is not held up by the claims.
+    app.state.claim_slots = asyncio.Semaphore(CLAIMS_AT_ONCE)
     app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)
 
     install_error_handlers(app)
