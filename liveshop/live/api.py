@@ -241,6 +241,8 @@ async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMar
     await limit_buying(actor, context)
     events = room_events(request)
     async with request.app.state.claim_slots:
+        if gate.known_sold_out(show_id, data.variant_id, actor.user_id):
+            raise sales.sold_out()  # sold out while this tap waited for its turn
         claimed = await run_in_threadpool(
             sales.claim, context.db, events, gate, actor, show_id, data.variant_id,
             data.quantity, market, idempotency_key)

@@ -114,20 +114,15 @@ def test_missing_or_oversized_key_names_the_header(db: Database, user_id: int,
 # --- brief operations: the key is stored with the result, in the operation's transaction ---
 
 
-class Signup:
-    """A brief operation that writes: each run adds a user, so what committed is countable."""
-
-    def __init__(self) -> None:
-        self.runs = 0
-        self.lock = threading.Lock()
+class Signup(Counter):
+    """A counter that writes: each run adds a user, so what committed can be counted."""
 
     def __call__(self, session: Session) -> tuple[int, Any]:
-        with self.lock:
-            self.runs += 1
-            run = self.runs
-        session.add(User(email=f"brief-{run}@example.com", display_name="B", password_hash="x"))
+        status, body = super().__call__(session)
+        session.add(User(email=f"brief-{body['call']}@example.com", display_name="B",
+                         password_hash="x"))
         session.flush()
-        return 201, {"run": run}
+        return status, body
 
 
 def _brief_users(db: Database) -> int:
@@ -145,7 +140,7 @@ def test_a_brief_operation_is_stored_with_its_key_and_replayed(db: Database,
     again = run_once(db, user_id=user_id, key="b", request_fingerprint=fingerprint("op", 1),
                      operation=operation, brief=True)
     assert (first.body, first.replayed, again.body, again.replayed) == (
-        {"run": 1}, False, {"run": 1}, True)
+        {"call": 1}, False, {"call": 1}, True)
     assert _brief_users(db) == 1
     with pytest.raises(InvalidInput) as reused:
         run_once(db, user_id=user_id, key="b", request_fingerprint=fingerprint("op", 2),
@@ -163,7 +158,7 @@ def test_concurrent_brief_runs_commit_once_and_all_answer_alike(db: Database,
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         bodies = list(pool.map(attempt, range(8)))
-    assert len({body["run"] for body in bodies}) == 1
+    assert len({body["call"] for body in bodies}) == 1
     assert _brief_users(db) == 1
 
 
