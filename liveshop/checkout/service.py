@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -639,6 +639,16 @@ def _default_method(user_id: int) -> Select[Any]:
 def _defaults(session: Session, user_id: int) -> tuple[Address | None, PaymentMethod | None]:
     return (session.scalars(_default_address(user_id)).first(),
             session.scalars(_default_method(user_id)).first())
+
+
+def one_tap_ready(db: Database, user_ids: Collection[int]) -> set[int]:
+    """Which of the users have a default address and a default card, in one query."""
+    with db.read() as session:
+        return set(session.scalars(
+            select(Address.user_id).where(Address.user_id.in_(user_ids),
+                                          Address.is_default.is_(True))
+            .intersect(select(PaymentMethod.user_id).where(
+                PaymentMethod.user_id.in_(user_ids), PaymentMethod.is_default.is_(True)))))
 
 
 def one_tap_details(db: Database, user_id: int) -> tuple[int, int]:

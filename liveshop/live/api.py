@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from liveshop.live import sales, service
+from liveshop.live.claim_queue import ClaimQueue
 from liveshop.live.hub import Hub, RoomEvents
 from liveshop.live.schemas import (
     BannedWordsIn,
@@ -240,12 +241,9 @@ async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMar
     # refused from memory reaches neither.
     await limit_buying(actor, context)
     events = room_events(request)
-    async with request.app.state.claim_slots:
-        if gate.known_sold_out(show_id, data.variant_id, actor.user_id):
-            raise sales.sold_out()  # sold out while this tap waited for its turn
-        claimed = await run_in_threadpool(
-            sales.claim, context.db, events, gate, actor, show_id, data.variant_id,
-            data.quantity, market, idempotency_key)
+    claims: ClaimQueue = request.app.state.claims
+    claimed = await claims.claim(sales.Tap(actor, show_id, data.variant_id, data.quantity,
+                                           market, idempotency_key))
     if isinstance(claimed, sales.Offer):
         async with request.app.state.purchase_slots:
             bought = await run_in_threadpool(

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
@@ -27,7 +30,13 @@ from liveshop.checkout.schemas import CheckoutView
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, upsert_into, utcnow
 from liveshop.core.errors import Conflict, DomainError, NotFound
-from liveshop.core.idempotency import ReplayedError, fingerprint, run_once, validate_key
+from liveshop.core.idempotency import (
+    IdempotencyRecord,
+    ReplayedError,
+    fingerprint,
+    run_once,
+    validate_key,
+)
 from liveshop.inventory import service as inventory
 from liveshop.live.hub import RoomEvents
 from liveshop.live.model import ShowStatus
@@ -125,30 +134,56 @@ def _active_sale(session: Session, show_id: int, variant_id: int) -> FlashSale |
                            .order_by(FlashSale.id.desc())).first()
 
 
-def _decide(session: Session, show_id: int, variant_id: int, quantity: int, market: Market,
-            buyer_id: int) -> Offer:
-    """Check the room sells this; while a sale runs, count the units against the buyer's
-    limit (the units themselves are taken by :func:`_take_units`). The show, its shop and
-    the sale come in one query: each statement is a round trip a crowd of buyers waits on."""
-    room = session.execute(
+@dataclass(frozen=True)
+class _Room:
+    """A show as a tap sees it, with the sale running on the variant, if any."""
+
+    status: str
+    markets: str
+    creator_id: int | None
+    sale_id: int | None
+    per_buyer_limit: int
+    prices: dict[str, int]
+    remaining: int  # units of the sale left when read
+
+    def offer(self, market: Market) -> Offer:
+        if self.status == ShowStatus.SCHEDULED:
+            raise Conflict("Buying opens when the show goes live", field="show_id")
+        if market.code not in market_codes(self.markets):
+            raise Conflict(f"This show does not sell in {market.code}", field="market")
+        if self.sale_id is None:
+            return Offer(self.creator_id, None, None)
+        return Offer(self.creator_id, self.sale_id, int(self.prices[market.code]))
+
+
+def _room(session: Session, show_id: int, variant_id: int) -> _Room:
+    """The show, its shop and the sale in one query: each statement is a round trip a crowd
+    of buyers waits on."""
+    row = session.execute(
         select(Show.status, Show.markets, Show.host_id, Shop.owner_id, FlashSale.id,
-               FlashSale.per_buyer_limit, FlashSale.prices)
+               FlashSale.per_buyer_limit, FlashSale.prices, FlashSale.remaining)
         .outerjoin(Shop, Shop.id == Show.shop_id)
         .outerjoin(FlashSale, and_(*_active_sale_of(show_id, variant_id)))
         .where(Show.id == show_id)
         .order_by(FlashSale.id.desc()).limit(1)).first()
-    if room is None:
+    if row is None:
         raise NotFound("No such show", field="show_id")
-    status, markets, host_id, owner_id, sale_id, per_buyer_limit, prices = room
-    if status == ShowStatus.SCHEDULED:
-        raise Conflict("Buying opens when the show goes live", field="show_id")
-    if market.code not in market_codes(markets):
-        raise Conflict(f"This show does not sell in {market.code}", field="market")
+    status, markets, host_id, owner_id, sale_id, per_buyer_limit, prices, remaining = row
+    # The creator hosting the show earns from its orders; not the shop's own host.
     creator_id = host_id if owner_id is not None and owner_id != host_id else None
-    if sale_id is None:
-        return Offer(creator_id, None, None)
-    _count_for_buyer(session, sale_id, buyer_id, quantity, per_buyer_limit)
-    return Offer(creator_id, sale_id, int(prices[market.code]))
+    return _Room(status, markets, creator_id, sale_id, per_buyer_limit or 0, prices or {},
+                 remaining or 0)
+
+
+def _decide(session: Session, show_id: int, variant_id: int, quantity: int, market: Market,
+            buyer_id: int) -> Offer:
+    """Check the room sells this; while a sale runs, count the units against the buyer's
+    limit (the units themselves are taken by :func:`_take_units`)."""
+    room = _room(session, show_id, variant_id)
+    offer = room.offer(market)
+    if offer.sale_id is not None:
+        _count_for_buyer(session, offer.sale_id, buyer_id, quantity, room.per_buyer_limit)
+    return offer
 
 
 def _close_if_sold_out(db: Database, gate: SoldOutGate, show_id: int,
@@ -168,17 +203,26 @@ def _claimants(session: Session, sale_id: int) -> frozenset[int]:
 
 def _count_for_buyer(session: Session, sale_id: int, buyer_id: int, quantity: int,
                      limit: int) -> None:
-    """Add the units to the buyer's count, unless that passes the limit: one statement."""
-    counted = quantity <= limit and session.execute(
-        upsert_into(session, FlashSaleClaim)
-        .values(sale_id=sale_id, buyer_id=buyer_id, quantity=quantity)
-        .on_conflict_do_update(index_elements=["sale_id", "buyer_id"],
-                               set_={"quantity": FlashSaleClaim.quantity + quantity},
-                               where=FlashSaleClaim.quantity + quantity <= limit)
-        .returning(FlashSaleClaim.id)).first() is not None
-    if not counted:
+    if buyer_id not in _count_buyers(session, sale_id, {buyer_id: quantity}, limit):
         raise Conflict(f"The limit is {limit} per buyer for this sale",
                        field="quantity", code="limit_reached")
+
+
+def _count_buyers(session: Session, sale_id: int, quantities: dict[int, int],
+                  limit: int) -> set[int]:
+    """Add each buyer's units to their count unless that passes the limit, in one
+    statement; the buyers counted."""
+    within = {buyer: quantity for buyer, quantity in quantities.items() if quantity <= limit}
+    if not within:
+        return set()
+    counting = upsert_into(session, FlashSaleClaim).values([
+        {"sale_id": sale_id, "buyer_id": buyer, "quantity": quantity}
+        for buyer, quantity in within.items()])
+    return set(session.scalars(counting.on_conflict_do_update(
+        index_elements=["sale_id", "buyer_id"],
+        set_={"quantity": FlashSaleClaim.quantity + counting.excluded.quantity},
+        where=FlashSaleClaim.quantity + counting.excluded.quantity <= limit,
+    ).returning(FlashSaleClaim.buyer_id)))
 
 
 @dataclass(frozen=True)
@@ -257,10 +301,8 @@ def claim(db: Database, events: RoomEvents, gate: SoldOutGate, actor: Actor, sho
         if offer.sale_id is None or offer.sale_price is None:
             return 200, asdict(offer)
         claiming.append(offer.sale_id)
-        purchase = SalePurchase(
-            sale_id=offer.sale_id, show_id=show_id, variant_id=variant_id,
-            buyer_id=actor.user_id, idempotency_key=key, quantity=quantity,
-            market=market.code, unit_price=offer.sale_price, creator_id=offer.creator_id)
+        purchase = SalePurchase(**_purchase_row(Tap(actor, show_id, variant_id, quantity,
+                                                    market, key), offer))
         session.add(purchase)
         session.flush()
         return 202, {**asdict(offer), "purchase_id": purchase.id}
@@ -285,8 +327,128 @@ def claim(db: Database, events: RoomEvents, gate: SoldOutGate, actor: Actor, sho
         return purchase_view(db, actor, purchase_id, raise_failure=True)
     gate.reopen(show_id, variant_id)
     announce_sale(db, events, gate, show_id, variant_id, taken[0])
+    return _pending_view(purchase_id, offer.sale_id)
+
+
+@dataclass(frozen=True)
+class Tap:
+    actor: Actor
+    show_id: int
+    variant_id: int
+    quantity: int
+    market: Market
+    idempotency_key: str | None
+
+
+def claim_many(db: Database, events: RoomEvents, gate: SoldOutGate,
+               taps: Sequence[Tap]) -> list[BuyView | Offer | DomainError]:
+    """:func:`claim` for taps that arrived together, each one's answer or error in order.
+
+    Taps on one running sale are claimed in one transaction, with one UPDATE of the sale
+    for all of them: claimed one after the other, each holds the sale's row locked for a
+    round trip and a crowd's taps queue on it. Whatever a batch cannot settle plainly (a
+    retried key, a buyer tapping twice or short of a card or address, a limit reached, a
+    sale with fewer units left than the batch wants) is claimed on its own afterwards.
+    """
+    answers: dict[int, BuyView | Offer | DomainError] = {}
+    for (show_id, variant_id), group in _batches(db, gate, taps).items():
+        answers.update(_claim_together(db, events, gate, show_id, variant_id, group))
+    for index, tap in enumerate(taps):
+        if index not in answers:
+            try:
+                answers[index] = claim(db, events, gate, tap.actor, tap.show_id,
+                                       tap.variant_id, tap.quantity, tap.market,
+                                       tap.idempotency_key)
+            except DomainError as error:
+                answers[index] = error
+    return [answers[index] for index in range(len(taps))]
+
+
+_Batch = list[tuple[int, Tap]]
+
+
+def _batches(db: Database, gate: SoldOutGate, taps: Sequence[Tap]) -> dict[tuple[int, int], _Batch]:
+    """The taps that may be claimed together, by show and variant (their keys stripped)."""
+    if len(taps) < 2:
+        return {}
+    ready = checkout.one_tap_ready(db, {tap.actor.user_id for tap in taps})
+    batches: dict[tuple[int, int], _Batch] = defaultdict(list)
+    buyers: set[int] = set()
+    for index, tap in enumerate(taps):
+        try:
+            key = validate_key(tap.idempotency_key)
+            validate_key(f"{key}:offer")
+        except DomainError:
+            continue
+        buyer = tap.actor.user_id
+        if (buyer in ready and buyer not in buyers
+                and not gate.known_sold_out(tap.show_id, tap.variant_id, buyer)):
+            buyers.add(buyer)
+            batches[(tap.show_id, tap.variant_id)].append((index, replace(tap,
+                                                                          idempotency_key=key)))
+    return {where: batch for where, batch in batches.items() if len(batch) > 1}
+
+
+class _Unbatched(Exception):
+    """The batch is not claimed as one; its taps are claimed one by one."""
+
+
+def _claim_together(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
+                    variant_id: int, batch: _Batch) -> dict[int, BuyView]:
+    try:
+        with db.transaction() as session:
+            room = _room(session, show_id, variant_id)
+            offers = {index: room.offer(tap.market) for index, tap in batch}
+            sale_id = room.sale_id
+            if sale_id is None:
+                raise _Unbatched  # regular prices: nothing to queue on
+            batch = _fitting(batch, room.remaining)
+            counted = _count_buyers(session, sale_id, {
+                tap.actor.user_id: tap.quantity for _, tap in batch}, room.per_buyer_limit)
+            batch = [(index, tap) for index, tap in batch if tap.actor.user_id in counted]
+            if not batch:
+                raise _Unbatched
+            purchase_ids = session.scalars(
+                insert(SalePurchase).returning(SalePurchase.id, sort_by_parameter_order=True),
+                [_purchase_row(tap, offers[index]) for index, tap in batch]).all()
+            session.execute(insert(IdempotencyRecord), [
+                {"user_id": tap.actor.user_id, "key": f"{tap.idempotency_key}:offer",
+                 "fingerprint": tap_fingerprint(show_id, variant_id, tap.quantity,
+                                                tap.market.code),
+                 "state": "done", "response_status": 202,
+                 "response_body": {**asdict(offers[index]), "purchase_id": purchase_id}}
+                for (index, tap), purchase_id in zip(batch, purchase_ids, strict=True)])
+            stock = _take_units(session, sale_id, sum(tap.quantity for _, tap in batch))
+    except (_Unbatched, DomainError, IntegrityError):
+        return {}  # rolled back: the taps are claimed one by one, which says why
+    gate.reopen(show_id, variant_id)
+    announce_sale(db, events, gate, show_id, variant_id, stock)
+    return {index: _pending_view(purchase_id, sale_id)
+            for (index, _), purchase_id in zip(batch, purchase_ids, strict=True)}
+
+
+def _fitting(batch: _Batch, remaining: int) -> _Batch:
+    """The first taps of the batch that the units left would serve. The rest claim one by
+    one: they are likely sold out, but a unit may come back (a declined card) meanwhile."""
+    fitting, wanted = [], 0
+    for index, tap in batch:
+        wanted += tap.quantity
+        if wanted > remaining:
+            break
+        fitting.append((index, tap))
+    return fitting
+
+
+def _purchase_row(tap: Tap, offer: Offer) -> dict[str, Any]:
+    return {"sale_id": offer.sale_id, "show_id": tap.show_id, "variant_id": tap.variant_id,
+            "buyer_id": tap.actor.user_id, "idempotency_key": tap.idempotency_key,
+            "quantity": tap.quantity, "market": tap.market.code,
+            "unit_price": offer.sale_price, "creator_id": offer.creator_id}
+
+
+def _pending_view(purchase_id: int, sale_id: int | None) -> BuyView:
     return BuyView(status="pending", purchase_id=purchase_id, checkout_id=None,
-                   order_numbers=[], total=None, currency=None, flash_sale_id=offer.sale_id)
+                   order_numbers=[], total=None, currency=None, flash_sale_id=sale_id)
 
 
 def pay_now(db: Database, payments: PaymentProvider, settings: Settings, events: RoomEvents,
@@ -323,8 +485,7 @@ def purchase_view(db: Database, actor: Actor, purchase_id: int, *,
         return BuyView(status="failed", purchase_id=purchase_id, checkout_id=None,
                        order_numbers=[], total=None, currency=None, flash_sale_id=sale_id,
                        error=PurchaseProblem(**error))
-    return BuyView(status="pending", purchase_id=purchase_id, checkout_id=None,
-                   order_numbers=[], total=None, currency=None, flash_sale_id=sale_id)
+    return _pending_view(purchase_id, sale_id)
 
 
 def release_claim(db: Database, actor: Actor, key: str, request: str, sale_id: int,

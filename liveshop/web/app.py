@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
@@ -31,7 +32,9 @@ from liveshop.inventory import api as inventory_api
 from liveshop.live import api as live_api
 from liveshop.live import pages as live_pages
 from liveshop.live import runtime as live_runtime
+from liveshop.live import sales
 from liveshop.live import ws as live_ws
+from liveshop.live.claim_queue import ClaimQueue
 from liveshop.live.runtime import create_hub
 from liveshop.live.sales import SoldOutGate
 from liveshop.live.settlement import Settlements
@@ -53,7 +56,6 @@ HLS_JS_DIR = Path(__file__).resolve().parents[2] / "node_modules" / "hls.js" / "
 # How often unpaid checkouts whose stock hold ran out are cancelled and their stock freed.
 EXPIRY_SWEEP_SECONDS = 30.0
 TOKEN_USE_WRITE_SECONDS = 10.0
-CLAIMS_AT_ONCE = 2
 PURCHASES_AT_ONCE = 4
 API_PREFIX = "/api/v1"
 API_ROUTERS = tuple(module.router for module in (
@@ -128,6 +130,12 @@ async def background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
             await task
 
 
+def claim_queue(app: FastAPI) -> ClaimQueue:
+    context: AppContext = app.state.context
+    return ClaimQueue(functools.partial(sales.claim_many, context.db, app.state.hub.events,
+                                        app.state.sale_gate))
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(settings.database_url)
@@ -137,11 +145,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # The hub belongs to the event loop that serves the sockets, so each serving
         # loop gets its own (tests may run the app on several loops one after another).
         idle_hub, app.state.hub = app.state.hub, create_hub(settings.redis_url)
-        app.state.claim_slots = asyncio.Semaphore(CLAIMS_AT_ONCE)  # this loop's
+        app.state.claims = claim_queue(app)  # this loop's
         app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)
         try:
             async with contextlib.AsyncExitStack() as running:
                 running.push_async_callback(app.state.context.limiter.aclose)
+                running.push_async_callback(app.state.claims.aclose)
                 await running.enter_async_context(background(every(
                     EXPIRY_SWEEP_SECONDS, lambda: expire_stale_checkouts(db),
                     "expiring stale checkouts")))
@@ -185,13 +194,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.sale_gate = SoldOutGate()
     # Flash-sale purchases are paid for after the tap is answered (liveshop/live/settlement.py).
     app.state.settlements = Settlements()
-    # Taps claiming in progress per process, and purchases paid at once (regular prices).
-    # Buyers of one item queue for its sale or stock row, locked from an UPDATE to the
-    # commit; with many threads competing for the GIL each holder is slow to reach its
-    # commit and the queue crawls. A few at a time keep it moving, and the waiting taps
-    # hold no thread. Two claims at a time sold a 100-unit sale fastest (docs/benchmarks.md,
-    # flash sale, fourth round); a payment is not held up by the claims.
-    app.state.claim_slots = asyncio.Semaphore(CLAIMS_AT_ONCE)
+    # Taps claim in batches (liveshop/live/claim_queue.py). Purchases paid at once (regular
+    # prices) run a few at a time per process: buyers of one item queue for its stock row,
+    # locked from an UPDATE to the commit, and with many threads competing for the GIL each
+    # holder is slow to reach its commit and the queue crawls. The waiting taps hold no
+    # thread (docs/benchmarks.md, flash sale).
+    app.state.claims = claim_queue(app)
     app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)
 
     install_error_handlers(app)

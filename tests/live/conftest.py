@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,10 +18,22 @@ import pytest
 import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
+from liveshop.accounts.model import Actor, Role
+from liveshop.accounts.orm import User
 from liveshop.core.db import Database, utcnow
+from liveshop.live import service as live
+from liveshop.live.broker import InProcessBroker
+from liveshop.live.hub import RoomEvents
+from liveshop.live.schemas import SaleIn, ShowCreate
 from liveshop.live.transport import RoomWebSocketProtocol
 from tests.conftest import DEFAULT_PASSWORD
-from tests.factories import VariantSpec, create_product, create_shop
+from tests.factories import (
+    VariantSpec,
+    actor_of_token,
+    create_product,
+    create_shop,
+    make_buyers,
+)
 
 
 def free_port() -> int:
@@ -170,3 +183,44 @@ def settled(http: httpx.Client, tapped: httpx.Response, timeout: float = 60.0) -
             return dict(purchase.json())
         assert time.monotonic() < deadline, "the purchase was never settled"
         time.sleep(0.25)
+
+
+SALE_PRICE = 900
+
+
+@dataclass
+class Sale:
+    show_id: int
+    variant_id: int
+    sale_id: int
+    buyers: list[Actor]
+
+
+@pytest.fixture
+def make_sale(db: Database) -> Callable[[int, int], Sale]:
+    """``make_sale(units, buyers)``: a live show (UK) running a flash sale of ``units``
+    (limit 1 per buyer) and that many buyers with a saved card and address; no app runs."""
+
+    def make(units: int, buyers: int) -> Sale:
+        with db.transaction() as session:
+            seller = User(email=f"host-{uuid.uuid4().hex[:8]}@sale.test", display_name="Host",
+                          password_hash="-", role=Role.SELLER.value)
+            session.add(seller)
+            session.flush()
+            host = Actor(seller.id, Role.SELLER, "Host")
+        shop = create_shop(db, host.user_id, {"UK": 399})
+        product, (variant,) = create_product(db, shop, [VariantSpec(prices={"UK": 2000},
+                                                                    stock=units + 10)])
+        events = RoomEvents(InProcessBroker())
+        show = live.create_show(db, host, ShowCreate(
+            shop_id=shop, title="Drop", scheduled_at=utcnow() + timedelta(minutes=1),
+            markets=["UK"], product_ids=[product]))
+        live.go_live(db, events, host, show.id)
+        started = live.start_sale(db, events, host, show.id, SaleIn(
+            variant_id=variant, prices={"UK": SALE_PRICE}, quantity=units, per_buyer_limit=1,
+            duration_seconds=300))
+        actors = [actor_of_token(db, token) for token in make_buyers(db, buyers)]
+        assert all(actor is not None for actor in actors)
+        return Sale(show.id, variant, started.id, [a for a in actors if a is not None])
+
+    return make

@@ -4,14 +4,13 @@ gives the units back once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
-from liveshop.accounts.model import Actor, Role
-from liveshop.accounts.orm import User
+from liveshop.accounts.model import Actor
 from liveshop.checkout import service as checkout
 from liveshop.checkout.orm import Payment, PaymentMethod
 from liveshop.checkout.payments import TestPaymentProvider
@@ -19,54 +18,21 @@ from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import DomainError, NotFound
 from liveshop.live import sales
-from liveshop.live import service as live
 from liveshop.live.broker import InProcessBroker
 from liveshop.live.hub import RoomEvents
 from liveshop.live.orm import FlashSale, SalePurchase
 from liveshop.live.sales import SoldOutGate
-from liveshop.live.schemas import BuyView, SaleIn, ShowCreate
+from liveshop.live.schemas import BuyView
 from liveshop.live.settlement import settle_next
 from liveshop.markets.model import MARKETS
-from tests.factories import VariantSpec, actor_of_token, create_product, create_shop, make_buyers
-
-SALE_PRICE = 900
-
-
-@dataclass
-class Sale:
-    show_id: int
-    variant_id: int
-    sale_id: int
-    buyers: list[Actor]
+from tests.live.conftest import SALE_PRICE, Sale
 
 
 @pytest.fixture
-def sale(db: Database) -> Sale:
-    """A live show with a flash sale of 3 units and three buyers with saved details; no
-    app runs, so nothing settles unless the test says so."""
-    with db.transaction() as session:
-        seller = User(email="host@settle.test", display_name="Host", password_hash="-",
-                      role=Role.SELLER.value)
-        session.add(seller)
-        session.flush()
-        host = Actor(seller.id, Role.SELLER, "Host")
-    shop = create_shop(db, host.user_id, {"UK": 399})
-    product, (variant,) = create_product(db, shop, [VariantSpec(prices={"UK": 2000},
-                                                                stock=10)])
-    events = RoomEvents(InProcessBroker())
-    show = live.create_show(db, host, ShowCreate(
-        shop_id=shop, title="Drop", scheduled_at=utcnow() + timedelta(minutes=1),
-        markets=["UK"], product_ids=[product]))
-    live.go_live(db, events, host, show.id)
-    started = live.start_sale(db, events, host, show.id, SaleIn(
-        variant_id=variant, prices={"UK": SALE_PRICE}, quantity=3, per_buyer_limit=1,
-        duration_seconds=300))
-    buyers = []
-    for token in make_buyers(db, 3):
-        actor = actor_of_token(db, token)
-        assert actor is not None
-        buyers.append(actor)
-    return Sale(show.id, variant, started.id, buyers)
+def sale(make_sale: Callable[[int, int], Sale]) -> Sale:
+    """A flash sale of 3 units and three buyers with saved details; no app runs, so
+    nothing settles unless the test says so."""
+    return make_sale(3, 3)
 
 
 def _buy(db: Database, settings: Settings, sale: Sale, buyer: Actor, key: str) -> BuyView:

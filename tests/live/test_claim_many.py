@@ -1,0 +1,126 @@
+"""Taps that arrive together claim together: one transaction and one UPDATE of the sale
+for a batch, and each tap's answer the same as if it had claimed alone."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import func, select
+
+from liveshop.checkout.orm import PaymentMethod
+from liveshop.core.db import Database
+from liveshop.core.errors import Conflict, DomainError
+from liveshop.live import sales
+from liveshop.live.broker import InProcessBroker
+from liveshop.live.claim_queue import ClaimQueue
+from liveshop.live.hub import RoomEvents
+from liveshop.live.orm import FlashSale, SalePurchase
+from liveshop.live.sales import Offer, SoldOutGate, Tap
+from liveshop.live.schemas import BuyView
+from liveshop.markets.model import MARKETS
+from tests.conftest import run_async
+from tests.live.conftest import Sale
+from tests.queries import statements
+
+UK = MARKETS["UK"]
+
+
+def _taps(sale: Sale, keys: Sequence[str], buyers: Sequence[int] | None = None) -> list[Tap]:
+    chosen = buyers if buyers is not None else range(len(keys))
+    return [Tap(sale.buyers[buyer], sale.show_id, sale.variant_id, 1, UK, key)
+            for buyer, key in zip(chosen, keys, strict=True)]
+
+
+def _claim(db: Database, gate: SoldOutGate, taps: list[Tap]) -> list[BuyView | Offer | DomainError]:
+    return sales.claim_many(db, RoomEvents(InProcessBroker()), gate, taps)
+
+
+def _remaining(db: Database, sale: Sale) -> int:
+    with db.read() as session:
+        return session.get_one(FlashSale, sale.sale_id).remaining
+
+
+def test_a_batch_is_claimed_with_one_update_of_the_sale(
+        db: Database, make_sale: Callable[[int, int], Sale]) -> None:
+    sale = make_sale(10, 4)
+    with statements(db, "UPDATE FLASH_SALES") as sale_updates:
+        answers = _claim(db, SoldOutGate(), _taps(sale, ["a", "b", "c", "d"]))
+    assert len(sale_updates) == 1
+    assert [getattr(answer, "status", None) for answer in answers] == ["pending"] * 4
+    ids = [answer.purchase_id for answer in answers if isinstance(answer, BuyView)]
+    assert len(set(ids)) == 4
+    assert _remaining(db, sale) == 6
+    # Each tap's key holds what it got: a retry replays the batch's purchase.
+    retried = sales.claim(db, RoomEvents(InProcessBroker()), SoldOutGate(), sale.buyers[2],
+                          sale.show_id, sale.variant_id, 1, UK, "c")
+    assert isinstance(retried, BuyView) and retried.purchase_id == ids[2]
+
+
+def test_a_batch_larger_than_whats_left_sells_exactly_whats_left(
+        db: Database, make_sale: Callable[[int, int], Sale]) -> None:
+    sale = make_sale(3, 5)
+    answers = _claim(db, SoldOutGate(), _taps(sale, ["a", "b", "c", "d", "e"]))
+    won = [answer for answer in answers if isinstance(answer, BuyView)]
+    refused = [answer for answer in answers if isinstance(answer, DomainError)]
+    assert len(won) == 3 and [error.code for error in refused] == ["sold_out", "sold_out"]
+    assert _remaining(db, sale) == 0
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(SalePurchase)) == 3
+
+
+def test_what_a_batch_cannot_settle_plainly_gets_the_answer_it_would_get_alone(
+        db: Database, make_sale: Callable[[int, int], Sale]) -> None:
+    sale = make_sale(10, 4)
+    gate = SoldOutGate()
+    [first] = _claim(db, gate, _taps(sale, ["early"], buyers=[0]))
+    assert isinstance(first, BuyView)
+    with db.transaction() as session:  # buyer 3 has no card any more
+        session.query(PaymentMethod).filter_by(user_id=sale.buyers[3].user_id).delete()
+    answers = _claim(db, gate, _taps(
+        sale, ["early", "again", "b1", "b1-twice", "c1", "card", ""], buyers=[0, 0, 1, 1, 2, 3, 2]))
+    replay, limit, fresh, twice, other, no_card, no_key = answers
+    assert isinstance(replay, BuyView) and replay.purchase_id == first.purchase_id
+    assert isinstance(limit, Conflict) and limit.code == "limit_reached"
+    assert isinstance(fresh, BuyView) and isinstance(other, BuyView)
+    assert isinstance(twice, Conflict) and twice.code == "limit_reached"
+    assert isinstance(no_card, DomainError) and no_card.code == "payment_method_required"
+    assert isinstance(no_key, DomainError) and no_key.field == "Idempotency-Key"
+    assert _remaining(db, sale) == 7
+
+
+def test_the_queue_gathers_taps_that_wait_into_one_batch() -> None:
+    seen: list[int] = []
+    release = threading.Event()
+
+    def claim_many(taps: Sequence[Tap]) -> list[BuyView | Offer | DomainError]:
+        seen.append(len(taps))
+        release.wait(5)
+        return [Conflict("no", code="refused") if tap.quantity == 2 else Offer(None, None, None)
+                for tap in taps]
+
+    async def crowd() -> list[object]:
+        queue = ClaimQueue(claim_many)
+        taps = [Tap(None, 1, 1, 2 if n == 5 else 1, UK, str(n))  # type: ignore[arg-type]
+                for n in range(10)]
+        waiting = [asyncio.create_task(queue.claim(tap)) for tap in taps]
+        await asyncio.sleep(0.05)  # the first batches hold the slots; the rest gather
+        release.set()
+        return list(await asyncio.gather(*waiting, return_exceptions=True))
+
+    answers = run_async(crowd())
+    assert seen == [1, 1, 8]
+    assert [type(answer).__name__ for answer in answers] == (
+        ["Offer"] * 5 + ["Conflict"] + ["Offer"] * 4)
+
+
+def test_a_sold_out_gate_refuses_a_batch_without_claiming(
+        db: Database, make_sale: Callable[[int, int], Sale]) -> None:
+    sale = make_sale(2, 4)
+    gate = SoldOutGate()
+    _claim(db, gate, _taps(sale, ["a", "b"]))  # sells out: the gate closes
+    with statements(db, "INSERT") as inserts:
+        answers = _claim(db, gate, _taps(sale, ["c", "d"], buyers=[2, 3]))
+    assert [getattr(answer, "code", None) for answer in answers] == ["sold_out", "sold_out"]
+    assert inserts == []
