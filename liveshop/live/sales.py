@@ -393,38 +393,53 @@ class _Unbatched(Exception):
     """The batch is not claimed as one; its taps are claimed one by one."""
 
 
+# A batch that lost the units it counted on to a concurrent claim is fitted again this often
+# to what is left, before its taps claim one by one.
+_BATCH_ATTEMPTS = 3
+
+
 def _claim_together(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
                     variant_id: int, batch: _Batch) -> dict[int, BuyView]:
-    try:
-        with db.transaction() as session:
-            room = _room(session, show_id, variant_id)
-            offers = {index: room.offer(tap.market) for index, tap in batch}
-            sale_id = room.sale_id
-            if sale_id is None:
-                raise _Unbatched  # regular prices: nothing to queue on
-            batch = _fitting(batch, room.remaining)
-            counted = _count_buyers(session, sale_id, {
-                tap.actor.user_id: tap.quantity for _, tap in batch}, room.per_buyer_limit)
-            batch = [(index, tap) for index, tap in batch if tap.actor.user_id in counted]
-            if not batch:
-                raise _Unbatched
-            purchase_ids = session.scalars(
-                insert(SalePurchase).returning(SalePurchase.id, sort_by_parameter_order=True),
-                [_purchase_row(tap, offers[index]) for index, tap in batch]).all()
-            session.execute(insert(IdempotencyRecord), [
-                {"user_id": tap.actor.user_id, "key": f"{tap.idempotency_key}:offer",
-                 "fingerprint": tap_fingerprint(show_id, variant_id, tap.quantity,
-                                                tap.market.code),
-                 "state": "done", "response_status": 202,
-                 "response_body": {**asdict(offers[index]), "purchase_id": purchase_id}}
-                for (index, tap), purchase_id in zip(batch, purchase_ids, strict=True)])
-            stock = _take_units(session, sale_id, sum(tap.quantity for _, tap in batch))
-    except (_Unbatched, DomainError, IntegrityError):
-        return {}  # rolled back: the taps are claimed one by one, which says why
-    gate.reopen(show_id, variant_id)
-    announce_sale(db, events, gate, show_id, variant_id, stock)
+    for _ in range(_BATCH_ATTEMPTS):
+        try:
+            claimed, stock = _claim_batch(db, show_id, variant_id, batch)
+        except SoldOut:
+            continue  # other claims took units after they were read: fit the batch again
+        except (_Unbatched, DomainError, IntegrityError):
+            break  # rolled back: the taps claim one by one, which says why
+        gate.reopen(show_id, variant_id)
+        announce_sale(db, events, gate, show_id, variant_id, stock)
+        return claimed
+    return {}
+
+
+def _claim_batch(db: Database, show_id: int, variant_id: int,
+                 batch: _Batch) -> tuple[dict[int, BuyView], SaleStock]:
+    """One transaction for the batch: as many of its first taps as the units left serve."""
+    with db.transaction() as session:
+        room = _room(session, show_id, variant_id)
+        offers = {index: room.offer(tap.market) for index, tap in batch}
+        sale_id = room.sale_id
+        if sale_id is None:
+            raise _Unbatched  # regular prices: nothing to queue on
+        fitting = _fitting(batch, room.remaining)
+        counted = _count_buyers(session, sale_id, {
+            tap.actor.user_id: tap.quantity for _, tap in fitting}, room.per_buyer_limit)
+        claiming = [(index, tap) for index, tap in fitting if tap.actor.user_id in counted]
+        if not claiming:
+            raise _Unbatched
+        purchase_ids = session.scalars(
+            insert(SalePurchase).returning(SalePurchase.id, sort_by_parameter_order=True),
+            [_purchase_row(tap, offers[index]) for index, tap in claiming]).all()
+        session.execute(insert(IdempotencyRecord), [
+            {"user_id": tap.actor.user_id, "key": f"{tap.idempotency_key}:offer",
+             "fingerprint": tap_fingerprint(show_id, variant_id, tap.quantity, tap.market.code),
+             "state": "done", "response_status": 202,
+             "response_body": {**asdict(offers[index]), "purchase_id": purchase_id}}
+            for (index, tap), purchase_id in zip(claiming, purchase_ids, strict=True)])
+        stock = _take_units(session, sale_id, sum(tap.quantity for _, tap in claiming))
     return {index: _pending_view(purchase_id, sale_id)
-            for (index, _), purchase_id in zip(batch, purchase_ids, strict=True)}
+            for (index, _), purchase_id in zip(claiming, purchase_ids, strict=True)}, stock
 
 
 def _fitting(batch: _Batch, remaining: int) -> _Batch:

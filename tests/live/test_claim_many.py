@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from liveshop.checkout.orm import PaymentMethod
 from liveshop.core.db import Database
@@ -124,3 +128,27 @@ def test_a_sold_out_gate_refuses_a_batch_without_claiming(
         answers = _claim(db, gate, _taps(sale, ["c", "d"], buyers=[2, 3]))
     assert [getattr(answer, "code", None) for answer in answers] == ["sold_out", "sold_out"]
     assert inserts == []
+
+
+def test_a_batch_that_lost_units_to_another_claim_is_fitted_again(
+        db: Database, make_sale: Callable[[int, int], Sale],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sale = make_sale(3, 5)
+    read_room = sales._room
+    reads: list[int] = []
+
+    def stale_first(session: Session, show_id: int, variant_id: int) -> Any:
+        room = read_room(session, show_id, variant_id)
+        reads.append(room.remaining)
+        # The first read sees units that another process's claim is about to take.
+        return replace(room, remaining=10) if len(reads) == 1 else room
+
+    monkeypatch.setattr(sales, "_room", stale_first)
+    with statements(db, "UPDATE FLASH_SALES") as sale_updates:
+        answers = _claim(db, SoldOutGate(), _taps(sale, ["a", "b", "c", "d", "e"]))
+    assert [answer.code if isinstance(answer, DomainError) else answer.status
+            for answer in answers if not isinstance(answer, Offer)
+            ] == ["pending"] * 3 + ["sold_out"] * 2
+    # The stale batch and the batch fitted again; it sold out, so the gate refused the rest.
+    assert len(sale_updates) == 2 and reads == [3, 3]
+    assert _remaining(db, sale) == 0
