@@ -33,14 +33,20 @@ class ClaimQueue:
         self._claim_many = claim_many
         self._waiting: list[tuple[Tap, asyncio.Future[Claimed]]] = []
         self._running: set[asyncio.Task[None]] = set()
+        self._starting = False
 
     async def claim(self, tap: Tap) -> Claimed:
-        answer: asyncio.Future[Claimed] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Claimed] = loop.create_future()
         self._waiting.append((tap, answer))
-        self._start_batches()
+        if not self._starting:
+            # On the loop's next turn: taps read off the network in this one join the batch.
+            self._starting = True
+            loop.call_soon(self._start_batches)
         return await answer
 
     def _start_batches(self) -> None:
+        self._starting = False
         while self._waiting and len(self._running) < self.BATCHES_AT_ONCE:
             batch = self._waiting[:self.LARGEST_BATCH]
             del self._waiting[:self.LARGEST_BATCH]

@@ -108,13 +108,15 @@ def test_the_queue_gathers_taps_that_wait_into_one_batch() -> None:
         queue = ClaimQueue(claim_many)
         taps = [Tap(None, 1, 1, 2 if n == 5 else 1, UK, str(n))  # type: ignore[arg-type]
                 for n in range(10)]
-        waiting = [asyncio.create_task(queue.claim(tap)) for tap in taps]
-        await asyncio.sleep(0.05)  # the first batches hold the slots; the rest gather
-        release.set()
+        waiting = []
+        for arrived in (taps[:2], taps[2:3], taps[3:]):  # in three turns of the loop
+            waiting += [asyncio.create_task(queue.claim(tap)) for tap in arrived]
+            await asyncio.sleep(0.02)
+        release.set()  # the first two batches hold both slots; the rest gathered meanwhile
         return list(await asyncio.gather(*waiting, return_exceptions=True))
 
     answers = run_async(crowd())
-    assert seen == [1, 1, 8]
+    assert seen == [2, 1, 7]
     assert [type(answer).__name__ for answer in answers] == (
         ["Offer"] * 5 + ["Conflict"] + ["Offer"] * 4)
 
