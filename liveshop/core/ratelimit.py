@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 import time
@@ -11,6 +12,8 @@ from collections import defaultdict, deque
 from typing import TYPE_CHECKING, Any, Protocol
 
 from liveshop.core.errors import RateLimited
+
+log = logging.getLogger("liveshop.ratelimit")
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
@@ -24,6 +27,9 @@ class RateLimiter(Protocol):
         """``hit`` for the event loop: no blocking I/O, so no worker thread is needed."""
 
     def reset(self, key: str) -> None: ...
+
+    async def warm(self) -> None:
+        """Get ``hit_async`` ready on the running event loop before traffic comes."""
 
     async def aclose(self) -> None:
         """Release what ``hit_async`` holds on the running event loop (call at shutdown)."""
@@ -55,6 +61,9 @@ class MemoryRateLimiter:
     def reset(self, key: str) -> None:
         with self._lock:
             self._hits.pop(key, None)
+
+    async def warm(self) -> None:
+        pass
 
     async def aclose(self) -> None:
         pass
@@ -111,6 +120,20 @@ class RedisRateLimiter:
 
     def reset(self, key: str) -> None:
         self._redis.delete(self._prefix + key)
+
+    async def warm(self) -> None:
+        """Open this loop's connections and load the script now. Opened in a flash sale's
+        first burst, each connection's handshake waited on the crowded event loop, and the
+        first taps waited ~250 ms for them (docs/benchmarks.md, flash sale)."""
+        import redis
+
+        client = self._async_script().registered_client
+        try:
+            await client.script_load(_SLIDING_WINDOW)
+            # Concurrent pings hold a connection each, so the pool opens them all.
+            await asyncio.gather(*(client.ping() for _ in range(_ASYNC_CONNECTIONS)))
+        except redis.RedisError as error:  # serving starts anyway; limited calls answer 503
+            log.warning("could not open the rate limiter's Redis connections: %s", error)
 
     async def aclose(self) -> None:
         with self._lock:

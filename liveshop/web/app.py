@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         try:
             async with contextlib.AsyncExitStack() as running:
                 running.push_async_callback(app.state.context.limiter.aclose)
+                await app.state.context.limiter.warm()
                 running.push_async_callback(app.state.claims.aclose)
                 await running.enter_async_context(background(every(
                     EXPIRY_SWEEP_SECONDS, lambda: expire_stale_checkouts(db),
