@@ -88,7 +88,7 @@ return false
 _TIMEOUT_SECONDS = 2
 # Per process and event loop: about one per request in flight, so that a burst of taps never
 # waits for a connection behind requests the event loop has not got back to yet.
-_ASYNC_CONNECTIONS = 64
+ASYNC_CONNECTIONS = 64
 
 
 class RedisRateLimiter:
@@ -131,7 +131,7 @@ class RedisRateLimiter:
         try:
             await client.script_load(_SLIDING_WINDOW)
             # Concurrent pings hold a connection each, so the pool opens them all.
-            await asyncio.gather(*(client.ping() for _ in range(_ASYNC_CONNECTIONS)))
+            await asyncio.gather(*(client.ping() for _ in range(ASYNC_CONNECTIONS)))
         except redis.RedisError as error:  # serving starts anyway; limited calls answer 503
             log.warning("could not open the rate limiter's Redis connections: %s", error)
 
@@ -167,7 +167,7 @@ class RedisRateLimiter:
                 # A burst of taps waits for a connection instead of failing on "too many".
                 client = redis.asyncio.Redis.from_pool(
                     redis.asyncio.BlockingConnectionPool.from_url(
-                        self._url, max_connections=_ASYNC_CONNECTIONS, timeout=_TIMEOUT_SECONDS,
+                        self._url, max_connections=ASYNC_CONNECTIONS, timeout=_TIMEOUT_SECONDS,
                         socket_timeout=_TIMEOUT_SECONDS, socket_connect_timeout=_TIMEOUT_SECONDS))
                 script = self._scripts[loop] = client.register_script(_SLIDING_WINDOW)
             return script

@@ -4,10 +4,16 @@ import uuid
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from liveshop.core.errors import RateLimited
-from liveshop.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from liveshop.core.ratelimit import (
+    ASYNC_CONNECTIONS,
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+)
 from tests.conftest import run_async
 
 
@@ -64,6 +70,24 @@ def test_memory_limiter_on_the_event_loop() -> None:
 
 def test_redis_limiter_on_the_event_loop(redis_url: str) -> None:
     exercise_on_the_event_loop(RedisRateLimiter(redis_url))
+
+
+def test_redis_limiter_opens_its_connections_before_traffic(redis_url: str) -> None:
+    limiter = RedisRateLimiter(redis_url)
+    watcher = redis.Redis.from_url(redis_url)
+
+    async def opened_by_warming() -> int:
+        before = len(watcher.client_list())
+        await limiter.warm()
+        opened = len(watcher.client_list()) - before
+        await limiter.hit_async(f"warm:{uuid.uuid4().hex}", limit=1, window_seconds=1)
+        await limiter.aclose()
+        return opened
+
+    # One connection per request in flight a burst may bring (a few may come and go
+    # meanwhile: other clients of this Redis).
+    assert run_async(opened_by_warming()) >= ASYNC_CONNECTIONS - 4
+    watcher.close()
 
 
 def test_redis_going_away_is_a_clear_503_not_a_500(app: Any) -> None:
