@@ -369,10 +369,7 @@ _Batch = list[tuple[int, Tap]]
 
 def _batches(db: Database, gate: SoldOutGate, taps: Sequence[Tap]) -> dict[tuple[int, int], _Batch]:
     """The taps that may be claimed together, by show and variant (their keys stripped)."""
-    if len(taps) < 2:
-        return {}
-    ready = checkout.one_tap_ready(db, {tap.actor.user_id for tap in taps})
-    batches: dict[tuple[int, int], _Batch] = defaultdict(list)
+    candidates: _Batch = []
     buyers: set[int] = set()
     for index, tap in enumerate(taps):
         try:
@@ -381,11 +378,16 @@ def _batches(db: Database, gate: SoldOutGate, taps: Sequence[Tap]) -> dict[tuple
         except DomainError:
             continue
         buyer = tap.actor.user_id
-        if (buyer in ready and buyer not in buyers
-                and not gate.known_sold_out(tap.show_id, tap.variant_id, buyer)):
+        if buyer not in buyers and not gate.known_sold_out(tap.show_id, tap.variant_id, buyer):
             buyers.add(buyer)
-            batches[(tap.show_id, tap.variant_id)].append((index, replace(tap,
-                                                                          idempotency_key=key)))
+            candidates.append((index, replace(tap, idempotency_key=key)))
+    if len(candidates) < 2:
+        return {}
+    ready = checkout.one_tap_ready(db, buyers)
+    batches: dict[tuple[int, int], _Batch] = defaultdict(list)
+    for index, tap in candidates:
+        if tap.actor.user_id in ready:
+            batches[(tap.show_id, tap.variant_id)].append((index, tap))
     return {where: batch for where, batch in batches.items() if len(batch) > 1}
 
 
