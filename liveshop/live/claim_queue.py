@@ -1,39 +1,45 @@
 """Taps waiting to claim, handed to the database in batches.
 
 A flash sale's crowd taps within the same second, and claims made one after the other queue
-on the sale's row (liveshop/live/sales.py, ``claim_many``). Here the taps of one process
+on the sale's row (liveshop/live/sales.py, ``claim_batches``). Here the taps of one process
 wait on the event loop, holding no thread; a batch of them goes to a worker thread while
-the next batch gathers, at most ``BATCHES_AT_ONCE`` at a time.
+the next batch gathers, at most ``BATCHES_AT_ONCE`` at a time. The taps a batch leaves
+(regular prices, retries, ...) are claimed one each, a few at a time, as before batches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Sequence
 
 from starlette.concurrency import run_in_threadpool
 
-from liveshop.core.errors import DomainError
 from liveshop.live.sales import Offer, Tap
 from liveshop.live.schemas import BuyView
 
+log = logging.getLogger("liveshop.claims")
+
 Claimed = BuyView | Offer
-ClaimMany = Callable[[Sequence[Tap]], list[BuyView | Offer | DomainError]]
+ClaimBatches = Callable[[Sequence[Tap]], dict[int, BuyView]]
+ClaimTap = Callable[[Tap], Claimed]
 
 
 class ClaimQueue:
-    # Two at a time sold a 100-unit sale fastest when each claim went alone; taps
-    # arriving meanwhile wait for the next batch (docs/benchmarks.md, flash sale).
+    # Two at a time sold a 100-unit sale fastest (docs/benchmarks.md, flash sale).
     BATCHES_AT_ONCE = 2
     LARGEST_BATCH = 50
+    # Taps claimed on their own at once, per process (what every tap did before batches).
+    SINGLES_AT_ONCE = 4
 
-    def __init__(self, claim_many: ClaimMany) -> None:
+    def __init__(self, claim_batches: ClaimBatches, claim_tap: ClaimTap) -> None:
         """Built on the event loop that serves the taps."""
-        self._claim_many = claim_many
+        self._claim_batches, self._claim_tap = claim_batches, claim_tap
         self._waiting: list[tuple[Tap, asyncio.Future[Claimed]]] = []
         self._running: set[asyncio.Task[None]] = set()
         self._starting = False
+        self._singles = asyncio.Semaphore(self.SINGLES_AT_ONCE)
 
     async def claim(self, tap: Tap) -> Claimed:
         loop = asyncio.get_running_loop()
@@ -61,25 +67,34 @@ class ClaimQueue:
     async def _run(self, batch: list[tuple[Tap, asyncio.Future[Claimed]]]) -> None:
         # A tap whose client went away is not claimed for nobody.
         batch = [(tap, answer) for tap, answer in batch if not answer.done()]
-        if not batch:
-            return
-        try:
-            answers = await run_in_threadpool(self._claim_many, [tap for tap, _ in batch])
-        except Exception as error:  # e.g. the database is down: every tap hears it
-            for _, answer in batch:
+        claimed: dict[int, BuyView] = {}
+        if len(batch) > 1:
+            try:
+                claimed = await run_in_threadpool(self._claim_batches,
+                                                  [tap for tap, _ in batch])
+            except Exception:  # e.g. the database is down: each tap, claimed alone, says so
+                log.exception("claiming a batch of %d taps failed", len(batch))
+        for index, claim in claimed.items():
+            if not batch[index][1].done():
+                batch[index][1].set_result(claim)
+        await asyncio.gather(*(self._claim_alone(tap, answer)
+                               for index, (tap, answer) in enumerate(batch)
+                               if index not in claimed))
+
+    async def _claim_alone(self, tap: Tap, answer: asyncio.Future[Claimed]) -> None:
+        async with self._singles:
+            if answer.done():
+                return
+            try:
+                claimed = await run_in_threadpool(self._claim_tap, tap)
+            except Exception as error:  # a DomainError, or e.g. the database is down
                 if not answer.done():
                     answer.set_exception(error)
-            return
-        except BaseException:
-            for _, answer in batch:
+                return
+            except BaseException:
                 answer.cancel()
-            raise
-        for (_, answer), claimed in zip(batch, answers, strict=True):
-            if answer.done():
-                continue
-            if isinstance(claimed, DomainError):
-                answer.set_exception(claimed)
-            else:
+                raise
+            if not answer.done():
                 answer.set_result(claimed)
 
     async def aclose(self) -> None:

@@ -340,28 +340,26 @@ class Tap:
     idempotency_key: str | None
 
 
-def claim_many(db: Database, events: RoomEvents, gate: SoldOutGate,
-               taps: Sequence[Tap]) -> list[BuyView | Offer | DomainError]:
-    """:func:`claim` for taps that arrived together, each one's answer or error in order.
+def claim_batches(db: Database, events: RoomEvents, gate: SoldOutGate,
+                  taps: Sequence[Tap]) -> dict[int, BuyView]:
+    """Claims for the taps that arrived together and can be claimed together, by their
+    index; the others are left for :func:`claim_tap`.
 
     Taps on one running sale are claimed in one transaction, with one UPDATE of the sale
     for all of them: claimed one after the other, each holds the sale's row locked for a
-    round trip and a crowd's taps queue on it. Whatever a batch cannot settle plainly (a
+    round trip and a crowd's taps queue on it. What a batch cannot settle plainly (a
     retried key, a buyer tapping twice or short of a card or address, a limit reached, a
-    sale with fewer units left than the batch wants) is claimed on its own afterwards.
+    sale with fewer units left than the batch wants, regular prices) is left out.
     """
-    answers: dict[int, BuyView | Offer | DomainError] = {}
+    claimed: dict[int, BuyView] = {}
     for (show_id, variant_id), group in _batches(db, gate, taps).items():
-        answers.update(_claim_together(db, events, gate, show_id, variant_id, group))
-    for index, tap in enumerate(taps):
-        if index not in answers:
-            try:
-                answers[index] = claim(db, events, gate, tap.actor, tap.show_id,
-                                       tap.variant_id, tap.quantity, tap.market,
-                                       tap.idempotency_key)
-            except DomainError as error:
-                answers[index] = error
-    return [answers[index] for index in range(len(taps))]
+        claimed.update(_claim_together(db, events, gate, show_id, variant_id, group))
+    return claimed
+
+
+def claim_tap(db: Database, events: RoomEvents, gate: SoldOutGate, tap: Tap) -> BuyView | Offer:
+    return claim(db, events, gate, tap.actor, tap.show_id, tap.variant_id, tap.quantity,
+                 tap.market, tap.idempotency_key)
 
 
 _Batch = list[tuple[int, Tap]]

@@ -132,8 +132,9 @@ async def background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
 
 def claim_queue(app: FastAPI) -> ClaimQueue:
     context: AppContext = app.state.context
-    return ClaimQueue(functools.partial(sales.claim_many, context.db, app.state.hub.events,
-                                        app.state.sale_gate))
+    claiming = (context.db, app.state.hub.events, app.state.sale_gate)
+    return ClaimQueue(functools.partial(sales.claim_batches, *claiming),
+                      functools.partial(sales.claim_tap, *claiming))
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:

@@ -38,7 +38,17 @@ def _taps(sale: Sale, keys: Sequence[str], buyers: Sequence[int] | None = None) 
 
 
 def _claim(db: Database, gate: SoldOutGate, taps: list[Tap]) -> list[BuyView | Offer | DomainError]:
-    return sales.claim_many(db, RoomEvents(InProcessBroker()), gate, taps)
+    """What the queue does with taps that arrived together: batches, then each tap left."""
+    events = RoomEvents(InProcessBroker())
+    claimed: dict[int, BuyView | Offer | DomainError] = dict(
+        sales.claim_batches(db, events, gate, taps))
+    for index, tap in enumerate(taps):
+        if index not in claimed:
+            try:
+                claimed[index] = sales.claim_tap(db, events, gate, tap)
+            except DomainError as error:
+                claimed[index] = error
+    return [claimed[index] for index in range(len(taps))]
 
 
 def _remaining(db: Database, sale: Sale) -> int:
@@ -94,18 +104,25 @@ def test_what_a_batch_cannot_settle_plainly_gets_the_answer_it_would_get_alone(
     assert _remaining(db, sale) == 7
 
 
-def test_the_queue_gathers_taps_that_wait_into_one_batch() -> None:
+def test_the_queue_gathers_taps_that_wait_and_claims_what_a_batch_leaves_alone() -> None:
     seen: list[int] = []
     release = threading.Event()
 
-    def claim_many(taps: Sequence[Tap]) -> list[BuyView | Offer | DomainError]:
+    def claim_batches(taps: Sequence[Tap]) -> dict[int, BuyView]:
         seen.append(len(taps))
         release.wait(5)
-        return [Conflict("no", code="refused") if tap.quantity == 2 else Offer(None, None, None)
-                for tap in taps]
+        # The batch takes its odd taps; the even ones are left to be claimed alone.
+        return {index: BuyView(status="pending", purchase_id=index, checkout_id=None,
+                               order_numbers=[], total=None, currency=None, flash_sale_id=1)
+                for index in range(1, len(taps), 2)}
+
+    def claim_tap(tap: Tap) -> BuyView | Offer:
+        if tap.quantity == 2:
+            raise Conflict("no", code="refused")
+        return Offer(None, None, None)
 
     async def crowd() -> list[object]:
-        queue = ClaimQueue(claim_many)
+        queue = ClaimQueue(claim_batches, claim_tap)
         taps = [Tap(None, 1, 1, 2 if n == 5 else 1, UK, str(n))  # type: ignore[arg-type]
                 for n in range(10)]
         waiting = []
@@ -116,9 +133,11 @@ def test_the_queue_gathers_taps_that_wait_into_one_batch() -> None:
         return list(await asyncio.gather(*waiting, return_exceptions=True))
 
     answers = run_async(crowd())
-    assert seen == [2, 1, 7]
-    assert [type(answer).__name__ for answer in answers] == (
-        ["Offer"] * 5 + ["Conflict"] + ["Offer"] * 4)
+    assert seen == [2, 7]  # a tap alone is no batch: claimed alone at once
+    assert [type(answer).__name__ for answer in answers] == [
+        "Offer", "BuyView",  # first batch: [0, 1]
+        "Offer",  # alone
+        "Offer", "BuyView", "Conflict", "BuyView", "Offer", "BuyView", "Offer"]  # batch [3..9]
 
 
 def test_a_sold_out_gate_refuses_a_batch_without_claiming(
