@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     delete,
+    insert,
     select,
     update,
 )
@@ -165,9 +166,7 @@ def _run_in_one_transaction(
     """The ``brief`` run; None when the key turned out to be taken (then it is answered as
     a retry), or when the operation hit a constraint (then it runs again the usual way)."""
     def store(session: Session, status: int, body: Any) -> None:
-        session.add(IdempotencyRecord(user_id=user_id, key=key, fingerprint=request_fingerprint,
-                                      state="done", response_status=status, response_body=body))
-        session.flush()
+        store_results(session, [done_record(user_id, key, request_fingerprint, status, body)])
 
     try:
         try:
@@ -183,6 +182,19 @@ def _run_in_one_transaction(
             raise
     except IntegrityError:
         return None
+
+
+def done_record(user_id: int, key: str, request_fingerprint: str, status: int,
+                body: Any) -> dict[str, Any]:
+    """A key stored with its result at once, for :func:`store_results`."""
+    return {"user_id": user_id, "key": key, "fingerprint": request_fingerprint,
+            "state": "done", "response_status": status, "response_body": body}
+
+
+def store_results(session: Session, records: list[dict[str, Any]]) -> None:
+    """Store finished results under their keys, with the writes they belong to (the
+    ``brief`` run, or several of them in one batch); IntegrityError if a key is taken."""
+    session.execute(insert(IdempotencyRecord), records)
 
 
 def _claim(

@@ -31,10 +31,11 @@ from liveshop.core.config import Settings
 from liveshop.core.db import Database, upsert_into, utcnow
 from liveshop.core.errors import Conflict, DomainError, NotFound
 from liveshop.core.idempotency import (
-    IdempotencyRecord,
     ReplayedError,
+    done_record,
     fingerprint,
     run_once,
+    store_results,
     validate_key,
 )
 from liveshop.inventory import service as inventory
@@ -305,14 +306,14 @@ def claim(db: Database, events: RoomEvents, gate: SoldOutGate, actor: Actor, sho
                                                     market, key), offer))
         session.add(purchase)
         session.flush()
-        return 202, {**asdict(offer), "purchase_id": purchase.id}
+        return 202, _claimed_body(offer, purchase.id)
 
     def take_units(session: Session) -> None:
         if claiming:
             taken.append(_take_units(session, claiming[0], quantity))
 
     try:
-        decided = run_once(db, user_id=actor.user_id, key=f"{key}:offer",
+        decided = run_once(db, user_id=actor.user_id, key=_offer_key(key),
                            request_fingerprint=request, operation=decide, last=take_units,
                            brief=True)
     except DomainError as error:
@@ -372,7 +373,7 @@ def _batches(db: Database, gate: SoldOutGate, taps: Sequence[Tap]) -> dict[tuple
     for index, tap in enumerate(taps):
         try:
             key = validate_key(tap.idempotency_key)
-            validate_key(f"{key}:offer")
+            validate_key(_offer_key(key))
         except DomainError:
             continue
         buyer = tap.actor.user_id
@@ -431,11 +432,10 @@ def _claim_batch(db: Database, show_id: int, variant_id: int,
         purchase_ids = session.scalars(
             insert(SalePurchase).returning(SalePurchase.id, sort_by_parameter_order=True),
             [_purchase_row(tap, offers[index]) for index, tap in claiming]).all()
-        session.execute(insert(IdempotencyRecord), [
-            {"user_id": tap.actor.user_id, "key": f"{tap.idempotency_key}:offer",
-             "fingerprint": tap_fingerprint(show_id, variant_id, tap.quantity, tap.market.code),
-             "state": "done", "response_status": 202,
-             "response_body": {**asdict(offers[index]), "purchase_id": purchase_id}}
+        store_results(session, [
+            done_record(tap.actor.user_id, _offer_key(str(tap.idempotency_key)),
+                        tap_fingerprint(show_id, variant_id, tap.quantity, tap.market.code),
+                        202, _claimed_body(offers[index], purchase_id))
             for (index, tap), purchase_id in zip(claiming, purchase_ids, strict=True)])
         stock = _take_units(session, sale_id, sum(tap.quantity for _, tap in claiming))
     return {index: _pending_view(purchase_id, sale_id)
@@ -452,6 +452,16 @@ def _fitting(batch: _Batch, remaining: int) -> _Batch:
             break
         fitting.append((index, tap))
     return fitting
+
+
+def _offer_key(key: str) -> str:
+    """Where a tap's decision is stored, under the client's key (its checkout and payment
+    take the key's other suffixes)."""
+    return f"{key}:offer"
+
+
+def _claimed_body(offer: Offer, purchase_id: int) -> dict[str, Any]:
+    return {**asdict(offer), "purchase_id": purchase_id}
 
 
 def _purchase_row(tap: Tap, offer: Offer) -> dict[str, Any]:
