@@ -1,0 +1,55 @@
+"""The serving process's garbage collector (liveshop/core/collector.py). Each check runs in a
+fresh interpreter: freezing this test process's heap would change every later test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from liveshop.core.collector import SERVING_THRESHOLDS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_python(code: str, env: dict[str, str] | None = None) -> str:
+    finished = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+        env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}, timeout=60, check=False)
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout.strip()
+
+
+def test_start_up_objects_are_frozen_and_start_up_garbage_is_collected_first() -> None:
+    out = run_python("""
+        import gc, weakref
+        from liveshop.core.collector import settle_for_serving
+
+        class Node:
+            pass
+
+        kept = Node()
+        cycle = Node()
+        cycle.itself = cycle
+        collected = []
+        weakref.finalize(cycle, collected.append, True)
+        del cycle
+        gc.disable()  # only the settling may collect the cycle
+        settle_for_serving()
+        tracked = {id(o) for o in gc.get_objects()}
+        print(collected == [True], id(kept) not in tracked, gc.get_freeze_count() > 0,
+              gc.get_threshold())
+    """)
+    assert out == f"True True True {SERVING_THRESHOLDS}"
+
+
+def test_the_served_app_settles_its_heap(tmp_path: Path) -> None:
+    out = run_python("""
+        import gc
+        import liveshop.main
+        print(gc.get_freeze_count() > 50_000, gc.get_threshold())
+    """, env={"LIVESHOP_DATABASE_URL": f"sqlite:///{tmp_path}/app.db",
+              "LIVESHOP_MEDIA_DIR": str(tmp_path)})
+    assert out == f"True {SERVING_THRESHOLDS}"
