@@ -4,7 +4,8 @@ A flash sale's crowd taps within the same second, and claims made one after the 
 on the sale's row (liveshop/live/sales.py, ``claim_batches``). Here the taps of one process
 wait on the event loop, holding no thread; a batch of them goes to a worker thread while
 the next batch gathers, at most ``BATCHES_AT_ONCE`` at a time. The taps a batch leaves
-(regular prices, retries, ...) are claimed one each, a few at a time, as before batches.
+(regular prices, retries, ...) are claimed one each, a few at a time, as before batches;
+those on a sale known sold out meanwhile are refused on the event loop.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from starlette.concurrency import run_in_threadpool
 
-from liveshop.live.sales import Offer, Tap
+from liveshop.live.sales import Offer, SoldOutGate, Tap, sold_out
 from liveshop.live.schemas import BuyView
 
 log = logging.getLogger("liveshop.claims")
@@ -33,9 +34,10 @@ class ClaimQueue:
     # Taps claimed on their own at once, per process (what every tap did before batches).
     SINGLES_AT_ONCE = 4
 
-    def __init__(self, claim_batches: ClaimBatches, claim_tap: ClaimTap) -> None:
+    def __init__(self, claim_batches: ClaimBatches, claim_tap: ClaimTap,
+                 gate: SoldOutGate) -> None:
         """Built on the event loop that serves the taps."""
-        self._claim_batches, self._claim_tap = claim_batches, claim_tap
+        self._claim_batches, self._claim_tap, self._gate = claim_batches, claim_tap, gate
         self._waiting: list[tuple[Tap, asyncio.Future[Claimed]]] = []
         self._running: set[asyncio.Task[None]] = set()
         self._starting = False
@@ -82,6 +84,12 @@ class ClaimQueue:
                                if index not in claimed))
 
     async def _claim_alone(self, tap: Tap, answer: asyncio.Future[Claimed]) -> None:
+        # A batch that found the sale sold out closed the gate: the taps it leaves, a
+        # crowd's worth, would otherwise each take a thread and a transaction to hear it.
+        if self._gate.known_sold_out(tap.show_id, tap.variant_id, tap.actor.user_id):
+            if not answer.done():
+                answer.set_exception(sold_out())
+            return
         async with self._singles:
             if answer.done():
                 return

@@ -394,6 +394,15 @@ class _Unbatched(Exception):
     """The batch is not claimed as one; its taps are claimed one by one."""
 
 
+class _SaleSoldOut(_Unbatched):
+    """The batch found the sale with nothing left: the gate closes before its taps are
+    claimed one by one, so that they are refused without another database read each."""
+
+    def __init__(self, sale_id: int, claimants: frozenset[int]) -> None:
+        super().__init__(sale_id)
+        self.sale_id, self.claimants = sale_id, claimants
+
+
 # A batch that lost the units it counted on to a concurrent claim is fitted again this often
 # to what is left, before its taps claim one by one.
 _BATCH_ATTEMPTS = 3
@@ -406,6 +415,9 @@ def _claim_together(db: Database, events: RoomEvents, gate: SoldOutGate, show_id
             claimed, stock = _claim_batch(db, show_id, variant_id, batch)
         except SoldOut:
             continue  # other claims took units after they were read: fit the batch again
+        except _SaleSoldOut as sold:
+            gate.close(show_id, variant_id, sold.sale_id, sold.claimants)
+            break
         except (_Unbatched, DomainError, IntegrityError):
             break  # rolled back: the taps claim one by one, which says why
         gate.reopen(show_id, variant_id)
@@ -423,6 +435,8 @@ def _claim_batch(db: Database, show_id: int, variant_id: int,
         sale_id = room.sale_id
         if sale_id is None:
             raise _Unbatched  # regular prices: nothing to queue on
+        if room.remaining == 0:
+            raise _SaleSoldOut(sale_id, _claimants(session, sale_id))
         fitting = _fitting(batch, room.remaining)
         counted = _count_buyers(session, sale_id, {
             tap.actor.user_id: tap.quantity for _, tap in fitting}, room.per_buyer_limit)

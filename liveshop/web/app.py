@@ -134,7 +134,7 @@ def claim_queue(app: FastAPI) -> ClaimQueue:
     context: AppContext = app.state.context
     claiming = (context.db, app.state.hub.events, app.state.sale_gate)
     return ClaimQueue(functools.partial(sales.claim_batches, *claiming),
-                      functools.partial(sales.claim_tap, *claiming))
+                      functools.partial(sales.claim_tap, *claiming), app.state.sale_gate)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:

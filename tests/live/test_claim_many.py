@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from liveshop.accounts.model import Actor, Role
 from liveshop.checkout.orm import PaymentMethod
 from liveshop.core.db import Database
 from liveshop.core.errors import Conflict, DomainError
@@ -122,8 +123,8 @@ def test_the_queue_gathers_taps_that_wait_and_claims_what_a_batch_leaves_alone()
         return Offer(None, None, None)
 
     async def crowd() -> list[object]:
-        queue = ClaimQueue(claim_batches, claim_tap)
-        taps = [Tap(None, 1, 1, 2 if n == 5 else 1, UK, str(n))  # type: ignore[arg-type]
+        queue = ClaimQueue(claim_batches, claim_tap, SoldOutGate())
+        taps = [Tap(Actor(n, Role.BUYER), 1, 1, 2 if n == 5 else 1, UK, str(n))
                 for n in range(10)]
         waiting = []
         for arrived in (taps[:2], taps[2:3], taps[3:]):  # in three turns of the loop
@@ -149,6 +150,44 @@ def test_a_sold_out_gate_refuses_a_batch_without_claiming(
         answers = _claim(db, gate, _taps(sale, ["c", "d"], buyers=[2, 3]))
     assert [getattr(answer, "code", None) for answer in answers] == ["sold_out", "sold_out"]
     assert inserts == []
+
+
+def test_a_batch_that_finds_the_sale_sold_out_elsewhere_closes_the_gate_for_its_taps(
+        db: Database, make_sale: Callable[[int, int], Sale]) -> None:
+    sale = make_sale(2, 5)
+    _claim(db, SoldOutGate(), _taps(sale, ["a", "b"]))  # another process sells it out
+    gate = SoldOutGate()
+    with statements(db, "SELECT") as reads, statements(db, "INSERT") as inserts:
+        answers = _claim(db, gate, _taps(sale, ["c", "d", "e"], buyers=[2, 3, 4]))
+    assert [getattr(answer, "code", None) for answer in answers] == ["sold_out"] * 3
+    # Cards, the sale, its claimants: not a transaction per tap to hear it is sold out.
+    assert len(reads) == 3 and inserts == []
+    assert gate.known_sold_out(sale.show_id, sale.variant_id, sale.buyers[4].user_id)
+    # A buyer who holds a unit may be retrying: the gate lets them through to replay.
+    assert not gate.known_sold_out(sale.show_id, sale.variant_id, sale.buyers[0].user_id)
+
+
+def test_the_queue_refuses_on_the_loop_what_a_batch_left_on_a_sale_it_found_sold_out() -> None:
+    gate = SoldOutGate()
+    claimed_alone: list[int] = []
+
+    def claim_batches(taps: Sequence[Tap]) -> dict[int, BuyView]:
+        gate.close(1, 1, sale_id=1, claimants=frozenset({7}))
+        return {}
+
+    def claim_tap(tap: Tap) -> BuyView | Offer:
+        claimed_alone.append(tap.actor.user_id)
+        return Offer(None, 1, 900)
+
+    async def crowd() -> list[object]:
+        queue = ClaimQueue(claim_batches, claim_tap, gate)
+        taps = [Tap(Actor(user_id, Role.BUYER), 1, 1, 1, UK, str(user_id)) for user_id in (5, 6, 7)]
+        return list(await asyncio.gather(*(queue.claim(tap) for tap in taps),
+                                         return_exceptions=True))
+
+    answers = run_async(crowd())
+    assert [getattr(answer, "code", None) for answer in answers[:2]] == ["sold_out"] * 2
+    assert isinstance(answers[2], Offer) and claimed_alone == [7]  # a claimant may be retrying
 
 
 def test_a_batch_that_lost_units_to_another_claim_is_fitted_again(
