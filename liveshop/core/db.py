@@ -7,6 +7,7 @@ lock; WAL keeps readers concurrent with the single writer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,7 +17,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -26,6 +28,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+log = logging.getLogger("liveshop.db")
 
 
 class Base(DeclarativeBase):
@@ -145,6 +150,17 @@ class Database:
         finally:
             # close() ends the transaction without expiring loaded objects.
             session.close()
+
+    def warm(self) -> None:
+        """Configure the ORM and open a first connection before traffic comes: done by the
+        first request of a new process instead, they held its event loop for 30-170 ms,
+        right when a flash sale's first taps arrived (docs/benchmarks.md, fifth round)."""
+        configure_mappers()
+        try:
+            with self.engine.connect():
+                pass
+        except DBAPIError as error:  # requests answer 503 until the database is back
+            log.warning("the database did not answer at start-up: %s", error.orig)
 
     def dispose(self) -> None:
         self.engine.dispose()

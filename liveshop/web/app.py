@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +25,7 @@ from liveshop.checkout import api as checkout_api
 from liveshop.checkout import pages as checkout_pages
 from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.checkout.service import expire_stale_checkouts
+from liveshop.core.collector import settle_for_serving
 from liveshop.core.config import Settings, get_settings
 from liveshop.core.db import Database
 from liveshop.core.ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -137,7 +139,11 @@ def claim_queue(app: FastAPI) -> ClaimQueue:
                       functools.partial(sales.claim_tap, *claiming), app.state.sale_gate)
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, db: Database | None = None, *,
+               settle_heap: bool = False) -> FastAPI:
+    """``settle_heap``: this process serves the app from now on; once it has started, what
+    start-up built is taken out of the garbage collector's way (liveshop/core/collector.py).
+    """
     settings = settings or get_settings()
     db = db or Database(settings.database_url)
 
@@ -152,6 +158,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             async with contextlib.AsyncExitStack() as running:
                 running.push_async_callback(app.state.context.limiter.aclose)
                 await app.state.context.limiter.warm()
+                await run_in_threadpool(db.warm)
                 running.push_async_callback(app.state.claims.aclose)
                 await running.enter_async_context(background(every(
                     EXPIRY_SWEEP_SECONDS, lambda: expire_stale_checkouts(db),
@@ -174,6 +181,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 if settings.demo_simulation:
                     await running.enter_async_context(background(simulation.run_forever(
                         app.state.context, app.state.hub, app.state.sale_gate)))
+                if settle_heap:
+                    settle_for_serving()
                 yield
         finally:
             app.state.hub = idle_hub
