@@ -53,6 +53,8 @@ class _SoldOutSale:
     # Buyers holding (or having held) units of the sale: their retried taps must replay what
     # they got, so they go on to the database; everybody else is refused from memory.
     claimants: frozenset[int]
+    # The sale's version when seen sold out: news of an older claim must not reopen it.
+    version: int
     trusted_until: float
 
 
@@ -94,15 +96,19 @@ class SoldOutGate:
                 return False
             return True
 
-    def close(self, show_id: int, variant_id: int, sale_id: int,
-              claimants: frozenset[int]) -> None:
+    def close(self, show_id: int, variant_id: int, sale_id: int, claimants: frozenset[int],
+              version: int) -> None:
         with self._lock:
             self._sold_out[(show_id, variant_id)] = _SoldOutSale(
-                sale_id, claimants, time.monotonic() + self.TRUSTED_SECONDS)
+                sale_id, claimants, version, time.monotonic() + self.TRUSTED_SECONDS)
 
-    def reopen(self, show_id: int, variant_id: int) -> None:
+    def reopen(self, show_id: int, variant_id: int, sale_id: int, version: int) -> None:
+        """The sale had units left at ``version``. Claims finish in any order: one that
+        took units before the last were taken may report after the gate closed."""
         with self._lock:
-            self._sold_out.pop((show_id, variant_id), None)
+            entry = self._sold_out.get((show_id, variant_id))
+            if entry is not None and (entry.sale_id != sale_id or entry.version < version):
+                del self._sold_out[(show_id, variant_id)]
 
 
 class SoldOut(Conflict):
@@ -146,6 +152,7 @@ class _Room:
     per_buyer_limit: int
     prices: dict[str, int]
     remaining: int  # units of the sale left when read
+    version: int  # the sale's, when read
 
     def offer(self, market: Market) -> Offer:
         if self.status == ShowStatus.SCHEDULED:
@@ -162,18 +169,20 @@ def _room(session: Session, show_id: int, variant_id: int) -> _Room:
     of buyers waits on."""
     row = session.execute(
         select(Show.status, Show.markets, Show.host_id, Shop.owner_id, FlashSale.id,
-               FlashSale.per_buyer_limit, FlashSale.prices, FlashSale.remaining)
+               FlashSale.per_buyer_limit, FlashSale.prices, FlashSale.remaining,
+               FlashSale.version)
         .outerjoin(Shop, Shop.id == Show.shop_id)
         .outerjoin(FlashSale, and_(*_active_sale_of(show_id, variant_id)))
         .where(Show.id == show_id)
         .order_by(FlashSale.id.desc()).limit(1)).first()
     if row is None:
         raise NotFound("No such show", field="show_id")
-    status, markets, host_id, owner_id, sale_id, per_buyer_limit, prices, remaining = row
+    (status, markets, host_id, owner_id, sale_id, per_buyer_limit, prices, remaining,
+     version) = row
     # The creator hosting the show earns from its orders; not the shop's own host.
     creator_id = host_id if owner_id is not None and owner_id != host_id else None
     return _Room(status, markets, creator_id, sale_id, per_buyer_limit or 0, prices or {},
-                 remaining or 0)
+                 remaining or 0, version or 0)
 
 
 def _decide(session: Session, show_id: int, variant_id: int, quantity: int, market: Market,
@@ -194,7 +203,7 @@ def _close_if_sold_out(db: Database, gate: SoldOutGate, show_id: int,
     with db.read() as session:
         sale = _active_sale(session, show_id, variant_id)
         if sale is not None and sale.remaining == 0:
-            gate.close(show_id, variant_id, sale.id, _claimants(session, sale.id))
+            gate.close(show_id, variant_id, sale.id, _claimants(session, sale.id), sale.version)
 
 
 def _claimants(session: Session, sale_id: int) -> frozenset[int]:
@@ -328,7 +337,6 @@ def claim(db: Database, events: RoomEvents, gate: SoldOutGate, actor: Actor, sho
         return offer
     if decided.replayed:
         return purchase_view(db, actor, purchase_id, raise_failure=True)
-    gate.reopen(show_id, variant_id)
     announce_sale(db, events, gate, show_id, variant_id, taken[0])
     return _pending_view(purchase_id, offer.sale_id)
 
@@ -400,9 +408,9 @@ class _SaleSoldOut(_Unbatched):
     """The batch found the sale with nothing left: the gate closes before its taps are
     claimed one by one, so that they are refused without another database read each."""
 
-    def __init__(self, sale_id: int, claimants: frozenset[int]) -> None:
+    def __init__(self, sale_id: int, version: int, claimants: frozenset[int]) -> None:
         super().__init__(sale_id)
-        self.sale_id, self.claimants = sale_id, claimants
+        self.sale_id, self.version, self.claimants = sale_id, version, claimants
 
 
 # A batch that lost the units it counted on to a concurrent claim is fitted again this often
@@ -418,11 +426,10 @@ def _claim_together(db: Database, events: RoomEvents, gate: SoldOutGate, show_id
         except SoldOut:
             continue  # other claims took units after they were read: fit the batch again
         except _SaleSoldOut as sold:
-            gate.close(show_id, variant_id, sold.sale_id, sold.claimants)
+            gate.close(show_id, variant_id, sold.sale_id, sold.claimants, sold.version)
             break
         except (_Unbatched, DomainError, IntegrityError):
             break  # rolled back: the taps claim one by one, which says why
-        gate.reopen(show_id, variant_id)
         announce_sale(db, events, gate, show_id, variant_id, stock)
         return claimed
     return {}
@@ -438,7 +445,7 @@ def _claim_batch(db: Database, show_id: int, variant_id: int,
         if sale_id is None:
             raise _Unbatched  # regular prices: nothing to queue on
         if room.remaining == 0:
-            raise _SaleSoldOut(sale_id, _claimants(session, sale_id))
+            raise _SaleSoldOut(sale_id, room.version, _claimants(session, sale_id))
         fitting = _fitting(batch, room.remaining)
         counted = _count_buyers(session, sale_id, {
             tap.actor.user_id: tap.quantity for _, tap in fitting}, room.per_buyer_limit)
@@ -543,11 +550,14 @@ def release_claim(db: Database, actor: Actor, key: str, request: str, sale_id: i
 
 def announce_sale(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
                   variant_id: int, stock: SaleStock) -> None:
-    """Units left in the sale, after a claim or a give-back; sold out closes the gate.
-    The versions let the hubs drop whatever arrives out of order."""
+    """Units left in the sale, after a claim or a give-back: sold out closes the gate, units
+    left reopen it. The versions let the gate and the hubs drop what arrives out of order."""
     if stock.remaining == 0:
         with db.read() as session:
-            gate.close(show_id, variant_id, stock.sale_id, _claimants(session, stock.sale_id))
+            gate.close(show_id, variant_id, stock.sale_id, _claimants(session, stock.sale_id),
+                       stock.version)
+    else:
+        gate.reopen(show_id, variant_id, stock.sale_id, stock.version)
     events.stock(show_id, {"sale": {"id": stock.sale_id, "remaining": stock.remaining,
                                     "v": stock.version}})
     if stock.remaining == 0:

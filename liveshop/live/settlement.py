@@ -88,7 +88,6 @@ def settle(db: Database, payments: PaymentProvider, settings: Settings, events: 
             show_id, variant_id, quantity, purchase.market), sale_id, quantity)
         _finish(db, purchase.id, status="failed", error=error_body(error)["error"],
                 error_status=error.status)
-        gate.reopen(show_id, variant_id)
         sales.announce_sale(db, events, gate, show_id, variant_id, stock)
         return
     _finish(db, purchase.id, status="paid", checkout_id=paid.id)

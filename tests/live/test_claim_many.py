@@ -172,7 +172,7 @@ def test_the_queue_refuses_on_the_loop_what_a_batch_left_on_a_sale_it_found_sold
     claimed_alone: list[int] = []
 
     def claim_batches(taps: Sequence[Tap]) -> dict[int, BuyView]:
-        gate.close(1, 1, sale_id=1, claimants=frozenset({7}))
+        gate.close(1, 1, sale_id=1, claimants=frozenset({7}), version=3)
         return {}
 
     def claim_tap(tap: Tap) -> BuyView | Offer:

@@ -102,7 +102,7 @@ def test_a_declined_card_fails_the_purchase_and_gives_the_unit_back_once(
     _change_card(db, buyer, token="tok_test_card_declined_x")
     purchase_id = _tap(db, settings, sale, buyer, "declined")
     gate = SoldOutGate()
-    gate.close(sale.show_id, sale.variant_id, sale.sale_id, frozenset())
+    gate.close(sale.show_id, sale.variant_id, sale.sale_id, frozenset(), version=1)
     assert _settle(db, settings, TestPaymentProvider(), gate)
 
     failed = sales.purchase_view(db, buyer, purchase_id)

@@ -38,7 +38,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 def test_a_closed_gate_lets_claimants_through_and_trusts_itself_briefly(clock: Clock) -> None:
     gate = SoldOutGate()
     assert not gate.refuses(1, 7, buyer_id=5)
-    gate.close(1, 7, sale_id=3, claimants=frozenset({5}))
+    gate.close(1, 7, sale_id=3, claimants=frozenset({5}), version=12)
     assert gate.refuses(1, 7, buyer_id=6)
     assert not gate.refuses(1, 7, buyer_id=5)  # may be a retry of a purchase: replay it
     assert not gate.refuses(1, 8, buyer_id=6)  # another variant
@@ -48,8 +48,18 @@ def test_a_closed_gate_lets_claimants_through_and_trusts_itself_briefly(clock: C
     assert not gate.known_sold_out(1, 7, buyer_id=6)  # a peek does not take the check...
     assert not gate.refuses(1, 7, buyer_id=6)  # ...one tap goes to check the database...
     assert gate.refuses(1, 7, buyer_id=9)  # ...the others wait for what it finds
-    gate.reopen(1, 7)
+    gate.reopen(1, 7, sale_id=3, version=13)  # a unit came back
     assert not gate.refuses(1, 7, buyer_id=9)
+
+
+def test_a_claim_reported_after_the_sale_sold_out_does_not_reopen_the_gate() -> None:
+    gate = SoldOutGate()
+    gate.close(1, 7, sale_id=3, claimants=frozenset(), version=12)
+    gate.reopen(1, 7, sale_id=3, version=11)  # took units before the last ones went
+    gate.reopen(1, 7, sale_id=3, version=12)
+    assert gate.known_sold_out(1, 7, buyer_id=6)
+    gate.reopen(1, 7, sale_id=4, version=1)  # a new sale of the variant
+    assert not gate.known_sold_out(1, 7, buyer_id=6)
 
 
 def test_sold_out_taps_touch_no_database_and_a_winner_retry_replays(
