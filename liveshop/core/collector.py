@@ -19,7 +19,7 @@ SERVING_THRESHOLDS = (10_000, 10, 10)
 def settle_for_serving() -> None:
     """Take what start-up built out of the collector's view and collect less often.
 
-    Call once the app is built, in the process that serves it. Frozen objects are still freed
+    Call once the app has started, in the process that serves it. Frozen objects are still freed
     when their last reference goes; only cycles among them would outlive the process, and
     start-up objects live as long as it does anyway.
     """
