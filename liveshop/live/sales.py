@@ -203,12 +203,16 @@ def _close_if_sold_out(db: Database, gate: SoldOutGate, show_id: int,
     with db.read() as session:
         sale = _active_sale(session, show_id, variant_id)
         if sale is not None and sale.remaining == 0:
-            gate.close(show_id, variant_id, sale.id, _claimants(session, sale.id), sale.version)
+            _close_gate(session, gate, show_id, variant_id, sale.id, sale.version)
 
 
-def _claimants(session: Session, sale_id: int) -> frozenset[int]:
-    return frozenset(session.scalars(select(FlashSaleClaim.buyer_id)
-                                     .where(FlashSaleClaim.sale_id == sale_id)))
+def _close_gate(session: Session, gate: SoldOutGate, show_id: int, variant_id: int,
+                sale_id: int, version: int) -> None:
+    """The sale was read sold out at ``version``: refuse taps from memory, except those of
+    buyers holding units of it (theirs may be retries, which replay)."""
+    claimants = frozenset(session.scalars(select(FlashSaleClaim.buyer_id)
+                                          .where(FlashSaleClaim.sale_id == sale_id)))
+    gate.close(show_id, variant_id, sale_id, claimants, version)
 
 
 def _count_for_buyer(session: Session, sale_id: int, buyer_id: int, quantity: int,
@@ -404,15 +408,6 @@ class _Unbatched(Exception):
     """The batch is not claimed as one; its taps are claimed one by one."""
 
 
-class _SaleSoldOut(_Unbatched):
-    """The batch found the sale with nothing left: the gate closes before its taps are
-    claimed one by one, so that they are refused without another database read each."""
-
-    def __init__(self, sale_id: int, version: int, claimants: frozenset[int]) -> None:
-        super().__init__(sale_id)
-        self.sale_id, self.version, self.claimants = sale_id, version, claimants
-
-
 # A batch that lost the units it counted on to a concurrent claim is fitted again this often
 # to what is left, before its taps claim one by one.
 _BATCH_ATTEMPTS = 3
@@ -422,12 +417,9 @@ def _claim_together(db: Database, events: RoomEvents, gate: SoldOutGate, show_id
                     variant_id: int, batch: _Batch) -> dict[int, BuyView]:
     for _ in range(_BATCH_ATTEMPTS):
         try:
-            claimed, stock = _claim_batch(db, show_id, variant_id, batch)
+            claimed, stock = _claim_batch(db, gate, show_id, variant_id, batch)
         except SoldOut:
             continue  # other claims took units after they were read: fit the batch again
-        except _SaleSoldOut as sold:
-            gate.close(show_id, variant_id, sold.sale_id, sold.claimants, sold.version)
-            break
         except (_Unbatched, DomainError, IntegrityError):
             break  # rolled back: the taps claim one by one, which says why
         announce_sale(db, events, gate, show_id, variant_id, stock)
@@ -435,7 +427,7 @@ def _claim_together(db: Database, events: RoomEvents, gate: SoldOutGate, show_id
     return {}
 
 
-def _claim_batch(db: Database, show_id: int, variant_id: int,
+def _claim_batch(db: Database, gate: SoldOutGate, show_id: int, variant_id: int,
                  batch: _Batch) -> tuple[dict[int, BuyView], SaleStock]:
     """One transaction for the batch: as many of its first taps as the units left serve."""
     with db.transaction() as session:
@@ -445,7 +437,10 @@ def _claim_batch(db: Database, show_id: int, variant_id: int,
         if sale_id is None:
             raise _Unbatched  # regular prices: nothing to queue on
         if room.remaining == 0:
-            raise _SaleSoldOut(sale_id, room.version, _claimants(session, sale_id))
+            # Closed before the taps are claimed one by one: they are refused from memory
+            # instead of a database read each.
+            _close_gate(session, gate, show_id, variant_id, sale_id, room.version)
+            raise _Unbatched
         fitting = _fitting(batch, room.remaining)
         counted = _count_buyers(session, sale_id, {
             tap.actor.user_id: tap.quantity for _, tap in fitting}, room.per_buyer_limit)
@@ -554,8 +549,7 @@ def announce_sale(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: 
     left reopen it. The versions let the gate and the hubs drop what arrives out of order."""
     if stock.remaining == 0:
         with db.read() as session:
-            gate.close(show_id, variant_id, stock.sale_id, _claimants(session, stock.sale_id),
-                       stock.version)
+            _close_gate(session, gate, show_id, variant_id, stock.sale_id, stock.version)
     else:
         gate.reopen(show_id, variant_id, stock.sale_id, stock.version)
     events.stock(show_id, {"sale": {"id": stock.sale_id, "remaining": stock.remaining,
