@@ -2,4 +2,4 @@
 
 from liveshop.web.app import create_app
 
-app = create_app(settle_heap=True)
+app = create_app(serving_process=True)

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -17,6 +18,16 @@ from tests.live.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 30.0
+
+
+def run_python(code: str, env: dict[str, str] | None = None) -> str:
+    """Run ``code`` in a fresh interpreter (for what must not touch the test process, such
+    as freezing its heap); what it printed."""
+    finished = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+        env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}, timeout=60, check=False)
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout.strip()
 
 
 def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path,

@@ -139,10 +139,36 @@ def claim_queue(app: FastAPI) -> ClaimQueue:
                       functools.partial(sales.claim_tap, *claiming), app.state.sale_gate)
 
 
+async def warm_routes(app: ASGIApp) -> None:
+    """Route one request that matches nothing, so that every route is looked at once.
+
+    FastAPI builds what it needs to match a route (its parameters' validators among them)
+    the first time a request looks at it: ~300 ms over every route here, spent by a new
+    process's first requests on its event loop while the requests behind them waited. A
+    flash sale's first taps on a new process paid it (docs/benchmarks.md, flash sale).
+    """
+    scope: Scope = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http",
+                    "path": "/.warm-up", "raw_path": b"/.warm-up", "root_path": "",
+                    "query_string": b"", "headers": [], "client": None,
+                    "server": ("127.0.0.1", 80)}
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        pass
+
+    try:
+        await app(scope, receive, send)
+    except Exception:  # serving goes on; the first requests build what they need
+        log.exception("warming the routes up failed")
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None, *,
-               settle_heap: bool = False) -> FastAPI:
-    """``settle_heap``: this process serves the app from now on; once it has started, what
-    start-up built is taken out of the garbage collector's way (liveshop/core/collector.py).
+               serving_process: bool = False) -> FastAPI:
+    """``serving_process``: this process serves the app from now on; once it has started,
+    every route is made ready (:func:`warm_routes`) and what start-up built is taken out of
+    the garbage collector's way (liveshop/core/collector.py).
     """
     settings = settings or get_settings()
     db = db or Database(settings.database_url)
@@ -181,7 +207,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
                 if settings.demo_simulation:
                     await running.enter_async_context(background(simulation.run_forever(
                         app.state.context, app.state.hub, app.state.sale_gate)))
-                if settle_heap:
+                if serving_process:
+                    await warm_routes(app)
                     settle_for_serving()
                 yield
         finally:

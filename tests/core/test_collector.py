@@ -3,24 +3,11 @@ fresh interpreter: freezing this test process's heap would change every later te
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 from liveshop.core.collector import SERVING_THRESHOLDS
 from liveshop.core.migrate import upgrade
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_python(code: str, env: dict[str, str] | None = None) -> str:
-    finished = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-        env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}, timeout=60, check=False)
-    assert finished.returncode == 0, finished.stderr
-    return finished.stdout.strip()
+from tests.processes import run_python
 
 
 def test_start_up_objects_are_frozen_and_start_up_garbage_is_collected_first() -> None:
