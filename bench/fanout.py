@@ -440,20 +440,20 @@ def measure(name: str, pid: int, port: int, path: str, count: int, seconds: floa
             ) -> Result:
     viewers = Viewers(CLIENT_PROCESSES)
     try:
-        idle_rss = harness.rss_kb(pid)
+        idle_rss = harness.tree_rss_kb(pid)
         connected = viewers.connect(port, path, count)
         print(f"  {name}: {connected['connected']} viewers connected in"
               f" {connected['seconds']:.1f} s, {connected['failed']} failed"
               f" {connected['errors'] or ''}", flush=True)
         time.sleep(2)  # joins settle (liveshop sends the viewer count at most once a second)
-        connected_rss = harness.rss_kb(pid)
+        connected_rss = harness.tree_rss_kb(pid)
         viewers.ask("reset")
-        cpu_before, began = harness.cpu_seconds(pid), time.time()
+        cpu_before, began = harness.tree_cpu_seconds(pid), time.time()
         published = publish(seconds)
         expected = published["chat"] * connected["connected"]
         last_receive = _drain(viewers, expected)
-        cpu = harness.cpu_seconds(pid) - cpu_before
-        end_rss = harness.rss_kb(pid)
+        cpu = harness.tree_cpu_seconds(pid) - cpu_before
+        end_rss = harness.tree_rss_kb(pid)
         tallies = viewers.ask("report")
     finally:
         viewers.close()
@@ -472,7 +472,7 @@ def measure(name: str, pid: int, port: int, path: str, count: int, seconds: floa
         dropped=sum(t["closed"] for t in tallies))
 
 
-def run_liveshop(count: int, seconds: float) -> Result:
+def run_liveshop(count: int, seconds: float, workers: int, redis_url: str | None) -> Result:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
         harness.migrate(url)
@@ -485,15 +485,15 @@ def run_liveshop(count: int, seconds: float) -> Result:
         finally:
             db.dispose()
         port = harness.free_port()
-        with harness.server(harness.uvicorn_app(port), harness.app_env(url, folder),
-                            port) as process:
+        with harness.server(harness.uvicorn_app(port, workers),
+                            harness.app_env(url, folder, redis_url), port) as process:
             def publish(seconds: float) -> dict[str, int]:
                 return asyncio.run(publish_liveshop(port, room, buyers, seconds))
 
             # What the posts and purchases cost with nobody watching (also warms the app).
-            cpu_before = harness.cpu_seconds(process.pid)
+            cpu_before = harness.tree_cpu_seconds(process.pid)
             publish(CALIBRATION_SECONDS)
-            publish_cpu = (harness.cpu_seconds(process.pid) - cpu_before) / CALIBRATION_SECONDS
+            publish_cpu = (harness.tree_cpu_seconds(process.pid) - cpu_before) / CALIBRATION_SECONDS
             return measure("liveshop", process.pid, port, f"/ws/shows/{room.show_id}?market=UK",
                            count, seconds, publish, publish_cpu)
 
@@ -514,6 +514,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout")
     parser.add_argument("--viewers", type=int, default=VIEWERS)
     parser.add_argument("--seconds", type=float, default=DURATION_SECONDS)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="liveshop app processes (more than one share the room through Redis)")
+    parser.add_argument("--redis-url", default=os.environ.get(
+        "LIVESHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
     parser.add_argument("--baseline-server", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     harness.raise_fd_limit()
@@ -522,10 +526,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"Live fan-out: {options.viewers} viewers in one room, {CHAT_PER_SECOND} chat/s and a"
           f" stock change every {STOCK_EVERY_SECONDS * 1000:.0f} ms for {options.seconds:.0f} s,"
-          f" {CLIENT_PROCESSES} client processes", flush=True)
+          f" {CLIENT_PROCESSES} client processes, {options.workers} liveshop process(es)",
+          flush=True)
     baseline = run_baseline(options.viewers, options.seconds)
     baseline.print()
-    liveshop = run_liveshop(options.viewers, options.seconds)
+    liveshop = run_liveshop(options.viewers, options.seconds, options.workers,
+                            options.redis_url if options.workers > 1 else None)
     liveshop.print()
     cpu_ratio = liveshop.cpu_us_per_delivery / baseline.cpu_us_per_delivery
     fanout_ratio = liveshop.fanout_cpu_us_per_delivery / baseline.cpu_us_per_delivery

@@ -64,16 +64,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its children (uvicorn's worker processes)."""
-    total = cpu_seconds(pid)
+def children(pid: int) -> list[int]:
+    """A process's children (uvicorn's worker processes)."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # ended meanwhile
         if int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            found.append(int(stat.parent.name))
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children."""
+    total = cpu_seconds(pid)
+    for child in children(pid):
+        try:
+            total += cpu_seconds(child)
+        except OSError:
+            continue  # ended meanwhile
     return total
 
 
@@ -82,6 +93,11 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and its children."""
+    return rss_kb(pid) + sum(rss_kb(child) for child in children(pid))
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float:
