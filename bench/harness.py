@@ -97,7 +97,13 @@ def rss_kb(pid: int) -> int:
 
 def tree_rss_kb(pid: int) -> int:
     """Resident memory of a process and its children."""
-    return rss_kb(pid) + sum(rss_kb(child) for child in children(pid))
+    total = rss_kb(pid)
+    for child in children(pid):
+        try:
+            total += rss_kb(child)
+        except OSError:
+            continue  # ended meanwhile
+    return total
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float:
