@@ -15,10 +15,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import sqlalchemy as sa
@@ -38,6 +39,7 @@ from liveshop.live.transport import PROTOCOL_PATH
 from liveshop.schema import metadata
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+T = TypeVar("T", int, float)
 POSTGRES_URL = os.environ.get("LIVESHOP_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
 # Nobody logs in with these accounts: one hash for all of them.
@@ -77,15 +79,20 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its children."""
-    total = cpu_seconds(pid)
+def _over_tree(pid: int, measure: Callable[[int], T]) -> list[T]:
+    """``measure`` of a process and of each of its children still running."""
+    measured = [measure(pid)]
     for child in children(pid):
         try:
-            total += cpu_seconds(child)
+            measured.append(measure(child))
         except OSError:
             continue  # ended meanwhile
-    return total
+    return measured
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children."""
+    return sum(_over_tree(pid, cpu_seconds))
 
 
 def rss_kb(pid: int) -> int:
@@ -97,13 +104,7 @@ def rss_kb(pid: int) -> int:
 
 def tree_rss_kb(pid: int) -> int:
     """Resident memory of a process and its children."""
-    total = rss_kb(pid)
-    for child in children(pid):
-        try:
-            total += rss_kb(child)
-        except OSError:
-            continue  # ended meanwhile
-    return total
+    return sum(_over_tree(pid, rss_kb))
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float:
