@@ -408,39 +408,57 @@ class _Unbatched(Exception):
     """The batch is not claimed as one; its taps are claimed one by one."""
 
 
-# A batch that lost the units it counted on to a concurrent claim is fitted again this often
-# to what is left, before its taps claim one by one.
-_BATCH_ATTEMPTS = 3
+class _SoldOutAt(Exception):
+    """The sale had no units left at ``version``: the batch's taps are refused from memory."""
+
+    def __init__(self, sale_id: int, version: int) -> None:
+        super().__init__(sale_id, version)
+        self.sale_id, self.version = sale_id, version
+
+
+class _FewerLeft(Exception):
+    """Claims that committed after the batch read the sale left fewer units than it wants."""
+
+    def __init__(self, sale_id: int) -> None:
+        super().__init__(sale_id)
+        self.sale_id = sale_id
 
 
 def _claim_together(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
                     variant_id: int, batch: _Batch) -> dict[int, BuyView]:
-    for _ in range(_BATCH_ATTEMPTS):
+    try:
         try:
-            claimed, stock = _claim_batch(db, gate, show_id, variant_id, batch)
-        except SoldOut:
-            continue  # other claims took units after they were read: fit the batch again
-        except (_Unbatched, DomainError, IntegrityError):
-            break  # rolled back: the taps claim one by one, which says why
-        announce_sale(db, events, gate, show_id, variant_id, stock)
-        return claimed
-    return {}
+            claimed, stock = _claim_batch(db, gate, show_id, variant_id, batch, locking=None)
+        except _FewerLeft as fewer:
+            # Fitted again to what is left, the sale's row locked first: no other claim
+            # can take those units meanwhile, so this attempt is the last.
+            claimed, stock = _claim_batch(db, gate, show_id, variant_id, batch,
+                                          locking=fewer.sale_id)
+    except _SoldOutAt as sold:
+        # Read after the batch rolled back: its own buyers are no claimants.
+        with db.read() as session:
+            _close_gate(session, gate, show_id, variant_id, sold.sale_id, sold.version)
+        return {}
+    except (_FewerLeft, _Unbatched, DomainError, IntegrityError):
+        return {}  # rolled back: the taps claim one by one, which says why
+    announce_sale(db, events, gate, show_id, variant_id, stock)
+    return claimed
 
 
 def _claim_batch(db: Database, gate: SoldOutGate, show_id: int, variant_id: int,
-                 batch: _Batch) -> tuple[dict[int, BuyView], SaleStock]:
-    """One transaction for the batch: as many of its first taps as the units left serve."""
+                 batch: _Batch, *, locking: int | None) -> tuple[dict[int, BuyView], SaleStock]:
+    """One transaction for the batch: as many of its first taps as the units left serve.
+    ``locking``: a sale whose row is locked before anything is read."""
     with db.transaction() as session:
+        if locking is not None:
+            _units_left(session, locking, lock=True)
         room = _room(session, show_id, variant_id)
         offers = {index: room.offer(tap.market) for index, tap in batch}
         sale_id = room.sale_id
         if sale_id is None:
             raise _Unbatched  # regular prices: nothing to queue on
         if room.remaining == 0:
-            # Closed before the taps are claimed one by one: they are refused from memory
-            # instead of a database read each.
-            _close_gate(session, gate, show_id, variant_id, sale_id, room.version)
-            raise _Unbatched
+            raise _SoldOutAt(sale_id, room.version)
         fitting = _fitting(batch, room.remaining)
         counted = _count_buyers(session, sale_id, {
             tap.actor.user_id: tap.quantity for _, tap in fitting}, room.per_buyer_limit)
@@ -455,9 +473,32 @@ def _claim_batch(db: Database, gate: SoldOutGate, show_id: int, variant_id: int,
                         tap_fingerprint(show_id, variant_id, tap.quantity, tap.market.code),
                         202, _claimed_body(offers[index], purchase_id))
             for (index, tap), purchase_id in zip(claiming, purchase_ids, strict=True)])
-        stock = _take_units(session, sale_id, sum(tap.quantity for _, tap in claiming))
+        try:
+            stock = _take_units(session, sale_id, sum(tap.quantity for _, tap in claiming))
+        except SoldOut:
+            raise _lost_race(session, sale_id) from None
     return {index: _pending_view(purchase_id, sale_id)
             for (index, _), purchase_id in zip(claiming, purchase_ids, strict=True)}, stock
+
+
+def _lost_race(session: Session, sale_id: int) -> Exception:
+    """Why a batch could not take its units, read right after the claims ahead of it
+    committed (its UPDATE waited for them): sold out, fewer units left, or the sale over."""
+    left = _units_left(session, sale_id, lock=False)
+    if left is None:
+        return _Unbatched()  # ended meanwhile: alone, the taps buy at regular prices
+    if left.remaining == 0:
+        return _SoldOutAt(sale_id, left.version)
+    return _FewerLeft(sale_id)
+
+
+def _units_left(session: Session, sale_id: int, *, lock: bool) -> SaleStock | None:
+    """The running sale's units left (None once it has ended); ``lock`` holds its row until
+    the transaction ends (SQLite's write transactions hold the whole database anyway)."""
+    reading = select(FlashSale.remaining, FlashSale.version).where(
+        FlashSale.id == sale_id, FlashSale.status == "active", FlashSale.ends_at > utcnow())
+    row = session.execute(reading.with_for_update() if lock else reading).first()
+    return None if row is None else SaleStock(sale_id, row.remaining, row.version)
 
 
 def _fitting(batch: _Batch, remaining: int) -> _Batch:

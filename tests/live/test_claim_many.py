@@ -190,25 +190,56 @@ def test_the_queue_refuses_on_the_loop_what_a_batch_left_on_a_sale_it_found_sold
     assert isinstance(answers[2], Offer) and claimed_alone == [7]  # a claimant may be retrying
 
 
-def test_a_batch_that_lost_units_to_another_claim_is_fitted_again(
-        db: Database, make_sale: Callable[[int, int], Sale],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    sale = make_sale(3, 5)
+def _stale_room(monkeypatch: pytest.MonkeyPatch, remaining: int) -> list[int]:
+    """The batch's first read of the sale sees ``remaining`` units, which claims of another
+    process are about to take; later reads see the truth. The units read, each time."""
     read_room = sales._room
     reads: list[int] = []
 
     def stale_first(session: Session, show_id: int, variant_id: int) -> Any:
         room = read_room(session, show_id, variant_id)
         reads.append(room.remaining)
-        # The first read sees units that another process's claim is about to take.
-        return replace(room, remaining=10) if len(reads) == 1 else room
+        return replace(room, remaining=remaining) if len(reads) == 1 else room
 
     monkeypatch.setattr(sales, "_room", stale_first)
-    with statements(db, "UPDATE FLASH_SALES") as sale_updates:
+    return reads
+
+
+def test_a_batch_that_lost_units_to_another_claim_is_fitted_again_once(
+        db: Database, make_sale: Callable[[int, int], Sale],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sale = make_sale(3, 5)
+    reads = _stale_room(monkeypatch, remaining=10)
+    with statements(db, "UPDATE FLASH_SALES") as sale_updates, \
+            statements(db, "SELECT FLASH_SALES.REMAINING") as locks:
         answers = _claim(db, SoldOutGate(), _taps(sale, ["a", "b", "c", "d", "e"]))
     assert [answer.code if isinstance(answer, DomainError) else answer.status
             for answer in answers if not isinstance(answer, Offer)
             ] == ["pending"] * 3 + ["sold_out"] * 2
-    # The stale batch and the batch fitted again; it sold out, so the gate refused the rest.
+    # The stale batch, then the batch fitted again to the 3 left, the sale's row locked
+    # first (on PostgreSQL; SQLite's write transaction holds the whole database). It sold
+    # out, so the gate refused the rest.
     assert len(sale_updates) == 2 and reads == [3, 3]
+    assert len(locks) == 2
+    if db.engine.dialect.name == "postgresql":
+        assert locks[1].rstrip().upper().endswith("FOR UPDATE")
     assert _remaining(db, sale) == 0
+
+
+def test_a_batch_that_lost_the_last_units_to_another_claim_closes_the_gate_at_once(
+        db: Database, make_sale: Callable[[int, int], Sale],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sale = make_sale(2, 5)
+    _claim(db, SoldOutGate(), _taps(sale, ["a", "b"]))  # another process sells it out...
+    reads = _stale_room(monkeypatch, remaining=2)  # ...after this batch read the sale
+    gate = SoldOutGate()
+    with statements(db, "UPDATE FLASH_SALES") as sale_updates:
+        answers = _claim(db, gate, _taps(sale, ["c", "d", "e"], buyers=[2, 3, 4]))
+    assert [getattr(answer, "code", None) for answer in answers] == ["sold_out"] * 3
+    # No second attempt, and none of its taps went to the database alone to hear it.
+    assert reads == [0] and len(sale_updates) == 1
+    # The batch's buyers, counted in the transaction it rolled back, hold nothing.
+    assert gate.known_sold_out(sale.show_id, sale.variant_id, sale.buyers[2].user_id)
+    assert not gate.known_sold_out(sale.show_id, sale.variant_id, sale.buyers[0].user_id)
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(SalePurchase)) == 2
