@@ -40,6 +40,7 @@ class ClaimQueue:
         self._claim_batches, self._claim_tap, self._gate = claim_batches, claim_tap, gate
         self._waiting: list[tuple[Tap, asyncio.Future[Claimed]]] = []
         self._running: set[asyncio.Task[None]] = set()
+        self._alone: set[asyncio.Task[None]] = set()
         self._starting = False
         self._singles = asyncio.Semaphore(self.SINGLES_AT_ONCE)
 
@@ -55,10 +56,17 @@ class ClaimQueue:
 
     def _start_batches(self) -> None:
         self._starting = False
+        loop = asyncio.get_running_loop()
+        if len(self._waiting) == 1 and len(self._running) < self.BATCHES_AT_ONCE:
+            # A tap alone is no batch: it takes no batch's place, which the crowd it may be
+            # the first of would otherwise wait for while it is claimed.
+            task = loop.create_task(self._claim_alone(*self._waiting.pop()))
+            self._alone.add(task)
+            task.add_done_callback(self._alone.discard)
         while self._waiting and len(self._running) < self.BATCHES_AT_ONCE:
             batch = self._waiting[:self.LARGEST_BATCH]
             del self._waiting[:self.LARGEST_BATCH]
-            task = asyncio.get_running_loop().create_task(self._run(batch))
+            task = loop.create_task(self._run(batch))
             self._running.add(task)
             task.add_done_callback(self._finished)
 
@@ -106,7 +114,7 @@ class ClaimQueue:
                 answer.set_result(claimed)
 
     async def aclose(self) -> None:
-        for task in list(self._running):
+        for task in [*self._running, *self._alone]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

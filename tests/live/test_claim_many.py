@@ -130,7 +130,7 @@ def test_the_queue_gathers_taps_that_wait_and_claims_what_a_batch_leaves_alone()
         for arrived in (taps[:2], taps[2:3], taps[3:]):  # in three turns of the loop
             waiting += [asyncio.create_task(queue.claim(tap)) for tap in arrived]
             await asyncio.sleep(0.02)
-        release.set()  # the first two batches hold both slots; the rest gathered meanwhile
+        release.set()  # both batches were held until now
         return list(await asyncio.gather(*waiting, return_exceptions=True))
 
     answers = run_async(crowd())
@@ -139,6 +139,39 @@ def test_the_queue_gathers_taps_that_wait_and_claims_what_a_batch_leaves_alone()
         "Offer", "BuyView",  # first batch: [0, 1]
         "Offer",  # alone
         "Offer", "BuyView", "Conflict", "BuyView", "Offer", "BuyView", "Offer"]  # batch [3..9]
+
+
+def test_a_tap_alone_takes_no_batch_place() -> None:
+    seen: list[int] = []
+    release = threading.Event()
+
+    def claim_batches(taps: Sequence[Tap]) -> dict[int, BuyView]:
+        seen.append(len(taps))
+        release.wait(5)
+        return {index: BuyView(status="pending", purchase_id=index, checkout_id=None,
+                               order_numbers=[], total=None, currency=None, flash_sale_id=1)
+                for index in range(len(taps))}
+
+    def claim_tap(tap: Tap) -> BuyView | Offer:
+        release.wait(5)
+        return Offer(None, None, None)
+
+    async def crowd() -> list[object]:
+        queue = ClaimQueue(claim_batches, claim_tap, SoldOutGate())
+        taps = [Tap(Actor(n, Role.BUYER), 1, 1, 1, UK, str(n)) for n in range(5)]
+        waiting = [asyncio.create_task(queue.claim(taps[0]))]  # the first of a crowd
+        await asyncio.sleep(0.02)
+        for arrived in (taps[1:3], taps[3:]):
+            waiting += [asyncio.create_task(queue.claim(tap)) for tap in arrived]
+            await asyncio.sleep(0.02)
+        # While the first tap is being claimed, both batches of the crowd behind it are.
+        claiming = list(seen)
+        release.set()
+        return [claiming, *await asyncio.gather(*waiting)]
+
+    claiming, *answers = run_async(crowd())
+    assert claiming == [2, 2]
+    assert [type(answer).__name__ for answer in answers] == ["Offer"] + ["BuyView"] * 4
 
 
 def test_a_sold_out_gate_refuses_a_batch_without_claiming(
