@@ -57,6 +57,58 @@ class Done(BaseModel):
     ok: bool = True
 
 
+# The routes a live room calls most, first: FastAPI tries a router's routes in order for
+# every request (twice: to choose the router, then the route), and a flash sale's taps
+# arrive by the thousand.
+@router.post(BUY_PATH, status_code=201, response_model=BuyView,
+             responses={202: {"model": BuyView, "description": (
+                 "Flash sale: the units are yours and payment follows; "
+                 "see Location (GET /purchases/{purchase_id})")}})
+async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMarket,
+              context: Context, request: Request, response: Response,
+              idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+              ) -> BuyView:
+    """One tap: default address and card, the flash-sale price while a sale runs."""
+    request.app.state.settlements.noticed_tap()
+    gate: sales.SoldOutGate = request.app.state.sale_gate
+    # Answered on the event loop: thousands of late taps need no thread and no database.
+    if gate.known_sold_out(show_id, data.variant_id, actor.user_id):
+        raise sales.sold_out()
+    # Counted after the gate: the limit guards the database and the card provider, and a tap
+    # refused from memory reaches neither.
+    await limit_buying(actor, context)
+    events = room_events(request)
+    claims: ClaimQueue = request.app.state.claims
+    claimed = await claims.claim(sales.Tap(actor, show_id, data.variant_id, data.quantity,
+                                           market, idempotency_key))
+    if isinstance(claimed, sales.Offer):
+        async with request.app.state.purchase_slots:
+            bought = await run_in_threadpool(
+                sales.pay_now, context.db, context.payments, context.settings, events, actor,
+                show_id, data.variant_id, data.quantity, market, idempotency_key, claimed)
+    else:
+        bought = claimed
+    if bought.status == "pending":
+        request.app.state.settlements.wake()
+        response.status_code = 202
+        response.headers["Location"] = request.app.url_path_for(
+            "purchase", purchase_id=str(bought.purchase_id))
+    return bought
+
+
+@router.get("/purchases/{purchase_id}", response_model=BuyView)
+def purchase(purchase_id: int, actor: CurrentActor, context: Context) -> BuyView:
+    """Where a flash-sale purchase stands: pending until paid, or failed (units given back)."""
+    return sales.purchase_view(context.db, actor, purchase_id)
+
+
+@router.post("/shows/{show_id}/chat", status_code=201, response_model=ChatView)
+def post_chat(show_id: int, data: ChatIn, actor: CurrentActor, context: Context,
+              request: Request) -> ChatView:
+    return service.post_chat(context.db, context.limiter, room_events(request), actor,
+                             show_id, data.text)
+
+
 @router.post("/shows", status_code=201, response_model=ShowView)
 def create_show(data: ShowCreate, actor: CurrentActor, context: Context) -> ShowView:
     return service.create_show(context.db, actor, data)
@@ -119,13 +171,6 @@ def start_sale(show_id: int, data: SaleIn, actor: CurrentActor, context: Context
 def stop_sale(show_id: int, sale_id: int, actor: CurrentActor, context: Context,
               request: Request) -> SaleView:
     return service.stop_sale(context.db, room_events(request), actor, show_id, sale_id)
-
-
-@router.post("/shows/{show_id}/chat", status_code=201, response_model=ChatView)
-def post_chat(show_id: int, data: ChatIn, actor: CurrentActor, context: Context,
-              request: Request) -> ChatView:
-    return service.post_chat(context.db, context.limiter, room_events(request), actor,
-                             show_id, data.text)
 
 
 @router.delete("/shows/{show_id}/chat/{message_id}", response_model=Done)
@@ -221,48 +266,6 @@ def forget(show_id: int, actor: CurrentActor, context: Context) -> Done:
 def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
                   ) -> list[NotificationView]:
     return service.notifications(context.db, actor, mark_read)
-
-
-@router.post(BUY_PATH, status_code=201, response_model=BuyView,
-             responses={202: {"model": BuyView, "description": (
-                 "Flash sale: the units are yours and payment follows; "
-                 "see Location (GET /purchases/{purchase_id})")}})
-async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMarket,
-              context: Context, request: Request, response: Response,
-              idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
-              ) -> BuyView:
-    """One tap: default address and card, the flash-sale price while a sale runs."""
-    request.app.state.settlements.noticed_tap()
-    gate: sales.SoldOutGate = request.app.state.sale_gate
-    # Answered on the event loop: thousands of late taps need no thread and no database.
-    if gate.known_sold_out(show_id, data.variant_id, actor.user_id):
-        raise sales.sold_out()
-    # Counted after the gate: the limit guards the database and the card provider, and a tap
-    # refused from memory reaches neither.
-    await limit_buying(actor, context)
-    events = room_events(request)
-    claims: ClaimQueue = request.app.state.claims
-    claimed = await claims.claim(sales.Tap(actor, show_id, data.variant_id, data.quantity,
-                                           market, idempotency_key))
-    if isinstance(claimed, sales.Offer):
-        async with request.app.state.purchase_slots:
-            bought = await run_in_threadpool(
-                sales.pay_now, context.db, context.payments, context.settings, events, actor,
-                show_id, data.variant_id, data.quantity, market, idempotency_key, claimed)
-    else:
-        bought = claimed
-    if bought.status == "pending":
-        request.app.state.settlements.wake()
-        response.status_code = 202
-        response.headers["Location"] = request.app.url_path_for(
-            "purchase", purchase_id=str(bought.purchase_id))
-    return bought
-
-
-@router.get("/purchases/{purchase_id}", response_model=BuyView)
-def purchase(purchase_id: int, actor: CurrentActor, context: Context) -> BuyView:
-    """Where a flash-sale purchase stands: pending until paid, or failed (units given back)."""
-    return sales.purchase_view(context.db, actor, purchase_id)
 
 
 @router.get("/shows/{show_id}/stats", response_model=ShowStats)
