@@ -105,6 +105,11 @@ def test_what_a_batch_cannot_settle_plainly_gets_the_answer_it_would_get_alone(
     assert _remaining(db, sale) == 7
 
 
+def _pending(purchase_id: int) -> BuyView:
+    return BuyView(status="pending", purchase_id=purchase_id, checkout_id=None,
+                   order_numbers=[], total=None, currency=None, flash_sale_id=1)
+
+
 def test_the_queue_gathers_taps_that_wait_and_claims_what_a_batch_leaves_alone() -> None:
     seen: list[int] = []
     release = threading.Event()
@@ -113,9 +118,7 @@ def test_the_queue_gathers_taps_that_wait_and_claims_what_a_batch_leaves_alone()
         seen.append(len(taps))
         release.wait(5)
         # The batch takes its odd taps; the even ones are left to be claimed alone.
-        return {index: BuyView(status="pending", purchase_id=index, checkout_id=None,
-                               order_numbers=[], total=None, currency=None, flash_sale_id=1)
-                for index in range(1, len(taps), 2)}
+        return {index: _pending(index) for index in range(1, len(taps), 2)}
 
     def claim_tap(tap: Tap) -> BuyView | Offer:
         if tap.quantity == 2:
@@ -148,9 +151,7 @@ def test_a_tap_alone_takes_no_batch_place() -> None:
     def claim_batches(taps: Sequence[Tap]) -> dict[int, BuyView]:
         seen.append(len(taps))
         release.wait(5)
-        return {index: BuyView(status="pending", purchase_id=index, checkout_id=None,
-                               order_numbers=[], total=None, currency=None, flash_sale_id=1)
-                for index in range(len(taps))}
+        return {index: _pending(index) for index in range(len(taps))}
 
     def claim_tap(tap: Tap) -> BuyView | Offer:
         release.wait(5)
