@@ -514,12 +514,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout")
     parser.add_argument("--viewers", type=int, default=VIEWERS)
     parser.add_argument("--seconds", type=float, default=DURATION_SECONDS)
-    parser.add_argument("--workers", type=int, default=1,
-                        help="liveshop app processes (more than one share the room through Redis)")
-    parser.add_argument("--redis-url", default=os.environ.get(
-        "LIVESHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    harness.add_workers_options(parser, default=1)
     parser.add_argument("--baseline-server", type=int, help=argparse.SUPPRESS)
-    options = parser.parse_args(argv)
+    options = harness.parse_with_workers(parser, argv)
     harness.raise_fd_limit()
     if options.baseline_server:
         baseline_server(options.baseline_server)
@@ -531,7 +528,7 @@ def main(argv: list[str] | None = None) -> None:
     baseline = run_baseline(options.viewers, options.seconds)
     baseline.print()
     liveshop = run_liveshop(options.viewers, options.seconds, options.workers,
-                            options.redis_url if options.workers > 1 else None)
+                            options.redis_url)
     liveshop.print()
     cpu_ratio = liveshop.cpu_us_per_delivery / baseline.cpu_us_per_delivery
     fanout_ratio = liveshop.fanout_cpu_us_per_delivery / baseline.cpu_us_per_delivery

@@ -217,17 +217,29 @@ def app_env(database_url: str, folder: str, redis_url: str | None = None) -> dic
     return env
 
 
-def workers_option(description: str | None) -> argparse.Namespace:
-    """``--workers N`` (app processes, default 2) and the Redis they share rooms through."""
-    parser = argparse.ArgumentParser(description=(description or "").split("\n", 1)[0])
-    parser.add_argument("--workers", type=int, default=2,
+def add_workers_options(parser: argparse.ArgumentParser, default: int) -> None:
+    """``--workers N`` (app processes) and ``--redis-url``, the Redis they share rooms
+    through; read them with :func:`parse_with_workers`."""
+    parser.add_argument("--workers", type=int, default=default,
                         help="app processes (more than one share rooms through Redis)")
     parser.add_argument("--redis-url", default=os.environ.get(
         "LIVESHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
-    options = parser.parse_args()
+
+
+def parse_with_workers(parser: argparse.ArgumentParser, argv: list[str] | None = None
+                       ) -> argparse.Namespace:
+    """The options; ``redis_url`` is None for one process, which shares nothing."""
+    options = parser.parse_args(argv)
     if options.workers == 1:
         options.redis_url = None
     return options
+
+
+def workers_option(description: str | None) -> argparse.Namespace:
+    """``--workers N`` (app processes, default 2) and the Redis they share rooms through."""
+    parser = argparse.ArgumentParser(description=(description or "").split("\n", 1)[0])
+    add_workers_options(parser, default=2)
+    return parse_with_workers(parser)
 
 
 @contextlib.contextmanager

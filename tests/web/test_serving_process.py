@@ -9,7 +9,7 @@ from pathlib import Path
 from liveshop.core.migrate import upgrade
 from tests.processes import run_python
 
-# What routing the first request to a route builds without warm-up: ~21,000 objects.
+# What routing the first request to a late route builds without warm-up: ~25,000 objects.
 FIRST_REQUEST_OBJECTS = 1_000
 
 
