@@ -57,6 +57,10 @@ class ClaimQueue:
     def _start_batches(self) -> None:
         self._starting = False
         loop = asyncio.get_running_loop()
+        # Taps that waited while a batch found the sale sold out hear it now, not after a
+        # batch of their own went to a thread to learn what the gate already knows.
+        self._waiting = [(tap, answer) for tap, answer in self._waiting
+                         if not self._refused(tap, answer)]
         if len(self._waiting) == 1 and len(self._running) < self.BATCHES_AT_ONCE:
             # A tap alone is no batch: it takes no batch's place, which the crowd it may be
             # the first of would otherwise wait for while it is claimed.
@@ -94,9 +98,7 @@ class ClaimQueue:
     async def _claim_alone(self, tap: Tap, answer: asyncio.Future[Claimed]) -> None:
         # A batch that found the sale sold out closed the gate: the taps it leaves, a
         # crowd's worth, would otherwise each take a thread and a transaction to hear it.
-        if self._gate.known_sold_out(tap.show_id, tap.variant_id, tap.actor.user_id):
-            if not answer.done():
-                answer.set_exception(sold_out())
+        if self._refused(tap, answer):
             return
         async with self._singles:
             if answer.done():
@@ -112,6 +114,14 @@ class ClaimQueue:
                 raise
             if not answer.done():
                 answer.set_result(claimed)
+
+    def _refused(self, tap: Tap, answer: asyncio.Future[Claimed]) -> bool:
+        """Refuse the tap if the gate knows its sale sold out."""
+        if not self._gate.known_sold_out(tap.show_id, tap.variant_id, tap.actor.user_id):
+            return False
+        if not answer.done():
+            answer.set_exception(sold_out())
+        return True
 
     async def aclose(self) -> None:
         for task in [*self._running, *self._alone]:

@@ -224,6 +224,35 @@ def test_the_queue_refuses_on_the_loop_what_a_batch_left_on_a_sale_it_found_sold
     assert isinstance(answers[2], Offer) and claimed_alone == [7]  # a claimant may be retrying
 
 
+def test_taps_waiting_behind_batches_that_found_the_sale_sold_out_are_refused_at_once() -> None:
+    gate = SoldOutGate()
+    seen: list[int] = []
+    release = threading.Event()
+
+    def claim_batches(taps: Sequence[Tap]) -> dict[int, BuyView]:
+        seen.append(len(taps))
+        release.wait(5)
+        gate.close(1, 1, sale_id=1, claimants=frozenset(), version=3)
+        return {}
+
+    def claim_tap(tap: Tap) -> BuyView | Offer:
+        raise AssertionError("a tap on a sale known sold out goes to no database")
+
+    async def crowd() -> list[object]:
+        queue = ClaimQueue(claim_batches, claim_tap, gate)
+        taps = [Tap(Actor(n, Role.BUYER), 1, 1, 1, UK, str(n)) for n in range(6)]
+        waiting = []
+        for arrived in (taps[:2], taps[2:4], taps[4:]):  # the last two wait for a place
+            waiting += [asyncio.create_task(queue.claim(tap)) for tap in arrived]
+            await asyncio.sleep(0.02)
+        release.set()
+        return list(await asyncio.gather(*waiting, return_exceptions=True))
+
+    answers = run_async(crowd())
+    assert seen == [2, 2]  # no third batch sent to a thread to learn what the gate knew
+    assert [getattr(answer, "code", None) for answer in answers] == ["sold_out"] * 6
+
+
 def _stale_room(monkeypatch: pytest.MonkeyPatch, remaining: int) -> list[int]:
     """The batch's first read of the sale sees ``remaining`` units, which claims of another
     process are about to take; later reads see the truth. The units read, each time."""
