@@ -28,6 +28,7 @@ from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.collector import settle_for_serving
 from liveshop.core.config import Settings, get_settings
 from liveshop.core.db import Database
+from liveshop.core.gil import hand_over_sooner
 from liveshop.core.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from liveshop.demo import simulation
 from liveshop.inventory import api as inventory_api
@@ -169,8 +170,9 @@ async def warm_routes(app: ASGIApp) -> None:
 def create_app(settings: Settings | None = None, db: Database | None = None, *,
                serving_process: bool = False) -> FastAPI:
     """``serving_process``: this process serves the app from now on; once it has started,
-    every route is made ready (:func:`warm_routes`) and what start-up built is taken out of
-    the garbage collector's way (liveshop/core/collector.py).
+    every route is made ready (:func:`warm_routes`), what start-up built is taken out of
+    the garbage collector's way (liveshop/core/collector.py) and worker threads get the GIL
+    back sooner (liveshop/core/gil.py).
     """
     settings = settings or get_settings()
     db = db or Database(settings.database_url)
@@ -212,6 +214,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
                 if serving_process:
                     await warm_routes(app)
                     settle_for_serving()
+                    hand_over_sooner()
                 yield
         finally:
             app.state.hub = idle_hub
