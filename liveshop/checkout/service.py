@@ -707,7 +707,8 @@ def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: 
             "unit_price_override": unit_price_override, "show_id": show_id,
             "creator_id": creator_id, "address_id": address_id,
         }),
-        operation=operation,
+        # No payment provider here: the key is stored with the checkout, in one transaction.
+        operation=operation, brief=True,
     ))
     return checkout_result(pay_checkout(db, payments, settings, actor, created,
                                         PayIn(payment_method_id=method_id), f"{key}:pay"))

@@ -144,6 +144,22 @@ def test_buy_now_pays_one_line_with_defaults_and_leaves_the_cart(
     assert service.get_cart(db, actor, UK).item_count == 1
 
 
+def test_a_buy_now_tapped_at_once_on_threads_with_one_key_buys_and_charges_once(
+        make_user: Any, catalog: Catalog, db: Database, settings: Settings) -> None:
+    actor, payments = actor_of(make_user()), TestPaymentProvider()
+    save_defaults(db, payments, actor)
+    before = counts(db)
+    bought = in_threads(6, lambda: service.buy_now(db, payments, settings, actor, catalog.tee,
+                                                   1, UK, "same-tap"))
+    views = [view for view in bought if not isinstance(view, BaseException)]
+    assert len(views) == 6 and len({view.id for view in views}) == 1, bought
+    assert [a - b for a, b in zip(counts(db), before, strict=True)] == [1, 1, 1]
+    assert payments.charge_calls == 1
+    with db.read() as session:
+        stock = session.get_one(StockLevel, catalog.tee)
+        assert stock.reserved == 0
+
+
 def test_buy_now_names_what_is_missing(make_user: Any, catalog: Catalog, db: Database,
                                        settings: Settings) -> None:
     from liveshop.accounts import service as accounts
