@@ -1,7 +1,8 @@
 """Live-room fan-out: one room, thousands of WebSocket viewers, chat at 20 messages/s and a
 stock change every 100 ms for 20 s.
 
-Against (a) liveshop, the real app in its own uvicorn process: chat is posted by the show's
+Against (a) liveshop, the real app as ``liveshop serve --workers N`` runs it (default 2, one
+per core of the 2-core machine, sharing the room through Redis): chat is posted by the show's
 host (moderators are exempt from the chat rate limit) through POST /shows/{id}/chat, stock
 changes because a buyer taps "buy" every 100 ms; and (b) the baseline: a bare ``websockets``
 server that relays each published message to every viewer at once with ``broadcast`` (no
@@ -514,7 +515,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout")
     parser.add_argument("--viewers", type=int, default=VIEWERS)
     parser.add_argument("--seconds", type=float, default=DURATION_SECONDS)
-    harness.add_workers_options(parser, default=1)
+    harness.add_workers_options(parser, default=2)
     parser.add_argument("--baseline-server", type=int, help=argparse.SUPPRESS)
     options = harness.parse_with_workers(parser, argv)
     harness.raise_fd_limit()
