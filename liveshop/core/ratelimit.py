@@ -16,7 +16,7 @@ from liveshop.core.errors import RateLimited
 log = logging.getLogger("liveshop.ratelimit")
 
 if TYPE_CHECKING:
-    from redis.commands.core import AsyncScript
+    import redis.asyncio
 
 
 class RateLimiter(Protocol):
@@ -86,9 +86,53 @@ return false
 
 
 _TIMEOUT_SECONDS = 2
-# Per process and event loop: about one per request in flight, so that a burst of taps never
-# waits for a connection behind requests the event loop has not got back to yet.
+# Per process and event loop: a round of hits holds one until the event loop, busy with a
+# crowd, gets back to reading the answer; the rounds of the turns meanwhile must not wait.
 ASYNC_CONNECTIONS = 64
+
+
+class _Rounds:
+    """The hits made on one event loop, sent to Redis in rounds: those of one turn as one
+    pipeline, when the loop next turns. A flash sale's crowd of taps arrives together: one
+    at a time, each hit cost a round trip and ~85 µs of the loop's CPU while the crowd
+    waited (docs/benchmarks.md, flash sale)."""
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self.client = client
+        self._hits: list[tuple[list[Any], asyncio.Future[Any]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def hit(self, arguments: list[Any]) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        verdict: asyncio.Future[Any] = loop.create_future()
+        if not self._hits:
+            loop.call_soon(self._send)
+        self._hits.append((arguments, verdict))
+        return verdict
+
+    def _send(self) -> None:
+        hits, self._hits = self._hits, []
+        task = asyncio.get_running_loop().create_task(self._pipeline(hits))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _pipeline(self, hits: list[tuple[list[Any], asyncio.Future[Any]]]) -> None:
+        try:
+            # The script's text, not its SHA: a Redis restarted meanwhile (which forgot the
+            # script) needs no second round trip; Redis caches it by its SHA anyway.
+            async with self.client.pipeline(transaction=False) as pipeline:
+                for arguments, _ in hits:
+                    pipeline.eval(_SLIDING_WINDOW, 1, *arguments)
+                verdicts = await pipeline.execute(raise_on_error=False)
+        except Exception as error:  # e.g. Redis unreachable: every hit of the round says so
+            verdicts = [error] * len(hits)
+        for (_, verdict), outcome in zip(hits, verdicts, strict=True):
+            if verdict.done():  # its request went away
+                continue
+            if isinstance(outcome, Exception):
+                verdict.set_exception(outcome)
+            else:
+                verdict.set_result(outcome)
 
 
 class RedisRateLimiter:
@@ -105,31 +149,29 @@ class RedisRateLimiter:
         self._counter = 0
         self._lock = threading.Lock()
         # An asyncio client belongs to the loop it first ran on; tests serve the app on
-        # several loops, one after another and sometimes at once, so one client (holding
-        # the script) per loop.
-        self._scripts: dict[asyncio.AbstractEventLoop, AsyncScript] = {}
+        # several loops, one after another and sometimes at once, so one client per loop.
+        self._rounds: dict[asyncio.AbstractEventLoop, _Rounds] = {}
 
     def hit(self, key: str, *, limit: int, window_seconds: float) -> None:
-        now, keys, args = self._attempt(key, limit, window_seconds)
-        self._verdict(self._script(keys=keys, args=args), now, window_seconds)
+        now, arguments = self._attempt(key, limit, window_seconds)
+        self._verdict(self._script(keys=arguments[:1], args=arguments[1:]), now,
+                      window_seconds)
 
     async def hit_async(self, key: str, *, limit: int, window_seconds: float) -> None:
-        script = self._async_script()
-        now, keys, args = self._attempt(key, limit, window_seconds)
-        self._verdict(await script(keys=keys, args=args), now, window_seconds)
+        now, arguments = self._attempt(key, limit, window_seconds)
+        self._verdict(await self._rounds_here().hit(arguments), now, window_seconds)
 
     def reset(self, key: str) -> None:
         self._redis.delete(self._prefix + key)
 
     async def warm(self) -> None:
-        """Open this loop's connections and load the script now. Opened in a flash sale's
-        first burst, each connection's handshake waited on the crowded event loop, and the
-        first taps waited ~250 ms for them (docs/benchmarks.md, flash sale)."""
+        """Open this loop's connections now. Opened in a flash sale's first burst, each
+        connection's handshake waited on the crowded event loop, and the first taps waited
+        ~250 ms for them (docs/benchmarks.md, flash sale)."""
         import redis
 
-        client = self._async_script().registered_client
+        client = self._rounds_here().client
         try:
-            await client.script_load(_SLIDING_WINDOW)
             # Concurrent pings hold a connection each, so the pool opens them all.
             await asyncio.gather(*(client.ping() for _ in range(ASYNC_CONNECTIONS)))
         except redis.RedisError as error:  # serving starts anyway; limited calls answer 503
@@ -137,37 +179,36 @@ class RedisRateLimiter:
 
     async def aclose(self) -> None:
         with self._lock:
-            script = self._scripts.pop(asyncio.get_running_loop(), None)
-        if script is not None:
-            await script.registered_client.aclose()
+            rounds = self._rounds.pop(asyncio.get_running_loop(), None)
+        if rounds is not None:
+            await rounds.client.aclose()
 
-    def _attempt(self, key: str, limit: int, window_seconds: float
-                 ) -> tuple[float, list[str], list[Any]]:
+    def _attempt(self, key: str, limit: int, window_seconds: float) -> tuple[float, list[Any]]:
+        """The time of the attempt, and the script's key and arguments for it."""
         now = time.time()
         with self._lock:
             self._counter += 1
             member = f"{now:.6f}:{self._counter}"
-        return now, [self._prefix + key], [now, window_seconds, limit, member]
+        return now, [self._prefix + key, now, window_seconds, limit, member]
 
     @staticmethod
     def _verdict(oldest: Any, now: float, window_seconds: float) -> None:
         if oldest is not None:
             raise _refused(max(1, math.ceil(float(oldest) + window_seconds - now)))
 
-    def _async_script(self) -> AsyncScript:
+    def _rounds_here(self) -> _Rounds:
         import redis.asyncio
 
         loop = asyncio.get_running_loop()
         with self._lock:
-            script = self._scripts.get(loop)
-            if script is None:
+            rounds = self._rounds.get(loop)
+            if rounds is None:
                 # A loop that ended without aclose() took its connections with it.
-                for ended in [known for known in self._scripts if known.is_closed()]:
-                    del self._scripts[ended]
-                # A burst of taps waits for a connection instead of failing on "too many".
-                client = redis.asyncio.Redis.from_pool(
+                for ended in [known for known in self._rounds if known.is_closed()]:
+                    del self._rounds[ended]
+                # Rounds waiting for a connection wait instead of failing on "too many".
+                rounds = self._rounds[loop] = _Rounds(redis.asyncio.Redis.from_pool(
                     redis.asyncio.BlockingConnectionPool.from_url(
                         self._url, max_connections=ASYNC_CONNECTIONS, timeout=_TIMEOUT_SECONDS,
-                        socket_timeout=_TIMEOUT_SECONDS, socket_connect_timeout=_TIMEOUT_SECONDS))
-                script = self._scripts[loop] = client.register_script(_SLIDING_WINDOW)
-            return script
+                        socket_timeout=_TIMEOUT_SECONDS, socket_connect_timeout=_TIMEOUT_SECONDS)))
+            return rounds

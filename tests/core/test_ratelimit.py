@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -98,3 +99,38 @@ def test_redis_going_away_is_a_clear_503_not_a_500(app: Any) -> None:
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "unavailable"
     assert response.headers["Retry-After"] == "2"
+
+
+def test_hits_on_the_event_loop_in_one_turn_share_one_round_trip(redis_url: str) -> None:
+    """A crowd's hits go to Redis as one pipeline, over one connection, and still count one
+    by one against the limit."""
+    limiter = RedisRateLimiter(redis_url)
+    watcher = redis.Redis.from_url(redis_url)
+    key = f"buy:{uuid.uuid4().hex}"
+
+    async def crowd() -> tuple[list[BaseException | None], int]:
+        before = len(watcher.client_list())
+        outcomes = await asyncio.gather(
+            *(limiter.hit_async(key, limit=5, window_seconds=60) for _ in range(30)),
+            return_exceptions=True)
+        opened = len(watcher.client_list()) - before
+        await limiter.aclose()
+        return outcomes, opened
+
+    outcomes, opened = run_async(crowd())
+    assert outcomes.count(None) == 5
+    assert all(isinstance(outcome, RateLimited) for outcome in outcomes if outcome is not None)
+    assert opened <= 2  # one at a time, the crowd opened a connection each
+    watcher.close()
+
+
+def test_every_hit_of_a_round_hears_that_redis_is_unreachable() -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:1")  # nothing listens
+
+    async def crowd() -> list[BaseException | None]:
+        return await asyncio.gather(
+            *(limiter.hit_async(f"buy:{n}", limit=5, window_seconds=60) for n in range(3)),
+            return_exceptions=True)
+
+    outcomes = run_async(crowd())
+    assert all(isinstance(outcome, redis.RedisError) for outcome in outcomes), outcomes
