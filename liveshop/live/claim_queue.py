@@ -28,9 +28,11 @@ ClaimTap = Callable[[Tap], Claimed]
 
 
 class ClaimQueue:
-    # Two at a time sold a 100-unit sale fastest (docs/benchmarks.md, flash sale).
-    BATCHES_AT_ONCE = 2
-    LARGEST_BATCH = 50
+    # One batch of a whole wave at a time gave a 100-unit sale its shortest tail: a second
+    # batch beside it only contended for the GIL and the sale's row, and mostly lost the
+    # race (docs/benchmarks.md, flash sale, ninth round).
+    BATCHES_AT_ONCE = 1
+    LARGEST_BATCH = 100
     # Taps claimed on their own at once, per process (what every tap did before batches).
     SINGLES_AT_ONCE = 4
 

@@ -127,21 +127,21 @@ def test_the_queue_gathers_taps_that_wait_and_claims_what_a_batch_leaves_alone()
 
     async def crowd() -> list[object]:
         queue = ClaimQueue(claim_batches, claim_tap, SoldOutGate())
-        taps = [Tap(Actor(n, Role.BUYER), 1, 1, 2 if n == 5 else 1, UK, str(n))
+        taps = [Tap(Actor(n, Role.BUYER), 1, 1, 2 if n == 4 else 1, UK, str(n))
                 for n in range(10)]
         waiting = []
         for arrived in (taps[:2], taps[2:3], taps[3:]):  # in three turns of the loop
             waiting += [asyncio.create_task(queue.claim(tap)) for tap in arrived]
             await asyncio.sleep(0.02)
-        release.set()  # both batches were held until now
+        release.set()  # the first batch was held until now; the others waited for it
         return list(await asyncio.gather(*waiting, return_exceptions=True))
 
     answers = run_async(crowd())
-    assert seen == [2, 7]  # a tap alone is no batch: claimed alone at once
+    assert seen == [2, 8]
     assert [type(answer).__name__ for answer in answers] == [
         "Offer", "BuyView",  # first batch: [0, 1]
-        "Offer",  # alone
-        "Offer", "BuyView", "Conflict", "BuyView", "Offer", "BuyView", "Offer"]  # batch [3..9]
+        "Offer", "BuyView", "Conflict", "BuyView", "Offer", "BuyView", "Offer", "BuyView",
+    ]  # the next batch: [2..9], whatever turn they arrived in
 
 
 def test_a_tap_alone_takes_no_batch_place() -> None:
@@ -165,13 +165,14 @@ def test_a_tap_alone_takes_no_batch_place() -> None:
         for arrived in (taps[1:3], taps[3:]):
             waiting += [asyncio.create_task(queue.claim(tap)) for tap in arrived]
             await asyncio.sleep(0.02)
-        # While the first tap is being claimed, both batches of the crowd behind it are.
+        # While the first tap is being claimed, the batch of the crowd behind it is.
         claiming = list(seen)
         release.set()
         return [claiming, *await asyncio.gather(*waiting)]
 
     claiming, *answers = run_async(crowd())
-    assert claiming == [2, 2]
+    assert claiming == [2]
+    assert seen == [2, 2]
     assert [type(answer).__name__ for answer in answers] == ["Offer"] + ["BuyView"] * 4
 
 
@@ -224,7 +225,7 @@ def test_the_queue_refuses_on_the_loop_what_a_batch_left_on_a_sale_it_found_sold
     assert isinstance(answers[2], Offer) and claimed_alone == [7]  # a claimant may be retrying
 
 
-def test_taps_waiting_behind_batches_that_found_the_sale_sold_out_are_refused_at_once() -> None:
+def test_taps_waiting_behind_a_batch_that_found_the_sale_sold_out_are_refused_at_once() -> None:
     gate = SoldOutGate()
     seen: list[int] = []
     release = threading.Event()
@@ -242,14 +243,14 @@ def test_taps_waiting_behind_batches_that_found_the_sale_sold_out_are_refused_at
         queue = ClaimQueue(claim_batches, claim_tap, gate)
         taps = [Tap(Actor(n, Role.BUYER), 1, 1, 1, UK, str(n)) for n in range(6)]
         waiting = []
-        for arrived in (taps[:2], taps[2:4], taps[4:]):  # the last two wait for a place
+        for arrived in (taps[:2], taps[2:4], taps[4:]):  # the last four wait for the place
             waiting += [asyncio.create_task(queue.claim(tap)) for tap in arrived]
             await asyncio.sleep(0.02)
         release.set()
         return list(await asyncio.gather(*waiting, return_exceptions=True))
 
     answers = run_async(crowd())
-    assert seen == [2, 2]  # no third batch sent to a thread to learn what the gate knew
+    assert seen == [2]  # no second batch sent to a thread to learn what the gate knew
     assert [getattr(answer, "code", None) for answer in answers] == ["sold_out"] * 6
 
 
