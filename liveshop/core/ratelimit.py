@@ -106,17 +106,15 @@ class _Rounds:
         loop = asyncio.get_running_loop()
         verdict: asyncio.Future[Any] = loop.create_future()
         if not self._hits:
-            loop.call_soon(self._send)
+            # Its first step runs on the loop's next turn: this turn's hits join the round.
+            task = loop.create_task(self._send())
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
         self._hits.append((arguments, verdict))
         return verdict
 
-    def _send(self) -> None:
+    async def _send(self) -> None:
         hits, self._hits = self._hits, []
-        task = asyncio.get_running_loop().create_task(self._pipeline(hits))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
-
-    async def _pipeline(self, hits: list[tuple[list[Any], asyncio.Future[Any]]]) -> None:
         try:
             # The script's text, not its SHA: a Redis restarted meanwhile (which forgot the
             # script) needs no second round trip; Redis caches it by its SHA anyway.
