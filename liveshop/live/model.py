@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
-from liveshop.core.errors import Conflict, InvalidInput
+from liveshop.core.errors import Conflict, Forbidden, InvalidInput
 
 PROTOCOL_VERSION = 1
 CHAT_MAX_LENGTH = 300
@@ -34,6 +34,35 @@ def ensure_show_transition(current: str, target: ShowStatus) -> None:
     if target not in _NEXT[ShowStatus(current)]:
         raise Conflict(f"A {current} show cannot become {target}", code="illegal_transition",
                        field="status")
+
+
+class RoomRank(IntEnum):
+    """Where a person stands in one show's room. Moderation reaches only down this ladder,
+    so a show moderator cannot act against the people who run the room or the platform."""
+
+    VIEWER = 0
+    MODERATOR = 1  # appointed to this show by its host
+    HOST = 2  # hosts this show, or is a creator the shop invited to host its shows
+    OWNER = 3  # owns the show's shop
+    STAFF = 4  # a platform admin or moderator
+
+
+def ensure_may_moderate(actor: RoomRank, target: RoomRank, *, field: str) -> None:
+    """Deleting someone's chat message (and the rank part of muting and banning)."""
+    if target >= actor:
+        raise Forbidden("Moderators can only act on people below them in the room",
+                        field=field)
+
+
+def ensure_may_silence(actor: RoomRank, target: RoomRank) -> None:
+    """Mutes and bans. The shop's owner and its hosts run its rooms and are never muted or
+    banned there, not even by platform staff (who suspend the account or end the show
+    instead); a ban would only lock them out of their own show. Platform staff are not a
+    shop's to silence either."""
+    if target >= RoomRank.HOST:
+        raise Forbidden("The shop's owner, its hosts and platform staff cannot be muted or "
+                        "banned in its shows", field="user_id")
+    ensure_may_moderate(actor, target, field="user_id")
 
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

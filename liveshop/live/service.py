@@ -20,7 +20,7 @@ from liveshop.catalog.access import owned_shop
 from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core import media
 from liveshop.core.config import Settings
-from liveshop.core.db import Base, Database, rows_affected, utcnow
+from liveshop.core.db import Base, Database, utcnow
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from liveshop.core.ratelimit import RateLimiter
 from liveshop.inventory import service as inventory
@@ -92,6 +92,29 @@ def can_moderate(session: Session, actor: Actor | None, show: Show) -> bool:
     if actor.role is Role.MODERATOR or can_host(session, actor, show):
         return True
     return session.get(ShowModerator, (show.id, actor.user_id)) is not None
+
+
+def _room_rank(session: Session, show: Show, user_id: int, role: str) -> model.RoomRank:
+    if role in (Role.ADMIN, Role.MODERATOR):
+        return model.RoomRank.STAFF
+    shop = session.get(Shop, show.shop_id, options=[lazyload(Shop.markets)])
+    if shop is not None and shop.owner_id == user_id:
+        return model.RoomRank.OWNER
+    if show.host_id == user_id or session.get(ShopCreator, (show.shop_id, user_id)) is not None:
+        return model.RoomRank.HOST
+    if session.get(ShowModerator, (show.id, user_id)) is not None:
+        return model.RoomRank.MODERATOR
+    return model.RoomRank.VIEWER
+
+
+def _ranks(session: Session, show: Show, actor: Actor, target_id: int
+           ) -> tuple[model.RoomRank, model.RoomRank]:
+    """The actor's rank and the target's in the show's room (NotFound naming ``user_id``)."""
+    target = session.get(User, target_id)
+    if target is None:
+        raise NotFound("No such user", field="user_id")
+    return (_room_rank(session, show, actor.user_id, actor.role),
+            _room_rank(session, show, target.id, target.role))
 
 
 def _require_host(session: Session, actor: Actor, show: Show) -> None:
@@ -564,14 +587,16 @@ def recent_chat(session: Session, show_id: int) -> list[ChatView]:
 def delete_message(db: Database, events: RoomEvents, actor: Actor, show_id: int,
                    message_id: int) -> None:
     with db.transaction() as session:
-        _require_moderator(session, actor, _show(session, show_id))
-        changed = rows_affected(session.execute(
-            update(ChatMessage).where(ChatMessage.id == message_id,
-                                      ChatMessage.show_id == show_id,
-                                      ChatMessage.deleted_at.is_(None))
-            .values(deleted_at=utcnow(), deleted_by=actor.user_id)))
-        if not changed and session.get(ChatMessage, message_id) is None:
+        show = _show(session, show_id)
+        _require_moderator(session, actor, show)
+        message = session.get(ChatMessage, message_id)
+        if message is None or message.show_id != show_id:
             raise NotFound("No such message", field="message_id")
+        if message.user_id != actor.user_id:
+            actor_rank, author_rank = _ranks(session, show, actor, message.user_id)
+            model.ensure_may_moderate(actor_rank, author_rank, field="message_id")
+        if message.deleted_at is None:
+            message.deleted_at, message.deleted_by = utcnow(), actor.user_id
     events.broadcast(show_id, {"type": "chat_deleted", "ids": [message_id]})
 
 
@@ -580,8 +605,7 @@ def mute(db: Database, events: RoomEvents, actor: Actor, show_id: int, user_id: 
     with db.transaction() as session:
         show = _show(session, show_id)
         _require_moderator(session, actor, show)
-        if session.get(User, user_id) is None:
-            raise NotFound("No such user", field="user_id")
+        model.ensure_may_silence(*_ranks(session, show, actor, user_id))
         until = utcnow() + timedelta(minutes=minutes)
         session.add(ChatMute(show_id=show_id, user_id=user_id, until=until,
                              by_id=actor.user_id))
@@ -593,11 +617,14 @@ def ban(db: Database, events: RoomEvents, actor: Actor, show_id: int, user_id: i
     with db.transaction() as session:
         show = _show(session, show_id)
         _require_moderator(session, actor, show)
-        if session.get(User, user_id) is None:
-            raise NotFound("No such user", field="user_id")
+        model.ensure_may_silence(*_ranks(session, show, actor, user_id))
         if _is_banned(session, show.shop_id, user_id):
             return
         session.add(ShopBan(shop_id=show.shop_id, user_id=user_id, by_id=actor.user_id))
+        # A banned moderator moderates none of the shop's shows: else they could lift it.
+        session.execute(delete(ShowModerator).where(
+            ShowModerator.user_id == user_id,
+            ShowModerator.show_id.in_(select(Show.id).where(Show.shop_id == show.shop_id))))
         banned_ids = list(session.scalars(select(ChatMessage.id).where(
             ChatMessage.show_id == show_id, ChatMessage.user_id == user_id,
             ChatMessage.deleted_at.is_(None))))
