@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # A flash-sale purchase being paid for is held by one process this long; if that process
     # dies, another pays for it after this (liveshop/live/settlement.py).
     sale_settlement_lease_seconds: float = 30.0
+    # Room sockets one client may hold open per app process (docs/live-protocol.md): per
+    # address (generous: a shop floor or a campus shares one) and per signed-in user (a few tabs).
+    room_sockets_per_ip: int = 200
+    room_sockets_per_user: int = 10
     # The demo's self-running live show (simulated viewers, chat, purchases); demo only.
     demo_simulation: bool = False
     # Live video (docs/video.md): RTMP ingest (port 0 disables it), reconnect grace, HLS.

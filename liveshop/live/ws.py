@@ -18,12 +18,14 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketState
 
 from liveshop.accounts import service as accounts
 from liveshop.accounts.model import Actor
 from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError
 from liveshop.live import service
+from liveshop.live.admission import SocketAllowance, address_key
 from liveshop.live.hub import CLOSE_BANNED, CLOSE_TOO_SLOW, Hub, encode
 from liveshop.live.model import epoch_ms
 from liveshop.live.transport import send_now_of
@@ -38,6 +40,9 @@ MAX_INCOMING_BYTES = 4096
 REACTIONS_PER_SECOND = 10
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_ORIGIN = 4401
+CLOSE_TOO_MANY_SOCKETS = 4429
+# RFC 6455 §7.4.1: the endpoint received a type of data it cannot accept (a binary frame).
+CLOSE_UNSUPPORTED_DATA = 1003
 
 
 class SocketConnection:
@@ -189,12 +194,34 @@ async def _send_snapshot(context: AppContext, hub: Hub, connection: SocketConnec
 
 @router.websocket("/ws/shows/{show_id}")
 async def room(websocket: WebSocket, show_id: int) -> None:
+    # Accept first: a page sees the close code of an accepted socket, never the HTTP status
+    # of a refused handshake (it would only see 1006 and reconnect forever).
+    await websocket.accept()
+    if not _same_origin(websocket):
+        await websocket.close(code=CLOSE_BAD_ORIGIN, reason="Connect from this site")
+        return
+    # Counted before any work is done for the socket; signed-in users by the session's
+    # user id (no database), everyone by address.
+    allowance: SocketAllowance = websocket.app.state.socket_allowance
+    address = address_key(websocket.client.host if websocket.client else None)
+    user_id = websocket.session.get("uid")
+    user_id = user_id if isinstance(user_id, int) else None
+    if not allowance.take(address, user_id):
+        await websocket.send_text(encode({
+            "type": "error", "code": "too_many_sockets",
+            "message": "Too many live rooms are open from here; close one and this one "
+                       "reconnects"}))
+        await websocket.close(code=CLOSE_TOO_MANY_SOCKETS)
+        return
+    try:
+        await _serve_room(websocket, show_id)
+    finally:
+        allowance.give_back(address, user_id)
+
+
+async def _serve_room(websocket: WebSocket, show_id: int) -> None:
     context: AppContext = websocket.app.state.context
     hub: Hub = websocket.app.state.hub
-    if not _same_origin(websocket):
-        await websocket.close(code=CLOSE_BAD_ORIGIN)
-        return
-    await websocket.accept()
     actor, market, visitor = await _who(websocket, context)
     try:
         if actor is not None and await run_in_threadpool(
@@ -219,6 +246,11 @@ async def room(websocket: WebSocket, show_id: int) -> None:
             await websocket.close(code=CLOSE_NOT_FOUND)
             return
         await _read_forever(websocket, context, hub, connection, show_id, actor)
+        # It sent a binary frame: the protocol is JSON text. Frames still waiting for it
+        # are dropped; the close says why (unless a close, e.g. a ban's, went out first).
+        await connection.stop()
+        if websocket.application_state is WebSocketState.CONNECTED:
+            await websocket.close(code=CLOSE_UNSUPPORTED_DATA, reason="Send JSON text frames")
     except WebSocketDisconnect:
         pass
     finally:
@@ -229,9 +261,16 @@ async def room(websocket: WebSocket, show_id: int) -> None:
 async def _read_forever(websocket: WebSocket, context: AppContext, hub: Hub,
                         connection: SocketConnection, show_id: int,
                         actor: Actor | None) -> None:
+    """Handle the client's messages until it disconnects (raises WebSocketDisconnect) or
+    sends a binary frame (returns)."""
     reactions_window, reactions = time.monotonic(), 0
     while True:
-        raw = await websocket.receive_text()
+        received = await websocket.receive()
+        raw = received.get("text")
+        if not isinstance(raw, str):
+            if received["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(received.get("code", 1000), received.get("reason"))
+            return
         if len(raw) > MAX_INCOMING_BYTES:
             _error(connection, "too_large", "Message too large", None, None)
             continue

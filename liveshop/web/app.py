@@ -37,6 +37,7 @@ from liveshop.live import pages as live_pages
 from liveshop.live import runtime as live_runtime
 from liveshop.live import sales
 from liveshop.live import ws as live_ws
+from liveshop.live.admission import SocketAllowance
 from liveshop.live.claim_queue import ClaimQueue
 from liveshop.live.runtime import create_hub
 from liveshop.live.sales import SoldOutGate
@@ -235,6 +236,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     # Until the app starts serving, room events have no sockets to reach.
     app.state.hub = create_hub()
     app.state.sale_gate = SoldOutGate()
+    app.state.socket_allowance = SocketAllowance(settings.room_sockets_per_ip,
+                                                 settings.room_sockets_per_user)
     # Flash-sale purchases are paid for after the tap is answered (liveshop/live/settlement.py).
     app.state.settlements = Settlements()
     # Taps claim in batches (liveshop/live/claim_queue.py). Purchases paid at once (regular

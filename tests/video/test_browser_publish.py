@@ -90,3 +90,14 @@ def test_a_second_publisher_is_refused_while_one_is_connected(
         assert json.loads(first.recv(timeout=5))["type"] == "publishing"
         with _publish_socket(host, scheduled_show.id) as second:
             assert _refusal(second) == ("already_publishing", 4409)
+
+
+def test_text_frames_on_the_publish_socket_are_ignored(scheduled_show: Show) -> None:
+    """The mirror of the room socket's binary frames: media is binary, and a text frame (or
+    an empty binary one) neither crashes the socket nor counts as media."""
+    with _publish_socket(scheduled_show.host, scheduled_show.id) as socket:
+        assert json.loads(socket.recv(timeout=5))["type"] == "publishing"
+        socket.send('{"type": "ping"}')
+        socket.send(b"")
+        socket.send(b"this is not webm")  # still read: the socket is alive and judged on media
+        assert _refusal(socket) == ("not_webm", 4415)
