@@ -165,14 +165,14 @@ def checkout_submit(
     try:
         checkout_data = _checkout_input(form)
         pay_data = _pay_input(form, card_number, cvc)
-        key = idempotency_key.strip()
+        # The form's one key covers both steps, each stored in a scope of its own.
         created = service.checkout_result(service.create_checkout(
-            context.db, context.settings, actor, market, checkout_data,
-            f"{key}:checkout" if key else None))
+            context.db, context.settings, actor, market, checkout_data, idempotency_key,
+            scope=service.CHECKOUT_STEP))
         checkout_id = created.id
         paid = service.checkout_result(service.pay_checkout(
             context.db, context.payments, context.settings, actor, created.id, pay_data,
-            f"{key}:pay"))
+            idempotency_key, scope=service.PAYMENT_STEP))
     except DomainError as error:
         if checkout_id is not None and error.code != "idempotency_key_in_use":
             # The buyer will submit again with a new key, so free this attempt's stock now.

@@ -45,11 +45,12 @@ from liveshop.core.config import Settings
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentDeclined
 from liveshop.core.idempotency import (
-    KEY_MAX_LENGTH,
+    CLIENT_SCOPE,
     StoredResponse,
     error_body,
     fingerprint,
     run_once,
+    stored_response,
     validate_key,
 )
 from liveshop.inventory import service as inventory
@@ -60,6 +61,11 @@ from liveshop.orders.model import OrderStatus
 from liveshop.orders.orm import Order, OrderLine
 
 T = TypeVar("T")
+
+# A purchase in two steps under one client key (one tap, the checkout page) stores each step
+# in a scope of its own (liveshop/core/idempotency.py).
+CHECKOUT_STEP = "checkout"
+PAYMENT_STEP = "pay"
 
 
 # --- what a variant is, as sold in one market ---
@@ -424,8 +430,10 @@ def _owned_checkout(session: Session, actor: Actor, checkout_id: int, *, lock: b
 
 
 def create_checkout(db: Database, settings: Settings, actor: Actor, market: Market,
-                    data: CheckoutIn, idempotency_key: str | None) -> StoredResponse:
-    """Turn the market's cart into orders with reserved stock. 201 with a CheckoutView."""
+                    data: CheckoutIn, idempotency_key: str | None, *,
+                    scope: str = CLIENT_SCOPE) -> StoredResponse:
+    """Turn the market's cart into orders with reserved stock. 201 with a CheckoutView.
+    ``scope``: where the key is stored (:data:`CHECKOUT_STEP` for a purchase's step)."""
 
     def operation(session: Session) -> tuple[int, Any]:
         cart = _find_cart(session, actor.user_id, market.code)
@@ -439,7 +447,7 @@ def create_checkout(db: Database, settings: Settings, actor: Actor, market: Mark
         return 201, _checkout_view(session, checkout).model_dump(mode="json")
 
     return run_once(
-        db, user_id=actor.user_id, key=validate_key(idempotency_key),
+        db, user_id=actor.user_id, key=validate_key(idempotency_key), scope=scope,
         request_fingerprint=fingerprint("checkout.create",
                                         {"market": market.code, **data.model_dump(mode="json")}),
         operation=operation,
@@ -545,9 +553,11 @@ def _remove_bought_from_cart(session: Session, checkout: Checkout, orders: list[
 
 
 def pay_checkout(db: Database, payments: PaymentProvider, settings: Settings, actor: Actor,
-                 checkout_id: int, data: PayIn, idempotency_key: str | None) -> StoredResponse:
+                 checkout_id: int, data: PayIn, idempotency_key: str | None, *,
+                 scope: str = CLIENT_SCOPE) -> StoredResponse:
     """Charge for an open checkout. 200 with the paid CheckoutView; 402 when declined
-    (orders cancelled, stock released, cart kept); 409 when the reservations expired."""
+    (orders cancelled, stock released, cart kept); 409 when the reservations expired.
+    ``scope``: where the key is stored (:data:`PAYMENT_STEP` for a purchase's step)."""
 
     def operation(session: Session) -> tuple[int, Any]:
         checkout = _owned_checkout(session, actor, checkout_id, lock=True)
@@ -617,7 +627,7 @@ def pay_checkout(db: Database, payments: PaymentProvider, settings: Settings, ac
     payload = data.model_dump(mode="json", exclude={"card"})
     payload["card"] = _card_digest(data.card, settings.secret_key) if data.card else None
     return run_once(
-        db, user_id=actor.user_id, key=validate_key(idempotency_key),
+        db, user_id=actor.user_id, key=validate_key(idempotency_key), scope=scope,
         request_fingerprint=fingerprint("checkout.pay", {"checkout_id": checkout_id, **payload}),
         operation=operation,
     )
@@ -678,10 +688,7 @@ def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: 
     the orders carry ``show_id`` and ``creator_id`` (the live host). Raises like pay does
     (402 declined, 409 out of stock).
     """
-    # Two stored steps hang off the client's key, so leave room for their suffixes.
     key = validate_key(idempotency_key)
-    if len(key) > KEY_MAX_LENGTH - len(":checkout"):
-        raise InvalidInput("Idempotency-Key is too long", field="Idempotency-Key")
     model.validate_quantity(quantity)
     if unit_price_override is not None and unit_price_override < 0:
         raise InvalidInput("A price cannot be negative", field="unit_price_override")
@@ -701,7 +708,7 @@ def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: 
         return 201, {"id": checkout.id}
 
     created = opened_checkout_id(run_once(
-        db, user_id=actor.user_id, key=f"{key}:checkout",
+        db, user_id=actor.user_id, key=key, scope=CHECKOUT_STEP,
         request_fingerprint=fingerprint("checkout.buy_now", {
             "variant_id": variant_id, "quantity": quantity, "market": market.code,
             "unit_price_override": unit_price_override, "show_id": show_id,
@@ -711,7 +718,17 @@ def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: 
         operation=operation, brief=True,
     ))
     return checkout_result(pay_checkout(db, payments, settings, actor, created,
-                                        PayIn(payment_method_id=method_id), f"{key}:pay"))
+                                        PayIn(payment_method_id=method_id), key,
+                                        scope=PAYMENT_STEP))
+
+
+def one_tap_checkout(db: Database, actor: Actor, idempotency_key: str) -> CheckoutView | None:
+    """The checkout that :func:`buy_now` under this key opened, if its checkout step ran."""
+    with db.read() as session:
+        opened = stored_response(session, actor.user_id, idempotency_key, scope=CHECKOUT_STEP)
+        if opened is None or opened.status >= 400:
+            return None
+        return _checkout_view(session, _owned_checkout(session, actor, int(opened.body["id"])))
 
 
 # --- saved cards ---

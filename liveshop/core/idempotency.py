@@ -3,6 +3,11 @@
 A retried write with the same key returns the first result; the same key with a different
 request is rejected (422). The operation's writes and the stored result commit in one
 transaction, so a crash can never leave "done" without its effects or effects without "done".
+
+A key is stored in a scope. Keys clients send live in ``client``; a use case that runs
+further steps of its own under the client's key (a one-tap purchase's checkout and payment)
+stores each step in a scope of its own with the client's key unchanged, so no step's key can
+be longer than the client's, nor one a client could send.
 """
 
 from __future__ import annotations
@@ -34,15 +39,20 @@ from liveshop.core.db import Base, Database, UTCDateTime, rows_affected, utcnow
 from liveshop.core.errors import Conflict, DomainError, InvalidInput
 
 KEY_MAX_LENGTH = 255
+CLIENT_SCOPE = "client"
+SCOPE_MAX_LENGTH = 16
 WAIT_FOR_RUNNING_SECONDS = 15.0
 
 
 class IdempotencyRecord(Base):
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    __table_args__ = (UniqueConstraint("user_id", "scope", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Whose key it is: the client's (``client``), or a step the server runs under it.
+    scope: Mapped[str] = mapped_column(String(SCOPE_MAX_LENGTH), default=CLIENT_SCOPE,
+                                       server_default=CLIENT_SCOPE)
     key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH))
     fingerprint: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(10), default="running")
@@ -98,8 +108,9 @@ def run_once(
     operation: Callable[[Session], tuple[int, Any]],
     last: Callable[[Session], None] | None = None,
     brief: bool = False,
+    scope: str = CLIENT_SCOPE,
 ) -> StoredResponse:
-    """Run ``operation`` at most once per (user, key) and return its stored response.
+    """Run ``operation`` at most once per (user, scope, key) and return its stored response.
 
     ``operation`` gets a session inside the transaction that also records the result and
     returns ``(http_status, json_body)``. A DomainError it raises is recorded as the result
@@ -113,16 +124,19 @@ def run_once(
     one of its own first: two transactions fewer. Concurrent requests with one key may each
     run it, but only the first commits; the others wait on the key's unique index, roll back
     and replay what it stored.
+
+    ``scope``: where the key is stored; a step the server runs under a client's key names
+    its own (see the module's docstring).
     """
     key = validate_key(key)
     if brief:
-        stored = _run_in_one_transaction(db, user_id, key, request_fingerprint, operation,
-                                         last)
+        stored = _run_in_one_transaction(db, user_id, scope, key, request_fingerprint,
+                                         operation, last)
         if stored is not None:
             return stored
     deadline = time.monotonic() + WAIT_FOR_RUNNING_SECONDS
     while True:
-        record_id, existing = _claim(db, user_id, key, request_fingerprint)
+        record_id, existing = _claim(db, user_id, scope, key, request_fingerprint)
         if existing is not None:
             if existing.fingerprint != request_fingerprint:
                 raise InvalidInput(
@@ -160,13 +174,14 @@ def run_once(
 
 
 def _run_in_one_transaction(
-    db: Database, user_id: int, key: str, request_fingerprint: str,
+    db: Database, user_id: int, scope: str, key: str, request_fingerprint: str,
     operation: Callable[[Session], tuple[int, Any]], last: Callable[[Session], None] | None,
 ) -> StoredResponse | None:
     """The ``brief`` run; None when the key turned out to be taken (then it is answered as
     a retry), or when the operation hit a constraint (then it runs again the usual way)."""
     def store(session: Session, status: int, body: Any) -> None:
-        store_results(session, [done_record(user_id, key, request_fingerprint, status, body)])
+        store_results(session, [done_record(user_id, key, request_fingerprint, status, body,
+                                            scope=scope)])
 
     try:
         try:
@@ -185,10 +200,11 @@ def _run_in_one_transaction(
 
 
 def done_record(user_id: int, key: str, request_fingerprint: str, status: int,
-                body: Any) -> dict[str, Any]:
+                body: Any, *, scope: str = CLIENT_SCOPE) -> dict[str, Any]:
     """A key stored with its result at once, for :func:`store_results`."""
-    return {"user_id": user_id, "key": key, "fingerprint": request_fingerprint,
-            "state": "done", "response_status": status, "response_body": body}
+    return {"user_id": user_id, "scope": scope, "key": key,
+            "fingerprint": request_fingerprint, "state": "done", "response_status": status,
+            "response_body": body}
 
 
 def store_results(session: Session, records: list[dict[str, Any]]) -> None:
@@ -197,13 +213,25 @@ def store_results(session: Session, records: list[dict[str, Any]]) -> None:
     session.execute(insert(IdempotencyRecord), records)
 
 
+def stored_response(session: Session, user_id: int, key: str, *,
+                    scope: str = CLIENT_SCOPE) -> StoredResponse | None:
+    """What a finished run under the key stored; None if none has finished."""
+    record = session.scalars(select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id == user_id, IdempotencyRecord.scope == scope,
+        IdempotencyRecord.key == key, IdempotencyRecord.state == "done")).first()
+    if record is None or record.response_status is None:
+        return None
+    return StoredResponse(record.response_status, record.response_body, True)
+
+
 def _claim(
-    db: Database, user_id: int, key: str, request_fingerprint: str
+    db: Database, user_id: int, scope: str, key: str, request_fingerprint: str
 ) -> tuple[int, IdempotencyRecord | None]:
     """Insert a running record for the key, or return the record that already holds it."""
     try:
         with db.transaction() as session:
-            record = IdempotencyRecord(user_id=user_id, key=key, fingerprint=request_fingerprint)
+            record = IdempotencyRecord(user_id=user_id, scope=scope, key=key,
+                                       fingerprint=request_fingerprint)
             session.add(record)
             session.flush()
             return record.id, None
@@ -212,7 +240,8 @@ def _claim(
     with db.transaction() as session:
         existing = session.scalars(
             select(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+                IdempotencyRecord.user_id == user_id, IdempotencyRecord.scope == scope,
+                IdempotencyRecord.key == key,
             )
         ).one()
         abandoned_after = timedelta(seconds=get_settings().idempotency_abandoned_seconds)

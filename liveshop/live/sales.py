@@ -11,6 +11,8 @@ further attempts from memory, without touching the database.
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -39,12 +41,15 @@ from liveshop.core.idempotency import (
     validate_key,
 )
 from liveshop.inventory import service as inventory
-from liveshop.live.hub import RoomEvents
+from liveshop.live.broker import Broker
+from liveshop.live.hub import RoomEvents, channel_of
 from liveshop.live.model import ShowStatus
 from liveshop.live.orm import FlashSale, FlashSaleClaim, SalePurchase, Show
 from liveshop.live.schemas import BuyView, PurchaseProblem
 from liveshop.live.service import market_codes
 from liveshop.markets.model import Market
+
+log = logging.getLogger("liveshop.live")
 
 
 @dataclass
@@ -64,7 +69,11 @@ class SoldOutGate:
 
     An entry is trusted for a short while only: another process may start a new sale on the
     variant or give units back (a declined card). When it expires, one tap goes to the
-    database and either closes the gate again or finds the sale open.
+    database and either closes the gate again or finds the sale open. With a broker to
+    :meth:`listen` to, the gate also hears, while it holds a show's sale closed, what other
+    processes announce in the show's room: units given back reopen the sale at once (another
+    buyer's claim of them, and its retried tap here, must not meet a closed gate), and the
+    sale's end forgets it.
     """
 
     TRUSTED_SECONDS = 1.0
@@ -72,6 +81,58 @@ class SoldOutGate:
     def __init__(self) -> None:
         self._sold_out: dict[tuple[int, int], _SoldOutSale] = {}
         self._lock = threading.Lock()
+        self._broker: Broker | None = None
+        self._listening: set[int] = set()  # shows whose room this gate hears
+
+    def listen(self, broker: Broker | None) -> None:
+        """Hear the rooms of closed sales on ``broker`` from now on (None: no more)."""
+        with self._lock:
+            for show_id in list(self._listening):
+                self._stop_listening(show_id)
+            self._broker = broker
+            for show_id, _ in list(self._sold_out):
+                self._start_listening(show_id)
+
+    def _start_listening(self, show_id: int) -> None:
+        if self._broker is not None and show_id not in self._listening:
+            self._listening.add(show_id)
+            self._broker.subscribe(channel_of(show_id), self._hear)
+
+    def _stop_listening(self, show_id: int) -> None:
+        if self._broker is not None and show_id in self._listening:
+            self._listening.discard(show_id)
+            self._broker.unsubscribe(channel_of(show_id), self._hear)
+
+    def _forget(self, key: tuple[int, int]) -> None:
+        del self._sold_out[key]
+        show_id = key[0]
+        if all(show != show_id for show, _ in self._sold_out):
+            self._stop_listening(show_id)
+
+    def _hear(self, channel: str, message: bytes) -> None:
+        """A room event (on the event loop). Only the sale's number of units left and its end
+        matter here: those go to every viewer anyway, and say nothing of who bought."""
+        if b'"sale' not in message:  # chat, hearts, pins: most of a room's events
+            return
+        try:
+            envelope = json.loads(message)
+            show_id = int(channel.rsplit(":", 1)[1])
+            if envelope["to"] == "stock" and envelope["stock"].get("sale"):
+                sale = envelope["stock"]["sale"]
+                if sale["remaining"] > 0:
+                    self._drop(show_id, sale["id"], newer_than=int(sale["v"]))
+            elif envelope["to"] == "all" and envelope["event"].get("type") == "sale_ended":
+                self._drop(show_id, envelope["event"]["sale_id"])
+        except Exception:  # a handler's failure would cost the broker its connection
+            log.exception("the sold-out gate could not read a room event")
+
+    def _drop(self, show_id: int, sale_id: int, newer_than: int | None = None) -> None:
+        """Forget the show's closed entries of the sale (those closed before ``newer_than``)."""
+        with self._lock:
+            for key, entry in list(self._sold_out.items()):
+                if key[0] == show_id and entry.sale_id == sale_id and (
+                        newer_than is None or entry.version < newer_than):
+                    self._forget(key)
 
     def known_sold_out(self, show_id: int, variant_id: int, buyer_id: int) -> bool:
         """Whether :meth:`refuses` would refuse this tap, without choosing it to check."""
@@ -101,6 +162,7 @@ class SoldOutGate:
         with self._lock:
             self._sold_out[(show_id, variant_id)] = _SoldOutSale(
                 sale_id, claimants, version, time.monotonic() + self.TRUSTED_SECONDS)
+            self._start_listening(show_id)
 
     def reopen(self, show_id: int, variant_id: int, sale_id: int, version: int) -> None:
         """The sale had units left at ``version``. Claims finish in any order: one that
@@ -108,7 +170,14 @@ class SoldOutGate:
         with self._lock:
             entry = self._sold_out.get((show_id, variant_id))
             if entry is not None and (entry.sale_id != sale_id or entry.version < version):
-                del self._sold_out[(show_id, variant_id)]
+                self._forget((show_id, variant_id))
+
+
+# Steps stored under a tap's Idempotency-Key, each in a scope of its own
+# (liveshop/core/idempotency.py): the tap's decision and the give-back of its units (its
+# checkout and payment take the one-tap purchase's, liveshop/checkout/service.py).
+OFFER_STEP = "offer"
+RELEASE_STEP = "release"
 
 
 class SoldOut(Conflict):
@@ -328,7 +397,7 @@ def claim(db: Database, events: RoomEvents, gate: SoldOutGate, actor: Actor, sho
             taken.append(_take_units(session, claiming[0], quantity))
 
     try:
-        decided = run_once(db, user_id=actor.user_id, key=_offer_key(key),
+        decided = run_once(db, user_id=actor.user_id, key=key, scope=OFFER_STEP,
                            request_fingerprint=request, operation=decide, last=take_units,
                            brief=True)
     except DomainError as error:
@@ -387,7 +456,6 @@ def _batches(db: Database, gate: SoldOutGate, taps: Sequence[Tap]) -> dict[tuple
     for index, tap in enumerate(taps):
         try:
             key = validate_key(tap.idempotency_key)
-            validate_key(_offer_key(key))
         except DomainError:
             continue
         buyer = tap.actor.user_id
@@ -469,9 +537,9 @@ def _claim_batch(db: Database, gate: SoldOutGate, show_id: int, variant_id: int,
             insert(SalePurchase).returning(SalePurchase.id, sort_by_parameter_order=True),
             [_purchase_row(tap, offers[index]) for index, tap in claiming]).all()
         store_results(session, [
-            done_record(tap.actor.user_id, _offer_key(str(tap.idempotency_key)),
+            done_record(tap.actor.user_id, str(tap.idempotency_key),
                         tap_fingerprint(show_id, variant_id, tap.quantity, tap.market.code),
-                        202, _claimed_body(offers[index], purchase_id))
+                        202, _claimed_body(offers[index], purchase_id), scope=OFFER_STEP)
             for (index, tap), purchase_id in zip(claiming, purchase_ids, strict=True)])
         try:
             stock = _take_units(session, sale_id, sum(tap.quantity for _, tap in claiming))
@@ -511,12 +579,6 @@ def _fitting(batch: _Batch, remaining: int) -> _Batch:
             break
         fitting.append((index, tap))
     return fitting
-
-
-def _offer_key(key: str) -> str:
-    """Where a tap's decision is stored, under the client's key (its checkout and payment
-    take the key's other suffixes)."""
-    return f"{key}:offer"
 
 
 def _claimed_body(offer: Offer, purchase_id: int) -> dict[str, Any]:
@@ -578,8 +640,8 @@ def release_claim(db: Database, actor: Actor, key: str, request: str, sale_id: i
         stock = _give_back(session, sale_id, actor.user_id, quantity)
         return 200, {"released": quantity, "remaining": stock.remaining, "v": stock.version}
 
-    # Stored under its own key: a purchase that fails twice gives the units back only once.
-    released = run_once(db, user_id=actor.user_id, key=f"{key}:release",
+    # Stored as a step of its own: a purchase that fails twice gives the units back once.
+    released = run_once(db, user_id=actor.user_id, key=key, scope=RELEASE_STEP,
                         request_fingerprint=request, operation=give_back).body
     return SaleStock(sale_id, int(released["remaining"]), int(released["v"]))
 

@@ -183,6 +183,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
         # The hub belongs to the event loop that serves the sockets, so each serving
         # loop gets its own (tests may run the app on several loops one after another).
         idle_hub, app.state.hub = app.state.hub, create_hub(settings.redis_url)
+        # What other processes give back to a sale this one saw sold out reopens it here.
+        app.state.sale_gate.listen(app.state.hub.broker)
         app.state.claims = claim_queue(app)  # this loop's
         app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)
         try:
@@ -218,6 +220,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
                     hand_over_sooner()
                 yield
         finally:
+            app.state.sale_gate.listen(None)
             app.state.hub = idle_hub
 
     app = FastAPI(

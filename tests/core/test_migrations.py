@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from liveshop.cli import app as cli
 from liveshop.core import migrate
 from liveshop.core.config import get_settings
-from liveshop.core.db import make_engine
+from liveshop.core.db import make_engine, utcnow
 from liveshop.schema import metadata
 from tests.conftest import _admin_engine
 
@@ -61,3 +63,43 @@ def test_cli_migrate_is_idempotent(empty_database_url: str, monkeypatch: pytest.
             assert "newest schema" in result.output
     finally:
         get_settings.cache_clear()
+
+
+def test_upgrading_moves_the_steps_stored_under_derived_keys_into_their_scopes(
+    empty_database_url: str
+) -> None:
+    # Steps the server ran under a client's key K used to be stored as "K:offer",
+    # "K:checkout", "K:pay", "K:release": in flight during the upgrade, they must replay.
+    config = migrate.alembic_config(empty_database_url)
+    before = ScriptDirectory.from_config(config).get_revision("0004").down_revision
+    assert isinstance(before, str)
+    command.upgrade(config, before)
+    stored = {"K": "client", "K:offer": "offer", "K:checkout": "checkout", "K:pay": "pay",
+              "K:release": "release", "K:checkout:pay": "pay", "L:PAY": "client",
+              ":pay": "client", "K:refund": "client"}
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO users (id, email, display_name, password_hash, role, is_active, "
+                "created_at) VALUES (1, 'u@example.com', 'U', '-', 'buyer', :yes, :now)"),
+                {"yes": True, "now": utcnow()})
+            for number, key in enumerate(stored):
+                connection.execute(sa.text(
+                    "INSERT INTO idempotency_keys (user_id, key, fingerprint, state, "
+                    "response_status, created_at) VALUES (1, :key, :print, 'done', 200, :now)"),
+                    {"key": key, "print": f"f{number}", "now": utcnow()})
+        migrate.upgrade(empty_database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT fingerprint, scope, key FROM idempotency_keys")).all()
+        moved = {f"f{number}": (scope, key.removesuffix(f":{scope}"))
+                 for number, (key, scope) in enumerate(stored.items())}
+        assert {row.fingerprint: (row.scope, row.key) for row in rows} == moved
+
+        command.downgrade(config, before)
+        with engine.connect() as connection:
+            keys = set(connection.scalars(sa.text("SELECT key FROM idempotency_keys")))
+        assert keys == set(stored)
+    finally:
+        engine.dispose()

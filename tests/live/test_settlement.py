@@ -6,18 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from liveshop.accounts.model import Actor
 from liveshop.checkout import service as checkout
 from liveshop.checkout.orm import Payment, PaymentMethod
 from liveshop.checkout.payments import TestPaymentProvider
+from liveshop.checkout.schemas import CheckoutIn
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import DomainError, NotFound
-from liveshop.live import sales
+from liveshop.live import sales, settlement
 from liveshop.live.broker import InProcessBroker
 from liveshop.live.hub import RoomEvents
 from liveshop.live.orm import FlashSale, SalePurchase
@@ -135,3 +138,128 @@ def test_only_the_buyer_sees_a_purchase(db: Database, settings: Settings, sale: 
     with pytest.raises(NotFound):
         sales.purchase_view(db, sale.buyers[1], purchase_id)
     assert sales.purchase_view(db, sale.buyers[0], purchase_id).status == "pending"
+
+
+def _expire_lease(db: Database, purchase_id: int) -> None:
+    with db.transaction() as session:
+        session.execute(update(SalePurchase).where(SalePurchase.id == purchase_id)
+                        .values(lease_until=utcnow() - timedelta(seconds=1)))
+
+
+@pytest.mark.parametrize("length", [249, 255])
+def test_a_tap_with_a_key_of_the_longest_length_is_paid(
+    db: Database, settings: Settings, sale: Sale, length: int
+) -> None:
+    # Steps stored under the key used to append ":release" and ":checkout" to it, past the
+    # column's 255 characters: the purchase then never settled and its unit stayed held.
+    buyer, key = sale.buyers[0], "k" * length
+    purchase_id = _tap(db, settings, sale, buyer, key)
+    assert _settle(db, settings, TestPaymentProvider())
+    assert sales.purchase_view(db, buyer, purchase_id).status == "paid"
+    assert _remaining(db, sale) == 2
+
+
+def test_keys_a_buyer_spent_elsewhere_do_not_block_the_steps_of_a_tap(
+    db: Database, settings: Settings, sale: Sale
+) -> None:
+    # The buyer sends "K:checkout" and "K:release" (what the server used to derive from K)
+    # to POST /checkouts first; then taps with K.
+    payer, decliner = sale.buyers[0], sale.buyers[1]
+    _change_card(db, decliner, token="tok_test_card_declined_x")
+    for buyer in (payer, decliner):
+        for spent in ("K:checkout", "K:pay", "K:release", "K:offer"):
+            with pytest.raises(DomainError) as refused:
+                checkout.create_checkout(db, settings, buyer, MARKETS["UK"], CheckoutIn(),
+                                         spent)
+            assert refused.value.code == "cart_empty"  # stored as the key's result
+    paid_id = _tap(db, settings, sale, payer, "K")
+    failed_id = _tap(db, settings, sale, decliner, "K")
+    assert _settle(db, settings, TestPaymentProvider())
+    assert _settle(db, settings, TestPaymentProvider())
+    assert sales.purchase_view(db, payer, paid_id).status == "paid"
+    failed = sales.purchase_view(db, decliner, failed_id)
+    assert failed.status == "failed" and failed.error is not None
+    assert failed.error.code == "card_declined"
+    assert _remaining(db, sale) == 2  # the declined unit went back
+    # The keys the client sent still answer as before: a retry replays, another request
+    # under one of them is refused.
+    with pytest.raises(DomainError) as replayed:
+        checkout.create_checkout(db, settings, payer, MARKETS["UK"], CheckoutIn(),
+                                 "K:checkout")
+    assert replayed.value.code == "cart_empty"
+    with pytest.raises(DomainError) as reused:
+        checkout.create_checkout(db, settings, payer, MARKETS["UK"], CheckoutIn(), "K")
+    assert reused.value.code == "cart_empty"  # K was never the client's: free to use
+
+
+def _settle_until_settled(db: Database, settings: Settings, purchase_id: int,
+                          payments: TestPaymentProvider) -> int:
+    """Settle the purchase again and again, its lease run out each time, until it is no
+    longer pending (at most 10 attempts); how many it took."""
+    for attempt in range(1, 11):
+        _expire_lease(db, purchase_id)
+        assert _settle(db, settings, payments)
+        with db.read() as session:
+            if session.get_one(SalePurchase, purchase_id).status != "pending":
+                return attempt
+    return 0
+
+
+def test_a_purchase_that_keeps_failing_for_good_is_given_up_and_its_unit_given_back(
+    db: Database, settings: Settings, sale: Sale, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug, or data the database refuses")
+
+    monkeypatch.setattr(checkout, "buy_now", broken)
+    buyer = sale.buyers[0]
+    purchase_id = _tap(db, settings, sale, buyer, "doomed")
+    attempts = _settle_until_settled(db, settings, purchase_id, TestPaymentProvider())
+    failed = sales.purchase_view(db, buyer, purchase_id)
+    assert failed.status == "failed" and failed.error is not None
+    assert attempts == settlement.MAX_ATTEMPTS
+    assert failed.error.code == "purchase_failed" and "not charged" in failed.error.message
+    assert _remaining(db, sale) == 3  # the unit is back on sale
+    assert not _settle(db, settings, TestPaymentProvider())  # nothing left to retry
+    with pytest.raises(DomainError) as replayed:  # the buyer's retried tap is told
+        _buy(db, settings, sale, buyer, "doomed")
+    assert (replayed.value.status, replayed.value.code) == (409, "purchase_failed")
+    assert _remaining(db, sale) == 3
+
+
+def test_a_purchase_failing_after_its_payment_went_through_stays_paid(
+    db: Database, settings: Settings, sale: Sale, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paying = checkout.buy_now
+
+    def paid_then_broken(*args: Any, **kwargs: Any) -> None:
+        paying(*args, **kwargs)
+        raise ValueError("a bug after the payment")
+
+    monkeypatch.setattr(checkout, "buy_now", paid_then_broken)
+    buyer = sale.buyers[0]
+    purchase_id = _tap(db, settings, sale, buyer, "paid-anyway")
+    payments = TestPaymentProvider()
+    attempts = _settle_until_settled(db, settings, purchase_id, payments)
+    view = sales.purchase_view(db, buyer, purchase_id)
+    assert view.status == "paid" and view.checkout_id is not None
+    assert attempts == settlement.MAX_ATTEMPTS
+    assert payments.charge_calls == 1
+    assert _remaining(db, sale) == 2  # the paid unit stays sold
+
+
+def test_a_database_away_is_waited_for_however_many_attempts_it_takes(
+    db: Database, settings: Settings, sale: Sale, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(checkout, "buy_now", unavailable)
+    buyer = sale.buyers[0]
+    purchase_id = _tap(db, settings, sale, buyer, "patient")
+    assert _settle_until_settled(db, settings, purchase_id, TestPaymentProvider()) == 0
+    assert sales.purchase_view(db, buyer, purchase_id).status == "pending"
+    assert _remaining(db, sale) == 2  # still held for the buyer
+    monkeypatch.undo()  # the database is back
+    assert _settle_until_settled(db, settings, purchase_id, TestPaymentProvider()) == 1
+    assert sales.purchase_view(db, buyer, purchase_id).status == "paid"

@@ -10,8 +10,8 @@ from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.live import sales
-from liveshop.live.broker import InProcessBroker
-from liveshop.live.hub import RoomEvents
+from liveshop.live.broker import Handler, InProcessBroker
+from liveshop.live.hub import RoomEvents, channel_of
 from liveshop.live.sales import SoldOut, SoldOutGate
 from liveshop.live.schemas import BuyView
 from liveshop.markets.model import MARKETS
@@ -100,3 +100,46 @@ def test_sold_out_taps_touch_no_database_and_a_winner_retry_replays(
     with statements(db) as seen, pytest.raises(SoldOut):
         tap(later, "later-again")
     assert seen == []
+
+
+class Broadcast:
+    """A broker delivering at once, in the publisher's thread."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, list[Handler]] = {}
+
+    def publish(self, channel: str, message: bytes) -> None:
+        for handler in list(self.handlers.get(channel, [])):
+            handler(channel, message)
+
+    def subscribe(self, channel: str, handler: Handler) -> None:
+        self.handlers.setdefault(channel, []).append(handler)
+
+    def unsubscribe(self, channel: str, handler: Handler) -> None:
+        self.handlers[channel].remove(handler)
+        if not self.handlers[channel]:
+            del self.handlers[channel]
+
+
+def test_a_closed_gate_hears_units_given_back_by_other_processes_and_the_sale_end() -> None:
+    broker, gate = Broadcast(), SoldOutGate()
+    events = RoomEvents(broker)
+    gate.listen(broker)
+    assert broker.handlers == {}  # nothing closed, nothing to hear
+    gate.close(1, 7, sale_id=3, claimants=frozenset({5}), version=12)
+    assert set(broker.handlers) == {channel_of(1)}
+    events.chat(1, {"text": '"sale": {"id": 3, "remaining": 1, "v": 13}'})
+    events.stock(1, {"sale": {"id": 3, "remaining": 1, "v": 11}})  # a claim reported late
+    events.stock(1, {"sale": {"id": 3, "remaining": 0, "v": 13}})  # taken again at once
+    events.stock(1, {"variants": {"7": [4, 2]}})
+    assert gate.known_sold_out(1, 7, buyer_id=6)
+    events.stock(1, {"sale": {"id": 3, "remaining": 1, "v": 14}})  # a unit came back
+    assert not gate.known_sold_out(1, 7, buyer_id=6)
+    assert broker.handlers == {}  # no sale of the show closed: no longer listening
+
+    gate.close(1, 7, sale_id=3, claimants=frozenset(), version=15)
+    events.broadcast(1, {"type": "sale_ended", "sale_id": 3, "reason": "time"})
+    assert not gate.known_sold_out(1, 7, buyer_id=6) and broker.handlers == {}
+    gate.close(1, 7, sale_id=4, claimants=frozenset(), version=1)
+    gate.listen(None)
+    assert broker.handlers == {} and gate.known_sold_out(1, 7, buyer_id=6)
