@@ -288,7 +288,10 @@ def invite_creator(shop_id: int, creator_id: int, data: CreatorInvite, actor: Cu
 
 
 @router.delete("/shops/{shop_id}/creators/{creator_id}", response_model=Done)
-def remove_creator(shop_id: int, creator_id: int, actor: CurrentActor, context: Context
-                   ) -> Done:
-    service.remove_creator(context.db, actor, shop_id, creator_id)
+def remove_creator(shop_id: int, creator_id: int, actor: CurrentActor, context: Context,
+                   request: Request) -> Done:
+    """End the creator's grant: the shows they host that have not ended go back to the
+    shop's owner at once (running flash sales stopped, stream keys replaced)."""
+    service.remove_creator(context.db, room_events(request), context.settings, actor, shop_id,
+                           creator_id)
     return Done()

@@ -35,6 +35,9 @@ FANOUT_CHUNK = 500
 # WebSocket close codes of the live protocol (docs/live-protocol.md).
 CLOSE_BANNED = 4403
 CLOSE_TOO_SLOW = 4408
+# What the user may do in the room changed (e.g. a creator the shop removed): reconnect for
+# a fresh snapshot.
+CLOSE_RESYNC = 4205
 
 
 def channel_of(show_id: int) -> str:
@@ -91,10 +94,11 @@ class RoomEvents:
         self._send(show_id, {"to": "staff", "event": event})
 
     def to_user(self, show_id: int, user_id: int, event: dict[str, Any],
-                disconnect: bool = False) -> None:
-        """To one user's sockets in the room; ``disconnect`` closes them afterwards (bans)."""
+                disconnect: bool = False, close_code: int = CLOSE_BANNED) -> None:
+        """To one user's sockets in the room; ``disconnect`` closes them afterwards with
+        ``close_code`` (a ban by default)."""
         self._send(show_id, {"to": "user", "user": user_id, "event": event,
-                             "disconnect": disconnect})
+                             "disconnect": disconnect, "close": close_code})
 
     def chat(self, show_id: int, message: dict[str, Any]) -> None:
         self._send(show_id, {"to": "chat", "message": message})
@@ -258,13 +262,14 @@ class Hub:
             self._deliver(room, encode(envelope["event"]), lambda c: c.is_staff)
         elif target == "user":
             user = envelope["user"]
+            code = int(envelope.get("close", CLOSE_BANNED))
             self._deliver(room, encode(envelope["event"]), lambda c: c.user_id == user,
-                          then=(lambda: self._disconnect(room, user))
+                          then=(lambda: self._disconnect(room, user, code))
                           if envelope.get("disconnect") else None)
 
-    def _disconnect(self, room: Room, user_id: int) -> None:
+    def _disconnect(self, room: Room, user_id: int, code: int) -> None:
         for connection in [c for c in room.connections if c.user_id == user_id]:
-            connection.close_soon(CLOSE_BANNED)
+            connection.close_soon(code)
             self.leave(room.show_id, connection)
 
     def _deliver(self, room: Room, frame: str,

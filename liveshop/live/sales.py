@@ -11,27 +11,39 @@ further attempts from memory, without touching the database.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
-from liveshop.catalog.orm import Shop
+from liveshop.catalog.orm import Shop, ShopMarket, Variant
 from liveshop.checkout import service as checkout
 from liveshop.checkout.payments import PaymentProvider
 from liveshop.checkout.schemas import CheckoutView
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, upsert_into, utcnow
-from liveshop.core.errors import Conflict, DomainError, NotFound
+from liveshop.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from liveshop.core.idempotency import (
     ReplayedError,
     done_record,
@@ -44,7 +56,14 @@ from liveshop.inventory import service as inventory
 from liveshop.live.broker import Broker
 from liveshop.live.hub import RoomEvents, channel_of
 from liveshop.live.model import ShowStatus
-from liveshop.live.orm import FlashSale, FlashSaleClaim, SalePurchase, Show
+from liveshop.live.orm import (
+    FlashSale,
+    FlashSaleClaim,
+    SalePurchase,
+    ShopCreator,
+    Show,
+    ShowProduct,
+)
 from liveshop.live.schemas import BuyView, PurchaseProblem
 from liveshop.live.service import market_codes
 from liveshop.markets.model import Market
@@ -199,10 +218,12 @@ class Offer:
     sale_price: int | None
 
 
-def _active_sale_of(show_id: int, variant_id: int) -> tuple[ColumnElement[bool], ...]:
+def _active_sale_of(show_id: int | BindParameter[int], variant_id: int | BindParameter[int],
+                    now: datetime | BindParameter[datetime] | None = None
+                    ) -> tuple[ColumnElement[bool], ...]:
     # An ended show's replay still sells, at regular prices: ending a show ends its sales.
     return (FlashSale.show_id == show_id, FlashSale.variant_id == variant_id,
-            FlashSale.status == "active", FlashSale.ends_at > utcnow())
+            FlashSale.status == "active", FlashSale.ends_at > (utcnow() if now is None else now))
 
 
 def _active_sale(session: Session, show_id: int, variant_id: int) -> FlashSale | None:
@@ -222,43 +243,70 @@ class _Room:
     prices: dict[str, int]
     remaining: int  # units of the sale left when read
     version: int  # the sale's, when read
+    sells_variant: bool  # the variant's product is in the lineup, or it is the sale's
+    ships_to: frozenset[str]  # of the markets asked about, those the shop ships to
 
     def offer(self, market: Market) -> Offer:
         if self.status == ShowStatus.SCHEDULED:
             raise Conflict("Buying opens when the show goes live", field="show_id")
+        if not self.sells_variant:
+            raise InvalidInput("This show does not sell that product", field="variant_id")
         if market.code not in market_codes(self.markets):
             raise Conflict(f"This show does not sell in {market.code}", field="market")
+        if market.code not in self.ships_to:
+            raise Conflict(f"The shop does not ship to {market.code}", field="market")
         if self.sale_id is None:
             return Offer(self.creator_id, None, None)
         return Offer(self.creator_id, self.sale_id, int(self.prices[market.code]))
 
 
-def _room(session: Session, show_id: int, variant_id: int) -> _Room:
-    """The show, its shop and the sale in one query: each statement is a round trip a crowd
-    of buyers waits on."""
-    row = session.execute(
-        select(Show.status, Show.markets, Show.host_id, Shop.owner_id, FlashSale.id,
-               FlashSale.per_buyer_limit, FlashSale.prices, FlashSale.remaining,
-               FlashSale.version)
-        .outerjoin(Shop, Shop.id == Show.shop_id)
-        .outerjoin(FlashSale, and_(*_active_sale_of(show_id, variant_id)))
-        .where(Show.id == show_id)
-        .order_by(FlashSale.id.desc()).limit(1)).first()
+@functools.cache
+def _room_query(markets: int) -> Select[Any]:
+    """The statement of :func:`_room` for taps in ``markets`` markets, built once and bound
+    per tap: building it took more CPU than the database took to run it."""
+    show_id: BindParameter[int] = bindparam("show_id")
+    variant_id: BindParameter[int] = bindparam("variant_id")
+    in_lineup = exists().where(Variant.id == variant_id, ShowProduct.show_id == Show.id,
+                               ShowProduct.product_id == Variant.product_id)
+    # The host earns from the show's orders only while the shop's creator grant lasts.
+    granted = exists().where(ShopCreator.shop_id == Show.shop_id,
+                             ShopCreator.creator_id == Show.host_id)
+    ships = [exists().where(ShopMarket.shop_id == Show.shop_id,
+                            ShopMarket.market == bindparam(f"market_{index}"))
+             for index in range(markets)]
+    return (select(Show.status, Show.markets, Show.host_id, Shop.owner_id, FlashSale.id,
+                   FlashSale.per_buyer_limit, FlashSale.prices, FlashSale.remaining,
+                   FlashSale.version, in_lineup, granted, *ships)
+            .outerjoin(Shop, Shop.id == Show.shop_id)
+            .outerjoin(FlashSale, and_(*_active_sale_of(show_id, variant_id, bindparam("now"))))
+            .where(Show.id == show_id)
+            .order_by(FlashSale.id.desc()).limit(1))
+
+
+def _room(session: Session, show_id: int, variant_id: int, markets: Collection[str]) -> _Room:
+    """The show, its shop and the sale in one query, with whether the show sells the
+    variant and the shop ships to each of ``markets`` (the taps' markets): each statement
+    is a round trip a crowd of buyers waits on."""
+    codes = sorted(markets)
+    row = session.execute(_room_query(len(codes)), {
+        "show_id": show_id, "variant_id": variant_id, "now": utcnow(),
+        **{f"market_{index}": code for index, code in enumerate(codes)}}).first()
     if row is None:
         raise NotFound("No such show", field="show_id")
-    (status, markets, host_id, owner_id, sale_id, per_buyer_limit, prices, remaining,
-     version) = row
+    (status, markets_sold, host_id, owner_id, sale_id, per_buyer_limit, prices, remaining,
+     version, listed, host_granted, *shipped) = row
     # The creator hosting the show earns from its orders; not the shop's own host.
-    creator_id = host_id if owner_id is not None and owner_id != host_id else None
-    return _Room(status, markets, creator_id, sale_id, per_buyer_limit or 0, prices or {},
-                 remaining or 0, version or 0)
+    creator_id = host_id if host_granted and owner_id != host_id else None
+    return _Room(status, markets_sold, creator_id, sale_id, per_buyer_limit or 0, prices or {},
+                 remaining or 0, version or 0, sells_variant=bool(listed) or sale_id is not None,
+                 ships_to=frozenset(code for code, ok in zip(codes, shipped, strict=True) if ok))
 
 
 def _decide(session: Session, show_id: int, variant_id: int, quantity: int, market: Market,
             buyer_id: int) -> Offer:
     """Check the room sells this; while a sale runs, count the units against the buyer's
     limit (the units themselves are taken by :func:`_take_units`)."""
-    room = _room(session, show_id, variant_id)
+    room = _room(session, show_id, variant_id, {market.code})
     offer = room.offer(market)
     if offer.sale_id is not None:
         _count_for_buyer(session, offer.sale_id, buyer_id, quantity, room.per_buyer_limit)
@@ -520,11 +568,14 @@ def _claim_batch(db: Database, gate: SoldOutGate, show_id: int, variant_id: int,
     with db.transaction() as session:
         if locking is not None:
             _units_left(session, locking, lock=True)
-        room = _room(session, show_id, variant_id)
-        offers = {index: room.offer(tap.market) for index, tap in batch}
+        room = _room(session, show_id, variant_id, {tap.market.code for _, tap in batch})
+        offers = _offers(room, batch)
+        # A tap the room refuses (e.g. a market the shop does not ship to) is left to be
+        # claimed alone, which says why; it does not spoil the batch for the others.
+        batch = [(index, tap) for index, tap in batch if index in offers]
         sale_id = room.sale_id
-        if sale_id is None:
-            raise _Unbatched  # regular prices: nothing to queue on
+        if sale_id is None or not batch:
+            raise _Unbatched  # regular prices (nothing to queue on), or every tap refused
         if room.remaining == 0:
             raise _SoldOutAt(sale_id, room.version)
         fitting = _fitting(batch, room.remaining)
@@ -547,6 +598,17 @@ def _claim_batch(db: Database, gate: SoldOutGate, show_id: int, variant_id: int,
             raise _lost_race(session, sale_id) from None
     return {index: _pending_view(purchase_id, sale_id)
             for (index, _), purchase_id in zip(claiming, purchase_ids, strict=True)}, stock
+
+
+def _offers(room: _Room, batch: _Batch) -> dict[int, Offer]:
+    """What each tap of the batch buys at, by index; taps the room refuses are left out."""
+    offers = {}
+    for index, tap in batch:
+        try:
+            offers[index] = room.offer(tap.market)
+        except DomainError:
+            continue
+    return offers
 
 
 def _lost_race(session: Session, sale_id: int) -> Exception:

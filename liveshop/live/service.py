@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
@@ -26,7 +26,7 @@ from liveshop.core.ratelimit import RateLimiter
 from liveshop.inventory import service as inventory
 from liveshop.inventory.orm import StockLevel
 from liveshop.live import model
-from liveshop.live.hub import RoomEvents
+from liveshop.live.hub import CLOSE_RESYNC, RoomEvents
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.orm import (
     ChatMessage,
@@ -80,10 +80,22 @@ def _owns_shop(session: Session, actor: Actor, shop_id: int) -> bool:
 
 
 def can_host(session: Session, actor: Actor | None, show: Show) -> bool:
+    """An admin, the shop's owner, or the show's host while they hold the shop's creator
+    grant: a creator the shop removed hosts nothing of it from that moment."""
     if actor is None:
         return False
-    return actor.is_admin or show.host_id == actor.user_id or _owns_shop(
-        session, actor, show.shop_id)
+    if actor.is_admin:
+        return True
+    if show.host_id != actor.user_id:
+        return _owns_shop(session, actor, show.shop_id)
+    return _hosts_for_shop(session, actor.user_id, show.shop_id)
+
+
+def _hosts_for_shop(session: Session, user_id: int, shop_id: int) -> bool:
+    """Whether the user owns the shop or holds its creator grant, in one query."""
+    granted = exists().where(ShopCreator.shop_id == Shop.id, ShopCreator.creator_id == user_id)
+    return session.scalar(select(Shop.id).where(
+        Shop.id == shop_id, or_(Shop.owner_id == user_id, granted))) is not None
 
 
 def can_moderate(session: Session, actor: Actor | None, show: Show) -> bool:
@@ -227,7 +239,7 @@ def set_cover(db: Database, settings: Settings, actor: Actor, show_id: int,
               data: bytes) -> ShowView:
     cover = media.clean_image(data, settings.max_upload_bytes)
     with db.transaction() as session:
-        show = _show(session, show_id)
+        show = _show(session, show_id, lock=True)
         _require_host(session, actor, show)
         replaced = show.cover_path
         show.cover_path = media.store(settings.media_dir, f"shows/{show.id}", cover)
@@ -239,7 +251,7 @@ def set_cover(db: Database, settings: Settings, actor: Actor, show_id: int,
 
 def update_show(db: Database, actor: Actor, show_id: int, data: ShowUpdate) -> ShowView:
     with db.transaction() as session:
-        show = _show(session, show_id)
+        show = _show(session, show_id, lock=True)  # see remove_creator
         _require_host(session, actor, show)
         if show.status == ShowStatus.ENDED:
             raise Conflict("An ended show cannot change", field="show_id")
@@ -656,7 +668,7 @@ def set_slow_mode(db: Database, events: RoomEvents, actor: Actor, show_id: int,
 
 def set_moderator(db: Database, actor: Actor, show_id: int, user_id: int, on: bool) -> None:
     with db.transaction() as session:
-        show = _show(session, show_id)
+        show = _show(session, show_id, lock=True)  # see remove_creator
         _require_host(session, actor, show)
         if session.get(User, user_id) is None:
             raise NotFound("No such user", field="user_id")
@@ -829,11 +841,16 @@ def show_page(db: Database, actor: Actor | None, show_id: int) -> ShowPage:
 
 
 def my_shows(db: Database, actor: Actor, limit: int = 100) -> list[ShowView]:
-    """Shows the actor hosts or that their shops run, the most recently scheduled first."""
+    """Shows that the actor's shops run or that the actor hosts for a shop whose creator
+    grant they hold (as :func:`can_host` decides), the most recently scheduled first."""
     with db.read() as session:
         owned = select(Shop.id).where(Shop.owner_id == actor.user_id)
+        hosting = Show.host_id == actor.user_id
+        if not actor.is_admin:
+            hosting &= Show.shop_id.in_(select(ShopCreator.shop_id).where(
+                ShopCreator.creator_id == actor.user_id))
         shows = session.scalars(select(Show).where(
-            (Show.host_id == actor.user_id) | Show.shop_id.in_(owned)
+            hosting | Show.shop_id.in_(owned)
         ).order_by(Show.scheduled_at.desc(), Show.id.desc()).limit(limit))
         return _show_views(session, list(shows))
 
@@ -874,13 +891,60 @@ def invite_creator(db: Database, actor: Actor, shop_id: int, creator_id: int,
             existing.commission_bp = commission_bp
 
 
-def remove_creator(db: Database, actor: Actor, shop_id: int, creator_id: int) -> None:
+def remove_creator(db: Database, events: RoomEvents, settings: Settings, actor: Actor,
+                   shop_id: int, creator_id: int) -> None:
+    """End the creator's grant, and with it every host power over the shop's shows.
+
+    In the same transaction each show of the shop that the creator hosts and that has not
+    ended is handed back to the shop's owner: its running flash sale is stopped (the
+    creator set its price and size), its stream key is replaced and a publisher streaming
+    with the old key is cut off (liveshop/video/service.py, ``revoke_publishing``), and the
+    creator's moderator seats on the shows they hosted go too. A live show stays live under
+    the shop: its viewers and orders stay, and the shop publishes with the new key or ends
+    it (a cut-off video waits the reconnect grace period, as after any drop). Orders made
+    before keep their creator."""
+    from liveshop.video import service as video  # video builds on this module
+    from liveshop.video.model import StreamState
+
     with db.transaction() as session:
         shop = session.get(Shop, shop_id)
         if shop is None or (shop.owner_id != actor.user_id and not actor.is_admin):
             raise Forbidden("This shop belongs to another seller", field="shop_id")
         session.execute(delete(ShopCreator).where(ShopCreator.shop_id == shop_id,
                                                   ShopCreator.creator_id == creator_id))
+        # Locked: a host action of the creator's under way (host actions that change a show
+        # lock it first) finishes before, and one that comes later finds the show handed
+        # back and is refused.
+        hosted = session.execute(select(Show.id, Show.status).where(
+            Show.shop_id == shop_id, Show.host_id == creator_id
+        ).order_by(Show.id).with_for_update()).all()
+        session.execute(delete(ShowModerator).where(
+            ShowModerator.user_id == creator_id,
+            ShowModerator.show_id.in_([show_id for show_id, _ in hosted])))
+        handed_back = [show_id for show_id, status in hosted if status != ShowStatus.ENDED]
+        if not handed_back:
+            return
+        session.execute(update(Show).where(Show.id.in_(handed_back))
+                        .values(host_id=shop.owner_id))
+        stopped = session.execute(select(FlashSale.id, FlashSale.show_id).where(
+            FlashSale.show_id.in_(handed_back), FlashSale.status == "active")).all()
+        if stopped:
+            session.execute(update(FlashSale).where(FlashSale.id.in_([id_ for id_, _ in stopped]))
+                            .values(status="stopped"))
+        cut_off = video.revoke_publishing(session, handed_back)
+        owner = session.get_one(User, shop.owner_id)
+        host = {"type": "host", "host_id": owner.id, "host_name": owner.display_name}
+    for sale_id, show_id in stopped:
+        events.broadcast(show_id, {"type": "sale_ended", "sale_id": sale_id,
+                                   "reason": "stopped"})
+    for show_id in handed_back:
+        events.broadcast(show_id, host)
+        # The creator's sockets were staff (orders, host controls): they reconnect for a
+        # snapshot of what they may do now.
+        events.to_user(show_id, creator_id, host, disconnect=True, close_code=CLOSE_RESYNC)
+    for show_id in cut_off:
+        events.broadcast(show_id, video.video_event(settings.hls_base_url, show_id,
+                                                    StreamState.RECONNECTING))
 
 
 def hostable_shop_ids(db: Database, actor: Actor) -> list[int]:

@@ -110,6 +110,11 @@ class VideoRuntime:
         grant = await asyncio.to_thread(
             service.begin_publish, self.db, self.events, publisher, key=key, show_id=show_id,
             actor=actor, hls_base_url=self.settings.hls_base_url)
+        previous = self.sessions.get(grant.show_id)
+        if previous is not None:
+            # Cut off in the database (the show changed hands) before the supervisor got to
+            # it: it goes now, before this publisher's packager writes the same files.
+            await self._cut_off(previous)
         session = PublishSession(grant, publisher)
         self.sessions[grant.show_id] = session
         return session
@@ -124,8 +129,9 @@ class VideoRuntime:
         session.watcher = asyncio.create_task(self._watch(session))
         return packager
 
-    async def close(self, session: PublishSession) -> None:
-        """The publisher is gone: flush the packager, then tell the room (grace starts)."""
+    async def close(self, session: PublishSession, *, dropped: bool = True) -> None:
+        """The publisher is gone: flush the packager, then tell the room (grace starts).
+        ``dropped=False``: the database already says so (it may even have a new publisher)."""
         if session.closed.is_set():
             return
         session.closed.set()
@@ -137,8 +143,14 @@ class VideoRuntime:
             await session.packager.close()
         if self.sessions.get(session.show_id) is session:
             del self.sessions[session.show_id]
-        await asyncio.to_thread(service.publisher_dropped, self.db, self.events,
-                                self.settings.hls_base_url, session.show_id)
+        if dropped:
+            await asyncio.to_thread(service.publisher_dropped, self.db, self.events,
+                                    self.settings.hls_base_url, session.show_id)
+
+    async def _cut_off(self, session: PublishSession) -> None:
+        """Disconnect a publisher the database no longer has live."""
+        session.kick.set()
+        await self.close(session, dropped=False)
 
     def directory(self, show_id: int) -> Path:
         return model.show_dir(self.settings.media_dir, show_id)
@@ -174,6 +186,10 @@ class VideoRuntime:
             await asyncio.sleep(SUPERVISOR_SECONDS)
 
     async def supervise_once(self) -> None:
+        publishing = dict(self.sessions)
+        for show_id in await asyncio.to_thread(service.cut_off_sessions, self.db, publishing):
+            if self.sessions.get(show_id) is publishing[show_id]:
+                await self._cut_off(publishing[show_id])
         for show_id in await asyncio.to_thread(service.due_to_end, self.db,
                                                self.settings.video_grace_seconds):
             session = self.sessions.get(show_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -101,6 +102,38 @@ def regenerate_key(db: Database, settings: Settings, actor: Actor, show_id: int,
         assert stream is not None
         stream.stream_key = model.new_stream_key()
         return _info(stream, settings, rtmp_host)
+
+
+def revoke_publishing(session: Session, show_ids: Collection[int]) -> list[int]:
+    """These shows changed hands (liveshop/live/service.py, ``remove_creator``): a new stream
+    key for each, in the caller's transaction, and the publisher streaming with the old one
+    is cut off. The stream is marked dropped here, so nobody can resume with the old key
+    and the new one may publish; the ingest process's supervisor sees its session is no
+    longer live in the database and disconnects it (:func:`cut_off_sessions`). The shows
+    whose publisher was cut off, for their room's ``video`` event."""
+    if not show_ids:
+        return []
+    now = utcnow()
+    cut_off = []
+    for stream in session.scalars(select(VideoStream).where(
+            VideoStream.show_id.in_(show_ids)).order_by(VideoStream.show_id).with_for_update()):
+        stream.stream_key = model.new_stream_key()
+        if stream.state == StreamState.LIVE:
+            stream.state, stream.publisher = StreamState.RECONNECTING, None
+            stream.disconnected_at = stream.updated_at = now
+            cut_off.append(stream.show_id)
+    return cut_off
+
+
+def cut_off_sessions(db: Database, show_ids: Collection[int]) -> list[int]:
+    """Of the shows this process takes video for, those whose stream the database no longer
+    has live: their publisher was cut off (:func:`revoke_publishing`) and must go."""
+    if not show_ids:
+        return []
+    with db.read() as session:
+        live = set(session.scalars(select(VideoStream.show_id).where(
+            VideoStream.show_id.in_(show_ids), VideoStream.state == StreamState.LIVE)))
+    return sorted(set(show_ids) - live)
 
 
 def begin_publish(db: Database, events: RoomEvents, publisher: Publisher, *,

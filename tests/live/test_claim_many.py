@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -260,8 +260,9 @@ def _stale_room(monkeypatch: pytest.MonkeyPatch, remaining: int) -> list[int]:
     read_room = sales._room
     reads: list[int] = []
 
-    def stale_first(session: Session, show_id: int, variant_id: int) -> Any:
-        room = read_room(session, show_id, variant_id)
+    def stale_first(session: Session, show_id: int, variant_id: int,
+                    markets: Collection[str]) -> Any:
+        room = read_room(session, show_id, variant_id, markets)
         reads.append(room.remaining)
         return replace(room, remaining=remaining) if len(reads) == 1 else room
 

@@ -259,6 +259,8 @@ $("moderator-form")?.addEventListener("submit", async (submitted) => {
 
 const handlers = {
   snapshot(event) {
+    // No longer the host or a moderator (e.g. a creator the shop removed): the page says so.
+    if (!event.you.can_moderate) { location.reload(); return; }
     clock.sync(event.server_time);
     state.me = event.you.user_id;
     state.pinnedId = event.pinned?.id ?? null;

@@ -266,6 +266,7 @@ const handlers = {
     else muteUntil(event.you.muted_until);
   },
   video(event) { player.show(event); },
+  host(event) { $("room-host-name").textContent = event.host_name; },
   chat(event) { chat.add(event.messages); },
   chat_deleted(event) { chat.remove(event.ids); },
   hearts(event) { floatHearts(event.count); },
