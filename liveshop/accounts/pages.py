@@ -51,6 +51,10 @@ def login_submit(
     except DomainError as error:
         return render(request, "accounts/login.html", status_code=error.status,
                       next=safe_next(next), error=error.message, email=email)
+    except ValidationError:
+        # No account has such an address (too long, or with control characters).
+        return render(request, "accounts/login.html", status_code=422,
+                      next=safe_next(next), error="Wrong email or password", email=email)
     start_session(request, actor)
     return RedirectResponse(safe_next(next), status_code=303)
 

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from liveshop.accounts.model import Role
+from liveshop.core.inputs import SingleLine
 
 
 class SignUp(BaseModel):
-    email: EmailStr
+    email: Annotated[EmailStr, Field(max_length=254)]
+    # Passwords are taken exactly as typed: no trimming or normalising, which would change
+    # what existing hashes were made from.
     password: str = Field(min_length=10, max_length=200)
-    display_name: str = Field(min_length=1, max_length=80)
+    display_name: Annotated[str, SingleLine(min_length=1, max_length=80)]
     role: Role = Role.BUYER
 
 
 class LogIn(BaseModel):
-    email: str = Field(max_length=254)
+    email: Annotated[str, SingleLine(max_length=254)]
     password: str = Field(max_length=200)
 
 
@@ -32,7 +36,7 @@ class UserView(BaseModel):
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=80)
+    name: Annotated[str, SingleLine(min_length=1, max_length=80)]
 
 
 class TokenView(BaseModel):
@@ -51,16 +55,26 @@ class NewToken(TokenView):
 
 
 class AddressIn(BaseModel):
-    full_name: str = Field(min_length=1, max_length=120)
-    line1: str = Field(min_length=1, max_length=200)
-    line2: str = Field(default="", max_length=200)
-    city: str = Field(min_length=1, max_length=100)
-    postcode: str = Field(min_length=1, max_length=20)
-    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    full_name: Annotated[str, SingleLine(min_length=1, max_length=120)]
+    line1: Annotated[str, SingleLine(min_length=1, max_length=200)]
+    line2: Annotated[str, SingleLine(max_length=200)] = ""
+    city: Annotated[str, SingleLine(min_length=1, max_length=100)]
+    postcode: Annotated[str, SingleLine(min_length=1, max_length=20)]
+    country: Annotated[str, SingleLine(min_length=2, max_length=2)] = Field(
+        description="ISO 3166-1 alpha-2")
     is_default: bool = True
 
 
-class AddressView(AddressIn):
+class AddressView(BaseModel):
+    """A stored address as it is, without the input rules (rows older than them still read)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    full_name: str
+    line1: str
+    line2: str
+    city: str
+    postcode: str
+    country: str = Field(description="ISO 3166-1 alpha-2")
+    is_default: bool

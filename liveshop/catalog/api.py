@@ -20,14 +20,17 @@ from liveshop.catalog.schemas import (
     ShopView,
     VariantsReplace,
 )
-from liveshop.markets.model import Market, get_market
+from liveshop.core.inputs import SingleLine
+from liveshop.markets.model import Market, MarketCode, get_market
 from liveshop.web.deps import Context, CurrentActor, CurrentMarket, MaybeActor
 
 router = APIRouter(tags=["catalog"])
 
 MarketParam = Annotated[
-    str | None, Query(description="Market code; defaults to the visitor's market")
+    MarketCode | None, Query(description="Market code; defaults to the visitor's market")
 ]
+SearchWords = Annotated[str, SingleLine(max_length=100)]
+SearchTag = Annotated[str, SingleLine(max_length=40)]
 
 
 def chosen_market(code: str | None, default: Market) -> Market:
@@ -80,8 +83,8 @@ def browse(
     context: Context,
     visitor_market: CurrentMarket,
     market: MarketParam = None,
-    q: Annotated[str, Query(max_length=100, description="Words in the title or tags")] = "",
-    tag: Annotated[str, Query(max_length=40)] = "",
+    q: Annotated[SearchWords, Query(description="Words in the title or tags")] = "",
+    tag: Annotated[SearchTag, Query()] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)] = 24,
 ) -> ProductPage:
@@ -114,7 +117,7 @@ def add_image(
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
     actor: CurrentActor,
     context: Context,
-    alt: Annotated[str, Form(max_length=200)] = "",
+    alt: Annotated[str, SingleLine(max_length=200), Form()] = "",
 ) -> ImageView:
     # One byte over the limit is enough to know it is too large, without reading it all.
     data = file.file.read(context.settings.max_upload_bytes + 1)

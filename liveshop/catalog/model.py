@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from liveshop.core.errors import InvalidInput
-from liveshop.core.money import MINOR_DIGITS
+from liveshop.core.money import MAX_MINOR_UNITS, MINOR_DIGITS
 from liveshop.markets.model import Market, get_market
 
 MAX_TAGS = 20
@@ -22,8 +22,7 @@ MAX_TAG_LENGTH = 40
 MAX_OPTIONS = 3
 MAX_OPTION_LENGTH = 50
 MAX_SKU_LENGTH = 64
-# Far above any real price; keeps amounts inside a 32-bit INTEGER column on PostgreSQL.
-MAX_AMOUNT = 100_000_000
+MAX_AMOUNT = MAX_MINOR_UNITS
 AMOUNT_PATTERN = re.compile(r"-?[0-9]{1,12}(\.[0-9]+)?")
 
 

@@ -29,6 +29,7 @@ from liveshop.catalog.schemas import (
     VariantsReplace,
 )
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
+from liveshop.core.inputs import SingleLine
 from liveshop.inventory import service as inventory
 from liveshop.live import service as live
 from liveshop.markets.model import MARKETS, Market
@@ -87,9 +88,14 @@ def error_text(error: DomainError | ValidationError) -> tuple[str, str | None]:
 
 # --- storefront ---
 
+# The header's search box has no maxlength: a long search is cut short below rather than
+# refused, while control characters are refused as everywhere else.
+PageSearch = Annotated[str, SingleLine(max_length=1000)]
+
+
 @router.get("/")
 def home(request: Request, actor: MaybeActor, context: Context, market: CurrentMarket,
-         q: str = "", tag: str = "", page: int = 1) -> Response:
+         q: PageSearch = "", tag: PageSearch = "", page: int = 1) -> Response:
     q, tag = q[:100], tag[:40]
     results = service.browse(context.db, market, q=q, tag=tag, page=page,
                              per_page=HOME_PER_PAGE)

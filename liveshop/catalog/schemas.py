@@ -3,26 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from liveshop.catalog.model import ProductStatus
+from liveshop.catalog.model import (
+    MAX_OPTION_LENGTH,
+    MAX_SKU_LENGTH,
+    MAX_TAG_LENGTH,
+    ProductStatus,
+)
+from liveshop.core.inputs import Grams, MinorUnits, MultiLine, SingleLine
+from liveshop.markets.model import MarketCode
+
+ShopName = Annotated[str, SingleLine(min_length=1, max_length=100)]
+ShopDescription = Annotated[str, MultiLine(max_length=5000)]
+ProductTitle = Annotated[str, SingleLine(min_length=1, max_length=200)]
+ProductDescription = Annotated[str, MultiLine(max_length=20_000)]
+Tag = Annotated[str, SingleLine(max_length=MAX_TAG_LENGTH)]
+OptionText = Annotated[str, SingleLine(max_length=MAX_OPTION_LENGTH)]
 
 
 class ShopMarketIn(BaseModel):
-    market: str = Field(description="Market code, e.g. DE")
-    shipping: int = Field(description="Flat shipping in minor units of the market's currency")
+    market: MarketCode = Field(description="Market code, e.g. DE")
+    shipping: MinorUnits = Field(
+        description="Flat shipping in minor units of the market's currency")
 
 
 class ShopCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    description: str = Field(default="", max_length=5000)
+    name: ShopName
+    description: ShopDescription = ""
     markets: list[ShopMarketIn] = Field(default_factory=list)
 
 
 class ShopUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=5000)
+    name: ShopName | None = None
+    description: ShopDescription | None = None
 
 
 class ShopMarketView(BaseModel):
@@ -43,35 +59,38 @@ class ShopView(BaseModel):
 
 
 class PriceIn(BaseModel):
-    amount: int = Field(description="Minor units of the market's currency")
-    compare_at: int | None = Field(default=None, description="Former price, shown struck out")
+    amount: MinorUnits = Field(description="Minor units of the market's currency")
+    compare_at: MinorUnits | None = Field(default=None,
+                                          description="Former price, shown struck out")
 
 
 class VariantIn(BaseModel):
-    sku: str = Field(max_length=64)
-    options: list[str] = Field(default_factory=list, description="One value per option name")
-    weight_grams: int = 0
-    prices: dict[str, PriceIn] = Field(default_factory=dict, description="Keyed by market code")
+    sku: Annotated[str, SingleLine(max_length=MAX_SKU_LENGTH)]
+    options: list[OptionText] = Field(default_factory=list,
+                                      description="One value per option name")
+    weight_grams: Grams = 0
+    prices: dict[MarketCode, PriceIn] = Field(default_factory=dict,
+                                              description="Keyed by market code")
 
 
 class ProductCreate(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=20_000)
-    tags: list[str] = Field(default_factory=list)
+    title: ProductTitle
+    description: ProductDescription = ""
+    tags: list[Tag] = Field(default_factory=list)
     status: ProductStatus = ProductStatus.DRAFT
-    options: list[str] = Field(default_factory=list, description="Up to 3 option names")
+    options: list[OptionText] = Field(default_factory=list, description="Up to 3 option names")
     variants: list[VariantIn]
 
 
 class ProductUpdate(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=20_000)
-    tags: list[str] | None = None
+    title: ProductTitle | None = None
+    description: ProductDescription | None = None
+    tags: list[Tag] | None = None
     status: ProductStatus | None = None
 
 
 class VariantsReplace(BaseModel):
-    options: list[str] | None = Field(
+    options: list[OptionText] | None = Field(
         default=None, description="New option names; omitted keeps the current ones")
     variants: list[VariantIn]
 

@@ -39,6 +39,7 @@ from liveshop.core import media
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from liveshop.core.inputs import clean_line
 from liveshop.inventory import service as inventory
 from liveshop.inventory.orm import StockLevel, StockMovement
 from liveshop.markets.model import MARKETS, Market
@@ -416,6 +417,8 @@ def add_image(db: Database, settings: Settings, actor: Actor, product_id: int, d
         product = owned_product(session, actor, product_id)
         if len(product.images) >= MAX_IMAGES:
             raise InvalidInput(f"A product has at most {MAX_IMAGES} images", field="file")
+        # The page passes the form's text straight here; the API's schema has cleaned it.
+        alt = clean_line(alt, field="alt")
         if len(alt) > 200:
             raise InvalidInput("Alt text has at most 200 characters", field="alt")
         clean = media.clean_image(data, settings.max_upload_bytes)
@@ -423,7 +426,7 @@ def add_image(db: Database, settings: Settings, actor: Actor, product_id: int, d
         try:
             image = ProductImage(
                 path=relative, content_type=clean.content_type, width=clean.width,
-                height=clean.height, alt=alt.strip(),
+                height=clean.height, alt=alt,
                 position=max((i.position for i in product.images), default=-1) + 1,
             )
             product.images.append(image)

@@ -5,18 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+from liveshop.checkout.model import MAX_QUANTITY, MIN_QUANTITY
+from liveshop.core.inputs import Id, SingleLine
+
+Quantity = Annotated[int, Field(ge=MIN_QUANTITY, le=MAX_QUANTITY)]
 
 
 class CartItemIn(BaseModel):
-    variant_id: int
-    quantity: int = Field(default=1, description="1-99; adding a variant again adds up")
+    variant_id: Id
+    quantity: Quantity = Field(default=1, description="1-99; adding a variant again adds up")
 
 
 class CartItemUpdate(BaseModel):
-    quantity: int = Field(description="1-99")
+    quantity: Quantity = Field(description="1-99")
 
 
 class CartLineView(BaseModel):
@@ -60,18 +63,19 @@ class CartView(BaseModel):
 
 
 class ShippingAddress(BaseModel):
-    full_name: Text = Field(min_length=1, max_length=120)
-    line1: Text = Field(min_length=1, max_length=200)
-    line2: Text = Field(default="", max_length=200)
-    city: Text = Field(min_length=1, max_length=100)
-    postcode: Text = Field(min_length=1, max_length=20)
-    country: Text = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    full_name: Annotated[str, SingleLine(min_length=1, max_length=120)]
+    line1: Annotated[str, SingleLine(min_length=1, max_length=200)]
+    line2: Annotated[str, SingleLine(max_length=200)] = ""
+    city: Annotated[str, SingleLine(min_length=1, max_length=100)]
+    postcode: Annotated[str, SingleLine(min_length=1, max_length=20)]
+    country: Annotated[str, SingleLine(min_length=2, max_length=2)] = Field(
+        description="ISO 3166-1 alpha-2")
 
 
 class CheckoutIn(BaseModel):
     """Either a saved ``address_id`` or a new ``address`` (optionally saved for next time)."""
 
-    address_id: int | None = None
+    address_id: Id | None = None
     address: ShippingAddress | None = None
     save_address: bool = False
 
@@ -79,22 +83,23 @@ class CheckoutIn(BaseModel):
 class CardIn(BaseModel):
     # repr=False keeps card data out of logs and tracebacks that print the model.
     number: str = Field(min_length=1, max_length=30, repr=False)
-    exp_month: int
-    exp_year: int
+    # Calendar bounds; whether the card is still valid is the payment provider's answer.
+    exp_month: int = Field(ge=1, le=12)
+    exp_year: int = Field(ge=0, le=9999)
     cvc: str = Field(min_length=1, max_length=4, repr=False)
 
 
 class PayIn(BaseModel):
     """Either a saved ``payment_method_id`` or a new ``card``."""
 
-    payment_method_id: int | None = None
+    payment_method_id: Id | None = None
     card: CardIn | None = None
     save_card: bool = False
 
 
 class BuyNowIn(BaseModel):
-    variant_id: int
-    quantity: int = 1
+    variant_id: Id
+    quantity: Quantity = 1
 
 
 class PaymentMethodIn(BaseModel):

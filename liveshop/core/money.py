@@ -7,6 +7,9 @@ from dataclasses import dataclass
 # Every currency we sell in has two decimals; a new one is added here deliberately.
 MINOR_DIGITS = {"GBP": 2, "EUR": 2, "USD": 2}
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+# The largest price or shipping charge accepted (a million in major units): far above any
+# real price, and inside PostgreSQL's 32-bit INTEGER columns that store amounts.
+MAX_MINOR_UNITS = 100_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from liveshop.core.inputs import SingleLine
 from liveshop.inventory import service
 from liveshop.web.deps import Context, CurrentActor
 
@@ -24,7 +26,7 @@ class StockOut(BaseModel):
 
 class Receipt(BaseModel):
     quantity: int = Field(gt=0, le=1_000_000)
-    note: str = Field(default="", max_length=200)
+    note: Annotated[str, SingleLine(max_length=200)] = ""
 
 
 @router.get("/shops/{shop_id}/stock", response_model=list[StockOut])

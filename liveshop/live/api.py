@@ -9,9 +9,11 @@ from fastapi import APIRouter, File, Header, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from liveshop.core.inputs import Id
 from liveshop.live import sales, service
 from liveshop.live.claim_queue import ClaimQueue
 from liveshop.live.hub import Hub, RoomEvents
+from liveshop.live.model import ShowStatus
 from liveshop.live.schemas import (
     BannedWordsIn,
     BuyIn,
@@ -115,8 +117,8 @@ def create_show(data: ShowCreate, actor: CurrentActor, context: Context) -> Show
 
 
 @router.get("/shows", response_model=list[ShowView])
-def list_shows(context: Context, market: CurrentMarket, status: str | None = None,
-               shop_id: int | None = None) -> list[ShowView]:
+def list_shows(context: Context, market: CurrentMarket, status: ShowStatus | None = None,
+               shop_id: Id | None = None) -> list[ShowView]:
     return service.list_shows(context.db, market.code, status, shop_id)
 
 

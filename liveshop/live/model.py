@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput
+from liveshop.core.inputs import clean_line
 
 PROTOCOL_VERSION = 1
 CHAT_MAX_LENGTH = 300
@@ -65,13 +66,10 @@ def ensure_may_silence(actor: RoomRank, target: RoomRank) -> None:
     ensure_may_moderate(actor, target, field="user_id")
 
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
 def clean_chat_text(text: str) -> str:
-    """Plain text only: control characters removed, whitespace trimmed, length capped.
-    HTML is kept as typed and escaped where it is shown."""
-    cleaned = _CONTROL_CHARACTERS.sub("", text).strip()
+    """One line of plain text (control characters and line breaks refused, whitespace
+    trimmed), length capped. HTML is kept as typed and escaped where it is shown."""
+    cleaned = clean_line(text, field="text")
     if not cleaned:
         raise InvalidInput("Write something first", field="text")
     if len(cleaned) > CHAT_MAX_LENGTH:

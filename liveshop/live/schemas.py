@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from liveshop.core.inputs import Id, MinorUnits, MultiLine, SingleLine
+from liveshop.markets.model import MarketCode
+
+ShowTitle = Annotated[str, SingleLine(min_length=1, max_length=140)]
+ShowDescription = Annotated[str, MultiLine(max_length=2000)]
+
 
 class ShowCreate(BaseModel):
-    shop_id: int
-    title: str = Field(min_length=1, max_length=140)
-    description: str = Field(default="", max_length=2000)
+    shop_id: Id
+    title: ShowTitle
+    description: ShowDescription = ""
     scheduled_at: datetime
-    markets: list[str] = Field(min_length=1, max_length=6)
-    product_ids: list[int] = Field(default_factory=list, max_length=100)
+    markets: list[MarketCode] = Field(min_length=1, max_length=6)
+    product_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 
 class ShowUpdate(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=140)
-    description: str | None = Field(default=None, max_length=2000)
+    title: ShowTitle | None = None
+    description: ShowDescription | None = None
     scheduled_at: datetime | None = None
-    product_ids: list[int] | None = Field(default=None, max_length=100)
+    product_ids: list[Id] | None = Field(default=None, max_length=100)
 
 
 class ShowView(BaseModel):
@@ -43,12 +49,13 @@ class ShowView(BaseModel):
 
 
 class PinIn(BaseModel):
-    product_id: int | None = Field(description="null unpins")
+    product_id: Id | None = Field(description="null unpins")
 
 
 class SaleIn(BaseModel):
-    variant_id: int
-    prices: dict[str, int] = Field(description="sale price per market, minor units")
+    variant_id: Id
+    prices: dict[MarketCode, MinorUnits] = Field(
+        description="sale price per market, minor units")
     quantity: int = Field(ge=1, le=100_000)
     per_buyer_limit: int = Field(default=1, ge=1, le=100)
     duration_seconds: int = Field(ge=10, le=7200)
@@ -69,7 +76,9 @@ class SaleView(BaseModel):
 
 
 class ChatIn(BaseModel):
-    text: str = Field(max_length=2000)
+    # Longer than a message may be (model.CHAT_MAX_LENGTH), so the chat's own rule answers
+    # with its message, as it does over the WebSocket.
+    text: Annotated[str, SingleLine(max_length=2000)]
 
 
 class ChatView(BaseModel):
@@ -81,12 +90,12 @@ class ChatView(BaseModel):
 
 
 class MuteIn(BaseModel):
-    user_id: int
+    user_id: Id
     minutes: int = Field(ge=1, le=24 * 60)
 
 
 class UserRef(BaseModel):
-    user_id: int
+    user_id: Id
 
 
 class SlowModeIn(BaseModel):
@@ -94,11 +103,11 @@ class SlowModeIn(BaseModel):
 
 
 class BannedWordsIn(BaseModel):
-    words: list[str] = Field(max_length=500)
+    words: list[Annotated[str, SingleLine(max_length=60)]] = Field(max_length=500)
 
 
 class BuyIn(BaseModel):
-    variant_id: int
+    variant_id: Id
     quantity: int = Field(default=1, ge=1, le=99)
 
 

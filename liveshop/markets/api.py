@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from liveshop.markets.model import MARKETS, get_market
+from liveshop.markets.model import MARKETS, MarketCode, get_market
 from liveshop.web.deps import CurrentMarket
 
 router = APIRouter(tags=["markets"])
@@ -31,7 +31,7 @@ def view(code: str) -> MarketView:
 
 
 class MarketChoice(BaseModel):
-    market: str
+    market: MarketCode
 
 
 @router.get("/markets", response_model=list[MarketView])

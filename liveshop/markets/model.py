@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from liveshop.core.errors import InvalidInput
+from liveshop.core.inputs import SingleLine
 from liveshop.core.money import Money, divide_half_up
 
 
@@ -53,6 +55,8 @@ MARKETS: dict[str, Market] = {
     )
 }
 DEFAULT_MARKET = "UK"
+# A market code as clients send it in a schema; get_market says whether it is one of MARKETS.
+MarketCode = Annotated[str, SingleLine(max_length=2)]
 # ISO 3166 country of a shipping address -> market it is sold in.
 COUNTRY_TO_MARKET = {"GB": "UK", "DE": "DE", "FR": "FR", "IT": "IT", "ES": "ES", "US": "US"}
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from starlette.responses import JSONResponse
 
+from liveshop.core.inputs import MAX_INTEGER, Id
 from liveshop.orders import service
 from liveshop.orders.model import OrderStatus
 from liveshop.orders.schemas import (
@@ -24,11 +25,11 @@ from liveshop.web.deps import Context, CurrentActor
 router = APIRouter(tags=["orders"])
 
 Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_INTEGER)]
 
 
 @router.get("/orders", response_model=list[OrderSummary])
-def my_orders(actor: CurrentActor, context: Context, checkout_id: int | None = None,
+def my_orders(actor: CurrentActor, context: Context, checkout_id: Id | None = None,
               limit: Limit = 50, offset: Offset = 0) -> list[OrderSummary]:
     """The buyer's own orders, newest first."""
     return service.list_buyer_orders(context.db, actor, checkout_id, limit, offset)

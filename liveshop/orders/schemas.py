@@ -5,25 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from liveshop.checkout.schemas import OrderLineSummary
+from liveshop.core.inputs import Id, MultiLine, SingleLine
 from liveshop.orders.model import OrderStatus
 
 
 class ShipIn(BaseModel):
-    carrier: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                              max_length=50)]
-    tracking_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                      max_length=100)]
+    carrier: Annotated[str, SingleLine(min_length=1, max_length=50)]
+    tracking_number: Annotated[str, SingleLine(min_length=1, max_length=100)]
 
 
 class CancelIn(BaseModel):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    reason: Annotated[str, MultiLine(max_length=500)] = ""
 
 
 class RefundLineIn(BaseModel):
-    line_id: int
+    line_id: Id
     quantity: int = Field(ge=1, le=10_000)
 
 
@@ -33,12 +32,11 @@ class RefundIn(BaseModel):
 
     lines: list[RefundLineIn] = Field(default_factory=list, max_length=200)
     full: bool = False
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    note: Annotated[str, MultiLine(max_length=500)] = ""
 
 
 class ReturnIn(BaseModel):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=2000)]
+    reason: Annotated[str, MultiLine(min_length=1, max_length=2000)]
 
 
 class OrderLineView(OrderLineSummary):
