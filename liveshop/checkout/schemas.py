@@ -12,11 +12,13 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 
 class CartItemIn(BaseModel):
     variant_id: int
-    quantity: int = Field(default=1, description="1-99; adding a variant again adds up")
+    quantity: int = Field(default=1, description=(
+        "adding a variant again adds up; 1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default) "
+        "in all"))
 
 
 class CartItemUpdate(BaseModel):
-    quantity: int = Field(description="1-99")
+    quantity: int = Field(description="1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default)")
 
 
 class CartLineView(BaseModel):
@@ -94,7 +96,8 @@ class PayIn(BaseModel):
 
 class BuyNowIn(BaseModel):
     variant_id: int
-    quantity: int = 1
+    quantity: int = Field(default=1, description=(
+        "1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default)"))
 
 
 class PaymentMethodIn(BaseModel):

@@ -99,7 +99,9 @@ class BannedWordsIn(BaseModel):
 
 class BuyIn(BaseModel):
     variant_id: int
-    quantity: int = Field(default=1, ge=1, le=99)
+    quantity: int = Field(default=1, description=(
+        "1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default), within the sale's per-buyer "
+        "limit"))
 
 
 class PurchaseProblem(BaseModel):
