@@ -173,11 +173,13 @@ def _check(db: Database, sale_id: int, variant_id: int, show_id: int) -> dict[st
         claims = session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)
                                 .where(IdempotencyRecord.scope == OFFER_STEP))
     result = {"sale_remaining": sale.remaining, "available": stock.available,
-              "reserved": stock.reserved, "sold": stock.sold, "paid_lines": int(sold_lines or 0),
+              "reserved": stock.reserved, "held": stock.held, "sold": stock.sold,
+              "paid_lines": int(sold_lines or 0),
               "orders": int(orders or 0), "payments": int(payments or 0),
               "charged_twice": int(charged_twice or 0), "claims": int(claims or 0)}
     assert result["sale_remaining"] == 0, result
-    assert (result["available"], result["reserved"], result["sold"]) == (0, 0, UNITS), result
+    assert (result["available"], result["reserved"], result["held"], result["sold"]) == (
+        0, 0, 0, UNITS), result
     assert result["paid_lines"] == UNITS and result["orders"] == UNITS, result
     assert result["payments"] == result["orders"] and result["charged_twice"] == 0, result
     return result

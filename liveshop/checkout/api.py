@@ -52,13 +52,14 @@ def get_cart(actor: CurrentActor, market: CurrentMarket, context: Context) -> Ca
 @router.post("/cart/items", status_code=201, response_model=CartView)
 def add_cart_item(data: CartItemIn, actor: CurrentActor, market: CurrentMarket,
                   context: Context) -> CartView:
-    return service.add_item(context.db, actor, market, data.variant_id, data.quantity)
+    return service.add_item(context.db, context.settings, actor, market, data.variant_id,
+                            data.quantity)
 
 
 @router.patch("/cart/items/{item_id}", response_model=CartView)
 def update_cart_item(item_id: int, data: CartItemUpdate, actor: CurrentActor,
                      market: CurrentMarket, context: Context) -> CartView:
-    return service.update_item(context.db, actor, market, item_id, data.quantity)
+    return service.update_item(context.db, context.settings, actor, market, item_id, data.quantity)
 
 
 @router.delete("/cart/items/{item_id}", response_model=CartView)

@@ -15,7 +15,10 @@ from liveshop.core.errors import InvalidInput
 from liveshop.markets.model import COUNTRY_TO_MARKET, Market
 
 MIN_QUANTITY = 1
-MAX_QUANTITY = 99
+# The most any quantity field can say. The business cap is lower and configurable
+# (LIVESHOP_MAX_UNITS_PER_VARIANT, :func:`validate_quantity`); this bound only keeps absurd
+# numbers out of the schema.
+MAX_QUANTITY = 999
 # No 0/O, 1/I/L or U: order numbers are read out over the phone.
 ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 ORDER_NUMBER_LENGTH = 6
@@ -25,9 +28,12 @@ COUNTRY_NAMES = {"GB": "United Kingdom", "DE": "Germany", "FR": "France", "IT": 
                  "ES": "Spain", "US": "United States"}
 
 
-def validate_quantity(quantity: int, field: str = "quantity") -> int:
-    if not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
-        raise InvalidInput(f"Quantity must be between {MIN_QUANTITY} and {MAX_QUANTITY}",
+def validate_quantity(quantity: int, limit: int, field: str = "quantity") -> int:
+    """Units of one variant a buyer may have in a cart line, check out in one line or buy
+    in one tap: 1 to ``limit`` (LIVESHOP_MAX_UNITS_PER_VARIANT). Together with one open
+    cart checkout per buyer, this bounds the stock one buyer can hold unpaid."""
+    if not MIN_QUANTITY <= quantity <= limit:
+        raise InvalidInput(f"Quantity must be between {MIN_QUANTITY} and {limit}",
                            field=field)
     return quantity
 

@@ -59,8 +59,8 @@ def add_to_cart(request: Request, context: Context, actor: MaybeActor, market: C
         target = f"/products/{product_id}" if product_id else "/cart"
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
     try:
-        service.add_item(context.db, actor, market, _int_field(variant_id, "variant_id"),
-                         _int_field(quantity, "quantity"))
+        service.add_item(context.db, context.settings, actor, market,
+                         _int_field(variant_id, "variant_id"), _int_field(quantity, "quantity"))
     except DomainError as error:
         return _cart_page(request, context, actor, market, status_code=error.status,
                           error=error.message)
@@ -77,7 +77,7 @@ def cart_page(request: Request, context: Context, actor: CurrentActor,
 def update_cart_item(request: Request, item_id: int, context: Context, actor: CurrentActor,
                      market: CurrentMarket, quantity: Annotated[str, Form()] = "") -> Response:
     try:
-        service.update_item(context.db, actor, market, item_id,
+        service.update_item(context.db, context.settings, actor, market, item_id,
                             _int_field(quantity, "quantity"))
     except DomainError as error:
         return _cart_page(request, context, actor, market, status_code=error.status,

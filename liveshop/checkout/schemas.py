@@ -15,11 +15,13 @@ Quantity = Annotated[int, Field(ge=MIN_QUANTITY, le=MAX_QUANTITY)]
 
 class CartItemIn(BaseModel):
     variant_id: Id
-    quantity: Quantity = Field(default=1, description="1-99; adding a variant again adds up")
+    quantity: Quantity = Field(default=1, description=(
+        "adding a variant again adds up; 1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default) "
+        "in all"))
 
 
 class CartItemUpdate(BaseModel):
-    quantity: Quantity = Field(description="1-99")
+    quantity: Quantity = Field(description="1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default)")
 
 
 class CartLineView(BaseModel):
@@ -99,7 +101,8 @@ class PayIn(BaseModel):
 
 class BuyNowIn(BaseModel):
     variant_id: Id
-    quantity: Quantity = 1
+    quantity: Quantity = Field(default=1, description=(
+        "1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default)"))
 
 
 class PaymentMethodIn(BaseModel):

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
-from liveshop.accounts.orm import Address
+from liveshop.accounts.orm import Address, User
 from liveshop.catalog.orm import Product, Shop, Variant
 from liveshop.checkout import model
 from liveshop.checkout.ordering import record_event, unique_order_number
@@ -204,9 +204,10 @@ def _check_stock(session: Session, offer: Offer, quantity: int) -> None:
         raise inventory.OutOfStock(f"{offer.label}: {problem}", field="quantity")
 
 
-def add_item(db: Database, actor: Actor, market: Market, variant_id: int, quantity: int
-             ) -> CartView:
-    model.validate_quantity(quantity)
+def add_item(db: Database, settings: Settings, actor: Actor, market: Market, variant_id: int,
+             quantity: int) -> CartView:
+    limit = settings.max_units_per_variant
+    model.validate_quantity(quantity, limit)
 
     def work(session: Session) -> CartView:
         offer = _offer(session, variant_id, market)
@@ -221,7 +222,7 @@ def add_item(db: Database, actor: Actor, market: Market, variant_id: int, quanti
             session.flush()
         item = next((i for i in cart.items if i.variant_id == variant_id), None)
         total = quantity + (item.quantity if item else 0)
-        model.validate_quantity(total)
+        model.validate_quantity(total, limit)
         _check_stock(session, offer, total)
         if item is None:
             cart.items.append(CartItem(variant_id=variant_id, quantity=total))
@@ -243,9 +244,9 @@ def _owned_item(session: Session, actor: Actor, market: Market, item_id: int
     return cart, item
 
 
-def update_item(db: Database, actor: Actor, market: Market, item_id: int, quantity: int
-                ) -> CartView:
-    model.validate_quantity(quantity)
+def update_item(db: Database, settings: Settings, actor: Actor, market: Market, item_id: int,
+                quantity: int) -> CartView:
+    model.validate_quantity(quantity, settings.max_units_per_variant)
     with db.transaction() as session:
         cart, item = _owned_item(session, actor, market, item_id)
         if quantity > item.quantity:
@@ -270,6 +271,7 @@ class WantedLine:
     offer: Offer
     quantity: int
     field: str  # names the line in errors, e.g. "items.12"
+    hold_id: int | None = None  # a flash sale's units, set aside for it (inventory.hold)
 
 
 def _ship_to(session: Session, actor: Actor, market: Market, data: CheckoutIn
@@ -352,10 +354,12 @@ def _open_checkout(session: Session, settings: Settings, actor: Actor, market: M
         try:
             inventory.reserve(session, line.offer.variant.id, line.quantity,
                               holder_id=actor.user_id, ttl=ttl,
-                              attach=_attach_to(lines[line.offer.variant.id]))
+                              attach=_attach_to(lines[line.offer.variant.id]),
+                              hold_id=line.hold_id)
         except inventory.OutOfStock:
-            problem = _stock_problem(_available(session, line.offer.variant.id), line.quantity)
-            raise inventory.OutOfStock(f"{line.offer.label}: {problem}",
+            problem = (_stock_problem(_available(session, line.offer.variant.id), line.quantity)
+                       if line.hold_id is None else None)
+            raise inventory.OutOfStock(f"{line.offer.label}: {problem or 'Sold out'}",
                                        field=line.field) from None
     return checkout
 
@@ -433,15 +437,21 @@ def create_checkout(db: Database, settings: Settings, actor: Actor, market: Mark
                     data: CheckoutIn, idempotency_key: str | None, *,
                     scope: str = CLIENT_SCOPE) -> StoredResponse:
     """Turn the market's cart into orders with reserved stock. 201 with a CheckoutView.
+    It replaces the buyer's cart checkouts left unpaid (:func:`_replace_open_checkouts`).
     ``scope``: where the key is stored (:data:`CHECKOUT_STEP` for a purchase's step)."""
 
     def operation(session: Session) -> tuple[int, Any]:
+        _lock_buyer(session, actor.user_id)
         cart = _find_cart(session, actor.user_id, market.code)
         if cart is None or not cart.items:
             raise InvalidInput("Your cart is empty", field="cart", code="cart_empty")
+        for item in cart.items:  # added before the limit was lowered, perhaps
+            model.validate_quantity(item.quantity, settings.max_units_per_variant,
+                                    field=f"items.{item.id}.quantity")
         ship_to = _ship_to(session, actor, market, data)
         wanted = [WantedLine(_offer(session, item.variant_id, market, field=f"items.{item.id}"),
                              item.quantity, f"items.{item.id}") for item in cart.items]
+        _replace_open_checkouts(session, actor.user_id)
         checkout = _open_checkout(session, settings, actor, market, wanted, ship_to,
                                   source="cart")
         return 201, _checkout_view(session, checkout).model_dump(mode="json")
@@ -452,6 +462,27 @@ def create_checkout(db: Database, settings: Settings, actor: Actor, market: Mark
                                         {"market": market.code, **data.model_dump(mode="json")}),
         operation=operation,
     )
+
+
+def _lock_buyer(session: Session, user_id: int) -> None:
+    """Serialise one buyer's checkouts, so two created at once cannot both stay open
+    (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises every writer already). NO KEY UPDATE:
+    rows that merely reference the buyer (their orders, claims, keys) are not held up."""
+    session.execute(select(User.id).where(User.id == user_id)
+                    .with_for_update(key_share=True))
+
+
+def _replace_open_checkouts(session: Session, buyer_id: int) -> None:
+    """A buyer has at most one cart checkout open: a new one cancels those left unpaid and
+    puts their units back on sale, so checking out again and again cannot pile up
+    reservations. One-tap purchases (source buy_now) are paid or released within their own
+    request and are left alone."""
+    previous = session.scalars(
+        select(Checkout).where(Checkout.buyer_id == buyer_id, Checkout.status == "open",
+                               Checkout.source == "cart").order_by(Checkout.id)).all()
+    for checkout in previous:
+        _release_and_cancel(session, checkout, _orders_of(session, checkout.id),
+                            note="replaced by a new checkout")
 
 
 def get_checkout(db: Database, actor: Actor, checkout_id: int) -> CheckoutView:
@@ -497,10 +528,14 @@ def _release_and_cancel(session: Session, checkout: Checkout, orders: list[Order
     ))
     if won != 1:
         return False
+    # In variant order, as checkouts reserve: a checkout replacing this one goes on to
+    # reserve in the same transaction, and stock rows are always locked in one order.
+    lines = sorted((line for order in orders for line in order.lines),
+                   key=lambda line: line.variant_id)
+    for line in lines:
+        if line.reservation_id is not None:
+            inventory.release(session, line.reservation_id, note=note)
     for order in orders:
-        for line in order.lines:
-            if line.reservation_id is not None:
-                inventory.release(session, line.reservation_id, note=note)
         if order.status == OrderStatus.PENDING_PAYMENT.value:
             orders_service.transition(session, order, OrderStatus.CANCELLED, None, note=note)
     return True
@@ -681,15 +716,16 @@ def one_tap_details(db: Database, user_id: int) -> tuple[int, int]:
 def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: Actor,
             variant_id: int, quantity: int, market: Market, idempotency_key: str | None,
             unit_price_override: int | None = None, show_id: int | None = None,
-            creator_id: int | None = None) -> CheckoutView:
+            creator_id: int | None = None, hold_id: int | None = None) -> CheckoutView:
     """Check out one line with the default address and card and pay for it at once.
 
     ``unit_price_override`` is a live-room price (minor units of the market's currency);
-    the orders carry ``show_id`` and ``creator_id`` (the live host). Raises like pay does
-    (402 declined, 409 out of stock).
+    the orders carry ``show_id`` and ``creator_id`` (the live host); ``hold_id``: the units
+    come from that flash sale's hold, not from available (a declined card puts them back
+    there). Raises like pay does (402 declined, 409 out of stock).
     """
     key = validate_key(idempotency_key)
-    model.validate_quantity(quantity)
+    model.validate_quantity(quantity, settings.max_units_per_variant)
     if unit_price_override is not None and unit_price_override < 0:
         raise InvalidInput("A price cannot be negative", field="unit_price_override")
     address_id, method_id = one_tap_details(db, actor.user_id)
@@ -700,7 +736,7 @@ def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: 
         if unit_price_override is not None:
             offer = replace(offer, unit_price=unit_price_override)
         checkout = _open_checkout(session, settings, actor, market,
-                                  [WantedLine(offer, quantity, "variant_id")], ship_to,
+                                  [WantedLine(offer, quantity, "variant_id", hold_id)], ship_to,
                                   source="buy_now", show_id=show_id,
                                   creator_id=creator_id)
         # Only the id: the paid checkout is what the buyer sees, and building a view here

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +17,9 @@ class Settings(BaseSettings):
     media_dir: Path = Path("var/media")
     # Reservations that are not paid within this many seconds go back to stock.
     reservation_ttl_seconds: int = 600
+    # Units of one variant one buyer may put in the cart, check out in one line or buy in
+    # one tap (liveshop/checkout/model.py validate_quantity).
+    max_units_per_variant: int = Field(default=10, ge=1, le=999)
     max_upload_bytes: int = 5 * 1024 * 1024
     # Cookies are marked Secure when the site is served over HTTPS.
     secure_cookies: bool = False

@@ -22,6 +22,7 @@ class StockOut(BaseModel):
     available: int
     reserved: int
     sold: int
+    held: int = Field(description="set aside for flash sales (unclaimed or not yet paid)")
 
 
 class Receipt(BaseModel):

@@ -1,9 +1,11 @@
-"""Stock: receive, reserve (one atomic conditional write), commit, release, restock.
+"""Stock: receive, reserve (one atomic conditional write), commit, release, restock, and
+hold units aside for a flash sale.
 
 The functions taking a ``Session`` run inside the caller's transaction (checkout and
 orders compose them); the ones taking a ``Database`` own their transaction.
-Invariant, per variant: received - restocked_out == available + reserved + sold, and
-the ledger (stock_movements) explains every change.
+Invariant, per variant: received == available + reserved + held + sold, held is the sum
+of the variant's holds, and the ledger (stock_movements) explains every change
+(liveshop/inventory/model.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from liveshop.catalog.access import owned_shop, owned_variant
 from liveshop.catalog.orm import Product, Variant
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, InvalidInput, NotFound
-from liveshop.inventory.orm import Reservation, StockLevel, StockMovement
+from liveshop.inventory.model import MOVES
+from liveshop.inventory.orm import Reservation, StockHold, StockLevel, StockMovement
 
 
 class OutOfStock(Conflict):
@@ -35,6 +38,7 @@ class StockView:
     available: int
     reserved: int
     sold: int
+    held: int
 
 
 def _positive(quantity: int, field: str = "quantity") -> None:
@@ -44,9 +48,11 @@ def _positive(quantity: int, field: str = "quantity") -> None:
 
 def _record(session: Session, variant_id: int, kind: str, quantity: int, *,
             reservation_id: int | None = None, order_id: int | None = None,
-            note: str = "") -> None:
+            hold_id: int | None = None, note: str = "") -> None:
+    assert kind in MOVES, kind
     session.add(StockMovement(variant_id=variant_id, kind=kind, quantity=quantity,
-                              reservation_id=reservation_id, order_id=order_id, note=note))
+                              reservation_id=reservation_id, order_id=order_id,
+                              hold_id=hold_id, note=note))
 
 
 def ensure_level(session: Session, variant_id: int) -> None:
@@ -68,31 +74,94 @@ def receive(session: Session, variant_id: int, quantity: int, note: str = "") ->
 
 def reserve(session: Session, variant_id: int, quantity: int, *, holder_id: int | None,
             ttl: timedelta, now: datetime | None = None,
-            attach: Callable[[Reservation], None] | None = None) -> Reservation:
+            attach: Callable[[Reservation], None] | None = None,
+            hold_id: int | None = None) -> Reservation:
     """Hold units for a buyer. One conditional UPDATE: it cannot oversell under concurrency.
 
     That UPDATE comes last, because it locks the variant's stock row until the transaction
     ends and every other buyer of the item waits for it: the reservation and its ledger row
     are written first (``attach`` may point the caller's rows at the reservation then too),
     and OutOfStock rolls them back with the caller's transaction.
+
+    ``hold_id``: the units come out of that hold (a flash sale's) instead of available.
     """
     _positive(quantity)
     reservation = Reservation(variant_id=variant_id, quantity=quantity, holder_id=holder_id,
-                              expires_at=(now or utcnow()) + ttl, status="active")
+                              expires_at=(now or utcnow()) + ttl, status="active",
+                              hold_id=hold_id)
     session.add(reservation)
     session.flush()
-    _record(session, variant_id, "reserved", quantity, reservation_id=reservation.id)
+    _record(session, variant_id, "reserved" if hold_id is None else "allotted", quantity,
+            reservation_id=reservation.id, hold_id=hold_id)
     if attach is not None:
         attach(reservation)
+    if hold_id is not None:
+        _take_from_hold(session, hold_id, quantity)
+        source = StockLevel.held
+        moved = {"held": StockLevel.held - quantity}
+    else:
+        source = StockLevel.available
+        moved = {"available": StockLevel.available - quantity}
     taken = rows_affected(session.execute(
         update(StockLevel)
-        .where(StockLevel.variant_id == variant_id, StockLevel.available >= quantity)
-        .values(available=StockLevel.available - quantity,
-                reserved=StockLevel.reserved + quantity, version=StockLevel.version + 1)
+        .where(StockLevel.variant_id == variant_id, source >= quantity)
+        .values(reserved=StockLevel.reserved + quantity, version=StockLevel.version + 1,
+                **moved)
     ))
     if taken != 1:
         raise OutOfStock("Not enough stock left for this item", field="quantity")
     return reservation
+
+
+# --- holds: units set aside for a flash sale ---
+
+def hold(session: Session, variant_id: int, quantity: int, note: str = "") -> int:
+    """Set units aside from available (a flash sale starting); the hold's id. OutOfStock
+    when fewer are available. The stock row is updated last, as in reserve()."""
+    _positive(quantity)
+    ensure_level(session, variant_id)
+    held = StockHold(variant_id=variant_id, quantity=quantity, note=note)
+    session.add(held)
+    session.flush()
+    _record(session, variant_id, "held", quantity, hold_id=held.id, note=note)
+    taken = rows_affected(session.execute(
+        update(StockLevel)
+        .where(StockLevel.variant_id == variant_id, StockLevel.available >= quantity)
+        .values(available=StockLevel.available - quantity, held=StockLevel.held + quantity,
+                version=StockLevel.version + 1)
+    ))
+    if taken != 1:
+        raise OutOfStock("Not enough stock left for this item", field="quantity")
+    return held.id
+
+
+def unhold(session: Session, hold_id: int, quantity: int, note: str = "") -> None:
+    """Give held units back to available (a sale ended with units unclaimed, or a claimed
+    unit came back after it ended)."""
+    if quantity <= 0:
+        return
+    variant_id = _take_from_hold(session, hold_id, quantity)
+    _record(session, variant_id, "unheld", quantity, hold_id=hold_id, note=note)
+    session.execute(
+        update(StockLevel).where(StockLevel.variant_id == variant_id)
+        .values(held=StockLevel.held - quantity, available=StockLevel.available + quantity,
+                version=StockLevel.version + 1)
+    )
+
+
+def _take_from_hold(session: Session, hold_id: int, quantity: int) -> int:
+    """Take units out of a hold, if it has them (one conditional UPDATE); its variant."""
+    variant_id = session.scalar(
+        update(StockHold).where(StockHold.id == hold_id, StockHold.quantity >= quantity)
+        .values(quantity=StockHold.quantity - quantity).returning(StockHold.variant_id))
+    if variant_id is None:
+        raise OutOfStock("Not enough units left in the sale", field="quantity")
+    return variant_id
+
+
+def _return_to_hold(session: Session, hold_id: int, quantity: int) -> None:
+    session.execute(update(StockHold).where(StockHold.id == hold_id)
+                    .values(quantity=StockHold.quantity + quantity))
 
 
 def extend(session: Session, reservation_ids: list[int], until: datetime) -> bool:
@@ -122,19 +191,26 @@ def commit(session: Session, reservation_id: int, order_id: int | None) -> None:
 
 
 def release(session: Session, reservation_id: int, note: str = "") -> bool:
-    """Return held units to stock. False if it was already released or committed."""
+    """Return reserved units to stock: to available, or to the hold they were drawn from
+    (the sale they were claimed in decides what becomes of them). False if it was already
+    released or committed."""
     try:
         reservation = _transition(session, reservation_id, "released")
     except Conflict:
         return False
+    quantity, hold_id = reservation.quantity, reservation.hold_id
+    if hold_id is not None:
+        _return_to_hold(session, hold_id, quantity)
+        back = {"held": StockLevel.held + quantity}
+    else:
+        back = {"available": StockLevel.available + quantity}
     session.execute(
         update(StockLevel).where(StockLevel.variant_id == reservation.variant_id)
-        .values(reserved=StockLevel.reserved - reservation.quantity,
-                available=StockLevel.available + reservation.quantity,
-                version=StockLevel.version + 1)
+        .values(reserved=StockLevel.reserved - quantity, version=StockLevel.version + 1,
+                **back)
     )
-    _record(session, reservation.variant_id, "released", reservation.quantity,
-            reservation_id=reservation.id, note=note)
+    _record(session, reservation.variant_id, "released" if hold_id is None else "reheld",
+            quantity, reservation_id=reservation.id, hold_id=hold_id, note=note)
     return True
 
 
@@ -206,7 +282,8 @@ def shop_stock(db: Database, actor: Actor, shop_id: int) -> list[StockView]:
         ).all()
         return [
             StockView(variant.id, variant.sku, title, level.available if level else 0,
-                      level.reserved if level else 0, level.sold if level else 0)
+                      level.reserved if level else 0, level.sold if level else 0,
+                      level.held if level else 0)
             for variant, title, level in rows
         ]
 
@@ -220,4 +297,4 @@ def receive_stock(db: Database, actor: Actor, variant_id: int, quantity: int,
         level = session.get(StockLevel, variant_id, populate_existing=True)
         assert level is not None
         return StockView(variant.id, variant.sku, variant.product.title, level.available,
-                         level.reserved, level.sold)
+                         level.reserved, level.sold, level.held)

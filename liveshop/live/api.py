@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Header, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from liveshop.checkout.model import validate_quantity
 from liveshop.core.inputs import Id
 from liveshop.live import sales, service
 from liveshop.live.claim_queue import ClaimQueue
@@ -76,6 +77,7 @@ async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMar
     # Answered on the event loop: thousands of late taps need no thread and no database.
     if gate.known_sold_out(show_id, data.variant_id, actor.user_id):
         raise sales.sold_out()
+    validate_quantity(data.quantity, context.settings.max_units_per_variant)
     # Counted after the gate: the limit guards the database and the card provider, and a tap
     # refused from memory reaches neither.
     await limit_buying(actor, context)

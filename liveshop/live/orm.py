@@ -92,6 +92,9 @@ class FlashSale(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # active -> ended (time up or sold out) | stopped (by the host)
     status: Mapped[str] = mapped_column(String(10), default="active")
+    # The sale's units, set aside from ordinary stock while it runs (inventory.hold); None
+    # for a sale started before sales held stock.
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("stock_holds.id"), nullable=True)
 
 
 class FlashSaleClaim(Base):

@@ -2,9 +2,11 @@
 
 The buyer's running total is capped by one conditional UPDATE (per-buyer limit) and a sale
 unit is taken by another (never oversold); that claim is stored with a pending
-purchase, and the tap is answered. The ordinary one-tap checkout then reserves stock and
-charges (liveshop/live/settlement.py); if that fails (declined card, stock gone) the claim
-is given back. Every step is stored under the client's Idempotency-Key, so a retried tap
+purchase, and the tap is answered. The sale's units were set aside from ordinary stock
+when it started (a stock hold), so the ordinary one-tap checkout that follows reserves the
+claimed units out of that hold and charges (liveshop/live/settlement.py); if that fails
+(e.g. a declined card) the claim is given back, to the sale or, once it has ended, to
+ordinary stock. Every step is stored under the client's Idempotency-Key, so a retried tap
 replays instead of claiming twice. Once a sale is seen sold out, this process answers
 further attempts from memory, without touching the database.
 """
@@ -30,6 +32,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     insert,
+    or_,
     select,
     update,
 )
@@ -38,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
 from liveshop.catalog.orm import Shop, ShopMarket, Variant
+from liveshop.checkout import model as checkout_model
 from liveshop.checkout import service as checkout
 from liveshop.checkout.payments import PaymentProvider
 from liveshop.checkout.schemas import CheckoutView
@@ -381,15 +385,26 @@ def _take_units(session: Session, sale_id: int, quantity: int) -> SaleStock:
 
 
 def _give_back(session: Session, sale_id: int, buyer_id: int, quantity: int) -> SaleStock:
+    """Units of a purchase that failed: back to the sale while it runs (they never left its
+    hold), else from its hold to ordinary stock. One conditional UPDATE decides, so a sale
+    ending meanwhile (liveshop/live/service.py) counts them exactly once."""
     session.execute(update(FlashSaleClaim)
                     .where(FlashSaleClaim.sale_id == sale_id,
                            FlashSaleClaim.buyer_id == buyer_id)
                     .values(quantity=FlashSaleClaim.quantity - quantity))
-    back = session.execute(update(FlashSale).where(FlashSale.id == sale_id)
+    # A sale started before sales held stock takes them back whatever its state, as then.
+    back = session.execute(update(FlashSale)
+                           .where(FlashSale.id == sale_id,
+                                  or_(and_(*_running(sale_id)), FlashSale.hold_id.is_(None)))
                            .values(remaining=FlashSale.remaining + quantity,
                                    version=FlashSale.version + 1)
-                           .returning(FlashSale.remaining, FlashSale.version)).one()
-    return SaleStock(sale_id, back.remaining, back.version)
+                           .returning(FlashSale.remaining, FlashSale.version)).first()
+    if back is not None:
+        return SaleStock(sale_id, back.remaining, back.version)
+    over = session.execute(select(FlashSale.hold_id, FlashSale.remaining, FlashSale.version)
+                           .where(FlashSale.id == sale_id)).one()
+    inventory.unhold(session, over.hold_id, quantity, note=f"flash sale {sale_id} over")
+    return SaleStock(sale_id, over.remaining, over.version)
 
 
 def tap_fingerprint(show_id: int, variant_id: int, quantity: int, market_code: str) -> str:
@@ -401,6 +416,7 @@ def buy(db: Database, payments: PaymentProvider, settings: Settings, events: Roo
         gate: SoldOutGate, actor: Actor, show_id: int, variant_id: int, quantity: int,
         market: Market, idempotency_key: str | None) -> BuyView:
     """One tap in the room: :func:`claim`, then :func:`pay_now` at a regular price."""
+    checkout_model.validate_quantity(quantity, settings.max_units_per_variant)
     claimed = claim(db, events, gate, actor, show_id, variant_id, quantity, market,
                     idempotency_key)
     if isinstance(claimed, BuyView):
@@ -622,11 +638,14 @@ def _lost_race(session: Session, sale_id: int) -> Exception:
     return _FewerLeft(sale_id)
 
 
+def _running(sale_id: int) -> tuple[ColumnElement[bool], ...]:
+    return FlashSale.id == sale_id, FlashSale.status == "active", FlashSale.ends_at > utcnow()
+
+
 def _units_left(session: Session, sale_id: int, *, lock: bool) -> SaleStock | None:
     """The running sale's units left (None once it has ended); ``lock`` holds its row until
     the transaction ends (SQLite's write transactions hold the whole database anyway)."""
-    reading = select(FlashSale.remaining, FlashSale.version).where(
-        FlashSale.id == sale_id, FlashSale.status == "active", FlashSale.ends_at > utcnow())
+    reading = select(FlashSale.remaining, FlashSale.version).where(*_running(sale_id))
     row = session.execute(reading.with_for_update() if lock else reading).first()
     return None if row is None else SaleStock(sale_id, row.remaining, row.version)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from liveshop.checkout.schemas import Quantity
 from liveshop.core.inputs import Id, MinorUnits, MultiLine, SingleLine
 from liveshop.markets.model import MarketCode
 
@@ -108,7 +109,9 @@ class BannedWordsIn(BaseModel):
 
 class BuyIn(BaseModel):
     variant_id: Id
-    quantity: int = Field(default=1, ge=1, le=99)
+    quantity: Quantity = Field(default=1, description=(
+        "1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default), within the sale's per-buyer "
+        "limit"))
 
 
 class PurchaseProblem(BaseModel):

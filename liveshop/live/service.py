@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
@@ -333,11 +333,11 @@ def end_show(db: Database, events: RoomEvents, actor: Actor | None, show_id: int
         session.execute(update(ShowPin).where(ShowPin.show_id == show_id,
                                               ShowPin.unpinned_at.is_(None))
                         .values(unpinned_at=now))
-        session.execute(update(FlashSale).where(FlashSale.show_id == show_id,
-                                                FlashSale.status == "active")
-                        .values(status="ended"))
+        ended = _close_sales(session, "ended", FlashSale.show_id == show_id)
+        stock = _variant_stock(session, [sale.variant_id for sale in ended])
         view = _show_view(session, show)
     events.broadcast(show_id, {"type": "status", "status": "ended"})
+    _announce_stock(events, show_id, stock)
     return view
 
 
@@ -478,10 +478,6 @@ def start_sale(db: Database, events: RoomEvents, actor: Actor, show_id: int,
         terms = model.validate_sale(
             data.prices, data.quantity, data.per_buyer_limit, data.duration_seconds,
             set(markets_of(show)), {p.market: p.amount_minor for p in variant.prices})
-        level = inventory.stock_of(session, [variant.id]).get(variant.id)
-        if level is None or level.available < terms.quantity:
-            raise Conflict(f"Only {level.available if level else 0} units are in stock",
-                           field="quantity", code="not_enough_stock")
         now = utcnow()
         sale = FlashSale(show_id=show_id, variant_id=variant.id, prices=terms.prices,
                          quantity=terms.quantity, remaining=terms.quantity,
@@ -489,9 +485,20 @@ def start_sale(db: Database, events: RoomEvents, actor: Actor, show_id: int,
                          ends_at=now + terms.duration, status="active")
         session.add(sale)
         session.flush()
+        # Its units leave ordinary stock now, so every tap the sale accepts can be paid
+        # for: a regular purchase cannot take them meanwhile.
+        try:
+            sale.hold_id = inventory.hold(session, variant.id, terms.quantity,
+                                          note=f"flash sale {sale.id}")
+        except inventory.OutOfStock:
+            available = _variant_stock(session, [variant.id]).get(variant.id, [0])[0]
+            raise Conflict(f"Only {available} units are in stock", field="quantity",
+                           code="not_enough_stock") from None
         event = sale_event(session, sale)
         view = _sale_view(session, sale)
+        stock = _variant_stock(session, [variant.id])
     events.broadcast(show_id, {"type": "sale", "sale": event})
+    _announce_stock(events, show_id, stock)
     return view
 
 
@@ -503,11 +510,14 @@ def stop_sale(db: Database, events: RoomEvents, actor: Actor, show_id: int,
         sale = session.get(FlashSale, sale_id)
         if sale is None or sale.show_id != show_id:
             raise NotFound("No such flash sale", field="sale_id")
-        if sale.status != "active":
+        stopped = _close_sales(session, "stopped", FlashSale.id == sale_id)
+        session.refresh(sale)
+        if not stopped:
             raise Conflict(f"The sale is already {sale.status}", field="sale_id")
-        sale.status = "stopped"
         view = _sale_view(session, sale)
+        stock = _variant_stock(session, [sale.variant_id])
     events.broadcast(show_id, {"type": "sale_ended", "sale_id": sale_id, "reason": "stopped"})
+    _announce_stock(events, show_id, stock)
     return view
 
 
@@ -515,15 +525,57 @@ def end_expired_sales(db: Database, events: RoomEvents, now: datetime | None = N
     """Close sales whose time ran out, so prices revert for everyone."""
     now = now or utcnow()
     with db.transaction() as session:
-        expired = session.execute(select(FlashSale.id, FlashSale.show_id).where(
-            FlashSale.status == "active", FlashSale.ends_at <= now)).all()
-        for sale_id, _ in expired:
-            session.execute(update(FlashSale).where(FlashSale.id == sale_id,
-                                                    FlashSale.status == "active")
-                            .values(status="ended"))
-    for sale_id, show_id in expired:
-        events.broadcast(show_id, {"type": "sale_ended", "sale_id": sale_id, "reason": "time"})
+        expired = _close_sales(session, "ended", FlashSale.ends_at <= now)
+        stock = _variant_stock(session, [sale.variant_id for sale in expired])
+    for sale in expired:
+        events.broadcast(sale.show_id, {"type": "sale_ended", "sale_id": sale.id,
+                                        "reason": "time"})
+        _announce_stock(events, sale.show_id, {sale.variant_id: stock[sale.variant_id]})
     return len(expired)
+
+
+@dataclass(frozen=True)
+class _ClosedSale:
+    id: int
+    show_id: int
+    variant_id: int
+
+
+def _close_sales(session: Session, status: str, *which: ColumnElement[bool]
+                 ) -> list[_ClosedSale]:
+    """End the running sales ``which`` picks and give their unclaimed units back to ordinary
+    stock. One conditional UPDATE reads the units left as it ends each sale, so no claim can
+    take one in between; units claimed but not yet paid for stay held until their purchase
+    is paid or fails (liveshop/live/settlement.py)."""
+    closed = session.execute(
+        update(FlashSale).where(FlashSale.status == "active", *which).values(status=status)
+        .returning(FlashSale.id, FlashSale.show_id, FlashSale.variant_id, FlashSale.remaining,
+                   FlashSale.hold_id)
+        .execution_options(synchronize_session=False)).all()
+    # In variant order, as checkouts lock stock rows.
+    for sale in sorted(closed, key=lambda sale: (sale.variant_id, sale.id)):
+        if sale.hold_id is not None:
+            inventory.unhold(session, sale.hold_id, sale.remaining,
+                             note=f"flash sale {sale.id} {status}")
+    return [_ClosedSale(sale.id, sale.show_id, sale.variant_id) for sale in closed]
+
+
+def _variant_stock(session: Session, variant_ids: Collection[int]) -> dict[int, list[int]]:
+    """Units available at regular prices and the stock's version, as room events carry
+    them."""
+    if not variant_ids:
+        return {}
+    return {variant_id: [available, version] for variant_id, available, version in
+            session.execute(select(StockLevel.variant_id, StockLevel.available,
+                                   StockLevel.version)
+                            .where(StockLevel.variant_id.in_(set(variant_ids))))}
+
+
+def _announce_stock(events: RoomEvents, show_id: int, stock: dict[int, list[int]]) -> None:
+    if stock:
+        events.stock(show_id, {"variants": {str(variant_id): available_and_version
+                                            for variant_id, available_and_version
+                                            in stock.items()}})
 
 
 # --- chat and moderation ---

@@ -33,7 +33,7 @@ from liveshop.core.errors import Conflict, DomainError
 from liveshop.core.idempotency import error_body
 from liveshop.live import sales
 from liveshop.live.hub import RoomEvents
-from liveshop.live.orm import SalePurchase
+from liveshop.live.orm import FlashSale, SalePurchase
 from liveshop.markets.model import MARKETS
 
 log = logging.getLogger("liveshop.settlement")
@@ -66,9 +66,10 @@ def _could_not_complete() -> Conflict:
                     "were not charged.", code="purchase_failed")
 
 
-def _take_next(db: Database, lease_seconds: float) -> tuple[SalePurchase, Actor] | None:
-    """Lease the oldest pending purchase nobody holds, with its buyer; None when there is
-    none."""
+def _take_next(db: Database, lease_seconds: float
+               ) -> tuple[SalePurchase, Actor, int | None] | None:
+    """Lease the oldest pending purchase nobody holds, with its buyer and the stock hold of
+    its sale; None when there is none."""
     while True:
         with db.transaction() as session:
             now = utcnow()
@@ -87,8 +88,10 @@ def _take_next(db: Database, lease_seconds: float) -> tuple[SalePurchase, Actor]
                 continue  # another process took it first
             purchase = session.get_one(SalePurchase, purchase_id)
             buyer = actor_of(session.get_one(User, purchase.buyer_id))
+            hold_id = session.scalar(select(FlashSale.hold_id)
+                                     .where(FlashSale.id == purchase.sale_id))
             session.expunge(purchase)
-            return purchase, buyer
+            return purchase, buyer, hold_id
 
 
 def _finish(db: Database, purchase_id: int, **values: Any) -> None:
@@ -124,14 +127,17 @@ def _fail(db: Database, events: RoomEvents, gate: sales.SoldOutGate, purchase: S
 
 
 def settle(db: Database, payments: PaymentProvider, settings: Settings, events: RoomEvents,
-           gate: sales.SoldOutGate, purchase: SalePurchase, buyer: Actor) -> None:
+           gate: sales.SoldOutGate, purchase: SalePurchase, buyer: Actor,
+           hold_id: int | None) -> None:
+    """Pay for the purchase with the units its sale holds (``hold_id``; None for a sale
+    started before sales held stock), or give them back to the sale."""
     key, sale_id = purchase.idempotency_key, purchase.sale_id
     show_id, variant_id, quantity = purchase.show_id, purchase.variant_id, purchase.quantity
     try:
         paid = checkout.buy_now(db, payments, settings, buyer, variant_id, quantity,
                                 MARKETS[purchase.market], key,
                                 unit_price_override=purchase.unit_price, show_id=show_id,
-                                creator_id=purchase.creator_id)
+                                creator_id=purchase.creator_id, hold_id=hold_id)
     except DomainError as error:
         if error.code == _IN_PROGRESS:
             raise  # left leased: tried again once the lease runs out
@@ -147,9 +153,9 @@ def settle_next(db: Database, payments: PaymentProvider, settings: Settings,
     due = _take_next(db, settings.sale_settlement_lease_seconds)
     if due is None:
         return False
-    purchase, buyer = due
+    purchase, buyer, hold_id = due
     try:
-        settle(db, payments, settings, events, gate, purchase, buyer)
+        settle(db, payments, settings, events, gate, purchase, buyer, hold_id)
     except Exception as error:
         # One bad purchase must not stop the others.
         try:

@@ -23,6 +23,8 @@ def _page_context(request: Request) -> dict[str, Any]:
         "markets": list(MARKETS.values()),
         "actor": getattr(request.state, "actor", None),
         "csrf_token": csrf_token(request),
+        # The most units of one variant a buyer may add or buy (checkout/model.py).
+        "max_units": request.app.state.context.settings.max_units_per_variant,
     }
 
 

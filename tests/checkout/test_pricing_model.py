@@ -54,11 +54,12 @@ def test_lines_split_into_one_order_per_shop_with_its_own_shipping() -> None:
     assert all(isinstance(value, int) for value in (draft.subtotal, draft.tax, draft.total))
 
 
-@pytest.mark.parametrize("quantity", [0, -1, 100])
-def test_quantity_must_be_1_to_99(quantity: int) -> None:
+@pytest.mark.parametrize("quantity", [0, -1, 11])
+def test_quantity_must_be_1_to_the_limit(quantity: int) -> None:
     with pytest.raises(InvalidInput) as error:
-        model.validate_quantity(quantity)
-    assert error.value.field == "quantity"
+        model.validate_quantity(quantity, 10, field="items.3.quantity")
+    assert error.value.field == "items.3.quantity"
+    assert model.validate_quantity(10, 10) == 10
 
 
 def test_order_numbers_are_human_readable() -> None:

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict
 from liveshop.inventory import service as inventory
-from liveshop.inventory.orm import Reservation, StockLevel
+from liveshop.inventory.model import counters_from_ledger
+from liveshop.inventory.orm import Reservation, StockHold, StockLevel
 from tests.factories import VariantSpec, create_product, create_shop
 
 TTL = timedelta(minutes=10)
@@ -35,11 +36,10 @@ def assert_ledger_balances(db: Database, variant_id: int) -> None:
     stock = level(db, variant_id)
     with db.read() as session:
         moves = inventory.ledger_balance(session, variant_id)
-    received, restocked = moves.get("received", 0), moves.get("restocked", 0)
-    reserved, released, sold = (moves.get(k, 0) for k in ("reserved", "released", "sold"))
-    assert stock.available == received - reserved + released + restocked
-    assert stock.reserved == reserved - released - sold
-    assert stock.sold == sold - restocked
+    assert counters_from_ledger(moves) == {"available": stock.available,
+                                           "reserved": stock.reserved, "held": stock.held,
+                                           "sold": stock.sold}
+    assert sum(counters_from_ledger(moves).values()) == moves["received"]
 
 
 def test_200_concurrent_reservations_for_50_units_reserve_exactly_50(
@@ -127,3 +127,59 @@ def test_seller_sees_and_receives_only_own_stock(db: Database, make_user: Any) -
     assert stolen.status_code == 403
     bad = seller.post(f"/api/v1/variants/{variant_id}/stock/receipts", json={"quantity": 0})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "quantity"
+
+
+def hold_quantity(db: Database, hold_id: int) -> int:
+    with db.read() as session:
+        return session.get_one(StockHold, hold_id).quantity
+
+
+def test_held_units_are_not_available_and_reservations_draw_on_their_hold(
+    db: Database, variant: int
+) -> None:
+    with db.transaction() as session:
+        sale = inventory.hold(session, variant, 30, note="flash sale")
+    with pytest.raises(inventory.OutOfStock), db.transaction() as session:
+        inventory.hold(session, variant, 21)  # only 20 are not held
+    with pytest.raises(inventory.OutOfStock), db.transaction() as session:
+        inventory.reserve(session, variant, 21, holder_id=None, ttl=TTL)
+    with db.transaction() as session:
+        paid = inventory.reserve(session, variant, 2, holder_id=None, ttl=TTL, hold_id=sale).id
+        declined = inventory.reserve(session, variant, 3, holder_id=None, ttl=TTL,
+                                     hold_id=sale).id
+    stock = level(db, variant)
+    assert (stock.available, stock.reserved, stock.held, stock.sold) == (20, 5, 25, 0)
+    with db.transaction() as session:
+        inventory.commit(session, paid, order_id=None)
+        assert inventory.release(session, declined, note="declined")  # back to the hold
+    assert hold_quantity(db, sale) == 28
+    with db.transaction() as session:
+        inventory.unhold(session, sale, 28, note="sale over")
+    with pytest.raises(inventory.OutOfStock), db.transaction() as session:
+        inventory.unhold(session, sale, 1)
+    stock = level(db, variant)
+    assert (stock.available, stock.reserved, stock.held, stock.sold) == (48, 0, 0, 2)
+    assert_ledger_balances(db, variant)
+
+
+def test_concurrent_reservations_never_take_more_than_the_hold_has(
+    db: Database, variant: int
+) -> None:
+    with db.transaction() as session:
+        sale = inventory.hold(session, variant, 10)
+
+    def attempt(_: int) -> bool:
+        try:
+            with db.transaction() as session:
+                inventory.reserve(session, variant, 1, holder_id=None, ttl=TTL, hold_id=sale)
+            return True
+        except Conflict:
+            return False
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(attempt, range(60)))
+    assert results.count(True) == 10
+    stock = level(db, variant)
+    assert (stock.available, stock.reserved, stock.held) == (40, 10, 0)
+    assert hold_quantity(db, sale) == 0
+    assert_ledger_balances(db, variant)

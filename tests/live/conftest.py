@@ -194,14 +194,16 @@ class Sale:
     variant_id: int
     sale_id: int
     buyers: list[Actor]
+    host: Actor
 
 
 @pytest.fixture
-def make_sale(db: Database) -> Callable[[int, int], Sale]:
-    """``make_sale(units, buyers)``: a live show (UK) running a flash sale of ``units``
-    (limit 1 per buyer) and that many buyers with a saved card and address; no app runs."""
+def make_sale(db: Database) -> Callable[..., Sale]:
+    """``make_sale(units, buyers, stock=units + 10)``: a live show (UK) running a flash sale
+    of ``units`` (limit 1 per buyer) of a variant with ``stock`` units, and that many buyers
+    with a saved card and address; no app runs."""
 
-    def make(units: int, buyers: int) -> Sale:
+    def make(units: int, buyers: int, stock: int | None = None) -> Sale:
         with db.transaction() as session:
             seller = User(email=f"host-{uuid.uuid4().hex[:8]}@sale.test", display_name="Host",
                           password_hash="-", role=Role.SELLER.value)
@@ -209,8 +211,8 @@ def make_sale(db: Database) -> Callable[[int, int], Sale]:
             session.flush()
             host = Actor(seller.id, Role.SELLER, "Host")
         shop = create_shop(db, host.user_id, {"UK": 399})
-        product, (variant,) = create_product(db, shop, [VariantSpec(prices={"UK": 2000},
-                                                                    stock=units + 10)])
+        product, (variant,) = create_product(db, shop, [VariantSpec(
+            prices={"UK": 2000}, stock=units + 10 if stock is None else stock)])
         events = RoomEvents(InProcessBroker())
         show = live.create_show(db, host, ShowCreate(
             shop_id=shop, title="Drop", scheduled_at=utcnow() + timedelta(minutes=1),
@@ -221,6 +223,6 @@ def make_sale(db: Database) -> Callable[[int, int], Sale]:
             duration_seconds=300))
         actors = [actor_of_token(db, token) for token in make_buyers(db, buyers)]
         assert all(actor is not None for actor in actors)
-        return Sale(show.id, variant, started.id, [a for a in actors if a is not None])
+        return Sale(show.id, variant, started.id, [a for a in actors if a is not None], host)
 
     return make

@@ -156,6 +156,33 @@ def test_a_retried_tap_claims_once_and_a_declined_card_gives_units_back(
     assert remaining == 2  # one sold; the declined buyer's unit came back exactly once
 
 
+def test_a_tap_for_more_units_than_one_buyer_may_hold_is_refused(
+    db: Database, live_show: LiveShow, server: str
+) -> None:
+    variant = live_show.variant_ids[0]
+    started = live_show.host.http.post(f"/api/v1/shows/{live_show.id}/sales", json={
+        "variant_id": variant, "prices": {"UK": 1000, "DE": 1200}, "quantity": 30,
+        "per_buyer_limit": 20, "duration_seconds": 60})
+    assert started.status_code == 201, started.text
+    [token] = make_buyers(db, 1)
+
+    def buy(quantity: int) -> httpx.Response:
+        with httpx.Client(base_url=f"http://{server}", timeout=30) as http:
+            return http.post(f"/api/v1/shows/{live_show.id}/buy",
+                             json={"variant_id": variant, "quantity": quantity},
+                             headers={"Authorization": f"Bearer {token}",
+                                      "Accept-Language": "en-GB",
+                                      "Idempotency-Key": f"units-{quantity}"})
+
+    too_many = buy(11)  # within the sale's limit of 20, over LIVESHOP_MAX_UNITS_PER_VARIANT
+    assert (too_many.status_code, too_many.json()["error"]["field"]) == (422, "quantity")
+    with db.read() as session:
+        remaining = session.scalar(select(FlashSale.remaining)
+                                   .where(FlashSale.id == started.json()["id"]))
+    assert remaining == 30
+    assert buy(10).status_code == 202
+
+
 def test_room_orders_are_attributed_to_the_show_and_its_creator_host(
     db: Database, live_show: LiveShow, people: Callable[..., Person], server: str
 ) -> None:

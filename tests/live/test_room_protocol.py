@@ -30,7 +30,7 @@ def test_snapshot_has_show_pin_sale_chat_viewers_and_server_time(
     assert snap["show"]["status"] == "live" and snap["show"]["title"] == "Friday drop"
     assert snap["pinned"]["title"] == "Glow Jacket"
     assert snap["pinned"]["variants"][0]["prices"]["DE"]["amount"] == 2900
-    assert snap["pinned"]["variants"][0]["available"] == 40
+    assert snap["pinned"]["variants"][0]["available"] == 30  # the sale holds 10 of the 40
     assert snap["sale"]["prices"]["DE"]["amount"] == 1900
     assert snap["sale"]["remaining"] == 10
     assert snap["sale"]["ends_at"] > snap["server_time"]

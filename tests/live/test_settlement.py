@@ -74,9 +74,11 @@ def test_a_purchase_left_by_a_dead_process_is_paid_once_by_another(
     purchase_id = _tap(db, settings, sale, buyer, "tap-1")
     payments = TestPaymentProvider()
     # The first process got as far as charging the card, then died before marking it paid.
+    with db.read() as session:
+        hold_id = session.scalar(select(FlashSale.hold_id).where(FlashSale.id == sale.sale_id))
     charged = checkout.buy_now(db, payments, settings, buyer, sale.variant_id, 1,
                                MARKETS["UK"], "tap-1", unit_price_override=SALE_PRICE,
-                               show_id=sale.show_id)
+                               show_id=sale.show_id, hold_id=hold_id)
     with db.transaction() as session:
         session.execute(update(SalePurchase).where(SalePurchase.id == purchase_id)
                         .values(lease_until=utcnow() + timedelta(seconds=30)))

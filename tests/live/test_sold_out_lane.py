@@ -64,8 +64,8 @@ def test_late_taps_are_refused_before_routing_and_everything_else_reaches_the_ro
     bad_json = late.post(f"/api/v1/shows/{live_show.id}/buy", content=b"{not json",
                          headers={"Content-Type": "application/json", "Idempotency-Key": "x"})
     assert bad_json.status_code == 422 and bad_json.json()["error"]["code"] == "invalid"
-    too_many = _tap(late, live_show.id, {"variant_id": sold, "quantity": 100})
-    assert (too_many.status_code, too_many.json()["error"]["field"]) == (422, "quantity")
+    not_a_number = _tap(late, live_show.id, {"variant_id": sold, "quantity": "many"})
+    assert (not_a_number.status_code, not_a_number.json()["error"]["field"]) == (422, "quantity")
     anonymous = httpx.post(f"http://{server}/api/v1/shows/{live_show.id}/buy",
                            json={"variant_id": sold}, headers={"Idempotency-Key": "y"})
     assert (anonymous.status_code, anonymous.json()["error"]["field"]) == (401, "Authorization")

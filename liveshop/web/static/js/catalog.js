@@ -19,7 +19,7 @@ if (select) {
     stock.textContent = option.dataset.stock;
     stock.className = "stock " + (available <= 0 ? "sold-out" : available <= 5 ? "low" : "in-stock");
     button.disabled = available <= 0;
-    quantity.max = String(Math.max(1, Math.min(available, 99)));
+    quantity.max = String(Math.max(1, Math.min(available, Number(quantity.dataset.maxUnits))));
     if (Number(quantity.value) > Number(quantity.max)) quantity.value = quantity.max;
   };
   select.addEventListener("change", update);
