@@ -89,7 +89,7 @@ def test_upgrading_moves_the_steps_stored_under_derived_keys_into_their_scopes(
                     "INSERT INTO idempotency_keys (user_id, key, fingerprint, state, "
                     "response_status, created_at) VALUES (1, :key, :print, 'done', 200, :now)"),
                     {"key": key, "print": f"f{number}", "now": utcnow()})
-        migrate.upgrade(empty_database_url)
+        command.upgrade(config, "0004")
         with engine.connect() as connection:
             rows = connection.execute(sa.text(
                 "SELECT fingerprint, scope, key FROM idempotency_keys")).all()
