@@ -11,5 +11,7 @@ COPY liveshop ./liveshop
 RUN pip install --no-cache-dir -e .
 COPY --from=browser-libraries /app/node_modules/hls.js/dist ./node_modules/hls.js/dist
 ENV LIVESHOP_MEDIA_DIR=/media
+# No LIVESHOP_SECRET_KEY here: give one at run time (docker run -e, compose, a secret store);
+# without a strong one the image refuses to serve.
 EXPOSE 8000 8001 1935
 CMD ["liveshop", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import typer
 import uvicorn
 
 from liveshop.core import migrate as migrations
-from liveshop.core.config import get_settings
+from liveshop.core.config import get_settings, secret_key_problem
 from liveshop.live.transport import PROTOCOL_PATH
 
 app = typer.Typer(help="liveshop: live-shopping platform", no_args_is_help=True)
@@ -25,6 +27,8 @@ WEB_ONLY = {"LIVESHOP_VIDEO_INGEST": "false", "LIVESHOP_RTMP_PORT": "0"}
 # that would spin if it cannot start at all).
 INGEST_RESTART_SECONDS = 1.0
 INGEST_STOP_SECONDS = 10.0
+# The demo's secret key, made on its first run and kept (beside var/liveshop.db).
+DEMO_SECRET_KEY_FILE = Path("var/secret_key")
 
 
 @app.command()
@@ -38,6 +42,27 @@ def migrate() -> None:
 def _uvicorn(host: str, port: int, workers: int = 1) -> None:
     uvicorn.run("liveshop.main:app", host=host, port=port, workers=workers,
                 proxy_headers=True, ws=PROTOCOL_PATH)
+
+
+def _require_secret_key() -> None:
+    """Every serving process signs session cookies; refuse before starting any of them."""
+    problem = secret_key_problem(get_settings().secret_key)
+    if problem is not None:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
+
+
+def demo_secret_key(path: Path = DEMO_SECRET_KEY_FILE) -> str:
+    """The demo's secret key: random on first use, then read back, so demo sessions survive
+    a restart; readable by its owner only."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: created here with mode 0600, never loosened by the umask or a race.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(key + "\n")
+    return key
 
 
 def _require_redis(layout: str) -> None:
@@ -106,6 +131,7 @@ def serve(
     ingest. Several workers are web-only and share rooms through Redis; video ingest then
     runs in one other process: `liveshop ingest`, or `--with-ingest` to start it here.
     """
+    _require_secret_key()
     if workers == 1 and not with_ingest:
         _uvicorn(host, port)
         return
@@ -127,6 +153,7 @@ def serve(
 def ingest(host: str = "127.0.0.1", port: int = 8001) -> None:
     """Video ingest, one process: RTMP (LIVESHOP_RTMP_HOST/PORT), the browser publishing
     WebSocket and one ffmpeg packager per live show. Route /ws/shows/*/publish to it."""
+    _require_secret_key()
     _require_redis("a separate ingest process")
     os.environ["LIVESHOP_VIDEO_INGEST"] = "true"
     get_settings.cache_clear()
@@ -148,9 +175,14 @@ def seed() -> None:
 
 @app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Migrate, seed demo data and serve with a show that is live: all a newcomer needs."""
+    """Migrate, seed demo data and serve with a show that is live: all a newcomer needs.
+    Unless LIVESHOP_SECRET_KEY is set, the secret key is var/secret_key (made on first run)."""
     os.environ["LIVESHOP_DEMO_SIMULATION"] = "true"
     get_settings.cache_clear()
+    if not get_settings().secret_key:
+        os.environ["LIVESHOP_SECRET_KEY"] = demo_secret_key()
+        get_settings.cache_clear()
+    _require_secret_key()
     migrate()
     seed()
     typer.echo(f"serving http://{host}:{port}")

@@ -1,5 +1,10 @@
 """ASGI entry point: ``uvicorn liveshop.main:app``."""
 
+from liveshop.core.config import InsecureSecretKey
 from liveshop.web.app import create_app
 
-app = create_app(serving_process=True)
+try:
+    app = create_app(serving_process=True)
+except InsecureSecretKey as refused:
+    # One line on stderr and a failed exit, rather than a traceback: uvicorn stops here.
+    raise SystemExit(f"liveshop: refusing to serve: {refused}") from None

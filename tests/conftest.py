@@ -119,6 +119,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         media_dir=tmp_path / "media",
         secret_key="test-secret",
         rtmp_port=0,  # tests that ingest video pick a free port themselves
+        mail_backend="memory",
         _env_file=None,  # type: ignore[call-arg, unused-ignore]
     )
 

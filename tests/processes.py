@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,6 +19,9 @@ from tests.live.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 30.0
+# A serving process refuses a missing, short or placeholder secret key; the processes of one
+# test run share this one, as a deployment's processes share theirs.
+SERVING_SECRET_KEY = secrets.token_urlsafe(48)
 
 
 def run_python(code: str, env: dict[str, str] | None = None) -> str:
@@ -25,7 +29,8 @@ def run_python(code: str, env: dict[str, str] | None = None) -> str:
     as freezing its heap); what it printed."""
     finished = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-        env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}, timeout=60, check=False)
+        env={**os.environ, "LIVESHOP_SECRET_KEY": SERVING_SECRET_KEY, **(env or {}),
+             "PYTHONPATH": str(ROOT)}, timeout=60, check=False)
     assert finished.returncode == 0, finished.stderr
     return finished.stdout.strip()
 
@@ -63,7 +68,8 @@ class Server:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "liveshop.main:app", "--port",
                  str(self.port), "--log-level", "warning", "--ws", PROTOCOL_PATH],
-                env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)}, stdout=log,
+                env={**os.environ, "LIVESHOP_SECRET_KEY": SERVING_SECRET_KEY, **self.env,
+                     "PYTHONPATH": str(ROOT)}, stdout=log,
                 stderr=subprocess.STDOUT)
         wait_until_answering(self.url, self.process, self.log)
 

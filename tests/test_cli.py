@@ -1,11 +1,13 @@
 """`liveshop serve --workers N`: web-only workers sharing rooms through Redis, video ingest
-in one supervised process, and no split rooms without Redis."""
+in one supervised process, and no split rooms without Redis; no serving without a strong
+secret key, which `liveshop demo` makes for itself."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from liveshop import cli as cli_module
 from liveshop.core import migrate as migrations
+from liveshop.core.config import get_settings, secret_key_problem
 from liveshop.core.db import Database, utcnow
 from tests.factories import create_shop
 from tests.live.conftest import Person, anonymous_join, free_port
-from tests.processes import ROOT, wait_until_answering
+from tests.processes import ROOT, SERVING_SECRET_KEY, wait_until_answering
 
 TCP_LISTEN = "0A"
 
@@ -89,7 +94,7 @@ def deployment(redis_url: str, tmp_path: Path) -> Iterator[Deployment]:
     port, ingest_port, rtmp_port = free_port(), free_port(), free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LIVESHOP_DATABASE_URL": url,
            "LIVESHOP_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
-           "LIVESHOP_SECRET_KEY": "test-secret", "LIVESHOP_MEDIA_DIR": str(tmp_path / "media"),
+           "LIVESHOP_SECRET_KEY": SERVING_SECRET_KEY, "LIVESHOP_MEDIA_DIR": str(tmp_path / "media"),
            "LIVESHOP_RTMP_PORT": str(rtmp_port)}
     log = tmp_path / "serve.log"
     with log.open("wb") as output:
@@ -148,9 +153,64 @@ def test_two_web_only_workers_share_a_room_and_one_ingest_process_takes_video(
 def test_separate_processes_without_redis_are_refused(command: list[str],
                                                       tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LIVESHOP_REDIS_URL": "",
-           "LIVESHOP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+           "LIVESHOP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+           "LIVESHOP_SECRET_KEY": SERVING_SECRET_KEY}
     result = subprocess.run([sys.executable, "-m", "liveshop.cli", *command,
                              "--port", str(free_port())], env=env, cwd=tmp_path,
                             capture_output=True, timeout=60)
     assert result.returncode != 0
     assert b"needs LIVESHOP_REDIS_URL" in result.stderr
+
+
+# --- the secret key (issue 16, item 6) ---
+
+
+@pytest.fixture
+def fresh_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Settings read anew from an environment this test changes (restored afterwards), in a
+    directory of its own (no developer's .env, and var/ is the test's)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LIVESHOP_SECRET_KEY", "")
+    monkeypatch.setenv("LIVESHOP_DEMO_SIMULATION", "false")
+    monkeypatch.setenv("LIVESHOP_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("command", [["serve"], ["serve", "--workers", "2"], ["ingest"]],
+                         ids=["serve", "workers", "ingest"])
+@pytest.mark.parametrize("secret", ["", "dev-insecure-change-me", "too-short"],
+                         ids=["missing", "old default", "short"])
+def test_serving_commands_refuse_an_unusable_secret_key(
+        command: list[str], secret: str, fresh_settings: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVESHOP_SECRET_KEY", secret)
+    monkeypatch.setattr(cli_module, "_uvicorn", _must_not_serve)
+    result = CliRunner().invoke(cli_module.app, command)
+    assert result.exit_code == 2
+    [message] = result.output.strip().splitlines()
+    assert message.startswith("error: LIVESHOP_SECRET_KEY")
+
+
+def _must_not_serve(*args: object, **kwargs: object) -> None:
+    raise AssertionError("served with an unusable secret key")
+
+
+def test_demo_makes_a_secret_key_on_first_run_and_keeps_it(
+        fresh_settings: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    served_with: list[str] = []
+    monkeypatch.setattr(cli_module, "migrate", lambda: None)
+    monkeypatch.setattr(cli_module, "seed", lambda: None)
+    monkeypatch.setattr(cli_module, "_uvicorn", lambda *args, **kwargs: served_with.append(
+        get_settings().secret_key))
+    for _ in range(2):
+        monkeypatch.setenv("LIVESHOP_SECRET_KEY", "")  # a new shell: only the file remains
+        get_settings.cache_clear()
+        result = CliRunner().invoke(cli_module.app, ["demo"])
+        assert result.exit_code == 0, result.output
+    key_file = tmp_path / "var" / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    assert secret_key_problem(key) is None
+    assert served_with == [key, key]

@@ -1,18 +1,32 @@
-"""Sign-up, log-in, log-out and market choice pages."""
+"""Sign-up, log-in (password or e-mailed link), log-out, account and market choice pages."""
 
 from __future__ import annotations
 
 from typing import Annotated
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from liveshop.accounts import service
-from liveshop.accounts.api import start_session
+from liveshop.accounts.api import (
+    LINK_SENT,
+    ask_for_login_link,
+    end_browser_session,
+    known_devices,
+    session_of,
+    sign_in,
+)
 from liveshop.accounts.model import Actor
-from liveshop.accounts.schemas import AddressIn, LogIn, SignUp, TokenCreate
+from liveshop.accounts.schemas import (
+    AddressIn,
+    LogIn,
+    LoginLinkRequest,
+    PasswordChange,
+    SignUp,
+    TokenCreate,
+)
 from liveshop.checkout import service as payments
 from liveshop.core.errors import DomainError
 from liveshop.markets.model import COUNTRY_TO_MARKET, get_market
@@ -32,9 +46,21 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _login_page(request: Request, *, status_code: int = 200, next: str = "/",
+                error: str | None = None, email: str = "") -> Response:
+    return render(request, "accounts/login.html", status_code=status_code, next=safe_next(next),
+                  error=error, email=email)
+
+
+def _link_request_page(request: Request, *, status_code: int = 200, error: str | None = None,
+                       notice: str | None = None, email: str = "") -> Response:
+    return render(request, "accounts/login_link_send.html", status_code=status_code,
+                  error=error, notice=notice, email=email)
+
+
 @router.get("/login")
 def login_page(request: Request, actor: MaybeActor, next: str = "/") -> Response:
-    return render(request, "accounts/login.html", next=safe_next(next), error=None, email="")
+    return _login_page(request, next=next)
 
 
 @router.post("/login", dependencies=[FormCsrf])
@@ -47,16 +73,55 @@ def login_submit(
 ) -> Response:
     try:
         actor = service.log_in(context.db, context.limiter, context.settings,
-                               LogIn(email=email, password=password), client_ip(request))
+                               LogIn(email=email, password=password), client_ip(request),
+                               known_devices(request, context))
     except DomainError as error:
-        return render(request, "accounts/login.html", status_code=error.status,
-                      next=safe_next(next), error=error.message, email=email)
+        return _login_page(request, status_code=error.status, next=next, error=error.message,
+                           email=email)
     except ValidationError:
         # No account has such an address (too long, or with control characters).
-        return render(request, "accounts/login.html", status_code=422,
-                      next=safe_next(next), error="Wrong email or password", email=email)
-    start_session(request, actor)
-    return RedirectResponse(safe_next(next), status_code=303)
+        return _login_page(request, status_code=422, next=next,
+                           error="Wrong email or password", email=email)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    sign_in(request, response, context, actor)
+    return response
+
+
+@router.get("/login/link/send")
+def login_link_request_page(request: Request) -> Response:
+    return _link_request_page(request)
+
+
+@router.post("/login/link/send", dependencies=[FormCsrf])
+def login_link_send(request: Request, context: Context, background: BackgroundTasks,
+                    email: Annotated[str, Form()] = "") -> Response:
+    try:
+        ask_for_login_link(request, context, background, LoginLinkRequest(email=email).email)
+    except ValidationError:
+        return _link_request_page(request, status_code=422, error="Enter your e-mail address.")
+    except DomainError as error:
+        return _link_request_page(request, status_code=error.status, error=error.message,
+                                  email=email)
+    return _link_request_page(request, notice=LINK_SENT + ".", email=email)
+
+
+@router.get("/login/link")
+def login_link_page(request: Request, token: str = "") -> Response:
+    """Where the e-mailed link leads: a button that signs in. Opening the link changes
+    nothing, so a mail scanner fetching it does not use it up."""
+    return render(request, "accounts/login_link.html", token=token)
+
+
+@router.post("/login/link", dependencies=[FormCsrf])
+def login_link_submit(request: Request, context: Context,
+                      token: Annotated[str, Form()] = "") -> Response:
+    try:
+        actor = service.redeem_login_link(context.db, context.limiter, token, client_ip(request))
+    except DomainError as error:
+        return _login_page(request, status_code=error.status, error=error.message)
+    response = RedirectResponse("/", status_code=303)
+    sign_in(request, response, context, actor)
+    return response
 
 
 @router.get("/signup")
@@ -85,13 +150,14 @@ def signup_submit(
     except DomainError as error:
         return render(request, "accounts/signup.html", status_code=error.status, form=form,
                       error=error.message)
-    start_session(request, actor)
-    return RedirectResponse("/", status_code=303)
+    response = RedirectResponse("/", status_code=303)
+    sign_in(request, response, context, actor)
+    return response
 
 
 @router.post("/logout", dependencies=[FormCsrf])
-def logout(request: Request) -> Response:
-    request.session.clear()
+def logout(request: Request, context: Context) -> Response:
+    end_browser_session(request, context)
     return RedirectResponse("/", status_code=303)
 
 
@@ -104,20 +170,47 @@ def choose_market(
 
 
 def _account_page(request: Request, context: Context, actor: Actor, *, status_code: int = 200,
-                  new_token: str | None = None, error: str | None = None) -> Response:
+                  new_token: str | None = None, error: str | None = None,
+                  notice: str | None = None) -> Response:
     return render(
         request, "accounts/account.html", status_code=status_code,
         user=service.get_user(context.db, actor),
         tokens=service.list_api_tokens(context.db, actor),
         addresses=service.list_addresses(context.db, actor),
         cards=payments.list_payment_methods(context.db, actor),
-        countries=sorted(COUNTRY_TO_MARKET), new_token=new_token, error=error,
+        countries=sorted(COUNTRY_TO_MARKET), new_token=new_token, error=error, notice=notice,
     )
 
 
 @router.get("/account")
 def account(request: Request, context: Context, actor: CurrentActor) -> Response:
     return _account_page(request, context, actor)
+
+
+@router.post("/account/password", dependencies=[FormCsrf])
+def change_password(
+    request: Request, context: Context, actor: CurrentActor,
+    current_password: Annotated[str, Form()] = "", new_password: Annotated[str, Form()] = "",
+    revoke_api_tokens: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        data = PasswordChange(current_password=current_password, new_password=new_password,
+                              revoke_api_tokens=revoke_api_tokens)
+        changed = service.change_password(context.db, context.limiter, context.settings, actor,
+                                          data, keeping_session=session_of(request, actor))
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]).replace("_", " ")
+        return _account_page(request, context, actor, status_code=422,
+                             error=f"{field}: {first['msg']}")
+    except DomainError as error:
+        return _account_page(request, context, actor, status_code=error.status,
+                             error=error.message)
+    ended = changed.sessions_ended
+    notice = (f"Password changed; {ended} other session{'s' * (ended != 1)} logged out"
+              + (f", {changed.api_tokens_revoked} API token(s) revoked."
+                 if changed.api_tokens_revoked else "."))
+    return _account_page(request, context, actor, notice=notice)
 
 
 @router.post("/account/tokens", dependencies=[FormCsrf])

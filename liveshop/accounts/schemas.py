@@ -10,12 +10,15 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from liveshop.accounts.model import Role
 from liveshop.core.inputs import SingleLine
 
+# What a new password must be (sign-up, password change).
+NewPassword = Annotated[str, Field(min_length=10, max_length=200)]
+
 
 class SignUp(BaseModel):
     email: Annotated[EmailStr, Field(max_length=254)]
     # Passwords are taken exactly as typed: no trimming or normalising, which would change
     # what existing hashes were made from.
-    password: str = Field(min_length=10, max_length=200)
+    password: NewPassword
     display_name: Annotated[str, SingleLine(min_length=1, max_length=80)]
     role: Role = Role.BUYER
 
@@ -33,6 +36,30 @@ class UserView(BaseModel):
     display_name: str
     role: Role
     created_at: datetime
+
+
+class UserStatusView(UserView):
+    is_active: bool = Field(description="false: suspended (no log-in, no session, no token)")
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=200)
+    new_password: NewPassword
+    revoke_api_tokens: bool = Field(
+        default=False, description="also revoke every API token (e.g. after a compromise)")
+
+
+class PasswordChanged(BaseModel):
+    sessions_ended: int = Field(description="other browsers' sessions that were logged out")
+    api_tokens_revoked: int
+
+
+class LoginLinkRequest(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+
+
+class LoginLinkSent(BaseModel):
+    message: str = Field(description="the same whether or not the address has an account")
 
 
 class TokenCreate(BaseModel):

@@ -1,4 +1,4 @@
-"""Password hashing (argon2id) and API token generation."""
+"""Password hashing (argon2id); API token, session id and sign-in link generation."""
 
 from __future__ import annotations
 
@@ -36,3 +36,13 @@ def new_api_token() -> str:
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_session_id() -> str:
+    """The random id a session cookie carries; only its digest is stored."""
+    return secrets.token_urlsafe(32)
+
+
+def new_link_token() -> str:
+    """The random, single-use token of an e-mailed sign-in link; only its digest is stored."""
+    return secrets.token_urlsafe(32)

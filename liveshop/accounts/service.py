@@ -1,28 +1,61 @@
-"""Account use cases: sign-up, log-in (rate-limited), API tokens, saved addresses."""
+"""Account use cases: sign-up, log-in (throttled), sign-in links, passwords, suspension,
+API tokens, saved addresses."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import math
+from datetime import timedelta
+
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from liveshop.accounts import security
-from liveshop.accounts.model import SELF_SERVICE_ROLES, Actor, Role
-from liveshop.accounts.orm import Address, ApiToken, User
+from liveshop.accounts.devices import KnownDevices
+from liveshop.accounts.model import (
+    SELF_SERVICE_ROLES,
+    Actor,
+    Backoff,
+    LoginThrottle,
+    Role,
+    login_link_text,
+)
+from liveshop.accounts.orm import Address, ApiToken, LoginLink, User
 from liveshop.accounts.schemas import (
     AddressIn,
     AddressView,
     LogIn,
     NewToken,
+    PasswordChange,
+    PasswordChanged,
     SignUp,
     TokenView,
+    UserStatusView,
     UserView,
 )
+from liveshop.accounts.sessions import end_sessions_of
 from liveshop.accounts.tokens import forget_everywhere
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
-from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from liveshop.core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+)
+from liveshop.core.mail import Mail
 from liveshop.core.ratelimit import RateLimiter
 from liveshop.markets.model import COUNTRY_TO_MARKET
+
+# Sign-in links asked for per address (whether or not it has an account, so the answer
+# tells nothing) and per IP, within one link's lifetime: a mailbox is not to be flooded.
+LINKS_PER_ADDRESS = 3
+LINKS_PER_IP = 10
+# Password changes tried per account within the log-in window: a stolen session must not
+# become a way to guess the current password.
+PASSWORD_CHANGES_PER_WINDOW = 5
 
 
 def actor_of(user: User) -> Actor:
@@ -32,7 +65,7 @@ def actor_of(user: User) -> Actor:
 def sign_up(db: Database, data: SignUp, *, allow_any_role: bool = False) -> Actor:
     if data.role not in SELF_SERVICE_ROLES and not allow_any_role:
         raise InvalidInput(f"The role {data.role} cannot be chosen at sign-up", field="role")
-    email = data.email.strip().lower()
+    email = normalised_email(data.email)
     try:
         with db.transaction() as session:
             user = User(
@@ -48,23 +81,168 @@ def sign_up(db: Database, data: SignUp, *, allow_any_role: bool = False) -> Acto
         raise Conflict("An account with this email already exists", field="email") from None
 
 
-def log_in(db: Database, limiter: RateLimiter, settings: Settings, data: LogIn, ip: str) -> Actor:
-    email = data.email.strip().lower()
-    window = settings.login_window_seconds
-    limiter.hit(f"login:ip:{ip}", limit=settings.login_attempts_per_ip, window_seconds=window)
-    limiter.hit(
-        f"login:account:{email}", limit=settings.login_attempts_per_account, window_seconds=window
-    )
+def normalised_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def login_throttle(settings: Settings) -> LoginThrottle:
+    cap = settings.login_max_delay_seconds
+    return LoginThrottle(per_source=Backoff(settings.login_failures_per_source, cap),
+                         per_account=Backoff(settings.login_failures_per_account, cap))
+
+
+def _source_key(email: str, ip: str) -> str:
+    return f"login:failed:source:{ip}|{email}"  # an IP holds no "|"
+
+
+def _account_key(email: str) -> str:
+    return f"login:failed:account:{email}"
+
+
+def _device_key(nonce: str) -> str:
+    return f"login:failed:device:{nonce}"
+
+
+def log_in(db: Database, limiter: RateLimiter, settings: Settings, data: LogIn, ip: str,
+           known_devices: KnownDevices | None = None) -> Actor:
+    """Check the password, slowing guessing down (``LoginThrottle``) without ever locking the
+    owner out. ``known_devices``: the browser's device cookie (accounts/devices.py)."""
+    email = normalised_email(data.email)
+    limiter.hit(f"login:ip:{ip}", limit=settings.login_attempts_per_ip,
+                window_seconds=settings.login_window_seconds)
+    throttle, window = login_throttle(settings), settings.login_failure_window_seconds
     with db.transaction() as session:
         user = session.scalars(select(User).where(User.email == email)).one_or_none()
+        nonce = (known_devices or {}).get(user.id) if user is not None else None
+        device_keys = [_device_key(nonce)] if nonce else []
+        trusted = bool(device_keys) and throttle.trusts_device(
+            limiter.recent(device_keys, window_seconds=window)[0].count)
+        if trusted:
+            counted = device_keys
+        else:
+            counted = [_source_key(email, ip), _account_key(email), *device_keys]
+            source, account = limiter.recent(counted[:2], window_seconds=window)
+            wait = throttle.wait_seconds(source.count, source.seconds_since_last,
+                                         account.count, account.seconds_since_last)
+            if wait > 0:
+                retry_after = math.ceil(wait)
+                raise RateLimited(f"Too many failed log-ins; try again in {retry_after} s, or"
+                                  " sign in with a link sent to your e-mail",
+                                  retry_after=retry_after)
         hash_ = user.password_hash if user is not None else None
         if user is None or not user.is_active or not security.verify_password(hash_, data.password):
+            limiter.record(counted, window_seconds=window)
             raise NotAuthenticated("Wrong email or password", field="password",
                                    code="invalid_credentials")
         if security.needs_rehash(user.password_hash):
             user.password_hash = security.hash_password(data.password)
-        limiter.reset(f"login:account:{email}")
+        # The account's count stays: the owner signing in must not give guessers a fresh start.
+        limiter.reset(_source_key(email, ip))
+        if nonce:
+            limiter.reset(_device_key(nonce))
         return actor_of(user)
+
+
+def request_login_link(db: Database, limiter: RateLimiter, settings: Settings, email: str,
+                       ip: str) -> Mail | None:
+    """A one-time sign-in link for the account of ``email``, as the mail to send; None when
+    there is no such active account. The caller answers the same either way."""
+    email = normalised_email(email)
+    window = settings.login_link_ttl_seconds
+    limiter.hit(f"login-link:ip:{ip}", limit=LINKS_PER_IP, window_seconds=window)
+    limiter.hit(f"login-link:address:{email}", limit=LINKS_PER_ADDRESS, window_seconds=window)
+    token = security.new_link_token()
+    with db.transaction() as session:
+        user = session.scalars(select(User).where(User.email == email,
+                                                  User.is_active.is_(True))).one_or_none()
+        if user is None:
+            return None
+        now = utcnow()
+        # The user's spent links go as a new one comes: a handful of rows per account at most.
+        session.execute(delete(LoginLink).where(
+            LoginLink.user_id == user.id,
+            or_(LoginLink.used_at.is_not(None), LoginLink.expires_at <= now)))
+        session.add(LoginLink(user_id=user.id, token_hash=security.token_digest(token),
+                              created_at=now, expires_at=now + timedelta(seconds=window)))
+    url = f"{settings.public_url.rstrip('/')}/login/link?token={token}"
+    return Mail(to=email, subject="Your liveshop sign-in link",
+                text=login_link_text(url, minutes=max(1, window // 60)))
+
+
+def redeem_login_link(db: Database, limiter: RateLimiter, token: str, ip: str) -> Actor:
+    """Sign in with an e-mailed link: once, before it expires, for an active account."""
+    refused = NotAuthenticated("This sign-in link is invalid, used or expired; ask for a new one",
+                               field="token", code="invalid_link")
+    now = utcnow()
+    with db.transaction() as session:
+        # One conditional UPDATE: two tabs opening the link at once cannot both sign in.
+        user_id = session.execute(
+            update(LoginLink)
+            .where(LoginLink.token_hash == security.token_digest(token),
+                   LoginLink.used_at.is_(None), LoginLink.expires_at > now)
+            .values(used_at=now).returning(LoginLink.user_id)).scalar_one_or_none()
+        user = session.get(User, user_id) if user_id is not None else None
+        if user is None or not user.is_active:
+            raise refused
+        limiter.reset(_source_key(user.email, ip))
+        return actor_of(user)
+
+
+def change_password(db: Database, limiter: RateLimiter, settings: Settings, actor: Actor,
+                    data: PasswordChange, *, keeping_session: str | None) -> PasswordChanged:
+    """Set a new password, given the current one. Every other session of the user ends (the
+    one making the change, ``keeping_session``, stays), and unused sign-in links die. API
+    tokens stay unless asked (``data.revoke_api_tokens``): they are integrations the user
+    made on purpose, listed and revocable one by one on the account page."""
+    limiter.hit(f"password-change:{actor.user_id}", limit=PASSWORD_CHANGES_PER_WINDOW,
+                window_seconds=settings.login_window_seconds)
+    new_hash = security.hash_password(data.new_password)  # slow: not inside the transaction
+    with db.transaction() as session:
+        user = session.get(User, actor.user_id)
+        if user is None or not security.verify_password(user.password_hash,
+                                                        data.current_password):
+            # 422, not 401: the caller is signed in, only this field is wrong.
+            raise InvalidInput("The current password is wrong", field="current_password",
+                               code="wrong_password")
+        user.password_hash = new_hash
+        ended = end_sessions_of(session, user.id, keeping=keeping_session)
+        _expire_links(session, user.id)
+        revoked = 0
+        if data.revoke_api_tokens:
+            revoked = int(session.execute(
+                update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())).rowcount)  # type: ignore[attr-defined]
+    if revoked:
+        forget_everywhere(user_id=actor.user_id)
+    return PasswordChanged(sessions_ended=ended, api_tokens_revoked=revoked)
+
+
+def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> UserStatusView:
+    """Suspend (``active=False``) or reinstate a user; admins only. A suspension ends every
+    session of the user and voids their unused sign-in links; their API tokens stop working
+    at once in this process and within ``TokenLookup.TTL_SECONDS`` in others, and work again
+    if the user is reinstated (sessions do not: the user logs in again)."""
+    if not admin.is_admin:
+        raise Forbidden("Only an admin can suspend or reinstate users")
+    if user_id == admin.user_id and not active:
+        raise Conflict("Admins cannot suspend themselves", field="user_id")
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("No such user", field="user_id")
+        user.is_active = active
+        if not active:
+            end_sessions_of(session, user.id)
+            _expire_links(session, user.id)
+        changed = UserStatusView.model_validate(user)
+    forget_everywhere(user_id=user_id)
+    return changed
+
+
+def _expire_links(session: Session, user_id: int) -> None:
+    session.execute(update(LoginLink).where(LoginLink.user_id == user_id,
+                                            LoginLink.used_at.is_(None))
+                    .values(used_at=utcnow()))
 
 
 def get_actor(db: Database, user_id: int) -> Actor | None:

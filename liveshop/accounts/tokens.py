@@ -17,9 +17,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
+from typing import Any
 
 import anyio.to_thread
 from sqlalchemy import select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import ApiToken, User
@@ -30,21 +32,22 @@ from liveshop.core.db import Database, utcnow
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
-class TokenUse:
-    """API tokens used since their last_used_at was last written, stamped in one batch.
+class UseStamps:
+    """Rows used since their time-of-use ``column`` was last written, stamped in one batch.
 
-    Stamping inside the request would cost a write transaction for every new API client: a
-    flash sale of 2,000 first-time buyers would pay 2,000 writes before anything is sold.
-    A crash loses at most one batch interval of "last used" times, which only inform.
+    Stamping inside the request would cost a write transaction for every new API client (or
+    browser): a flash sale of 2,000 first-time buyers would pay 2,000 writes before anything
+    is sold. A crash loses at most one batch interval of these times.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, column: InstrumentedAttribute[Any]) -> None:
+        self._table, self._name = column.class_, column.key
         self._used: dict[int, datetime] = {}
         self._lock = threading.Lock()
 
-    def note(self, token_id: int) -> None:
+    def note(self, row_id: int) -> None:
         with self._lock:
-            self._used[token_id] = utcnow()
+            self._used[row_id] = utcnow()
 
     def write(self, db: Database) -> None:
         with self._lock:
@@ -54,9 +57,15 @@ class TokenUse:
         # One executemany (pipelined on PostgreSQL): after a flash sale's first seconds the
         # batch holds thousands of tokens, and a round trip each stole the buyers' CPU.
         with db.transaction() as session:
-            session.execute(update(ApiToken), [
-                {"id": token_id, "last_used_at": when}
-                for token_id, when in sorted(used.items())])
+            session.execute(update(self._table), [
+                {"id": row_id, self._name: when} for row_id, when in sorted(used.items())])
+
+
+class TokenUse(UseStamps):
+    """API tokens' last_used_at, which only informs (the account page lists it)."""
+
+    def __init__(self) -> None:
+        super().__init__(ApiToken.last_used_at)
 
 
 @dataclass(frozen=True)
@@ -112,9 +121,9 @@ class TokenLookup:
     worker thread. Tokens found are remembered for ``TTL_SECONDS`` (at most ``MAX_CACHED``
     of them); unknown or revoked ones are not, so a new token works at once.
 
-    A revoke or role change made through this process (``forget_everywhere``) takes effect
-    at once. One made by another process takes effect here within ``TTL_SECONDS``: the
-    accepted price of not asking the database on every request.
+    A revoke, role change or suspension made through this process (``forget_everywhere``)
+    takes effect at once. One made by another process takes effect here within
+    ``TTL_SECONDS`` (10 s): the accepted price of not asking the database on every request.
     """
 
     TTL_SECONDS = 10.0

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Session and device cookies are signed with the secret key: anyone who knows it can sign a
+# cookie. A serving process refuses a missing, short or placeholder one (check_secret_key).
+MIN_SECRET_KEY_LENGTH = 32
+# Words of the placeholders people paste from examples (compared without case or separators).
+PLACEHOLDER_MARKERS = ("changeme", "insecure", "replaceme", "placeholder", "example",
+                       "secretkey", "yoursecret", "notsecret")
+SECRET_KEY_HINT = ("e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LIVESHOP_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///var/liveshop.db"
-    secret_key: str = "dev-insecure-change-me"
+    # No default: a serving process refuses to start without a strong one, and `liveshop
+    # demo` makes one in var/secret_key. An app built without one (tests, scripts) signs with
+    # a random key of its own process.
+    secret_key: str = ""
     media_dir: Path = Path("var/media")
     # Reservations that are not paid within this many seconds go back to stock.
     reservation_ttl_seconds: int = 600
@@ -23,9 +36,29 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 5 * 1024 * 1024
     # Cookies are marked Secure when the site is served over HTTPS.
     secure_cookies: bool = False
-    login_attempts_per_account: int = 5
+    # Log-in attempts from one IP, whatever the account (refused beyond, for the window).
     login_attempts_per_ip: int = 20
     login_window_seconds: int = 300
+    # Failed log-ins are slowed down, never locked (accounts/model.py LoginThrottle): after
+    # this many failures of one account from one IP (or one known browser), each further try
+    # from there waits 1, 2, 4 ... s after the last failure, up to login_max_delay_seconds;
+    login_failures_per_source: int = 3
+    # and after this many failures of one account from browsers it does not know, every such
+    # browser waits. Browsers that signed in to it before, and e-mailed links, still get in.
+    login_failures_per_account: int = 10
+    login_max_delay_seconds: int = 300
+    # How long a failed log-in counts.
+    login_failure_window_seconds: int = 900
+    # An e-mailed sign-in link works once, for this long.
+    login_link_ttl_seconds: int = 900
+    # The site's address as people reach it, for links in e-mails (never taken from the
+    # request's Host header, which a client can forge to aim a link at its own site).
+    public_url: str = "http://127.0.0.1:8000"
+    # Outgoing mail (core/mail.py): "file" writes each message under mail_dir (development),
+    # "memory" keeps them in the process (tests).
+    mail_backend: Literal["file", "memory"] = "file"
+    mail_dir: Path = Path("var/mail")
+    mail_from: str = "liveshop <no-reply@localhost>"
     # The test provider's own ledger (a separate database, as a real provider is separate);
     # empty: in memory. Lets its idempotency hold across processes and restarts.
     test_provider_url: str = ""
@@ -60,3 +93,28 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+class InsecureSecretKey(RuntimeError):
+    """The secret key would let others sign session cookies; the message is one line."""
+
+
+def secret_key_problem(secret: str) -> str | None:
+    """Why ``secret`` must not sign cookies in a serving process, or None if it may."""
+    if not secret.strip():
+        return f"LIVESHOP_SECRET_KEY is not set; set it to a long random value ({SECRET_KEY_HINT})"
+    squeezed = re.sub(r"[^a-z0-9]", "", secret.lower())
+    if any(marker in squeezed for marker in PLACEHOLDER_MARKERS):
+        return ("LIVESHOP_SECRET_KEY is a placeholder from an example; set it to a long random"
+                f" value ({SECRET_KEY_HINT})")
+    if len(secret) < MIN_SECRET_KEY_LENGTH:
+        return (f"LIVESHOP_SECRET_KEY is {len(secret)} characters long; use at least"
+                f" {MIN_SECRET_KEY_LENGTH} random ones ({SECRET_KEY_HINT})")
+    return None
+
+
+def check_secret_key(settings: Settings) -> None:
+    """Raise InsecureSecretKey unless the settings' secret key may sign cookies."""
+    problem = secret_key_problem(settings.secret_key)
+    if problem is not None:
+        raise InsecureSecretKey(problem)

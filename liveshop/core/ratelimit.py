@@ -1,14 +1,18 @@
-"""Sliding-window rate limits. In-process by default; the interface lets a shared store
-(Redis) replace it when several app processes must agree."""
+"""Sliding-window rate limits, and counts of events (such as failed log-ins) that a caller
+turns into its own delays. In-process by default; the interface lets a shared store (Redis)
+replace it when several app processes must agree."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import math
+import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from liveshop.core.errors import RateLimited
@@ -19,9 +23,27 @@ if TYPE_CHECKING:
     import redis.asyncio
 
 
+# Events remembered per key at most: callers' delays stop growing long before this.
+MAX_EVENTS_PER_KEY = 1_000
+
+
+@dataclass(frozen=True)
+class Recent:
+    """A key's events within a window: how many, and how long ago the latest was."""
+
+    count: int
+    seconds_since_last: float = math.inf
+
+
 class RateLimiter(Protocol):
     def hit(self, key: str, *, limit: int, window_seconds: float) -> None:
         """Count one attempt; raise RateLimited if the key is over its limit."""
+
+    def record(self, keys: Sequence[str], *, window_seconds: float) -> None:
+        """Count one event (e.g. a failed log-in) for each key, remembered ``window_seconds``."""
+
+    def recent(self, keys: Sequence[str], *, window_seconds: float) -> list[Recent]:
+        """Each key's events of the last ``window_seconds``, in the order of ``keys``."""
 
     async def hit_async(self, key: str, *, limit: int, window_seconds: float) -> None:
         """``hit`` for the event loop: no blocking I/O, so no worker thread is needed."""
@@ -41,12 +63,13 @@ def _refused(retry_after: int) -> RateLimited:
 
 
 class MemoryRateLimiter:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._hits: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
     def hit(self, key: str, *, limit: int, window_seconds: float) -> None:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             hits = self._hits[key]
             while hits and hits[0] <= now - window_seconds:
@@ -57,6 +80,25 @@ class MemoryRateLimiter:
 
     async def hit_async(self, key: str, *, limit: int, window_seconds: float) -> None:
         self.hit(key, limit=limit, window_seconds=window_seconds)
+
+    def record(self, keys: Sequence[str], *, window_seconds: float) -> None:
+        now = self._clock()
+        with self._lock:
+            for key in keys:
+                events = self._hits[key]
+                events.append(now)
+                while events and (events[0] <= now - window_seconds
+                                  or len(events) > MAX_EVENTS_PER_KEY):
+                    events.popleft()
+
+    def recent(self, keys: Sequence[str], *, window_seconds: float) -> list[Recent]:
+        now = self._clock()
+        found = []
+        with self._lock:
+            for key in keys:
+                events = [at for at in self._hits.get(key, ()) if at > now - window_seconds]
+                found.append(Recent(len(events), now - events[-1]) if events else Recent(0))
+        return found
 
     def reset(self, key: str) -> None:
         with self._lock:
@@ -145,6 +187,8 @@ class RedisRateLimiter:
         self._script = self._redis.register_script(_SLIDING_WINDOW)
         self._prefix = prefix
         self._counter = 0
+        # Two processes may count an event in the same microsecond.
+        self._origin = secrets.token_hex(4)
         self._lock = threading.Lock()
         # An asyncio client belongs to the loop it first ran on; tests serve the app on
         # several loops, one after another and sometimes at once, so one client per loop.
@@ -158,6 +202,31 @@ class RedisRateLimiter:
     async def hit_async(self, key: str, *, limit: int, window_seconds: float) -> None:
         now, arguments = self._attempt(key, limit, window_seconds)
         self._verdict(await self._rounds_here().hit(arguments), now, window_seconds)
+
+    def record(self, keys: Sequence[str], *, window_seconds: float) -> None:
+        now = time.time()
+        with self._redis.pipeline(transaction=False) as pipeline:
+            for key in keys:
+                name = self._prefix + key
+                pipeline.zadd(name, {self._member(now): now})
+                pipeline.zremrangebyscore(name, "-inf", now - window_seconds)
+                pipeline.zremrangebyrank(name, 0, -MAX_EVENTS_PER_KEY - 1)
+                pipeline.pexpire(name, math.ceil(window_seconds * 1000))
+            pipeline.execute()
+
+    def recent(self, keys: Sequence[str], *, window_seconds: float) -> list[Recent]:
+        now = time.time()
+        with self._redis.pipeline(transaction=False) as pipeline:
+            for key in keys:
+                name = self._prefix + key
+                pipeline.zcount(name, f"({now - window_seconds}", "+inf")
+                pipeline.zrange(name, -1, -1, withscores=True)
+            answers = pipeline.execute()
+        found = []
+        for count, latest in zip(answers[::2], answers[1::2], strict=True):
+            found.append(Recent(int(count), max(0.0, now - float(latest[0][1])))
+                         if count else Recent(0))
+        return found
 
     def reset(self, key: str) -> None:
         self._redis.delete(self._prefix + key)
@@ -184,10 +253,13 @@ class RedisRateLimiter:
     def _attempt(self, key: str, limit: int, window_seconds: float) -> tuple[float, list[Any]]:
         """The time of the attempt, and the script's key and arguments for it."""
         now = time.time()
+        return now, [self._prefix + key, now, window_seconds, limit, self._member(now)]
+
+    def _member(self, now: float) -> str:
+        """A unique member for an event at ``now`` (members of a sorted set are a set)."""
         with self._lock:
             self._counter += 1
-            member = f"{now:.6f}:{self._counter}"
-        return now, [self._prefix + key, now, window_seconds, limit, member]
+            return f"{now:.6f}:{self._origin}:{self._counter}"
 
     @staticmethod
     def _verdict(oldest: Any, now: float, window_seconds: float) -> None:

@@ -20,7 +20,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
-from liveshop.accounts import service as accounts
+from liveshop.accounts import sessions
 from liveshop.accounts.model import Actor
 from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError
@@ -157,10 +157,9 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 async def _who(websocket: WebSocket, context: AppContext) -> tuple[Actor | None, str, str]:
     session = websocket.session
-    user_id = session.get("uid")
     # Anonymous viewers (most of a big room) need no database and no worker thread.
-    actor = await run_in_threadpool(accounts.get_actor, context.db, user_id) if isinstance(
-        user_id, int) else None
+    actor = await run_in_threadpool(sessions.cookie_actor, context.db, context.session_use,
+                                    session) if sessions.is_signed_in(session) else None
     chosen = websocket.query_params.get("market") or session.get("market")
     market = chosen if isinstance(chosen, str) and chosen in MARKETS else (
         market_from_accept_language(websocket.headers.get("accept-language")).code)

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from liveshop.accounts import service as accounts
+from liveshop.accounts import sessions
 from liveshop.accounts.model import Actor
 from liveshop.core.errors import Conflict, DomainError, NotFound
 from liveshop.video.model import Publisher
@@ -44,8 +44,7 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 def _actor(websocket: WebSocket, context: AppContext) -> Actor | None:
-    user_id = websocket.session.get("uid")
-    return accounts.get_actor(context.db, user_id) if isinstance(user_id, int) else None
+    return sessions.cookie_actor(context.db, context.session_use, websocket.session)
 
 
 async def _refuse(websocket: WebSocket, code: int, error: str, message: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveshop.accounts import api as accounts_api
 from liveshop.accounts import pages as accounts_pages
+from liveshop.accounts.sessions import SESSION_IDLE
 from liveshop.catalog import api as catalog_api
 from liveshop.catalog import pages as catalog_pages
 from liveshop.checkout import api as checkout_api
@@ -26,9 +28,10 @@ from liveshop.checkout import pages as checkout_pages
 from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.collector import settle_for_serving
-from liveshop.core.config import Settings, get_settings
+from liveshop.core.config import Settings, check_secret_key, get_settings
 from liveshop.core.db import Database
 from liveshop.core.gil import hand_over_sooner
+from liveshop.core.mail import mailer_for
 from liveshop.core.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from liveshop.demo import simulation
 from liveshop.inventory import api as inventory_api
@@ -70,7 +73,7 @@ API_ROUTERS = tuple(module.router for module in (
 PAGE_ROUTERS = tuple(module.router for module in (
     accounts_pages, catalog_pages, checkout_pages, orders_pages, live_pages))
 SESSION_COOKIE = "liveshop_session"
-SESSION_MAX_AGE = 14 * 24 * 3600
+SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
     "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' ws: wss:; "
@@ -173,9 +176,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     """``serving_process``: this process serves the app from now on; once it has started,
     every route is made ready (:func:`warm_routes`), what start-up built is taken out of
     the garbage collector's way (liveshop/core/collector.py) and worker threads get the GIL
-    back sooner (liveshop/core/gil.py).
+    back sooner (liveshop/core/gil.py). A serving process also refuses to be built with a
+    missing, short or placeholder secret key (``InsecureSecretKey``); any other app built
+    without one signs its cookies with a random key of its own, never a known one.
     """
     settings = settings or get_settings()
+    if serving_process:
+        check_secret_key(settings)
+    elif not settings.secret_key:
+        settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(48)})
     db = db or Database(settings.database_url)
 
     @contextlib.asynccontextmanager
@@ -196,12 +205,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
                 await running.enter_async_context(background(every(
                     EXPIRY_SWEEP_SECONDS, lambda: expire_stale_checkouts(db),
                     "expiring stale checkouts")))
-                token_use = app.state.context.token_use
+                token_use, session_use = (app.state.context.token_use,
+                                          app.state.context.session_use)
+
+                def stamp_use() -> None:
+                    token_use.write(db)
+                    session_use.write(db)
+
                 await running.enter_async_context(background(every(
-                    TOKEN_USE_WRITE_SECONDS, lambda: token_use.write(db),
-                    "stamping API token use")))
-                running.push_async_callback(run_logged, lambda: token_use.write(db),
-                                            "stamping API token use")
+                    TOKEN_USE_WRITE_SECONDS, stamp_use, "stamping token and session use")))
+                running.push_async_callback(run_logged, stamp_use,
+                                            "stamping token and session use")
                 await running.enter_async_context(live_runtime.running(app.state.hub, db))
                 app.state.settlements = Settlements()  # this loop's
                 await running.enter_async_context(background(app.state.settlements.run(
@@ -235,6 +249,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
         limiter=RedisRateLimiter(settings.redis_url) if settings.redis_url
         else MemoryRateLimiter(),
         payments=TestPaymentProvider(settings.test_provider_url or None),
+        mailer=mailer_for(settings),
     )
     # Until the app starts serving, room events have no sockets to reach.
     app.state.hub = create_hub()

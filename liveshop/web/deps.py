@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from liveshop.accounts import service as accounts
+from liveshop.accounts import sessions
 from liveshop.accounts.model import Actor
 from liveshop.accounts.tokens import bearer_token
 from liveshop.core.errors import Forbidden, NotAuthenticated
@@ -49,7 +49,7 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 
 
 async def optional_actor(request: Request, context: Context) -> Actor | None:
-    """Bearer token for API clients, else the signed session cookie.
+    """Bearer token for API clients, else the signed session cookie and its open session.
 
     A cookie-authenticated write must carry the CSRF token (header for JSON calls); a
     bearer token cannot be sent by another site, so it needs none. Tokens are looked up in
@@ -68,12 +68,15 @@ async def optional_actor(request: Request, context: Context) -> Actor | None:
             raise NotAuthenticated("The API token is invalid or revoked", field="Authorization")
         request.state.actor = actor
         return actor
-    user_id = request.session.get("uid")
-    if not isinstance(user_id, int):
+    if not sessions.is_signed_in(request.session):
         return None
-    actor = await run_in_threadpool(accounts.get_actor, context.db, user_id)
+    # The session is checked in the query that loads the user: a logged-out, password-changed
+    # or suspended session is refused however the cookie was kept.
+    actor = await run_in_threadpool(sessions.cookie_actor, context.db, context.session_use,
+                                    request.session)
     if actor is None:
-        request.session.pop("uid", None)
+        request.session.pop(sessions.USER_ID, None)
+        request.session.pop(sessions.SESSION_ID, None)
         return None
     if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
         check_csrf(request, request.headers.get(CSRF_HEADER))

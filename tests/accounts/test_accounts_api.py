@@ -57,16 +57,21 @@ def test_admin_role_cannot_be_self_assigned(client: TestClient) -> None:
     assert response.json()["error"]["field"] == "role"
 
 
-def test_wrong_password_is_401_and_login_is_rate_limited_per_account(client: TestClient) -> None:
-    signup(client)
-    for _ in range(5):
-        wrong = client.post("/api/v1/auth/login",
-                            json={"email": "ann@example.com", "password": "wrong-password"})
-        assert wrong.status_code == 401
-    limited = client.post("/api/v1/auth/login",
-                          json={"email": "ann@example.com", "password": DEFAULT_PASSWORD})
-    assert limited.status_code == 429
-    assert int(limited.headers["Retry-After"]) > 0
+def test_wrong_passwords_slow_their_source_down_not_the_owner(client: TestClient,
+                                                               app: Any) -> None:
+    signup(client)  # this browser signed in: it carries a device cookie
+    with TestClient(app) as stranger:
+        for _ in range(3):
+            wrong = stranger.post("/api/v1/auth/login",
+                                  json={"email": "ann@example.com", "password": "wrong-password"})
+            assert wrong.status_code == 401
+        limited = stranger.post("/api/v1/auth/login",
+                                json={"email": "ann@example.com", "password": DEFAULT_PASSWORD})
+        assert limited.status_code == 429
+        assert int(limited.headers["Retry-After"]) > 0
+    owner = client.post("/api/v1/auth/login",
+                        json={"email": "ann@example.com", "password": DEFAULT_PASSWORD})
+    assert owner.status_code == 200
 
 
 def test_login_is_rate_limited_per_ip_across_accounts(client: TestClient) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from liveshop.core.ratelimit import (
     ASYNC_CONNECTIONS,
     MemoryRateLimiter,
     RateLimiter,
+    Recent,
     RedisRateLimiter,
 )
 from tests.conftest import run_async
@@ -38,6 +40,35 @@ def test_memory_limiter_counts_within_one_process() -> None:
 
 def test_redis_limiter_is_shared_by_every_process(redis_url: str) -> None:
     exercise(RedisRateLimiter(redis_url), RedisRateLimiter(redis_url))
+
+
+def count_events(first: RateLimiter, second: RateLimiter) -> None:
+    """Events (failed log-ins) are counted per key, by any process, for their window; the
+    caller learns how many and how long ago the latest was (accounts' log-in throttle)."""
+    source, account = (f"login:failed:{name}:{uuid.uuid4().hex}" for name in ("a", "b"))
+    assert first.recent([source, account], window_seconds=60) == [Recent(0), Recent(0)]
+    first.record([source, account], window_seconds=60)
+    second.record([source], window_seconds=60)
+    counted_source, counted_account = second.recent([source, account], window_seconds=60)
+    assert (counted_source.count, counted_account.count) == (2, 1)
+    assert 0 <= counted_source.seconds_since_last < 5
+    second.reset(source)
+    assert first.recent([source, account], window_seconds=60)[0] == Recent(0)
+    # Older than the window: forgotten.
+    brief = f"login:failed:brief:{uuid.uuid4().hex}"
+    first.record([brief], window_seconds=0.2)
+    time.sleep(0.3)
+    first.record([brief], window_seconds=0.2)
+    assert second.recent([brief], window_seconds=0.2)[0].count == 1
+
+
+def test_memory_limiter_counts_events() -> None:
+    limiter = MemoryRateLimiter()
+    count_events(limiter, limiter)
+
+
+def test_redis_limiter_counts_events_for_every_process(redis_url: str) -> None:
+    count_events(RedisRateLimiter(redis_url), RedisRateLimiter(redis_url))
 
 
 def exercise_on_the_event_loop(limiter: RateLimiter) -> None:

@@ -36,7 +36,7 @@ from liveshop.core import migrate
 from liveshop.core.db import Database
 from liveshop.live.transport import PROTOCOL_PATH
 from liveshop.schema import metadata
-from tests.processes import wait_until_answering
+from tests.processes import SERVING_SECRET_KEY, wait_until_answering
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -148,7 +148,7 @@ def serve_app(workdir: Path, rtmp_port: int) -> Iterator[LiveServer]:
         **os.environ,
         "LIVESHOP_DATABASE_URL": database_url,
         "LIVESHOP_MEDIA_DIR": str(media_dir),
-        "LIVESHOP_SECRET_KEY": "e2e-secret-key",
+        "LIVESHOP_SECRET_KEY": SERVING_SECRET_KEY,
         "LIVESHOP_RTMP_PORT": str(rtmp_port),
     }
     log_path = workdir / "server.log"

@@ -73,7 +73,7 @@ def test_kill_9_mid_sale_then_restart_keeps_every_book_straight(
     server = Server({
         "LIVESHOP_DATABASE_URL": database_url, "LIVESHOP_MEDIA_DIR": str(tmp_path / "m"),
         "LIVESHOP_RTMP_PORT": "0", "LIVESHOP_TEST_PROVIDER_URL": provider_url,
-        "LIVESHOP_IDEMPOTENCY_ABANDONED_SECONDS": "2", "LIVESHOP_SECRET_KEY": "crash",
+        "LIVESHOP_IDEMPOTENCY_ABANDONED_SECONDS": "2",
         "LIVESHOP_SALE_SETTLEMENT_LEASE_SECONDS": "2",
     }, tmp_path / "server.log")
     server.start()

@@ -28,13 +28,20 @@ from liveshop.live.schemas import BuyView
 from liveshop.markets.model import MARKETS
 from tests.factories import VariantSpec, create_product, create_shop, make_buyers
 from tests.live.conftest import Room, Sale, settled
-from tests.processes import Server
+from tests.processes import SERVING_SECRET_KEY, Server
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The test's own app signs cookies as the two processes do, so its users' sessions are
+    valid on both."""
+    return settings.model_copy(update={"secret_key": SERVING_SECRET_KEY})
 
 
 @contextlib.contextmanager
 def running_two(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[list[Server]]:
     env = {"LIVESHOP_DATABASE_URL": database_url, "LIVESHOP_REDIS_URL": redis_url,
-           "LIVESHOP_SECRET_KEY": "test-secret", "LIVESHOP_RTMP_PORT": "0",
+           "LIVESHOP_RTMP_PORT": "0",
            "LIVESHOP_VIDEO_INGEST": "false", "LIVESHOP_MEDIA_DIR": str(tmp_path / "media")}
     servers = [Server(env, tmp_path / f"server-{name}.log") for name in "ab"]
     try:

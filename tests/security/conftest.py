@@ -7,6 +7,7 @@ on SQLite only and build one app per module (creating users is the slow part).
 from __future__ import annotations
 
 import io
+import secrets
 import uuid
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ def build_app(workdir: Path, **overrides: Any) -> tuple[FastAPI, Database, Setti
     metadata.create_all(engine)
     engine.dispose()
     settings = Settings(database_url=url, media_dir=workdir / "media", secret_key="sec-secret",
-                        _env_file=None, **overrides)
+                        mail_backend="memory", _env_file=None, **overrides)
     db = Database(url)
     return create_app(settings, db), db, settings
 
@@ -54,9 +55,22 @@ def sign_up(app: FastAPI, role: str, name: str | None = None) -> UserClient:
     return UserClient(http, body["user"], body["csrf_token"])
 
 
+def log_in_again(app: FastAPI, user: UserClient) -> UserClient:
+    """The same user in a second browser, with a session of its own: for a request that ends
+    the session it is sent with (logging out, logging in again). From an address of its own,
+    so that the per-IP log-in limit is not what a test meets."""
+    http = TestClient(app, client=(f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.1",
+                                   50000))
+    response = http.post("/api/v1/auth/login", json={"email": user.user["email"],
+                                                     "password": DEFAULT_PASSWORD})
+    assert response.status_code == 200, response.text
+    return UserClient(http, user.user, response.json()["csrf_token"])
+
+
 def clone(app: FastAPI, user: UserClient | None) -> TestClient:
-    """An independent client with the same session: the session lives in the signed cookie,
-    so logging out or switching market in the clone leaves ``user`` untouched."""
+    """An independent client with the same session: switching market in the clone leaves
+    ``user`` untouched (the choice lives in the signed cookie), but logging out or in there
+    ends the session both share (it is kept on the server): see ``log_in_again``."""
     http = TestClient(app)
     if user is not None:
         http.cookies.update(user.http.cookies)

@@ -9,7 +9,8 @@ Columns: anonymous; seller (owns the shop, hosts its shows); customer (the buyer
 the cart, cards, tokens, checkouts and orders); stranger (another buyer); other_seller (owns
 a different shop); creator (not invited by the shop); moderator (platform role); admin.
 
-Semantics: anonymous gets 401 except sign-up, log-in, log-out and the market choice. A
+Semantics: anonymous gets 401 except sign-up, log-in, log-out, asking for a sign-in link and
+the market choice. A
 shop's things answer 403 to everyone but its owner and admins; private things of a person
 (orders, carts, checkouts, cards, tokens) answer 404 so ids do not leak. Platform
 moderators may moderate chat but not host. Admins act for the platform on shops, shows and
@@ -30,11 +31,21 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from liveshop.accounts import service as accounts
+from liveshop.accounts.schemas import SignUp
 from liveshop.core.db import Database
 from liveshop.web.app import API_PREFIX, API_ROUTERS
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import VariantSpec, create_product
-from tests.security.conftest import ADDRESS, CARD, build_app, clone, png_bytes, sign_up
+from tests.security.conftest import (
+    ADDRESS,
+    CARD,
+    build_app,
+    clone,
+    log_in_again,
+    png_bytes,
+    sign_up,
+)
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 ROLES = ("anonymous", "seller", "customer", "stranger", "other_seller", "creator", "moderator",
@@ -138,6 +149,11 @@ class World:
         return next(line["item_id"] for shop in cart["shops"] for line in shop["lines"]
                     if line["variant_id"] == self.variant_id)
 
+    def fresh_user(self) -> int:
+        return accounts.sign_up(self.db, SignUp(
+            email=f"fresh-{uuid.uuid4().hex[:8]}@example.com", password=DEFAULT_PASSWORD,
+            display_name="Fresh")).user_id
+
     def fresh_message(self) -> int:
         return int(self.ok(self.seller, "POST", f"/shows/{self.live_show_id}/chat",
                            json={"text": "Welcome!"})["id"])
@@ -186,6 +202,8 @@ Setup = Callable[[World, str], Call]
 class Row:
     setup: Setup
     expected: Status
+    # The call ends the session it is sent with: each role sends it from a session of its own.
+    own_session: bool = False
 
 
 def _self_checkout(world: World, role: str) -> Call:
@@ -214,9 +232,15 @@ ROWS: dict[tuple[str, str], Row] = {
     # accounts
     ("POST", "/auth/signup"): Row(lambda w, r: Call("/auth/signup", {
         "email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": DEFAULT_PASSWORD,
-        "display_name": "New"}), public(201)),
-    ("POST", "/auth/login"): Row(_login, public(200)),
-    ("POST", "/auth/logout"): Row(lambda w, r: Call("/auth/logout"), public(204)),
+        "display_name": "New"}), public(201), own_session=True),
+    ("POST", "/auth/login"): Row(_login, public(200), own_session=True),
+    ("POST", "/auth/logout"): Row(lambda w, r: Call("/auth/logout"), public(204),
+                                  own_session=True),
+    ("POST", "/auth/login-link"): Row(lambda w, r: Call("/auth/login-link", {
+        "email": w.users[r].user["email"] if r in w.users
+        else f"nobody-{uuid.uuid4().hex[:8]}@example.com"}), public(202)),
+    ("POST", "/auth/password"): Row(lambda w, r: Call("/auth/password", {
+        "current_password": DEFAULT_PASSWORD, "new_password": DEFAULT_PASSWORD}), anyone(200)),
     ("POST", "/tokens"): Row(lambda w, r: Call("/tokens", {"name": "ci"}), anyone(201)),
     ("DELETE", "/tokens/{token_id}"): Row(
         lambda w, r: Call("/tokens/" + str(w.ok(w.customer, "POST", "/tokens",
@@ -225,6 +249,12 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/me/addresses"): Row(lambda w, r: Call("/me/addresses", ADDRESS), anyone(201)),
     ("PUT", "/admin/users/{user_id}/role"): Row(
         lambda w, r: Call(f"/admin/users/{w.victim.id}/role", {"role": "buyer"}),
+        expect(200, ("admin",), 403)),
+    ("POST", "/admin/users/{user_id}/suspend"): Row(
+        lambda w, r: Call(f"/admin/users/{w.fresh_user()}/suspend"),
+        expect(200, ("admin",), 403)),
+    ("POST", "/admin/users/{user_id}/reinstate"): Row(
+        lambda w, r: Call(f"/admin/users/{w.victim.id}/reinstate"),
         expect(200, ("admin",), 403)),
     # markets
     ("PUT", "/market"): Row(lambda w, r: Call("/market", {"market": "UK"}), public(200)),
@@ -445,7 +475,10 @@ def test_route_answers_each_role_as_expected(world: World, route: tuple[str, str
     for role in ROLES:
         call = row.setup(world, role)
         world.unthrottle()
-        client = clone(world.app, world.users.get(role))
+        user = world.users.get(role)
+        if row.own_session and user is not None:
+            user = log_in_again(world.app, user)
+        client = clone(world.app, user)
         response = client.request(
             method, API_PREFIX + call.path, json=call.json, files=call.files,
             headers={"Idempotency-Key": uuid.uuid4().hex})
