@@ -174,8 +174,11 @@ def test_a_retried_tap_whose_claim_another_process_made_replays_instead_of_sold_
         # A's gate is closed now, the holder its only claimant, for the next second.
         _wait_for_listeners(redis_url, channel_of(sale.show_id), seconds=0.5)
         # On B the holder's card is declined: the unit goes back to the sale...
+        with db.read() as session:
+            hold_id = session.scalar(select(FlashSale.hold_id)
+                                     .where(FlashSale.id == sale.sale_id))
         settlement.settle(db, TestPaymentProvider(), settings, RoomEvents(broker),
-                          sales.SoldOutGate(), purchase, holder)
+                          sales.SoldOutGate(), purchase, holder, hold_id)
         with db.read() as session:
             assert session.scalar(select(FlashSale.remaining)
                                   .where(FlashSale.id == sale.sale_id)) == 1
