@@ -17,6 +17,7 @@ import uvicorn
 from liveshop.core import migrate as migrations
 from liveshop.core.config import get_settings, secret_key_problem
 from liveshop.live.transport import PROTOCOL_PATH
+from liveshop.video.ws import MAX_FRAME_BYTES
 
 app = typer.Typer(help="liveshop: live-shopping platform", no_args_is_help=True)
 
@@ -39,9 +40,15 @@ def migrate() -> None:
     typer.echo("database is at the newest schema")
 
 
+# The largest WebSocket message a client may send: a browser publisher's media chunk (room
+# messages are far smaller). uvicorn's default, 16 MiB, would let any socket make the
+# server buffer that much before the handlers' own checks.
+WS_MAX_SIZE = MAX_FRAME_BYTES + 64 * 1024
+
+
 def _uvicorn(host: str, port: int, workers: int = 1) -> None:
     uvicorn.run("liveshop.main:app", host=host, port=port, workers=workers,
-                proxy_headers=True, ws=PROTOCOL_PATH)
+                proxy_headers=True, ws=PROTOCOL_PATH, ws_max_size=WS_MAX_SIZE)
 
 
 def _require_secret_key() -> None:

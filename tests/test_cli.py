@@ -21,6 +21,7 @@ from liveshop import cli as cli_module
 from liveshop.core import migrate as migrations
 from liveshop.core.config import get_settings, secret_key_problem
 from liveshop.core.db import Database, utcnow
+from liveshop.video.ws import MAX_FRAME_BYTES
 from tests.factories import create_shop
 from tests.live.conftest import Person, anonymous_join, free_port
 from tests.processes import ROOT, SERVING_SECRET_KEY, wait_until_answering
@@ -214,3 +215,14 @@ def test_demo_makes_a_secret_key_on_first_run_and_keeps_it(
     key = key_file.read_text().strip()
     assert secret_key_problem(key) is None
     assert served_with == [key, key]
+
+
+def test_serving_bounds_websocket_messages_to_a_publishers_chunk(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn would otherwise buffer messages of up to 16 MiB from any socket."""
+    runs: list[dict[str, object]] = []
+    monkeypatch.setattr(cli_module.uvicorn, "run", lambda *args, **kwargs: runs.append(kwargs))
+    cli_module._uvicorn("127.0.0.1", 8000)
+    [options] = runs
+    assert options["ws_max_size"] == cli_module.WS_MAX_SIZE
+    assert MAX_FRAME_BYTES < cli_module.WS_MAX_SIZE <= 5 * 1024 * 1024
