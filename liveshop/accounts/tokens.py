@@ -8,15 +8,13 @@ answered from memory.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import chain
 from typing import Any
 
 import anyio.to_thread
@@ -26,6 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import ApiToken, User
 from liveshop.accounts.security import token_digest
+from liveshop.core.batching import PerLoop, TurnBatcher
 from liveshop.core.db import Database, utcnow
 
 # last_used_at is refreshed at most this often, so API reads do not each cost a write.
@@ -111,15 +110,13 @@ def bearer_token(authorization: str) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-_Waiters = dict[str, list[asyncio.Future[Actor | None]]]
-
-
 class TokenLookup:
     """``await lookup.actor(token)``: one per process (on the AppContext).
 
-    Lookups that start in the same event-loop turn are answered by one query run in one
-    worker thread. Tokens found are remembered for ``TTL_SECONDS`` (at most ``MAX_CACHED``
-    of them); unknown or revoked ones are not, so a new token works at once.
+    Lookups made during one event-loop turn are answered by one query run in one worker
+    thread (liveshop/core/batching.py). Tokens found are remembered for ``TTL_SECONDS`` (at
+    most ``MAX_CACHED`` of them); unknown or revoked ones are not, so a new token works at
+    once.
 
     A revoke, role change or suspension made through this process (``forget_everywhere``)
     takes effect at once. One made by another process takes effect here within
@@ -135,31 +132,18 @@ class TokenLookup:
         # Bumped by every forget: a query that began before it may have read the token
         # still live, so its findings must not be remembered.
         self._generation = 0
-        # One gathering batch per event loop (a test may serve the app on several threads'
-        # loops at once); the lock guards these dicts across those threads.
-        self._batches: dict[asyncio.AbstractEventLoop, _Waiters] = {}
-        self._resolving: set[asyncio.Task[None]] = set()
+        # A test may serve the app on several threads' loops at once; the lock guards the
+        # cache and the generation across those threads.
+        self._batches = PerLoop(lambda: TurnBatcher(self._look_up))
         self._lock = threading.Lock()
         _LOOKUPS.add(self)
 
     async def actor(self, token: str) -> Actor | None:
         digest = token_digest(token)
         holder = self._cached(digest)
-        if holder is not None:
-            return holder.use(self._usage)
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[Actor | None] = loop.create_future()
-        with self._lock:
-            batch = self._batches.get(loop)
-            if batch is None:
-                batch = self._batches[loop] = {}
-                # Its first step runs in the next loop turn: lookups starting in this
-                # turn join the batch first.
-                task = loop.create_task(self._resolve(loop, batch))
-                self._resolving.add(task)
-                task.add_done_callback(self._resolving.discard)
-            batch.setdefault(digest, []).append(waiter)
-        return await waiter
+        if holder is None:
+            holder = await self._batches.here().submit(digest)
+        return holder.use(self._usage) if holder is not None else None
 
     def forget(self, *, digest: str | None = None, user_id: int | None = None) -> None:
         """Drop what is remembered about the token with ``digest`` / the user's tokens."""
@@ -183,26 +167,13 @@ class TokenLookup:
                 return None
             return holder
 
-    async def _resolve(self, loop: asyncio.AbstractEventLoop, batch: _Waiters) -> None:
+    async def _look_up(self, digests: list[str]) -> list[TokenHolder | None]:
         with self._lock:
-            del self._batches[loop]
             generation = self._generation
-        try:
-            found = await anyio.to_thread.run_sync(token_holders, self._db, list(batch))
-        except Exception as error:  # e.g. the database is down: each request reports it
-            for waiter in _unsettled(chain.from_iterable(batch.values())):
-                waiter.set_exception(error)
-            return
-        except BaseException:
-            for waiter in _unsettled(chain.from_iterable(batch.values())):
-                waiter.cancel()
-            raise
+        found = await anyio.to_thread.run_sync(token_holders, self._db,
+                                               list(dict.fromkeys(digests)))
         self._remember(found, generation)
-        for digest, waiters in batch.items():
-            holder = found.get(digest)
-            actor = holder.use(self._usage) if holder is not None else None
-            for waiter in _unsettled(waiters):
-                waiter.set_result(actor)
+        return [found.get(digest) for digest in digests]
 
     def _remember(self, found: dict[str, TokenHolder], generation: int) -> None:
         expires_at = time.monotonic() + self.TTL_SECONDS
@@ -215,12 +186,6 @@ class TokenLookup:
             # Oldest first: with one TTL for all, the first inserted expire first.
             while len(self._cache) > self.MAX_CACHED:
                 self._cache.popitem(last=False)
-
-
-def _unsettled(waiters: Iterable[asyncio.Future[Actor | None]]
-               ) -> Iterator[asyncio.Future[Actor | None]]:
-    # A waiter is done already when its request was cancelled (the client went away).
-    return (waiter for waiter in waiters if not waiter.done())
 
 
 _LOOKUPS: weakref.WeakSet[TokenLookup] = weakref.WeakSet()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from liveshop.core.batching import PerLoop, TurnBatcher
 from liveshop.core.errors import RateLimited
 
 log = logging.getLogger("liveshop.ratelimit")
@@ -135,44 +136,24 @@ ASYNC_CONNECTIONS = 64
 
 class _Rounds:
     """The hits made on one event loop, sent to Redis in rounds: those of one turn as one
-    pipeline, when the loop next turns. A flash sale's crowd of taps arrives together: one
-    at a time, each hit cost a round trip and ~85 µs of the loop's CPU while the crowd
-    waited (docs/benchmarks.md, flash sale)."""
+    pipeline, on the loop's next turn. A flash sale's crowd of taps arrives together, and a
+    round trip per hit cost the loop CPU while the crowd waited (docs/benchmarks.md, flash
+    sale)."""
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self.client = client
-        self._hits: list[tuple[list[Any], asyncio.Future[Any]]] = []
-        self._sending: set[asyncio.Task[None]] = set()
+        self._batcher: TurnBatcher[list[Any], Any] = TurnBatcher(self._send)
 
-    def hit(self, arguments: list[Any]) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        verdict: asyncio.Future[Any] = loop.create_future()
-        if not self._hits:
-            # Its first step runs on the loop's next turn: this turn's hits join the round.
-            task = loop.create_task(self._send())
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
-        self._hits.append((arguments, verdict))
-        return verdict
+    async def hit(self, arguments: list[Any]) -> Any:
+        return await self._batcher.submit(arguments)
 
-    async def _send(self) -> None:
-        hits, self._hits = self._hits, []
-        try:
-            # The script's text, not its SHA: a Redis restarted meanwhile (which forgot the
-            # script) needs no second round trip; Redis caches it by its SHA anyway.
-            async with self.client.pipeline(transaction=False) as pipeline:
-                for arguments, _ in hits:
-                    pipeline.eval(_SLIDING_WINDOW, 1, *arguments)
-                verdicts = await pipeline.execute(raise_on_error=False)
-        except Exception as error:  # e.g. Redis unreachable: every hit of the round says so
-            verdicts = [error] * len(hits)
-        for (_, verdict), outcome in zip(hits, verdicts, strict=True):
-            if verdict.done():  # its request went away
-                continue
-            if isinstance(outcome, Exception):
-                verdict.set_exception(outcome)
-            else:
-                verdict.set_result(outcome)
+    async def _send(self, hits: list[list[Any]]) -> list[Any]:
+        # The script's text, not its SHA: a Redis restarted meanwhile (which forgot the
+        # script) needs no second round trip; Redis caches it by its SHA anyway.
+        async with self.client.pipeline(transaction=False) as pipeline:
+            for arguments in hits:
+                pipeline.eval(_SLIDING_WINDOW, 1, *arguments)
+            return list(await pipeline.execute(raise_on_error=False))
 
 
 class RedisRateLimiter:
@@ -190,9 +171,7 @@ class RedisRateLimiter:
         # Two processes may count an event in the same microsecond.
         self._origin = secrets.token_hex(4)
         self._lock = threading.Lock()
-        # An asyncio client belongs to the loop it first ran on; tests serve the app on
-        # several loops, one after another and sometimes at once, so one client per loop.
-        self._rounds: dict[asyncio.AbstractEventLoop, _Rounds] = {}
+        self._rounds = PerLoop(self._new_rounds)
 
     def hit(self, key: str, *, limit: int, window_seconds: float) -> None:
         now, arguments = self._attempt(key, limit, window_seconds)
@@ -201,7 +180,7 @@ class RedisRateLimiter:
 
     async def hit_async(self, key: str, *, limit: int, window_seconds: float) -> None:
         now, arguments = self._attempt(key, limit, window_seconds)
-        self._verdict(await self._rounds_here().hit(arguments), now, window_seconds)
+        self._verdict(await self._rounds.here().hit(arguments), now, window_seconds)
 
     def record(self, keys: Sequence[str], *, window_seconds: float) -> None:
         now = time.time()
@@ -237,7 +216,7 @@ class RedisRateLimiter:
         ~250 ms for them (docs/benchmarks.md, flash sale)."""
         import redis
 
-        client = self._rounds_here().client
+        client = self._rounds.here().client
         try:
             # Concurrent pings hold a connection each, so the pool opens them all.
             await asyncio.gather(*(client.ping() for _ in range(ASYNC_CONNECTIONS)))
@@ -245,8 +224,7 @@ class RedisRateLimiter:
             log.warning("could not open the rate limiter's Redis connections: %s", error)
 
     async def aclose(self) -> None:
-        with self._lock:
-            rounds = self._rounds.pop(asyncio.get_running_loop(), None)
+        rounds = self._rounds.pop_here()
         if rounds is not None:
             await rounds.client.aclose()
 
@@ -266,19 +244,11 @@ class RedisRateLimiter:
         if oldest is not None:
             raise _refused(max(1, math.ceil(float(oldest) + window_seconds - now)))
 
-    def _rounds_here(self) -> _Rounds:
+    def _new_rounds(self) -> _Rounds:
         import redis.asyncio
 
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            rounds = self._rounds.get(loop)
-            if rounds is None:
-                # A loop that ended without aclose() took its connections with it.
-                for ended in [known for known in self._rounds if known.is_closed()]:
-                    del self._rounds[ended]
-                # Rounds waiting for a connection wait instead of failing on "too many".
-                rounds = self._rounds[loop] = _Rounds(redis.asyncio.Redis.from_pool(
-                    redis.asyncio.BlockingConnectionPool.from_url(
-                        self._url, max_connections=ASYNC_CONNECTIONS, timeout=_TIMEOUT_SECONDS,
-                        socket_timeout=_TIMEOUT_SECONDS, socket_connect_timeout=_TIMEOUT_SECONDS)))
-            return rounds
+        # Rounds waiting for a connection wait instead of failing on "too many".
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            self._url, max_connections=ASYNC_CONNECTIONS, timeout=_TIMEOUT_SECONDS,
+            socket_timeout=_TIMEOUT_SECONDS, socket_connect_timeout=_TIMEOUT_SECONDS)
+        return _Rounds(redis.asyncio.Redis.from_pool(pool))
