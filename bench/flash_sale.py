@@ -37,8 +37,8 @@ from liveshop.checkout.orm import Payment
 from liveshop.core.db import Database
 from liveshop.core.idempotency import IdempotencyRecord
 from liveshop.inventory.orm import StockLevel
+from liveshop.live.claims import CLAIM_STEP
 from liveshop.live.orm import FlashSale, SalePurchase
-from liveshop.live.sales import OFFER_STEP
 from liveshop.orders.orm import Order, OrderLine
 from tests.factories import make_buyers
 
@@ -171,7 +171,7 @@ def _check(db: Database, sale_id: int, variant_id: int, show_id: int) -> dict[st
             sa.select(Payment.checkout_id).where(Payment.status == "succeeded")
             .group_by(Payment.checkout_id).having(sa.func.count() > 1).subquery()))
         claims = session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)
-                                .where(IdempotencyRecord.scope == OFFER_STEP))
+                                .where(IdempotencyRecord.scope == CLAIM_STEP))
     result = {"sale_remaining": sale.remaining, "available": stock.available,
               "reserved": stock.reserved, "held": stock.held, "sold": stock.sold,
               "paid_lines": int(sold_lines or 0),

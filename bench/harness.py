@@ -32,11 +32,11 @@ from liveshop.accounts.orm import ApiToken, User
 from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core.db import Database, normalise_url, utcnow
 from liveshop.inventory import service as inventory
-from liveshop.live import service as live
+from liveshop.live import shows
 from liveshop.live.broker import InProcessBroker
-from liveshop.live.hub import RoomEvents
+from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import ShowCreate
-from liveshop.live.transport import PROTOCOL_PATH
+from liveshop.live.socket_writes import PROTOCOL_PATH
 from liveshop.schema import metadata
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -304,8 +304,8 @@ def make_live_show(db: Database, stock: int) -> LiveRoom:
         shop_id, product_id, variant_id = shop.id, product.id, variant.id
     # No event loop runs here, so the room events of going live reach nobody.
     events = RoomEvents(InProcessBroker())
-    show = live.create_show(db, actor, ShowCreate(
+    show = shows.create_show(db, actor, ShowCreate(
         shop_id=shop_id, title="Bench drop", scheduled_at=utcnow() + timedelta(minutes=1),
         markets=["UK", "DE"], product_ids=[product_id]))
-    live.go_live(db, events, actor, show.id)
+    shows.go_live(db, events, actor, show.id)
     return LiveRoom(show.id, variant_id, host_token)

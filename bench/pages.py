@@ -82,7 +82,7 @@ def _demo(url: str, folder: str) -> tuple[int, int]:
     from liveshop.core.db import Database
     from liveshop.demo.seed import seed_demo
     from liveshop.demo.simulation import ensure_live_show
-    from liveshop.live.runtime import create_hub
+    from liveshop.live.room import create_hub
     from liveshop.web.context import AppContext
 
     settings = Settings(database_url=url, media_dir=Path(folder) / "media")

@@ -16,7 +16,7 @@ import uvicorn
 
 from liveshop.core import migrate as migrations
 from liveshop.core.config import get_settings, secret_key_problem
-from liveshop.live.transport import PROTOCOL_PATH
+from liveshop.live.socket_writes import PROTOCOL_PATH
 from liveshop.video.ws import MAX_FRAME_BYTES
 
 app = typer.Typer(help="liveshop: live-shopping platform", no_args_is_help=True)

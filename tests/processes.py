@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from liveshop.live.transport import PROTOCOL_PATH
+from liveshop.live.socket_writes import PROTOCOL_PATH
 from tests.live.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]

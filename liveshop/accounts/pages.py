@@ -27,7 +27,7 @@ from liveshop.accounts.schemas import (
     SignUp,
     TokenCreate,
 )
-from liveshop.checkout import service as payments
+from liveshop.checkout import saved_cards
 from liveshop.core.errors import DomainError
 from liveshop.markets.model import COUNTRY_TO_MARKET, get_market
 from liveshop.web.deps import Context, CurrentActor, FormCsrf, MaybeActor, client_ip
@@ -177,7 +177,7 @@ def _account_page(request: Request, context: Context, actor: Actor, *, status_co
         user=service.get_user(context.db, actor),
         tokens=service.list_api_tokens(context.db, actor),
         addresses=service.list_addresses(context.db, actor),
-        cards=payments.list_payment_methods(context.db, actor),
+        cards=saved_cards.list_payment_methods(context.db, actor),
         countries=sorted(COUNTRY_TO_MARKET), new_token=new_token, error=error, notice=notice,
     )
 
@@ -234,7 +234,7 @@ def revoke_token(token_id: int, context: Context, actor: CurrentActor) -> Respon
 
 @router.post("/account/cards/{method_id}/delete", dependencies=[FormCsrf])
 def delete_card(method_id: int, context: Context, actor: CurrentActor) -> Response:
-    payments.delete_payment_method(context.db, actor, method_id)
+    saved_cards.delete_payment_method(context.db, actor, method_id)
     return RedirectResponse("/account", status_code=303)
 
 

@@ -31,7 +31,7 @@ from liveshop.catalog.schemas import (
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
 from liveshop.core.inputs import SingleLine
 from liveshop.inventory import service as inventory
-from liveshop.live import service as live
+from liveshop.live import follows, shows
 from liveshop.markets.model import MARKETS, Market
 from liveshop.web.deps import Context, CurrentActor, CurrentMarket, FormCsrf, MaybeActor
 from liveshop.web.templating import render
@@ -106,12 +106,12 @@ def home(request: Request, actor: MaybeActor, context: Context, market: CurrentM
         return "/?" + urlencode({**params, "page": number})
 
     # Shows sit above the products on the plain home page, not on search results.
-    live_shows, upcoming_shows = ([], []) if q or tag or page > 1 else live.home_shows(
+    live_shows, upcoming_shows = ([], []) if q or tag or page > 1 else shows.home_shows(
         context.db, market.code)
     return render(request, "catalog/home.html", results=results, q=q, tag=tag,
                   last_page=last_page, page_url=page_url, live_shows=live_shows,
                   upcoming_shows=upcoming_shows,
-                  reminded_ids=live.reminded_show_ids(context.db, actor))
+                  reminded_ids=follows.reminded_show_ids(context.db, actor))
 
 
 @router.get("/products/{product_id}")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from starlette.responses import JSONResponse, Response
 
-from liveshop.checkout import service
+from liveshop.checkout import carts, one_tap, saved_cards, service
 from liveshop.checkout.schemas import (
     BuyNowIn,
     CartItemIn,
@@ -46,26 +46,26 @@ def stored_json(stored: StoredResponse) -> Response:
 
 @router.get("/cart", response_model=CartView)
 def get_cart(actor: CurrentActor, market: CurrentMarket, context: Context) -> CartView:
-    return service.get_cart(context.db, actor, market)
+    return carts.get_cart(context.db, actor, market)
 
 
 @router.post("/cart/items", status_code=201, response_model=CartView)
 def add_cart_item(data: CartItemIn, actor: CurrentActor, market: CurrentMarket,
                   context: Context) -> CartView:
-    return service.add_item(context.db, context.settings, actor, market, data.variant_id,
+    return carts.add_item(context.db, context.settings, actor, market, data.variant_id,
                             data.quantity)
 
 
 @router.patch("/cart/items/{item_id}", response_model=CartView)
 def update_cart_item(item_id: int, data: CartItemUpdate, actor: CurrentActor,
                      market: CurrentMarket, context: Context) -> CartView:
-    return service.update_item(context.db, context.settings, actor, market, item_id, data.quantity)
+    return carts.update_item(context.db, context.settings, actor, market, item_id, data.quantity)
 
 
 @router.delete("/cart/items/{item_id}", response_model=CartView)
 def remove_cart_item(item_id: int, actor: CurrentActor, market: CurrentMarket,
                      context: Context) -> CartView:
-    return service.remove_item(context.db, actor, market, item_id)
+    return carts.remove_item(context.db, actor, market, item_id)
 
 
 @router.post("/checkouts", status_code=201, response_model=CheckoutView,
@@ -93,21 +93,21 @@ def pay_checkout(checkout_id: int, data: PayIn, actor: CurrentActor, context: Co
              dependencies=[BuyRateLimit])
 def buy_now(data: BuyNowIn, actor: CurrentActor, market: CurrentMarket, context: Context,
             idempotency_key: IdempotencyKey = None) -> CheckoutView:
-    return service.buy_now(context.db, context.payments, context.settings, actor,
+    return one_tap.buy_now(context.db, context.payments, context.settings, actor,
                            data.variant_id, data.quantity, market, idempotency_key)
 
 
 @router.post("/payment-methods", status_code=201, response_model=PaymentMethodView)
 def add_payment_method(data: PaymentMethodIn, actor: CurrentActor, context: Context
                        ) -> PaymentMethodView:
-    return service.add_payment_method(context.db, context.payments, actor, data)
+    return saved_cards.add_payment_method(context.db, context.payments, actor, data)
 
 
 @router.get("/payment-methods", response_model=list[PaymentMethodView])
 def list_payment_methods(actor: CurrentActor, context: Context) -> list[PaymentMethodView]:
-    return service.list_payment_methods(context.db, actor)
+    return saved_cards.list_payment_methods(context.db, actor)
 
 
 @router.delete("/payment-methods/{method_id}", status_code=204)
 def delete_payment_method(method_id: int, actor: CurrentActor, context: Context) -> None:
-    service.delete_payment_method(context.db, actor, method_id)
+    saved_cards.delete_payment_method(context.db, actor, method_id)

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from liveshop.accounts import service as accounts
 from liveshop.accounts.model import Actor
 from liveshop.catalog.orm import Variant
-from liveshop.checkout import model, service
+from liveshop.checkout import carts, model, saved_cards, service
 from liveshop.checkout.schemas import CardIn, CheckoutIn, PayIn, ShippingAddress
 from liveshop.core.errors import DomainError, InvalidInput
 from liveshop.markets.model import Market
@@ -28,7 +28,7 @@ ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "postcode", "country")
 def _cart_page(request: Request, context: Context, actor: Actor, market: Market, *,
                status_code: int = 200, error: str | None = None) -> Response:
     return render(request, "checkout/cart.html", status_code=status_code,
-                  cart=service.get_cart(context.db, actor, market), error=error)
+                  cart=carts.get_cart(context.db, actor, market), error=error)
 
 
 def _int_field(value: str, field: str) -> int:
@@ -59,7 +59,7 @@ def add_to_cart(request: Request, context: Context, actor: MaybeActor, market: C
         target = f"/products/{product_id}" if product_id else "/cart"
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
     try:
-        service.add_item(context.db, context.settings, actor, market,
+        carts.add_item(context.db, context.settings, actor, market,
                          _int_field(variant_id, "variant_id"), _int_field(quantity, "quantity"))
     except DomainError as error:
         return _cart_page(request, context, actor, market, status_code=error.status,
@@ -77,7 +77,7 @@ def cart_page(request: Request, context: Context, actor: CurrentActor,
 def update_cart_item(request: Request, item_id: int, context: Context, actor: CurrentActor,
                      market: CurrentMarket, quantity: Annotated[str, Form()] = "") -> Response:
     try:
-        service.update_item(context.db, context.settings, actor, market, item_id,
+        carts.update_item(context.db, context.settings, actor, market, item_id,
                             _int_field(quantity, "quantity"))
     except DomainError as error:
         return _cart_page(request, context, actor, market, status_code=error.status,
@@ -88,19 +88,19 @@ def update_cart_item(request: Request, item_id: int, context: Context, actor: Cu
 @router.post("/cart/items/{item_id}/remove", dependencies=[FormCsrf])
 def remove_cart_item(item_id: int, context: Context, actor: CurrentActor,
                      market: CurrentMarket) -> Response:
-    service.remove_item(context.db, actor, market, item_id)
+    carts.remove_item(context.db, actor, market, item_id)
     return RedirectResponse("/cart", status_code=303)
 
 
 def _checkout_page(request: Request, context: Context, actor: Actor, market: Market, *,
                    form: dict[str, str] | None = None, error: DomainError | None = None
                    ) -> Response:
-    cart = service.get_cart(context.db, actor, market)
+    cart = carts.get_cart(context.db, actor, market)
     if not cart.shops:
         return RedirectResponse("/cart", status_code=303)
     countries = model.countries_of(market)
     addresses = [a for a in accounts.list_addresses(context.db, actor) if a.country in countries]
-    cards = service.list_payment_methods(context.db, actor)
+    cards = saved_cards.list_payment_methods(context.db, actor)
     return render(
         request, "checkout/checkout.html", status_code=error.status if error else 200,
         cart=cart, addresses=addresses, cards=cards, countries=countries,

@@ -1,11 +1,10 @@
 """Python's cyclic garbage collector, set for a serving process.
 
 A full collection walks every object the collector tracks while the event loop waits. An app
-process holds ~150,000 of them from start-up (modules, routes, ORM mappers, pydantic
+process holds a large heap from start-up (modules, routes, ORM mappers, pydantic
 validators), and with the default thresholds the objects of requests in flight kept reaching
-the oldest generation, so full collections came every half second under load and each held
-every request for 60-140 ms: that pause was the p99 of every route, and scanning cost a third
-of a request's CPU (docs/benchmarks.md, "Fifth round").
+the oldest generation: full collections then came often under load and each paused every
+request in flight (measured in docs/benchmarks.md).
 """
 
 import gc
@@ -16,7 +15,7 @@ import gc
 SERVING_THRESHOLDS = (10_000, 10, 10)
 
 
-def settle_for_serving() -> None:
+def freeze_startup_objects() -> None:
     """Take what start-up built out of the collector's view and collect less often.
 
     Call once the app has started, in the process that serves it. Frozen objects are still freed

@@ -8,7 +8,7 @@ lock; WAL keeps readers concurrent with the single writer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -177,3 +177,19 @@ def upsert_into(session: Session, table: Any) -> postgresql.Insert | sqlite.Inse
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def set_row_present(session: Session, table: type[Base], key: tuple[int, int], present: bool,
+                    make: Callable[[], Base]) -> None:
+    """Make the row with this primary key exist (``present``, built by ``make``) or not.
+    Repeating a request is harmless, even two identical ones at once: the loser's insert is
+    rolled back to a savepoint."""
+    existing = session.get(table, key)
+    if present and existing is None:
+        try:
+            with session.begin_nested():
+                session.add(make())
+        except IntegrityError:
+            pass  # the concurrent twin stored it first
+    elif not present and existing is not None:
+        session.delete(existing)

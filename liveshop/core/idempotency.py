@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +34,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from liveshop.core.config import get_settings
 from liveshop.core.db import Base, Database, UTCDateTime, rows_affected, utcnow
 from liveshop.core.errors import Conflict, DomainError, InvalidInput
 
@@ -106,97 +105,76 @@ def run_once(
     key: str,
     request_fingerprint: str,
     operation: Callable[[Session], tuple[int, Any]],
-    last: Callable[[Session], None] | None = None,
-    brief: bool = False,
+    abandoned_seconds: float,
     scope: str = CLIENT_SCOPE,
 ) -> StoredResponse:
     """Run ``operation`` at most once per (user, scope, key) and return its stored response.
 
-    ``operation`` gets a session inside the transaction that also records the result and
-    returns ``(http_status, json_body)``. A DomainError it raises is recorded as the result
-    (its writes rolled back), so a retry gets the same error (as ReplayedError) instead of
-    a second attempt. ``last`` runs after the result is recorded, right before the commit:
-    the place for an update of a row every buyer contends for, which then stays locked for
-    one round trip only.
-
-    ``brief``: the operation only touches this database, briefly (no payment provider).
-    Its key is then stored with its result in its own transaction rather than claimed in
-    one of its own first: two transactions fewer. Concurrent requests with one key may each
-    run it, but only the first commits; the others wait on the key's unique index, roll back
-    and replay what it stored.
+    The key is claimed first, in a transaction of its own, so a concurrent request with the
+    same key sees it running (409 after waiting ``WAIT_FOR_RUNNING_SECONDS``) rather than
+    running the operation too. ``operation`` gets a session inside the transaction that also
+    records the result and returns ``(http_status, json_body)``. A DomainError it raises is
+    recorded as the result (its writes rolled back), so a retry gets the same error (as
+    ReplayedError) instead of a second attempt. A key left running for
+    ``abandoned_seconds`` (its process died) is taken over by the next request.
 
     ``scope``: where the key is stored; a step the server runs under a client's key names
     its own (see the module's docstring).
     """
     key = validate_key(key)
-    if brief:
-        stored = _run_in_one_transaction(db, user_id, scope, key, request_fingerprint,
-                                         operation, last)
-        if stored is not None:
-            return stored
-    deadline = time.monotonic() + WAIT_FOR_RUNNING_SECONDS
-    while True:
-        record_id, existing = _claim(db, user_id, scope, key, request_fingerprint)
-        if existing is not None:
-            if existing.fingerprint != request_fingerprint:
-                raise InvalidInput(
-                    "This Idempotency-Key was already used with a different request",
-                    field="Idempotency-Key", code="idempotency_key_reused",
-                )
-            if existing.state == "done":
-                assert existing.response_status is not None
-                if existing.response_status >= 400:
-                    raise ReplayedError(existing.response_status, existing.response_body)
-                return StoredResponse(existing.response_status, existing.response_body, True)
-            if time.monotonic() > deadline:
-                raise Conflict("A request with this Idempotency-Key is still in progress",
-                               field="Idempotency-Key", code="idempotency_key_in_use")
-            time.sleep(0.05)
-            continue
-        break
-
+    claimed = _claim_when_free(db, user_id, scope, key, request_fingerprint,
+                               timedelta(seconds=abandoned_seconds))
+    if isinstance(claimed, StoredResponse):
+        return claimed
     try:
         with db.transaction() as session:
             status, body = operation(session)
-            _finish(session, record_id, status, body)
-            if last is not None:
-                last(session)
+            _finish(session, claimed, status, body)
         return StoredResponse(status, body, False)
     except DomainError as error:
         with db.transaction() as session:
-            _finish(session, record_id, error.status, error_body(error))
+            _finish(session, claimed, error.status, error_body(error))
         raise
     except BaseException:
         # Nothing was committed: free the key so the client's retry can run.
         with db.transaction() as session:
-            session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+            session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == claimed))
         raise
 
 
-def _run_in_one_transaction(
-    db: Database, user_id: int, scope: str, key: str, request_fingerprint: str,
-    operation: Callable[[Session], tuple[int, Any]], last: Callable[[Session], None] | None,
-) -> StoredResponse | None:
-    """The ``brief`` run; None when the key turned out to be taken (then it is answered as
-    a retry), or when the operation hit a constraint (then it runs again the usual way)."""
-    def store(session: Session, status: int, body: Any) -> None:
-        store_results(session, [done_record(user_id, key, request_fingerprint, status, body,
-                                            scope=scope)])
+def _claim_when_free(db: Database, user_id: int, scope: str, key: str,
+                     request_fingerprint: str, abandoned_after: timedelta
+                     ) -> int | StoredResponse:
+    """The id of the key's record, claimed for this run; or the stored response of a
+    finished run of the same request."""
+    deadline = time.monotonic() + WAIT_FOR_RUNNING_SECONDS
+    while True:
+        record_id, existing = _claim(db, user_id, scope, key, request_fingerprint,
+                                     abandoned_after)
+        if existing is None:
+            return record_id
+        ensure_same_request(existing, request_fingerprint)
+        if existing.state == "done":
+            return replay(existing)
+        if time.monotonic() > deadline:
+            raise Conflict("A request with this Idempotency-Key is still in progress",
+                           field="Idempotency-Key", code="idempotency_key_in_use")
+        time.sleep(0.05)
 
-    try:
-        try:
-            with db.transaction() as session:
-                status, body = operation(session)
-                store(session, status, body)
-                if last is not None:
-                    last(session)
-            return StoredResponse(status, body, False)
-        except DomainError as error:
-            with db.transaction() as session:
-                store(session, error.status, error_body(error))
-            raise
-    except IntegrityError:
-        return None
+
+def ensure_same_request(record: IdempotencyRecord, request_fingerprint: str) -> None:
+    """A key answers only the request it was first used for (422 otherwise)."""
+    if record.fingerprint != request_fingerprint:
+        raise InvalidInput("This Idempotency-Key was already used with a different request",
+                           field="Idempotency-Key", code="idempotency_key_reused")
+
+
+def replay(record: IdempotencyRecord) -> StoredResponse:
+    """A finished run's response, for its retry; a stored error is raised again."""
+    assert record.state == "done" and record.response_status is not None
+    if record.response_status >= 400:
+        raise ReplayedError(record.response_status, record.response_body)
+    return StoredResponse(record.response_status, record.response_body, True)
 
 
 def done_record(user_id: int, key: str, request_fingerprint: str, status: int,
@@ -208,9 +186,25 @@ def done_record(user_id: int, key: str, request_fingerprint: str, status: int,
 
 
 def store_results(session: Session, records: list[dict[str, Any]]) -> None:
-    """Store finished results under their keys, with the writes they belong to (the
-    ``brief`` run, or several of them in one batch); IntegrityError if a key is taken."""
+    """Store finished results under their keys with the writes they belong to, in one
+    statement: for operations that only touch this database, briefly, the key needs no
+    transaction of its own first. IntegrityError if a key is taken (a retry, or a
+    concurrent request with the same key, once that one commits)."""
     session.execute(insert(IdempotencyRecord), records)
+
+
+def stored_records(session: Session, scope: str, keys: Collection[tuple[int, str]]
+                   ) -> dict[tuple[int, str], IdempotencyRecord]:
+    """The records stored under these (user id, key) pairs in ``scope``, in one query."""
+    if not keys:
+        return {}
+    found = session.scalars(select(IdempotencyRecord).where(
+        IdempotencyRecord.scope == scope,
+        IdempotencyRecord.user_id.in_({user_id for user_id, _ in keys}),
+        IdempotencyRecord.key.in_({key for _, key in keys})))
+    wanted = set(keys)
+    return {(record.user_id, record.key): record for record in found
+            if (record.user_id, record.key) in wanted}
 
 
 def stored_response(session: Session, user_id: int, key: str, *,
@@ -225,7 +219,8 @@ def stored_response(session: Session, user_id: int, key: str, *,
 
 
 def _claim(
-    db: Database, user_id: int, scope: str, key: str, request_fingerprint: str
+    db: Database, user_id: int, scope: str, key: str, request_fingerprint: str,
+    abandoned_after: timedelta,
 ) -> tuple[int, IdempotencyRecord | None]:
     """Insert a running record for the key, or return the record that already holds it."""
     try:
@@ -244,7 +239,6 @@ def _claim(
                 IdempotencyRecord.key == key,
             )
         ).one()
-        abandoned_after = timedelta(seconds=get_settings().idempotency_abandoned_seconds)
         if existing.state == "running" and existing.created_at < utcnow() - abandoned_after:
             taken = rows_affected(session.execute(
                 update(IdempotencyRecord)

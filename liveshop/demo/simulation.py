@@ -28,9 +28,10 @@ from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import DomainError
 from liveshop.demo.catalog import SHOPS
 from liveshop.inventory import service as inventory
-from liveshop.live import sales, service
-from liveshop.live.hub import Hub
+from liveshop.live import chat, sales, shows
 from liveshop.live.orm import Show
+from liveshop.live.purchases import LivePurchases
+from liveshop.live.room import Hub
 from liveshop.live.schemas import SaleIn, ShowCreate
 from liveshop.markets.model import MARKETS
 from liveshop.video import service as video
@@ -114,18 +115,18 @@ def ensure_live_show(context: AppContext, hub: Hub) -> tuple[int, Actor, list[in
         show_id = live.id if live else None
     if show_id is None:
         shop_markets = SHOPS[0].shipping
-        created = service.create_show(db, host, ShowCreate(
+        created = shows.create_show(db, host, ShowCreate(
             shop_id=shop_id, title=SHOW_TITLE, scheduled_at=utcnow(),
             description="New-season knitwear, live from our East London studio.",
             markets=list(shop_markets), product_ids=lineup))
         show_id = created.id
-        service.go_live(db, hub.events, host, show_id)
+        shows.go_live(db, hub.events, host, show_id)
     return show_id, host, lineup
 
 
 class DemoSimulation:
-    def __init__(self, context: AppContext, hub: Hub, gate: sales.SoldOutGate):
-        self.context, self.hub, self.gate = context, hub, gate
+    def __init__(self, context: AppContext, hub: Hub, purchases: LivePurchases):
+        self.context, self.hub, self.purchases = context, hub, purchases
         self.random = random.Random()
         self.ghosts: list[GhostViewer] = []
 
@@ -184,7 +185,7 @@ class DemoSimulation:
                 if self.random.random() < 0.45:
                     await asyncio.to_thread(self._chat, show_id, self.random.choice(bots))
                 if self.random.random() < 0.06:
-                    await asyncio.to_thread(self._buy, show_id, self.random.choice(bots))
+                    await self._buy(show_id, self.random.choice(bots))
             except Exception:
                 log.exception("demo simulation step failed")
             ticks += 1
@@ -201,12 +202,12 @@ class DemoSimulation:
             self.hub.leave(show_id, self.ghosts.pop())
 
     def _pin(self, host: Actor, show_id: int, product_id: int) -> None:
-        service.pin(self.context.db, self.hub.events, host, show_id, product_id)
+        shows.pin(self.context.db, self.hub.events, host, show_id, product_id)
 
     def _keep_sale_running(self, host: Actor, show_id: int, product_id: int) -> None:
         db = self.context.db
         with db.read() as session:
-            if service.active_sale(session, show_id) is not None:
+            if sales.active_sale(session, show_id) is not None:
                 return
             product = session.get(Product, product_id)
             assert product is not None
@@ -218,37 +219,41 @@ class DemoSimulation:
         if available < 20:
             with db.transaction() as session:
                 inventory.receive(session, variant.id, 60, note="demo restock")
-        show_markets = service.get_show(db, show_id).markets
+        show_markets = shows.get_show(db, show_id).markets
         # Round the sale price down to .99 in each market, about 30% off.
         sale_prices = {m: max(99, (prices[m] * 7 // 10) // 100 * 100 - 1) for m in show_markets}
-        service.start_sale(db, self.hub.events, host, show_id, SaleIn(
+        sales.start_sale(db, self.hub.events, host, show_id, SaleIn(
             variant_id=variant.id, prices=sale_prices, quantity=self.random.choice((10, 15, 20)),
             per_buyer_limit=2, duration_seconds=self.random.choice((120, 180, 240))))
 
     def _chat(self, show_id: int, bot: Actor) -> None:
         # A bot over the chat rate limit just stays quiet.
         with contextlib.suppress(DomainError):
-            service.post_chat(self.context.db, self.context.limiter, self.hub.events, bot,
+            chat.post_chat(self.context.db, self.context.limiter, self.hub.events, bot,
                               show_id, self.random.choice(CHAT_LINES))
 
-    def _buy(self, show_id: int, bot: Actor) -> None:
-        db = self.context.db
-        with db.read() as session:
+    async def _buy(self, show_id: int, bot: Actor) -> None:
+        """A tap on Buy, as a viewer's would be (liveshop/live/purchases.py)."""
+        variant_id = await asyncio.to_thread(self._variant_to_buy, show_id)
+        if variant_id is None:
+            return
+        # Sold out or over the per-buyer limit: the room already says so.
+        with contextlib.suppress(DomainError):
+            await self.purchases.buy(bot, show_id, variant_id, 1, MARKETS["UK"],
+                                     f"demo-{uuid.uuid4().hex}")
+
+    def _variant_to_buy(self, show_id: int) -> int | None:
+        """The running sale's variant, else the pinned product's first."""
+        with self.context.db.read() as session:
             show = session.get(Show, show_id)
-            sale = service.active_sale(session, show_id)
+            sale = sales.active_sale(session, show_id)
             product_id = show.pinned_product_id if show else None
             variant_id = sale.variant_id if sale else None
             if variant_id is None and product_id is not None:
                 product = session.get(Product, product_id)
                 variant_id = product.variants[0].id if product and product.variants else None
-        if variant_id is None:
-            return
-        # Sold out or over the per-buyer limit: the room already says so.
-        with contextlib.suppress(DomainError):
-            sales.buy(db, self.context.payments, self.context.settings, self.hub.events,
-                      self.gate, bot, show_id, variant_id, 1, MARKETS["UK"],
-                      f"demo-{uuid.uuid4().hex}")
+        return variant_id
 
 
-async def run_forever(context: AppContext, hub: Hub, gate: sales.SoldOutGate) -> None:
-    await DemoSimulation(context, hub, gate).run()
+async def run_forever(context: AppContext, hub: Hub, purchases: LivePurchases) -> None:
+    await DemoSimulation(context, hub, purchases).run()

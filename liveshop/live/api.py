@@ -5,16 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Header, Request, Response, UploadFile
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from liveshop.checkout.model import validate_quantity
 from liveshop.core.inputs import Id
-from liveshop.live import sales, service
-from liveshop.live.claim_queue import ClaimQueue
-from liveshop.live.hub import Hub, RoomEvents
+from liveshop.live import chat, creators, follows, sales, shows
 from liveshop.live.model import ShowStatus
+from liveshop.live.purchases import LivePurchases
+from liveshop.live.room import Hub
+from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import (
     BannedWordsIn,
     BuyIn,
@@ -33,10 +32,10 @@ from liveshop.live.schemas import (
     SlowModeIn,
     UserRef,
 )
-from liveshop.web.deps import Context, CurrentActor, CurrentMarket, limit_buying
+from liveshop.web.deps import Context, CurrentActor, CurrentMarket
 
 router = APIRouter(tags=["live"])
-# Also served, for taps on a sold-out sale, by liveshop/live/sold_out_lane.py.
+# Also served, for taps on a sold-out sale, by liveshop/live/sold_out.py (SoldOutLane).
 BUY_PATH = "/shows/{show_id}/buy"
 
 
@@ -60,6 +59,15 @@ class Done(BaseModel):
     ok: bool = True
 
 
+async def live_purchases(request: Request) -> LivePurchases:
+    """This event loop's purchases (built with the app's other per-loop objects)."""
+    purchases: LivePurchases = request.app.state.purchases
+    return purchases
+
+
+Purchases = Annotated[LivePurchases, Depends(live_purchases)]
+
+
 # The routes a live room calls most, first: FastAPI tries a router's routes in order for
 # every request (twice: to choose the router, then the route), and a flash sale's taps
 # arrive by the thousand.
@@ -68,32 +76,13 @@ class Done(BaseModel):
                  "Flash sale: the units are yours and payment follows; "
                  "see Location (GET /purchases/{purchase_id})")}})
 async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMarket,
-              context: Context, request: Request, response: Response,
+              purchases: Purchases, request: Request, response: Response,
               idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
               ) -> BuyView:
     """One tap: default address and card, the flash-sale price while a sale runs."""
-    request.app.state.settlements.noticed_tap()
-    gate: sales.SoldOutGate = request.app.state.sale_gate
-    # Answered on the event loop: thousands of late taps need no thread and no database.
-    if gate.known_sold_out(show_id, data.variant_id, actor.user_id):
-        raise sales.sold_out()
-    validate_quantity(data.quantity, context.settings.max_units_per_variant)
-    # Counted after the gate: the limit guards the database and the card provider, and a tap
-    # refused from memory reaches neither.
-    await limit_buying(actor, context)
-    events = room_events(request)
-    claims: ClaimQueue = request.app.state.claims
-    claimed = await claims.claim(sales.Tap(actor, show_id, data.variant_id, data.quantity,
-                                           market, idempotency_key))
-    if isinstance(claimed, sales.Offer):
-        async with request.app.state.purchase_slots:
-            bought = await run_in_threadpool(
-                sales.pay_now, context.db, context.payments, context.settings, events, actor,
-                show_id, data.variant_id, data.quantity, market, idempotency_key, claimed)
-    else:
-        bought = claimed
+    bought = await purchases.buy(actor, show_id, data.variant_id, data.quantity, market,
+                                 idempotency_key)
     if bought.status == "pending":
-        request.app.state.settlements.wake()
         response.status_code = 202
         response.headers["Location"] = request.app.url_path_for(
             "purchase", purchase_id=str(bought.purchase_id))
@@ -101,181 +90,181 @@ async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMar
 
 
 @router.get("/purchases/{purchase_id}", response_model=BuyView)
-def purchase(purchase_id: int, actor: CurrentActor, context: Context) -> BuyView:
+def purchase(purchase_id: int, actor: CurrentActor, purchases: Purchases) -> BuyView:
     """Where a flash-sale purchase stands: pending until paid, or failed (units given back)."""
-    return sales.purchase_view(context.db, actor, purchase_id)
+    return purchases.purchase(actor, purchase_id)
 
 
 @router.post("/shows/{show_id}/chat", status_code=201, response_model=ChatView)
 def post_chat(show_id: int, data: ChatIn, actor: CurrentActor, context: Context,
               request: Request) -> ChatView:
-    return service.post_chat(context.db, context.limiter, room_events(request), actor,
+    return chat.post_chat(context.db, context.limiter, room_events(request), actor,
                              show_id, data.text)
 
 
 @router.post("/shows", status_code=201, response_model=ShowView)
 def create_show(data: ShowCreate, actor: CurrentActor, context: Context) -> ShowView:
-    return service.create_show(context.db, actor, data)
+    return shows.create_show(context.db, actor, data)
 
 
 @router.get("/shows", response_model=list[ShowView])
 def list_shows(context: Context, market: CurrentMarket, status: ShowStatus | None = None,
                shop_id: Id | None = None) -> list[ShowView]:
-    return service.list_shows(context.db, market.code, status, shop_id)
+    return shows.list_shows(context.db, market.code, status, shop_id)
 
 
 @router.get("/shows/{show_id}", response_model=ShowView)
 def get_show(show_id: int, context: Context) -> ShowView:
-    return service.get_show(context.db, show_id)
+    return shows.get_show(context.db, show_id)
 
 
 @router.patch("/shows/{show_id}", response_model=ShowView)
 def update_show(show_id: int, data: ShowUpdate, actor: CurrentActor, context: Context
                 ) -> ShowView:
-    return service.update_show(context.db, actor, show_id, data)
+    return shows.update_show(context.db, actor, show_id, data)
 
 
 @router.put("/shows/{show_id}/cover", response_model=ShowView)
 def set_cover(show_id: int, file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
               actor: CurrentActor, context: Context) -> ShowView:
     data = file.file.read(context.settings.max_upload_bytes + 1)
-    return service.set_cover(context.db, context.settings, actor, show_id, data)
+    return shows.set_cover(context.db, context.settings, actor, show_id, data)
 
 
 @router.post("/shows/{show_id}/live", response_model=ShowView)
 def go_live(show_id: int, actor: CurrentActor, context: Context, request: Request) -> ShowView:
-    return service.go_live(context.db, room_events(request), actor, show_id)
+    return shows.go_live(context.db, room_events(request), actor, show_id)
 
 
 @router.post("/shows/{show_id}/end", response_model=ShowView)
 def end_show(show_id: int, actor: CurrentActor, context: Context, request: Request
              ) -> ShowView:
-    return service.end_show(context.db, room_events(request), actor, show_id)
+    return shows.end_show(context.db, room_events(request), actor, show_id)
 
 
 @router.put("/shows/{show_id}/pin", response_model=PinnedView)
 def pin(show_id: int, data: PinIn, actor: CurrentActor, context: Context, request: Request
         ) -> PinnedView:
-    card = service.pin(context.db, room_events(request), actor, show_id, data.product_id)
+    card = shows.pin(context.db, room_events(request), actor, show_id, data.product_id)
     return PinnedView(product=card)
 
 
 @router.get("/shows/{show_id}/pins", response_model=list[TimelineEntry])
 def pins(show_id: int, context: Context) -> list[TimelineEntry]:
-    return [TimelineEntry(**entry) for entry in service.pin_timeline(context.db, show_id)]
+    return [TimelineEntry(**entry) for entry in shows.pin_timeline(context.db, show_id)]
 
 
 @router.post("/shows/{show_id}/sales", status_code=201, response_model=SaleView)
 def start_sale(show_id: int, data: SaleIn, actor: CurrentActor, context: Context,
                request: Request) -> SaleView:
-    return service.start_sale(context.db, room_events(request), actor, show_id, data)
+    return sales.start_sale(context.db, room_events(request), actor, show_id, data)
 
 
 @router.post("/shows/{show_id}/sales/{sale_id}/stop", response_model=SaleView)
 def stop_sale(show_id: int, sale_id: int, actor: CurrentActor, context: Context,
               request: Request) -> SaleView:
-    return service.stop_sale(context.db, room_events(request), actor, show_id, sale_id)
+    return sales.stop_sale(context.db, room_events(request), actor, show_id, sale_id)
 
 
 @router.delete("/shows/{show_id}/chat/{message_id}", response_model=Done)
 def delete_message(show_id: int, message_id: int, actor: CurrentActor, context: Context,
                    request: Request) -> Done:
-    service.delete_message(context.db, room_events(request), actor, show_id, message_id)
+    chat.delete_message(context.db, room_events(request), actor, show_id, message_id)
     return Done()
 
 
 @router.post("/shows/{show_id}/mutes", status_code=201, response_model=Done)
 def mute(show_id: int, data: MuteIn, actor: CurrentActor, context: Context,
          request: Request) -> Done:
-    service.mute(context.db, room_events(request), actor, show_id, data.user_id, data.minutes)
+    chat.mute(context.db, room_events(request), actor, show_id, data.user_id, data.minutes)
     return Done()
 
 
 @router.post("/shows/{show_id}/bans", status_code=201, response_model=Done)
 def ban(show_id: int, data: UserRef, actor: CurrentActor, context: Context,
         request: Request) -> Done:
-    service.ban(context.db, room_events(request), actor, show_id, data.user_id)
+    chat.ban(context.db, room_events(request), actor, show_id, data.user_id)
     return Done()
 
 
 @router.delete("/shows/{show_id}/bans/{user_id}", response_model=Done)
 def unban(show_id: int, user_id: int, actor: CurrentActor, context: Context) -> Done:
-    service.unban(context.db, actor, show_id, user_id)
+    chat.unban(context.db, actor, show_id, user_id)
     return Done()
 
 
 @router.put("/shows/{show_id}/slow-mode", response_model=Done)
 def slow_mode(show_id: int, data: SlowModeIn, actor: CurrentActor, context: Context,
               request: Request) -> Done:
-    service.set_slow_mode(context.db, room_events(request), actor, show_id, data.seconds)
+    chat.set_slow_mode(context.db, room_events(request), actor, show_id, data.seconds)
     return Done()
 
 
 @router.put("/shows/{show_id}/moderators/{user_id}", response_model=Done)
 def add_moderator(show_id: int, user_id: int, actor: CurrentActor, context: Context) -> Done:
-    service.set_moderator(context.db, actor, show_id, user_id, True)
+    chat.set_moderator(context.db, actor, show_id, user_id, True)
     return Done()
 
 
 @router.delete("/shows/{show_id}/moderators/{user_id}", response_model=Done)
 def remove_moderator(show_id: int, user_id: int, actor: CurrentActor, context: Context
                      ) -> Done:
-    service.set_moderator(context.db, actor, show_id, user_id, False)
+    chat.set_moderator(context.db, actor, show_id, user_id, False)
     return Done()
 
 
 @router.put("/shops/{shop_id}/chat-filter", response_model=BannedWordsIn)
 def chat_filter(shop_id: int, data: BannedWordsIn, actor: CurrentActor, context: Context
                 ) -> BannedWordsIn:
-    return BannedWordsIn(words=service.set_banned_words(context.db, actor, shop_id, data.words))
+    return BannedWordsIn(words=chat.set_banned_words(context.db, actor, shop_id, data.words))
 
 
 @router.put("/shops/{shop_id}/follow", response_model=Done)
 def follow_shop(shop_id: int, actor: CurrentActor, context: Context) -> Done:
-    service.follow_shop(context.db, actor, shop_id, True)
+    follows.follow_shop(context.db, actor, shop_id, True)
     return Done()
 
 
 @router.delete("/shops/{shop_id}/follow", response_model=Done)
 def unfollow_shop(shop_id: int, actor: CurrentActor, context: Context) -> Done:
-    service.follow_shop(context.db, actor, shop_id, False)
+    follows.follow_shop(context.db, actor, shop_id, False)
     return Done()
 
 
 @router.put("/creators/{creator_id}/follow", response_model=Done)
 def follow_creator(creator_id: int, actor: CurrentActor, context: Context) -> Done:
-    service.follow_creator(context.db, actor, creator_id, True)
+    follows.follow_creator(context.db, actor, creator_id, True)
     return Done()
 
 
 @router.delete("/creators/{creator_id}/follow", response_model=Done)
 def unfollow_creator(creator_id: int, actor: CurrentActor, context: Context) -> Done:
-    service.follow_creator(context.db, actor, creator_id, False)
+    follows.follow_creator(context.db, actor, creator_id, False)
     return Done()
 
 
 @router.put("/shows/{show_id}/reminder", response_model=Done)
 def remind(show_id: int, actor: CurrentActor, context: Context) -> Done:
-    service.remind_me(context.db, actor, show_id, True)
+    follows.remind_me(context.db, actor, show_id, True)
     return Done()
 
 
 @router.delete("/shows/{show_id}/reminder", response_model=Done)
 def forget(show_id: int, actor: CurrentActor, context: Context) -> Done:
-    service.remind_me(context.db, actor, show_id, False)
+    follows.remind_me(context.db, actor, show_id, False)
     return Done()
 
 
 @router.get("/notifications", response_model=list[NotificationView])
 def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
                   ) -> list[NotificationView]:
-    return service.notifications(context.db, actor, mark_read)
+    return follows.notifications(context.db, actor, mark_read)
 
 
 @router.get("/shows/{show_id}/stats", response_model=ShowStats)
 def stats(show_id: int, actor: CurrentActor, context: Context, request: Request) -> ShowStats:
     hub: Hub = request.app.state.hub
-    return service.show_stats(context.db, actor, show_id, hub.viewer_count(show_id))
+    return shows.show_stats(context.db, actor, show_id, hub.viewer_count(show_id))
 
 
 class CreatorInvite(BaseModel):
@@ -286,7 +275,7 @@ class CreatorInvite(BaseModel):
 def invite_creator(shop_id: int, creator_id: int, data: CreatorInvite, actor: CurrentActor,
                    context: Context) -> Done:
     """Invite a creator to host this shop's shows for a commission on their orders."""
-    service.invite_creator(context.db, actor, shop_id, creator_id,
+    creators.invite_creator(context.db, actor, shop_id, creator_id,
                            int(data.commission_percent * 100))
     return Done()
 
@@ -296,6 +285,6 @@ def remove_creator(shop_id: int, creator_id: int, actor: CurrentActor, context: 
                    request: Request) -> Done:
     """End the creator's grant: the shows they host that have not ended go back to the
     shop's owner at once (running flash sales stopped, stream keys replaced)."""
-    service.remove_creator(context.db, room_events(request), context.settings, actor, shop_id,
+    creators.remove_creator(context.db, room_events(request), context.settings, actor, shop_id,
                            creator_id)
     return Done()

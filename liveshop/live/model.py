@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -137,3 +138,113 @@ def sale_is_open(status: str, remaining: int, ends_at: datetime, now: datetime) 
 
 def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def market_codes(markets: str) -> list[str]:
+    """The codes of a show's stored ``markets`` column (",UK,DE,")."""
+    return [code for code in markets.strip(",").split(",") if code]
+
+
+# --- buying in a room ---
+
+
+class SoldOut(Conflict):
+    code = "sold_out"
+
+
+def sold_out() -> SoldOut:
+    return SoldOut("Sold out", field="variant_id")
+
+
+def limit_reached(limit: int) -> Conflict:
+    return Conflict(f"The limit is {limit} per buyer for this sale", field="quantity",
+                    code="limit_reached")
+
+
+@dataclass(frozen=True)
+class PurchaseTerms:
+    """What a tap in a live room buys at, decided once per Idempotency-Key and stored with
+    it, so a retry after a crash gets the same terms even if the sale has ended meanwhile.
+    ``sale_id`` None: the regular price."""
+
+    # The creator hosting the show earns from its orders; None when the shop hosts itself.
+    creator_id: int | None
+    sale_id: int | None
+    sale_price: int | None
+
+
+@dataclass(frozen=True)
+class RoomForTap:
+    """A show as a tap sees it, with the flash sale running on the tapped variant, if any."""
+
+    status: str
+    markets: str
+    creator_id: int | None
+    sale_id: int | None
+    per_buyer_limit: int
+    prices: dict[str, int]
+    remaining: int  # units of the sale left when read
+    version: int  # the sale's, when read
+    sells_variant: bool  # the variant's product is in the lineup, or it is the sale's
+    ships_to: frozenset[str]  # of the markets asked about, those the shop ships to
+
+    def terms(self, market_code: str) -> PurchaseTerms:
+        """What a tap in ``market_code`` buys at, or why the room does not sell it."""
+        if self.status == ShowStatus.SCHEDULED:
+            raise Conflict("Buying opens when the show goes live", field="show_id")
+        if not self.sells_variant:
+            raise InvalidInput("This show does not sell that product", field="variant_id")
+        if market_code not in market_codes(self.markets):
+            raise Conflict(f"This show does not sell in {market_code}", field="market")
+        if market_code not in self.ships_to:
+            raise Conflict(f"The shop does not ship to {market_code}", field="market")
+        if self.sale_id is None:
+            return PurchaseTerms(self.creator_id, None, None)
+        return PurchaseTerms(self.creator_id, self.sale_id, int(self.prices[market_code]))
+
+
+def one_tap_per_buyer(buyers: Sequence[int]) -> tuple[list[int], list[int]]:
+    """The positions of each buyer's first tap, and of the others (a buyer's taps are
+    counted against the per-buyer limit one at a time, so the others wait for a later
+    round)."""
+    seen: set[int] = set()
+    firsts: list[int] = []
+    later: list[int] = []
+    for index, buyer in enumerate(buyers):
+        (later if buyer in seen else firsts).append(index)
+        seen.add(buyer)
+    return firsts, later
+
+
+@dataclass(frozen=True)
+class Fitting:
+    """Which taps the units left serve, by position: first come, first served."""
+
+    served: list[int]
+    too_many: list[int]  # want more units than are left at all: sold out for them
+    later: list[int]  # would fit alone, not after those before them: a later round
+
+
+def fit_to_units_left(quantities: Sequence[int], remaining: int) -> Fitting:
+    """The first taps whose units the ``remaining`` units cover. A tap after the first
+    that does not fit waits for a later round rather than let later taps pass it: a unit
+    may come back (a declined card) or the taps before it may be refused."""
+    served: list[int] = []
+    too_many: list[int] = []
+    later: list[int] = []
+    wanted = 0
+    for index, quantity in enumerate(quantities):
+        if quantity > remaining:
+            too_many.append(index)
+        elif not later and wanted + quantity <= remaining:
+            wanted += quantity
+            served.append(index)
+        else:
+            later.append(index)
+    return Fitting(served, too_many, later)
+
+
+def within_limit(held: int, quantity: int, limit: int) -> bool:
+    """The per-buyer limit: the units a buyer holds of one sale never pass it (the claim
+    checks it with the count, in the same conditional statement)."""
+    return held + quantity <= limit

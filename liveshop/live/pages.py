@@ -23,7 +23,7 @@ from liveshop.checkout import model as checkout_model
 from liveshop.core import media
 from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
-from liveshop.live import service
+from liveshop.live import creators, follows, shows
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.schemas import ShowCreate, ShowView
 from liveshop.markets.model import MARKETS
@@ -70,7 +70,7 @@ def _replay(context: AppContext, show: ShowView) -> tuple[list[dict[str, Any]], 
     """The pin timeline (with each pin's wall-clock time, which the player maps onto the
     recording) and the recording to play (static/js/replay.js)."""
     timeline = [{**entry, "pinned_ms": epoch_ms(datetime.fromisoformat(entry["pinned_at"]))}
-                for entry in service.pin_timeline(context.db, show.id)]
+                for entry in shows.pin_timeline(context.db, show.id)]
     video = video_service.video_of(context.db, context.settings.hls_base_url, show.id)
     started = video["recording_started_at"] or epoch_ms(show.started_at or show.scheduled_at)
     return timeline, {"playlist": video["recording"], "poster": video["poster"],
@@ -80,7 +80,7 @@ def _replay(context: AppContext, show: ShowView) -> tuple[list[dict[str, Any]], 
 @router.get("/shows/{show_id}")
 def show_page(request: Request, show_id: int, actor: MaybeActor, context: Context,
               market: CurrentMarket) -> Response:
-    page = service.show_page(context.db, actor, show_id)
+    page = shows.show_page(context.db, actor, show_id)
     timeline, replay = (_replay(context, page.show) if page.show.status == ShowStatus.ENDED
                         else ([], {}))
     room_market = viewer_market(page.show.markets, market.code)
@@ -96,7 +96,7 @@ def show_page(request: Request, show_id: int, actor: MaybeActor, context: Contex
 @router.get("/shows/{show_id}/control")
 def control_room(request: Request, show_id: int, actor: CurrentActor, context: Context,
                  market: CurrentMarket) -> Response:
-    page = service.show_page(context.db, actor, show_id)
+    page = shows.show_page(context.db, actor, show_id)
     if not page.can_moderate:
         raise Forbidden("Only the show's host, shop and moderators can open its control room",
                         field="show_id")
@@ -117,19 +117,19 @@ def _may_schedule(actor: Actor) -> Actor:
 @router.get("/seller/shows")
 def seller_shows(request: Request, actor: CurrentActor, context: Context,
                  created: int | None = None) -> Response:
-    shows = service.my_shows(context.db, _may_schedule(actor))
-    return render(request, "live/seller_shows.html", shows=shows, created=created)
+    mine = shows.my_shows(context.db, _may_schedule(actor))
+    return render(request, "live/seller_shows.html", shows=mine, created=created)
 
 
 def _schedule_form(request: Request, context: Context, actor: Actor, shop_id: int | None,
                    form: dict[str, str], chosen: FormData | None, error: str | None,
                    status_code: int = 200) -> Response:
-    shops = [catalog.get_shop(context.db, id_) for id_ in service.hostable_shop_ids(
+    shops = [catalog.get_shop(context.db, id_) for id_ in creators.hostable_shop_ids(
         context.db, actor)]
     shop = next((s for s in shops if s.id == shop_id), shops[0] if shops else None)
     products = [] if shop is None else [
         {"id": product_id, "title": title}
-        for product_id, title in service.lineup_candidates(context.db, shop.id)]
+        for product_id, title in shows.lineup_candidates(context.db, shop.id)]
     return render(request, "live/new_show.html", status_code=status_code, shops=shops,
                   shop=shop, products=products, form=form, error=error,
                   chosen_markets=set(chosen.getlist("markets")) if chosen else None,
@@ -170,7 +170,7 @@ def create_show(request: Request, actor: CurrentActor, context: Context,
         if isinstance(upload, UploadFile) and upload.filename:
             cover = media.clean_image(upload.file.read(context.settings.max_upload_bytes + 1),
                                       context.settings.max_upload_bytes)
-        show = service.create_show(context.db, actor, data, cover, context.settings.media_dir)
+        show = shows.create_show(context.db, actor, data, cover, context.settings.media_dir)
     except (DomainError, ValidationError) as error:
         message, _ = error_text(error)
         return _schedule_form(request, context, actor, shop_id, submitted(form), form,
@@ -182,5 +182,5 @@ def create_show(request: Request, actor: CurrentActor, context: Context,
 
 @router.get("/notifications")
 def notifications(request: Request, actor: CurrentActor, context: Context) -> Response:
-    items = service.notifications(context.db, actor, mark_read=True)
+    items = follows.notifications(context.db, actor, mark_read=True)
     return render(request, "live/notifications.html", items=items)

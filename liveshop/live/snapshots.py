@@ -1,4 +1,5 @@
-"""Room snapshots shared by the viewers who join at about the same time.
+"""What a viewer joining a room is sent first: the room's snapshot, shared by the viewers
+who join at about the same time, and what this viewer may do there.
 
 Building a snapshot takes about 17 queries; a reconnect storm of thousands of viewers must
 not run them thousands of times. The part every viewer of a room in one market sees
@@ -16,6 +17,17 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
+
+from liveshop.accounts.model import Actor
+from liveshop.core.config import Settings
+from liveshop.core.db import Database
+from liveshop.live import model
+from liveshop.live.access import can_host, can_moderate, load_show, markets_of
+from liveshop.live.chat import banned_from_shop, muted_until, recent_chat
+from liveshop.live.model import epoch_ms
+from liveshop.live.sales import active_sale, sale_event
+from liveshop.live.shows import lineup_cards, product_card, show_view
 
 MAX_AGE_SECONDS = 1.0
 
@@ -56,3 +68,46 @@ class SnapshotCache:
             if entry is not None and entry.encoded is task:
                 del self._entries[key]
 
+
+def room_snapshot(db: Database, settings: Settings, show_id: int, market: str) -> dict[str, Any]:
+    """The part of the snapshot that is the same for every viewer of the room in ``market``
+    (shared by joiners through :class:`SnapshotCache`). ``server_time``, ``viewers`` and
+    ``you`` are each joiner's own."""
+    from liveshop.video import service as video  # video builds on this module
+
+    with db.read() as session:
+        show = load_show(session, show_id)
+        markets = markets_of(show)
+        sale = active_sale(session, show_id)
+        return {
+            "type": "snapshot", "v": model.PROTOCOL_VERSION,
+            "market": market if market in markets else markets[0],
+            "show": {**show_view(session, show).model_dump(mode="json"),
+                     "slow_mode_seconds": show.slow_mode_seconds},
+            "pinned": product_card(session, show.pinned_product_id, markets)
+            if show.pinned_product_id else None,
+            "sale": sale_event(session, sale) if sale else None,
+            "lineup": lineup_cards(session, show),
+            "chat": [message.model_dump() for message in recent_chat(session, show_id)],
+            "video": video.room_view(session, settings.hls_base_url, show_id),
+        }
+
+
+ANONYMOUS_VIEWER: dict[str, Any] = {
+    "user_id": None, "name": None, "can_chat": False, "can_moderate": False,
+    "can_host": False, "muted_until": None,
+}
+
+
+def room_viewer(db: Database, show_id: int, actor: Actor) -> dict[str, Any]:
+    """The snapshot's ``you``: what this signed-in viewer may do in the room."""
+    with db.read() as session:
+        show = load_show(session, show_id)
+        muted = muted_until(session, show_id, actor.user_id)
+        return {
+            "user_id": actor.user_id, "name": actor.display_name,
+            "can_chat": not banned_from_shop(session, show.shop_id, actor.user_id),
+            "can_moderate": can_moderate(session, actor, show),
+            "can_host": can_host(session, actor, show),
+            "muted_until": epoch_ms(muted) if muted else None,
+        }

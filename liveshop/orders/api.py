@@ -67,8 +67,8 @@ def cancel(order_id: int, actor: CurrentActor, context: Context,
 def refund(order_id: int, data: RefundIn, actor: CurrentActor, context: Context,
            idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Partial (per line) or full refund. Requires an Idempotency-Key header."""
-    stored = service.refund(context.db, context.payments, actor, order_id, data,
-                            idempotency_key)
+    stored = service.refund(context.db, context.payments, context.settings, actor, order_id,
+                            data, idempotency_key)
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
     return JSONResponse(stored.body, status_code=stored.status, headers=headers)
 

@@ -213,7 +213,7 @@ def seller_refund(request: Request, order_id: int, actor: CurrentActor, context:
         lines = [] if full else _refund_lines(line_id or [], quantity or [])
         if not full and not lines:
             raise InvalidInput("Enter a quantity for at least one line to refund")
-        service.refund(context.db, context.payments, actor, order_id,
+        service.refund(context.db, context.payments, context.settings, actor, order_id,
                        RefundIn(lines=lines, full=full), idempotency_key)
     except DomainError as error:
         return _seller_page(request, context, actor, order_id, status_code=error.status,

@@ -18,6 +18,7 @@ from liveshop.catalog.access import owned_shop
 from liveshop.catalog.orm import Shop
 from liveshop.checkout.orm import Payment, Refund
 from liveshop.checkout.payments import PaymentProvider
+from liveshop.core.config import Settings
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from liveshop.core.idempotency import StoredResponse, fingerprint, run_once
@@ -382,11 +383,12 @@ def refund_in(session: Session, payments: PaymentProvider, actor: Actor, order_i
     return RefundResult(refund=_refund_view(refund, order), order=_detail(session, access))
 
 
-def refund(db: Database, payments: PaymentProvider, actor: Actor, order_id: int,
-           data: RefundIn, idempotency_key: str | None) -> StoredResponse:
+def refund(db: Database, payments: PaymentProvider, settings: Settings, actor: Actor,
+           order_id: int, data: RefundIn, idempotency_key: str | None) -> StoredResponse:
     """Refund once per Idempotency-Key: a retry returns the first result, not a 2nd refund."""
     return run_once(
         db, user_id=actor.user_id, key=idempotency_key or "",
+        abandoned_seconds=settings.idempotency_abandoned_seconds,
         request_fingerprint=fingerprint("order_refund", {"order_id": order_id,
                                                          **data.model_dump()}),
         operation=lambda session: (

@@ -19,7 +19,7 @@ from imageio_ffmpeg import get_ffmpeg_exe
 from liveshop.accounts.model import Actor
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
-from liveshop.live.hub import RoomEvents
+from liveshop.live.room_events import RoomEvents
 from liveshop.video import model, service
 from liveshop.video.model import KIND_RECORDING, Publisher
 from liveshop.video.packager import Packager, grab_poster

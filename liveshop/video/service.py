@@ -23,10 +23,10 @@ from liveshop.accounts.model import Actor
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, Forbidden, NotFound
-from liveshop.live import service as live
-from liveshop.live.hub import RoomEvents
+from liveshop.live import access, shows
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.orm import Show
+from liveshop.live.room_events import RoomEvents
 from liveshop.video import model
 from liveshop.video.model import KIND_LIVE, KIND_RECORDING, Publisher, StreamState
 from liveshop.video.orm import VideoStream
@@ -61,7 +61,7 @@ def _ensure_stream(db: Database, show_id: int) -> None:
 
 
 def _require_host(session: Session, actor: Actor, show: Show) -> None:
-    if not live.can_host(session, actor, show):
+    if not access.can_host(session, actor, show):
         raise Forbidden("Only the show's host or shop can publish video", field="show_id")
 
 
@@ -175,7 +175,7 @@ def begin_publish(db: Database, events: RoomEvents, publisher: Publisher, *,
         try:
             if host is None:
                 raise Forbidden("The show's host account is closed", field="show_id")
-            live.go_live(db, events, host, grant.show_id)
+            shows.go_live(db, events, host, grant.show_id)
         except Conflict:
             pass  # the host pressed Go live at the same moment
         except BaseException:
@@ -238,7 +238,7 @@ def finish(db: Database, events: RoomEvents, settings: Settings, show_id: int) -
     """End the show (if still live) and close its video for good. Call after the show's
     packager has stopped, so nothing rewrites the playlists afterwards."""
     with contextlib.suppress(Conflict, NotFound):  # already ended by the host, or deleted
-        live.end_show(db, events, None, show_id)
+        shows.end_show(db, events, None, show_id)
     with db.transaction() as session:
         session.execute(update(VideoStream).where(VideoStream.show_id == show_id).values(
             state=StreamState.ENDED, publisher=None, updated_at=utcnow()))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -27,7 +26,7 @@ from liveshop.checkout import api as checkout_api
 from liveshop.checkout import pages as checkout_pages
 from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.checkout.service import expire_stale_checkouts
-from liveshop.core.collector import settle_for_serving
+from liveshop.core.collector import freeze_startup_objects
 from liveshop.core.config import Settings, check_secret_key, get_settings
 from liveshop.core.db import Database
 from liveshop.core.gil import hand_over_sooner
@@ -37,15 +36,10 @@ from liveshop.demo import simulation
 from liveshop.inventory import api as inventory_api
 from liveshop.live import api as live_api
 from liveshop.live import pages as live_pages
-from liveshop.live import runtime as live_runtime
-from liveshop.live import sales
-from liveshop.live import ws as live_ws
+from liveshop.live import room, room_socket, sales
 from liveshop.live.admission import SocketAllowance
-from liveshop.live.claim_queue import ClaimQueue
-from liveshop.live.runtime import create_hub
-from liveshop.live.sales import SoldOutGate
-from liveshop.live.settlement import Settlements
-from liveshop.live.sold_out_lane import SoldOutLane
+from liveshop.live.purchases import LivePurchases
+from liveshop.live.sold_out import SoldOutGate, SoldOutLane
 from liveshop.markets import api as markets_api
 from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
@@ -63,7 +57,6 @@ HLS_JS_DIR = Path(__file__).resolve().parents[2] / "node_modules" / "hls.js" / "
 # How often unpaid checkouts whose stock hold ran out are cancelled and their stock freed.
 EXPIRY_SWEEP_SECONDS = 30.0
 TOKEN_USE_WRITE_SECONDS = 10.0
-PURCHASES_AT_ONCE = 4
 API_PREFIX = "/api/v1"
 # In this order FastAPI tries them for each API request, every route of each: the live
 # rooms' (taps, chat) come first, since they arrive by the thousand in a flash sale.
@@ -139,11 +132,12 @@ async def background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
             await task
 
 
-def claim_queue(app: FastAPI) -> ClaimQueue:
+def live_purchases(app: FastAPI) -> LivePurchases:
+    """The live rooms' purchases on the event loop being started (taps batch on it and its
+    settlement queue runs there); the sold-out gate is the process's."""
     context: AppContext = app.state.context
-    claiming = (context.db, app.state.hub.events, app.state.sale_gate)
-    return ClaimQueue(functools.partial(sales.claim_batches, *claiming),
-                      functools.partial(sales.claim_tap, *claiming), app.state.sale_gate)
+    return LivePurchases(context.db, context.settings, context.payments, context.limiter,
+                         app.state.hub.events, app.state.sale_gate)
 
 
 async def warm_routes(app: ASGIApp) -> None:
@@ -186,59 +180,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     elif not settings.secret_key:
         settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(48)})
     db = db or Database(settings.database_url)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The hub belongs to the event loop that serves the sockets, so each serving
-        # loop gets its own (tests may run the app on several loops one after another).
-        idle_hub, app.state.hub = app.state.hub, create_hub(settings.redis_url)
-        # What other processes give back to a sale this one saw sold out reopens it here.
-        app.state.sale_gate.listen(app.state.hub.broker)
-        app.state.claims = claim_queue(app)  # this loop's
-        app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)
-        try:
-            async with contextlib.AsyncExitStack() as running:
-                running.push_async_callback(app.state.context.limiter.aclose)
-                await app.state.context.limiter.warm()
-                await run_in_threadpool(db.warm)
-                running.push_async_callback(app.state.claims.aclose)
-                await running.enter_async_context(background(every(
-                    EXPIRY_SWEEP_SECONDS, lambda: expire_stale_checkouts(db),
-                    "expiring stale checkouts")))
-                token_use, session_use = (app.state.context.token_use,
-                                          app.state.context.session_use)
-
-                def stamp_use() -> None:
-                    token_use.write(db)
-                    session_use.write(db)
-
-                await running.enter_async_context(background(every(
-                    TOKEN_USE_WRITE_SECONDS, stamp_use, "stamping token and session use")))
-                running.push_async_callback(run_logged, stamp_use,
-                                            "stamping token and session use")
-                await running.enter_async_context(live_runtime.running(app.state.hub, db))
-                app.state.settlements = Settlements()  # this loop's
-                await running.enter_async_context(background(app.state.settlements.run(
-                    db, app.state.context.payments, settings, app.state.hub.events,
-                    app.state.sale_gate)))
-                # RTMP ingest, browser publishing and the video supervisor (docs/video.md).
-                app.state.video = VideoRuntime(settings, db, app.state.hub.events)
-                await app.state.video.start()
-                running.push_async_callback(app.state.video.stop)
-                if settings.demo_simulation:
-                    await running.enter_async_context(background(simulation.run_forever(
-                        app.state.context, app.state.hub, app.state.sale_gate)))
-                if serving_process:
-                    await warm_routes(app)
-                    settle_for_serving()
-                    hand_over_sooner()
-                yield
-        finally:
-            app.state.sale_gate.listen(None)
-            app.state.hub = idle_hub
-
     app = FastAPI(
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, db, serving_process),
         title="liveshop",
         version="0.1.0",
         description="Live-shopping platform API. Errors are JSON "
@@ -252,29 +195,93 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
         mailer=mailer_for(settings),
     )
     # Until the app starts serving, room events have no sockets to reach.
-    app.state.hub = create_hub()
+    app.state.hub = room.create_hub()
     app.state.sale_gate = SoldOutGate()
     app.state.socket_allowance = SocketAllowance(settings.room_sockets_per_ip,
                                                  settings.room_sockets_per_user)
-    # Flash-sale purchases are paid for after the tap is answered (liveshop/live/settlement.py).
-    app.state.settlements = Settlements()
-    # Taps claim in batches (liveshop/live/claim_queue.py). Purchases paid at once (regular
-    # prices) run a few at a time per process: buyers of one item queue for its stock row,
-    # locked from an UPDATE to the commit, and with many threads competing for the GIL each
-    # holder is slow to reach its commit and the queue crawls. The waiting taps hold no
-    # thread (docs/benchmarks.md, flash sale).
-    app.state.claims = claim_queue(app)
-    app.state.purchase_slots = asyncio.Semaphore(PURCHASES_AT_ONCE)
+    # Serving starts its own (lifespan); these serve an app used without starting it.
+    app.state.purchases = live_purchases(app)
+    _route(app)
+    _add_middleware(app, settings)
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    # Browser libraries come from the npm registry (`npm ci`), never copied into the repo.
+    app.mount("/static/vendor/hls.js", StaticFiles(directory=HLS_JS_DIR, check_dir=False),
+              name="hls.js")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/media", StaticFiles(directory=settings.media_dir), name="media")
+    return app
 
+
+def _lifespan(settings: Settings, db: Database, serving_process: bool
+              ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The hub and the purchases belong to the event loop that serves, so each serving
+        # loop gets its own (tests may run the app on several loops one after another).
+        idle_hub, app.state.hub = app.state.hub, room.create_hub(settings.redis_url)
+        # What other processes give back to a sale this one saw sold out reopens it here.
+        app.state.sale_gate.listen(app.state.hub.broker)
+        app.state.purchases = live_purchases(app)
+        try:
+            async with contextlib.AsyncExitStack() as running:
+                await _start_background_work(app, settings, db, running)
+                if serving_process:
+                    await warm_routes(app)
+                    freeze_startup_objects()
+                    hand_over_sooner()
+                yield
+        finally:
+            app.state.sale_gate.listen(None)
+            app.state.hub = idle_hub
+
+    return lifespan
+
+
+async def _start_background_work(app: FastAPI, settings: Settings, db: Database,
+                                 running: contextlib.AsyncExitStack) -> None:
+    """What a serving event loop runs beside the requests, stopped in reverse order."""
+    context: AppContext = app.state.context
+    purchases: LivePurchases = app.state.purchases
+    running.push_async_callback(context.limiter.aclose)
+    await context.limiter.warm()
+    await run_in_threadpool(db.warm)
+    running.push_async_callback(purchases.aclose)
+    await running.enter_async_context(background(every(
+        EXPIRY_SWEEP_SECONDS, lambda: expire_stale_checkouts(db), "expiring stale checkouts")))
+
+    def stamp_use() -> None:
+        context.token_use.write(db)
+        context.session_use.write(db)
+
+    await running.enter_async_context(background(every(
+        TOKEN_USE_WRITE_SECONDS, stamp_use, "stamping token and session use")))
+    running.push_async_callback(run_logged, stamp_use, "stamping token and session use")
+    await running.enter_async_context(room.serving(app.state.hub))
+    await running.enter_async_context(background(
+        sales.end_expired_sales_forever(db, app.state.hub.events)))
+    # Flash-sale purchases are paid for after the tap is answered.
+    await running.enter_async_context(background(purchases.settle_forever()))
+    # RTMP ingest, browser publishing and the video supervisor (docs/video.md).
+    app.state.video = VideoRuntime(settings, db, app.state.hub.events)
+    await app.state.video.start()
+    running.push_async_callback(app.state.video.stop)
+    if settings.demo_simulation:
+        await running.enter_async_context(background(simulation.run_forever(
+            context, app.state.hub, purchases)))
+
+
+def _route(app: FastAPI) -> None:
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for router in PAGE_ROUTERS:
         app.include_router(router, include_in_schema=False)
-    app.include_router(live_ws.router)
+    app.include_router(room_socket.router)
     app.include_router(video_ws.router)
     app.include_router(video_files.router)
 
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -283,16 +290,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
         same_site="lax",
         https_only=settings.secure_cookies,
     )
-
     # Between the two: late taps on a sold-out sale carry the security headers, and skip
     # the session, FastAPI's routing and the buy route's dependencies.
     app.add_middleware(SoldOutLane, buy_path=API_PREFIX + live_api.BUY_PATH)
     app.add_middleware(SecurityHeaders)
-
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
-    # Browser libraries come from the npm registry (`npm ci`), never copied into the repo.
-    app.mount("/static/vendor/hls.js", StaticFiles(directory=HLS_JS_DIR, check_dir=False),
-              name="hls.js")
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.mount("/media", StaticFiles(directory=settings.media_dir), name="media")
-    return app

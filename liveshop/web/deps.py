@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from liveshop.accounts import sessions
 from liveshop.accounts.model import Actor
 from liveshop.accounts.tokens import bearer_token
+from liveshop.checkout.one_tap import count_one_tap_buy
 from liveshop.core.errors import Forbidden, NotAuthenticated
 from liveshop.markets.model import MARKETS, Market, market_from_accept_language
 from liveshop.web.context import AppContext
@@ -124,15 +125,8 @@ async def verify_form_csrf(request: Request) -> None:
 FormCsrf = Depends(verify_form_csrf)
 
 
-# One-tap purchases per user: generous for a person tapping in a flash sale, a wall for a
-# script hammering the endpoint (retries of one tap count too: they should back off).
-BUYS_PER_WINDOW = 10
-BUY_WINDOW_SECONDS = 10
-
-
 async def limit_buying(actor: CurrentActor, context: Context) -> None:
-    await context.limiter.hit_async(f"buy:{actor.user_id}", limit=BUYS_PER_WINDOW,
-                                    window_seconds=BUY_WINDOW_SECONDS)
+    await count_one_tap_buy(context.limiter, actor)
 
 
 BuyRateLimit = Depends(limit_buying)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from liveshop.checkout import service
+from liveshop.checkout import carts, service
 from liveshop.checkout.orm import CartItem, Checkout
 from liveshop.checkout.schemas import CheckoutIn, ShippingAddress
 from liveshop.core.config import Settings
@@ -141,7 +141,7 @@ def test_the_cap_is_a_setting(make_user: Any, plenty: int, db: Database,
                               settings: Settings) -> None:
     buyer = actor_of(make_user())
     strict = settings.model_copy(update={"max_units_per_variant": 3})
-    service.add_item(db, strict, buyer, UK, plenty, 3)
+    carts.add_item(db, strict, buyer, UK, plenty, 3)
     with pytest.raises(InvalidInput) as refused:
-        service.add_item(db, strict, buyer, UK, plenty, 1)
+        carts.add_item(db, strict, buyer, UK, plenty, 1)
     assert refused.value.field == "quantity" and "between 1 and 3" in refused.value.message

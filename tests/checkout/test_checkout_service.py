@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from liveshop.accounts.model import Actor, Role
-from liveshop.checkout import service
+from liveshop.checkout import carts, one_tap, saved_cards, service
 from liveshop.checkout.orm import Checkout, Payment
 from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.checkout.schemas import CardIn, CheckoutIn, PayIn, PaymentMethodIn, ShippingAddress
@@ -112,7 +112,7 @@ def test_expired_reservations_release_stock_and_cancel_pending_orders(
         assert level is not None and (level.available, level.reserved) == (5, 0)
     assert service.expire_stale_checkouts(db, now=later) == 0
     # The cart is untouched, so the buyer can try again.
-    assert service.get_cart(db, actor, UK).item_count == 2
+    assert carts.get_cart(db, actor, UK).item_count == 2
 
 
 def save_defaults(db: Database, payments: TestPaymentProvider, actor: Actor) -> None:
@@ -120,7 +120,7 @@ def save_defaults(db: Database, payments: TestPaymentProvider, actor: Actor) -> 
     from liveshop.accounts.schemas import AddressIn
 
     accounts.save_address(db, actor, AddressIn(**UK_ADDRESS))
-    service.add_payment_method(db, payments, actor, PaymentMethodIn(card=CardIn(**OK_CARD)))
+    saved_cards.add_payment_method(db, payments, actor, PaymentMethodIn(card=CardIn(**OK_CARD)))
 
 
 def test_buy_now_pays_one_line_with_defaults_and_leaves_the_cart(
@@ -129,7 +129,7 @@ def test_buy_now_pays_one_line_with_defaults_and_leaves_the_cart(
     actor, payments = actor_of(buyer), TestPaymentProvider()
     save_defaults(db, payments, actor)
     add(buyer, catalog.tee)
-    view = service.buy_now(db, payments, settings, actor, catalog.tee, 2, UK, "tap-1",
+    view = one_tap.buy_now(db, payments, settings, actor, catalog.tee, 2, UK, "tap-1",
                            unit_price_override=1800, show_id=77, creator_id=actor.user_id)
     assert view.status == "paid" and view.total == 3600 + 399
     (order,) = view.orders
@@ -138,10 +138,10 @@ def test_buy_now_pays_one_line_with_defaults_and_leaves_the_cart(
     with db.read() as session:
         row = session.get(Order, order.id)
         assert row is not None and row.creator_id == actor.user_id
-    again = service.buy_now(db, payments, settings, actor, catalog.tee, 2, UK, "tap-1",
+    again = one_tap.buy_now(db, payments, settings, actor, catalog.tee, 2, UK, "tap-1",
                             unit_price_override=1800, show_id=77, creator_id=actor.user_id)
     assert again.id == view.id and payments.charge_calls == 1
-    assert service.get_cart(db, actor, UK).item_count == 1
+    assert carts.get_cart(db, actor, UK).item_count == 1
 
 
 def test_a_buy_now_tapped_at_once_on_threads_with_one_key_buys_and_charges_once(
@@ -149,7 +149,7 @@ def test_a_buy_now_tapped_at_once_on_threads_with_one_key_buys_and_charges_once(
     actor, payments = actor_of(make_user()), TestPaymentProvider()
     save_defaults(db, payments, actor)
     before = counts(db)
-    bought = in_threads(6, lambda: service.buy_now(db, payments, settings, actor, catalog.tee,
+    bought = in_threads(6, lambda: one_tap.buy_now(db, payments, settings, actor, catalog.tee,
                                                    1, UK, "same-tap"))
     views = [view for view in bought if not isinstance(view, BaseException)]
     assert len(views) == 6 and len({view.id for view in views}) == 1, bought
@@ -167,15 +167,15 @@ def test_buy_now_names_what_is_missing(make_user: Any, catalog: Catalog, db: Dat
 
     actor, payments = actor_of(make_user()), TestPaymentProvider()
     with pytest.raises(InvalidInput) as error:
-        service.buy_now(db, payments, settings, actor, catalog.tee, 1, UK, "k1")
+        one_tap.buy_now(db, payments, settings, actor, catalog.tee, 1, UK, "k1")
     assert error.value.field == "payment_method"
-    service.add_payment_method(db, payments, actor, PaymentMethodIn(card=CardIn(**OK_CARD)))
+    saved_cards.add_payment_method(db, payments, actor, PaymentMethodIn(card=CardIn(**OK_CARD)))
     with pytest.raises(InvalidInput) as error:
-        service.buy_now(db, payments, settings, actor, catalog.tee, 1, UK, "k2")
+        one_tap.buy_now(db, payments, settings, actor, catalog.tee, 1, UK, "k2")
     assert error.value.field == "address"
     accounts.save_address(db, actor, AddressIn(**{**UK_ADDRESS, "country": "DE"}))
     with pytest.raises(DomainError) as wrong_country:
-        service.buy_now(db, payments, settings, actor, catalog.tee, 1, UK, "k3")
+        one_tap.buy_now(db, payments, settings, actor, catalog.tee, 1, UK, "k3")
     assert wrong_country.value.status == 422
 
 

@@ -13,7 +13,7 @@ from tests.processes import run_python
 def test_start_up_objects_are_frozen_and_start_up_garbage_is_collected_first() -> None:
     out = run_python("""
         import gc, weakref
-        from liveshop.core.collector import settle_for_serving
+        from liveshop.core.collector import freeze_startup_objects
 
         class Node:
             pass
@@ -25,7 +25,7 @@ def test_start_up_objects_are_frozen_and_start_up_garbage_is_collected_first() -
         weakref.finalize(cycle, collected.append, True)
         del cycle
         gc.disable()  # only the settling may collect the cycle
-        settle_for_serving()
+        freeze_startup_objects()
         tracked = {id(o) for o in gc.get_objects()}
         print(collected == [True], id(kept) not in tracked, gc.get_freeze_count() > 0,
               gc.get_threshold())

@@ -5,12 +5,25 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.orm import User
 from liveshop.core.db import Database
 from liveshop.core.errors import Conflict, DomainError, InvalidInput
-from liveshop.core.idempotency import fingerprint, run_once
+from liveshop.core.idempotency import (
+    CLIENT_SCOPE,
+    ReplayedError,
+    StoredResponse,
+    done_record,
+    ensure_same_request,
+    error_body,
+    fingerprint,
+    replay,
+    run_once,
+    store_results,
+    stored_records,
+)
 from tests.queries import statements
 
 
@@ -37,9 +50,9 @@ class Counter:
 def test_retry_with_same_key_replays_the_first_result(db: Database, user_id: int) -> None:
     operation = Counter()
     first = run_once(db, user_id=user_id, key="k1", request_fingerprint=fingerprint("op", 1),
-                     operation=operation)
+                     operation=operation, abandoned_seconds=60)
     again = run_once(db, user_id=user_id, key="k1", request_fingerprint=fingerprint("op", 1),
-                     operation=operation)
+                     operation=operation, abandoned_seconds=60)
     assert (first.status, first.body, first.replayed) == (201, {"call": 1}, False)
     assert (again.status, again.body, again.replayed) == (201, {"call": 1}, True)
     assert operation.calls == 1
@@ -47,10 +60,10 @@ def test_retry_with_same_key_replays_the_first_result(db: Database, user_id: int
 
 def test_same_key_with_another_request_is_rejected(db: Database, user_id: int) -> None:
     run_once(db, user_id=user_id, key="k", request_fingerprint=fingerprint("op", 1),
-             operation=Counter())
+             operation=Counter(), abandoned_seconds=60)
     with pytest.raises(InvalidInput) as raised:
         run_once(db, user_id=user_id, key="k", request_fingerprint=fingerprint("op", 2),
-                 operation=Counter())
+                 operation=Counter(), abandoned_seconds=60)
     assert raised.value.code == "idempotency_key_reused"
     assert raised.value.field == "Idempotency-Key"
 
@@ -60,7 +73,7 @@ def test_concurrent_retries_run_the_operation_once(db: Database, user_id: int) -
 
     def attempt(_: int) -> Any:
         return run_once(db, user_id=user_id, key="same", request_fingerprint=fingerprint("op", 1),
-                        operation=operation).body
+                        operation=operation, abandoned_seconds=60).body
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         bodies = list(pool.map(attempt, range(10)))
@@ -78,11 +91,11 @@ def test_domain_errors_are_replayed_and_their_writes_rolled_back(
 
     with pytest.raises(Conflict):
         run_once(db, user_id=user_id, key="e", request_fingerprint=fingerprint("op", 1),
-                 operation=failing)
+                 operation=failing, abandoned_seconds=60)
     retried = Counter()
     with pytest.raises(DomainError) as replay:
         run_once(db, user_id=user_id, key="e", request_fingerprint=fingerprint("op", 1),
-                 operation=retried)
+                 operation=retried, abandoned_seconds=60)
     assert (replay.value.status, replay.value.code, replay.value.field) == (
         409, "out_of_stock", "quantity")
     assert retried.calls == 0
@@ -96,9 +109,9 @@ def test_a_crash_frees_the_key_for_the_retry(db: Database, user_id: int) -> None
 
     with pytest.raises(RuntimeError):
         run_once(db, user_id=user_id, key="c", request_fingerprint=fingerprint("op", 1),
-                 operation=crashing)
+                 operation=crashing, abandoned_seconds=60)
     result = run_once(db, user_id=user_id, key="c", request_fingerprint=fingerprint("op", 1),
-                      operation=Counter())
+                      operation=Counter(), abandoned_seconds=60)
     assert result.status == 201 and not result.replayed
 
 
@@ -107,72 +120,41 @@ def test_missing_or_oversized_key_names_the_header(db: Database, user_id: int,
                                                    key: str | None) -> None:
     with pytest.raises(InvalidInput) as raised:
         run_once(db, user_id=user_id, key=key, request_fingerprint="f",  # type: ignore[arg-type]
-                 operation=Counter())
+                 operation=Counter(), abandoned_seconds=60)
     assert raised.value.field == "Idempotency-Key"
 
 
-# --- brief operations: the key is stored with the result, in the operation's transaction ---
+# --- results stored with the writes they belong to, without a claim first ---
 
 
-class Signup(Counter):
-    """A counter that writes: each run adds a user, so what committed can be counted."""
-
-    def __call__(self, session: Session) -> tuple[int, Any]:
-        status, body = super().__call__(session)
-        session.add(User(email=f"brief-{body['call']}@example.com", display_name="B",
-                         password_hash="x"))
-        session.flush()
-        return status, body
-
-
-def _brief_users(db: Database) -> int:
-    with db.read() as session:
-        return session.query(User).filter(User.email.like("brief-%")).count()
-
-
-def test_a_brief_operation_is_stored_with_its_key_and_replayed(db: Database,
-                                                               user_id: int) -> None:
-    operation = Signup()
-    with statements(db) as seen:
-        first = run_once(db, user_id=user_id, key="b", request_fingerprint=fingerprint("op", 1),
-                         operation=operation, brief=True)
+def test_a_result_stored_with_its_writes_replays_and_refuses_another_request(
+        db: Database, user_id: int) -> None:
+    request = fingerprint("op", 1)
+    with statements(db) as seen, db.transaction() as session:
+        store_results(session, [done_record(user_id, "b", request, 202, {"id": 7},
+                                            scope="step")])
     assert sum("idempotency_keys" in statement for statement in seen) == 1  # one INSERT
-    again = run_once(db, user_id=user_id, key="b", request_fingerprint=fingerprint("op", 1),
-                     operation=operation, brief=True)
-    assert (first.body, first.replayed, again.body, again.replayed) == (
-        {"call": 1}, False, {"call": 1}, True)
-    assert _brief_users(db) == 1
+    with pytest.raises(IntegrityError), db.transaction() as session:  # a retry's insert
+        store_results(session, [done_record(user_id, "b", request, 202, {"id": 8},
+                                            scope="step")])
+    with db.read() as session:
+        found = stored_records(session, "step", [(user_id, "b"), (user_id, "other")])
+    assert list(found) == [(user_id, "b")]
+    record = found[(user_id, "b")]
+    ensure_same_request(record, request)
+    assert replay(record) == StoredResponse(202, {"id": 7}, True)
     with pytest.raises(InvalidInput) as reused:
-        run_once(db, user_id=user_id, key="b", request_fingerprint=fingerprint("op", 2),
-                 operation=operation, brief=True)
+        ensure_same_request(record, fingerprint("op", 2))
     assert reused.value.code == "idempotency_key_reused"
 
 
-def test_concurrent_brief_runs_commit_once_and_all_answer_alike(db: Database,
-                                                                user_id: int) -> None:
-    operation = Signup()
-
-    def attempt(_: int) -> Any:
-        return run_once(db, user_id=user_id, key="same", brief=True,
-                        request_fingerprint=fingerprint("op", 1), operation=operation).body
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        bodies = list(pool.map(attempt, range(8)))
-    assert len({body["call"] for body in bodies}) == 1
-    assert _brief_users(db) == 1
-
-
-def test_a_brief_operations_error_is_stored_without_its_writes(db: Database,
-                                                               user_id: int) -> None:
-    def failing(session: Session) -> tuple[int, Any]:
-        Signup()(session)
-        raise Conflict("sold out", field="quantity", code="out_of_stock")
-
-    with pytest.raises(Conflict):
-        run_once(db, user_id=user_id, key="e", request_fingerprint=fingerprint("op", 1),
-                 operation=failing, brief=True)
-    with pytest.raises(DomainError) as replay:
-        run_once(db, user_id=user_id, key="e", request_fingerprint=fingerprint("op", 1),
-                 operation=Signup(), brief=True)
-    assert (replay.value.status, replay.value.code) == (409, "out_of_stock")
-    assert _brief_users(db) == 0
+def test_a_stored_error_is_raised_again_on_replay(db: Database, user_id: int) -> None:
+    error = Conflict("sold out", field="quantity", code="out_of_stock")
+    with db.transaction() as session:
+        store_results(session, [done_record(user_id, "e", "f", error.status,
+                                            error_body(error))])
+    with db.read() as session:
+        [record] = stored_records(session, CLIENT_SCOPE, [(user_id, "e")]).values()
+    with pytest.raises(ReplayedError) as replayed:
+        replay(record)
+    assert (replayed.value.status, replayed.value.code) == (409, "out_of_stock")

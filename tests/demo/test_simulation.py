@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 
 from liveshop.demo.seed import seed_demo
 from liveshop.demo.simulation import DemoSimulation, _bots, ensure_live_show
-from liveshop.live import service
+from liveshop.live import shows
 from liveshop.live.orm import ChatMessage, FlashSale
-from liveshop.live.runtime import create_hub
-from liveshop.live.sales import SoldOutGate
-from liveshop.live.settlement import settle_next
+from liveshop.live.purchases import LivePurchases
+from liveshop.live.room import create_hub
+from liveshop.live.sold_out import SoldOutGate
 from liveshop.orders.orm import Order
+from tests.conftest import run_async
 
 
 def test_demo_show_goes_live_chats_runs_a_sale_and_sells(app: Any) -> None:
@@ -22,10 +23,12 @@ def test_demo_show_goes_live_chats_runs_a_sale_and_sells(app: Any) -> None:
     hub = create_hub()
     show_id, host, lineup = ensure_live_show(context, hub)
     assert ensure_live_show(context, hub)[0] == show_id  # a restart keeps the same show
-    assert service.get_show(context.db, show_id).status == "live"
+    assert shows.get_show(context.db, show_id).status == "live"
 
-    gate = SoldOutGate()
-    simulation = DemoSimulation(context, hub, gate)
+    # The purchases a viewer's tap goes through in the app (liveshop/live/purchases.py).
+    purchases = LivePurchases(context.db, context.settings, context.payments, context.limiter,
+                              hub.events, SoldOutGate())
+    simulation = DemoSimulation(context, hub, purchases)
     simulation.random.seed(7)
     bots = _bots(context.db)
     assert len(_bots(context.db)) == len(bots)  # created once
@@ -34,9 +37,9 @@ def test_demo_show_goes_live_chats_runs_a_sale_and_sells(app: Any) -> None:
     simulation._drift_audience(show_id)
     for bot in bots[:3]:
         simulation._chat(show_id, bot)
-        simulation._buy(show_id, bot)
-    # The bots bought during the sale: the app's settling loop pays for them.
-    while settle_next(context.db, context.payments, context.settings, hub.events, gate):
+        run_async(simulation._buy(show_id, bot))
+    # The bots bought during the sale: the app's settlement queue pays for them.
+    while purchases.settle_next():
         pass
 
     assert hub.viewer_count(show_id) >= 24

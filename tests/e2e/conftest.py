@@ -34,7 +34,7 @@ from playwright.sync_api import (
 
 from liveshop.core import migrate
 from liveshop.core.db import Database
-from liveshop.live.transport import PROTOCOL_PATH
+from liveshop.live.socket_writes import PROTOCOL_PATH
 from liveshop.schema import metadata
 from tests.processes import SERVING_SECRET_KEY, wait_until_answering
 

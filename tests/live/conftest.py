@@ -3,12 +3,14 @@ WebSocket, as browsers would."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,13 +22,22 @@ from websockets.sync.client import ClientConnection, connect
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
+from liveshop.checkout.payments import PaymentProvider, TestPaymentProvider
+from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
-from liveshop.live import service as live
+from liveshop.core.ratelimit import MemoryRateLimiter
+from liveshop.live import claims, sales, shows
 from liveshop.live.broker import InProcessBroker
-from liveshop.live.hub import RoomEvents
-from liveshop.live.schemas import SaleIn, ShowCreate
-from liveshop.live.transport import RoomWebSocketProtocol
-from tests.conftest import DEFAULT_PASSWORD
+from liveshop.live.claims import Tap
+from liveshop.live.model import PurchaseTerms
+from liveshop.live.purchases import LivePurchases
+from liveshop.live.room_events import RoomEvents
+from liveshop.live.schemas import BuyView, SaleIn, ShowCreate
+from liveshop.live.socket_writes import RoomWebSocketProtocol
+from liveshop.live.sold_out import SoldOutGate
+from liveshop.live.tap_batches import TapBatches
+from liveshop.markets.model import MARKETS, Market
+from tests.conftest import DEFAULT_PASSWORD, run_async
 from tests.factories import (
     VariantSpec,
     actor_of_token,
@@ -214,11 +225,11 @@ def make_sale(db: Database) -> Callable[..., Sale]:
         product, (variant,) = create_product(db, shop, [VariantSpec(
             prices={"UK": 2000}, stock=units + 10 if stock is None else stock)])
         events = RoomEvents(InProcessBroker())
-        show = live.create_show(db, host, ShowCreate(
+        show = shows.create_show(db, host, ShowCreate(
             shop_id=shop, title="Drop", scheduled_at=utcnow() + timedelta(minutes=1),
             markets=["UK"], product_ids=[product]))
-        live.go_live(db, events, host, show.id)
-        started = live.start_sale(db, events, host, show.id, SaleIn(
+        shows.go_live(db, events, host, show.id)
+        started = sales.start_sale(db, events, host, show.id, SaleIn(
             variant_id=variant, prices={"UK": SALE_PRICE}, quantity=units, per_buyer_limit=1,
             duration_seconds=300))
         actors = [actor_of_token(db, token) for token in make_buyers(db, buyers)]
@@ -226,3 +237,42 @@ def make_sale(db: Database) -> Callable[..., Sale]:
         return Sale(show.id, variant, started.id, [a for a in actors if a is not None], host)
 
     return make
+
+
+def purchases_of(db: Database, settings: Settings, *, gate: SoldOutGate | None = None,
+                 payments: PaymentProvider | None = None,
+                 events: RoomEvents | None = None) -> LivePurchases:
+    """The live rooms' purchases as the app builds them, without an app."""
+    return LivePurchases(db, settings, payments or TestPaymentProvider(), MemoryRateLimiter(),
+                         events or RoomEvents(InProcessBroker()), gate or SoldOutGate())
+
+
+def tap(purchases: LivePurchases, buyer: Actor, show_id: int, variant_id: int,
+        key: str | None, quantity: int = 1, market: Market = MARKETS["UK"]) -> BuyView:
+    """One tap on Buy through the production path (``LivePurchases.buy``), on an event
+    loop of its own."""
+    return run_async(purchases.buy(buyer, show_id, variant_id, quantity, market, key))
+
+
+def settle_all(purchases: LivePurchases) -> int:
+    """Settle every pending purchase nobody holds, as the settlement queue would; how many."""
+    settled_count = 0
+    while purchases.settle_next():
+        settled_count += 1
+    return settled_count
+
+
+def claim_together(db: Database, gate: SoldOutGate, taps: Sequence[Tap],
+                   events: RoomEvents | None = None
+                   ) -> list[BuyView | PurchaseTerms | BaseException]:
+    """What taps arriving in one turn of the event loop get from the claim: batched as the
+    app batches them (liveshop/live/tap_batches.py), each answer or error in order."""
+    claim_units = functools.partial(claims.claim_units, db,
+                                    events or RoomEvents(InProcessBroker()), gate)
+
+    async def crowd() -> list[BuyView | PurchaseTerms | BaseException]:
+        batches = TapBatches(claim_units, gate)
+        return list(await asyncio.gather(*(batches.claim(tap) for tap in taps),
+                                         return_exceptions=True))
+
+    return run_async(crowd())

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from liveshop.accounts import service as accounts
 from liveshop.core.db import Database, utcnow
-from liveshop.live import service
+from liveshop.live import creators, shows, snapshots
 from liveshop.live.orm import FlashSale, ShopCreator, Show, ShowModerator
 from liveshop.orders.orm import Order
 from tests.conftest import UserClient
@@ -133,11 +133,11 @@ def test_a_removed_creator_can_do_nothing_a_host_does(hosted: Hosted, db: Databa
     # What the room socket's snapshot tells the creator they may do.
     actor = accounts.get_actor(db, creator.id)
     assert actor is not None
-    you = service.room_viewer(db, live_id, actor)
+    you = snapshots.room_viewer(db, live_id, actor)
     assert (you["can_host"], you["can_moderate"]) == (False, False)
     # Their show list and schedule form no longer offer the shop's shows.
-    assert service.my_shows(db, actor) == []
-    assert service.hostable_shop_ids(db, actor) == []
+    assert shows.my_shows(db, actor) == []
+    assert creators.hostable_shop_ids(db, actor) == []
     # The shop carries on with its shows.
     assert hosted.owner.put(f"/api/v1/shows/{live_id}/pin",
                             json={"product_id": hosted.product_id}).status_code == 200

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from liveshop.live.hub import FANOUT_CHUNK, Hub
-from liveshop.live.runtime import create_hub
+from liveshop.live.room import FANOUT_CHUNK, Hub, create_hub
 from tests.conftest import run_async
 
 

@@ -17,17 +17,15 @@ from sqlalchemy import select, update
 from websockets.sync.client import connect
 
 from liveshop.checkout.orm import PaymentMethod
-from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
-from liveshop.live import sales, settlement
-from liveshop.live.broker import InProcessBroker, RedisBroker
-from liveshop.live.hub import RoomEvents, channel_of
+from liveshop.live.broker import RedisBroker
 from liveshop.live.orm import FlashSale, SalePurchase
+from liveshop.live.purchase_settlement import DuePurchase
+from liveshop.live.room_events import RoomEvents, channel_of
 from liveshop.live.schemas import BuyView
-from liveshop.markets.model import MARKETS
 from tests.factories import VariantSpec, create_product, create_shop, make_buyers
-from tests.live.conftest import Room, Sale, settled
+from tests.live.conftest import Room, Sale, purchases_of, settled, tap
 from tests.processes import SERVING_SECRET_KEY, Server
 
 
@@ -157,8 +155,8 @@ def test_a_retried_tap_whose_claim_another_process_made_replays_instead_of_sold_
     _decline_cards_of(db, holder.user_id)
     # The holder claims the sale's only unit on process B (this test's process stands in
     # for it: A hears of it only through Redis), whose settlement holds the purchase.
-    claimed = sales.claim(db, RoomEvents(InProcessBroker()), sales.SoldOutGate(), holder,
-                          sale.show_id, sale.variant_id, 1, MARKETS["UK"], "holder-tap")
+    claimed = tap(purchases_of(db, settings), holder, sale.show_id, sale.variant_id,
+                  "holder-tap")
     assert isinstance(claimed, BuyView) and claimed.purchase_id is not None
     with db.transaction() as session:
         purchase = session.get_one(SalePurchase, claimed.purchase_id)
@@ -177,8 +175,8 @@ def test_a_retried_tap_whose_claim_another_process_made_replays_instead_of_sold_
         with db.read() as session:
             hold_id = session.scalar(select(FlashSale.hold_id)
                                      .where(FlashSale.id == sale.sale_id))
-        settlement.settle(db, TestPaymentProvider(), settings, RoomEvents(broker),
-                          sales.SoldOutGate(), purchase, holder, hold_id)
+        purchases_of(db, settings, events=RoomEvents(broker)).settle(
+            DuePurchase(purchase, holder, hold_id))
         with db.read() as session:
             assert session.scalar(select(FlashSale.remaining)
                                   .where(FlashSale.id == sale.sale_id)) == 1

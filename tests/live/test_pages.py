@@ -12,7 +12,7 @@ import pytest
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.core.db import Database, utcnow
-from liveshop.live import pages, service
+from liveshop.live import follows, pages, shows
 from liveshop.web.templating import templates
 from tests.factories import VariantSpec, create_product, create_shop
 
@@ -187,7 +187,7 @@ def test_schedule_form_creates_a_show_in_utc(db: Database, make_user: Any) -> No
         "description": "New tees", "scheduled_at": "2030-05-01T20:00", "tz_offset": "-120",
         "markets": ["UK"], "product_ids": [str(product_id)]}, follow_redirects=False)
     assert created.status_code == 303, created.text
-    show = service.list_shows(db, shop_id=shop_id)[0]
+    show = shows.list_shows(db, shop_id=shop_id)[0]
     assert created.headers["location"] == f"/seller/shows?created={show.id}"
     assert show.title == "Evening drop" and show.markets == ["UK"]
     assert show.product_ids == [product_id]
@@ -213,7 +213,7 @@ def test_schedule_form_shows_errors_and_keeps_the_input(db: Database, make_user:
         "shop_id": str(shop_id), "title": "T", "scheduled_at": "2030-05-01T20:00",
         "markets": ["UK"]})
     assert forged.status_code == 403
-    assert service.list_shows(db, shop_id=shop_id) == []
+    assert shows.list_shows(db, shop_id=shop_id) == []
 
 
 def test_another_sellers_shop_cannot_be_used(db: Database, make_user: Any) -> None:
@@ -224,7 +224,7 @@ def test_another_sellers_shop_cannot_be_used(db: Database, make_user: Any) -> No
         "csrf_token": csrf_of(form), "shop_id": str(shop_id), "title": "Mine now",
         "scheduled_at": "2030-05-01T20:00", "markets": ["UK"]})
     assert refused.status_code == 403
-    assert service.list_shows(db, shop_id=shop_id) == []
+    assert shows.list_shows(db, shop_id=shop_id) == []
     assert make_user("buyer").get("/seller/shows").status_code == 403
 
 
@@ -246,10 +246,10 @@ def test_notifications_page_lists_and_marks_read(scheduled: ShowSetup, make_user
     assert fan.put(f"/api/v1/shops/{scheduled.shop_id}/follow").status_code == 200
     assert scheduled.host.post(f"/api/v1/shows/{scheduled.id}/live").status_code == 200
     actor = Actor(fan.id, Role.BUYER, "Fan")
-    assert service.unread_count(db, actor) == 1
+    assert follows.unread_count(db, actor) == 1
     html = fan.get("/notifications").text
     assert f'href="/shows/{scheduled.id}"' in html and 'class="unread"' in html
-    assert service.unread_count(db, actor) == 0
+    assert follows.unread_count(db, actor) == 0
 
 
 def test_home_strip_lists_live_shows_then_upcoming(db: Database, scheduled: ShowSetup,
@@ -261,7 +261,7 @@ def test_home_strip_lists_live_shows_then_upcoming(db: Database, scheduled: Show
         "shop_id": scheduled.shop_id, "title": "German show", "markets": ["DE"],
         "scheduled_at": (utcnow() + timedelta(days=1)).isoformat()}).json()
     assert scheduled.host.post(f"/api/v1/shows/{scheduled.id}/live").status_code == 200
-    live, upcoming = service.home_shows(db, "UK")
+    live, upcoming = shows.home_shows(db, "UK")
     assert [s.id for s in live] == [scheduled.id]
     assert [s.id for s in upcoming] == [later["id"]]
     assert elsewhere["id"] not in [s.id for s in live + upcoming]
@@ -269,7 +269,7 @@ def test_home_strip_lists_live_shows_then_upcoming(db: Database, scheduled: Show
     fan = make_user("buyer")
     assert fan.put(f"/api/v1/shows/{later['id']}/reminder").status_code == 200
     fan_actor = Actor(fan.id, Role.BUYER, "Fan")
-    reminded = service.reminded_show_ids(db, fan_actor)
+    reminded = follows.reminded_show_ids(db, fan_actor)
     assert reminded == {later["id"]}
     html = templates.get_template("live/_home_shows.html").render(
         live_shows=live, upcoming_shows=upcoming, reminded_ids=reminded, actor=fan_actor)
@@ -285,7 +285,7 @@ def test_home_strip_lists_live_shows_then_upcoming(db: Database, scheduled: Show
 def test_seller_list_has_shows_of_my_shops_hosted_by_others(db: Database,
                                                             scheduled: ShowSetup) -> None:
     owner = Actor(scheduled.host.id, Role.SELLER, "Hannah Host")
-    assert [s.id for s in service.my_shows(db, owner)] == [scheduled.id]
-    page = service.show_page(db, owner, scheduled.id)
+    assert [s.id for s in shows.my_shows(db, owner)] == [scheduled.id]
+    page = shows.show_page(db, owner, scheduled.id)
     assert page.can_host and page.can_moderate and not page.reminded
     assert [card["id"] for card in page.lineup] == [scheduled.product_id]

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 import redis
 
-from liveshop.live.hub import Hub
-from liveshop.live.runtime import create_hub
+from liveshop.live.room import Hub, create_hub
 from tests.conftest import run_async
 
 

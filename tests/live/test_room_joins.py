@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from liveshop.live import service, snapshots
-from liveshop.live.hub import Hub
+from liveshop.live import snapshots
+from liveshop.live.room import Hub
 from tests.live.conftest import LiveShow, Person, anonymous_join
 
 
@@ -19,13 +19,13 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts builds of the shared snapshot (show ids); the cache never ages out here, so
     only the room's generation can make a joiner rebuild it."""
     built: list[int] = []
-    build = service.room_snapshot
+    build = snapshots.room_snapshot
 
     def counted(*args: Any) -> dict[str, Any]:
         built.append(args[2])
         return build(*args)
 
-    monkeypatch.setattr(service, "room_snapshot", counted)
+    monkeypatch.setattr(snapshots, "room_snapshot", counted)
     monkeypatch.setattr(snapshots, "MAX_AGE_SECONDS", 3600.0)
     return built
 
@@ -79,7 +79,7 @@ def test_each_signed_in_viewer_gets_their_own_you(
     assert host_you["can_host"] and host_you["can_moderate"] and host_you["muted_until"] is None
     assert bob_snapshot["you"]["name"] == "Bob" and not bob_snapshot["you"]["can_host"]
     assert bob_snapshot["market"] == "DE"
-    assert anonymous_you == service.ANONYMOUS_VIEWER
+    assert anonymous_you == snapshots.ANONYMOUS_VIEWER
     assert len(builds) == 2  # one per market (UK, DE), whoever joined
 
 

@@ -16,18 +16,21 @@ from sqlalchemy import delete, func, select
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
 from liveshop.catalog.orm import ShopMarket
+from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
-from liveshop.core.errors import Conflict, DomainError, InvalidInput
-from liveshop.live import sales
-from liveshop.live import service as live
+from liveshop.core.errors import Conflict, InvalidInput
+from liveshop.live import sales, shows
 from liveshop.live.broker import InProcessBroker
-from liveshop.live.hub import RoomEvents
+from liveshop.live.claims import Tap
+from liveshop.live.model import PurchaseTerms
 from liveshop.live.orm import FlashSale, SalePurchase
-from liveshop.live.sales import Offer, SoldOutGate, Tap
+from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import BuyView, SaleIn, ShowCreate, ShowUpdate
+from liveshop.live.sold_out import SoldOutGate
 from liveshop.markets.model import MARKETS
 from liveshop.orders.orm import Order
 from tests.factories import VariantSpec, actor_of_token, create_product, create_shop, make_buyers
+from tests.live.conftest import claim_together, purchases_of, tap
 from tests.queries import statements
 
 UK, DE = MARKETS["UK"], MARKETS["DE"]
@@ -72,11 +75,11 @@ def room(db: Database) -> Room:
     other_shop = create_shop(db, _seller(db, "Other").user_id, {"UK": 399, "DE": 499})
     _, (foreign_variant,) = create_product(db, other_shop, [VariantSpec(prices, stock=50)])
     events = RoomEvents(InProcessBroker())
-    show = live.create_show(db, host, ShowCreate(
+    show = shows.create_show(db, host, ShowCreate(
         shop_id=shop, title="Drop", scheduled_at=utcnow() + timedelta(minutes=1),
         markets=["UK", "DE"], product_ids=[listed]))
-    live.go_live(db, events, host, show.id)
-    sale = live.start_sale(db, events, host, show.id, SaleIn(
+    shows.go_live(db, events, host, show.id)
+    sale = sales.start_sale(db, events, host, show.id, SaleIn(
         variant_id=sale_variant, prices={"UK": 900, "DE": 1100}, quantity=20,
         per_buyer_limit=1, duration_seconds=300))
     return Room(show.id, shop, host, listed, sale_variant, lineup_variant, unlisted,
@@ -129,7 +132,7 @@ def test_a_tap_on_a_product_the_show_does_not_sell_is_refused(
 
 def test_the_sales_variant_sells_after_its_product_left_the_lineup(
         room: Room, db: Database, client: Any) -> None:
-    live.update_show(db, room.host, room.show_id, ShowUpdate(
+    shows.update_show(db, room.host, room.show_id, ShowUpdate(
         product_ids=[room.unlisted_product]))
     buyer = make_buyers(db, 1)[0]
     assert _tap(client, buyer, room.show_id, room.sale_variant).status_code == 202
@@ -149,32 +152,22 @@ def test_a_market_the_shop_stopped_shipping_to_is_refused(
         assert session.scalar(select(func.count()).select_from(SalePurchase)) == 0
 
 
-def test_a_tap_reads_the_room_in_one_query(room: Room, db: Database) -> None:
+def test_a_tap_reads_the_room_in_one_query(room: Room, db: Database,
+                                           settings: Settings) -> None:
     buyer = actor_of_token(db, make_buyers(db, 1)[0])
     assert buyer is not None
-    events = RoomEvents(InProcessBroker())
     with statements(db, "SELECT") as reads:
-        claimed = sales.claim(db, events, SoldOutGate(), buyer, room.show_id,
-                              room.sale_variant, 1, UK, "one")
-    assert isinstance(claimed, BuyView) and claimed.status == "pending"
+        claimed = tap(purchases_of(db, settings), buyer, room.show_id, room.sale_variant,
+                      "one")
+    assert claimed.status == "pending"
     # The buyer's card and address (one query), and the show, shop, sale, lineup and
     # shipping together: nothing added per tap for the checks.
     assert len(reads) == 2, reads
 
 
-def _claim(db: Database, taps: Sequence[Tap]) -> list[BuyView | Offer | DomainError]:
-    """What the claim queue does with taps that arrived together: batches, then each tap
-    left alone (tests/live/test_claim_many.py)."""
-    events, gate = RoomEvents(InProcessBroker()), SoldOutGate()
-    claimed: dict[int, BuyView | Offer | DomainError] = dict(
-        sales.claim_batches(db, events, gate, taps))
-    for index, tap in enumerate(taps):
-        if index not in claimed:
-            try:
-                claimed[index] = sales.claim_tap(db, events, gate, tap)
-            except DomainError as error:
-                claimed[index] = error
-    return [claimed[index] for index in range(len(taps))]
+def _claim(db: Database, taps: Sequence[Tap]) -> list[BuyView | PurchaseTerms | BaseException]:
+    """What taps arriving together get (tests/live/test_claim_many.py)."""
+    return claim_together(db, SoldOutGate(), taps)
 
 
 def _buyers(db: Database, count: int) -> list[Actor]:

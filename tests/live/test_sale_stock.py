@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
-from liveshop.checkout import service as checkout
+from liveshop.checkout import one_tap
 from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
@@ -30,18 +30,18 @@ from liveshop.core.errors import DomainError
 from liveshop.inventory import service as inventory
 from liveshop.inventory.model import counters_from_ledger
 from liveshop.inventory.orm import StockHold, StockLevel
-from liveshop.live import sales
-from liveshop.live import service as live
+from liveshop.live import sales, shows
 from liveshop.live.broker import InProcessBroker
-from liveshop.live.hub import RoomEvents
 from liveshop.live.orm import FlashSale, SalePurchase
-from liveshop.live.sales import SoldOutGate
+from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import BuyView, SaleIn, ShowCreate
-from liveshop.live.settlement import settle_next
+from liveshop.live.sold_out import SoldOutGate
 from liveshop.markets.model import MARKETS
 from liveshop.orders.orm import Order, OrderLine
 from tests.factories import VariantSpec, actor_of_token, create_product, create_shop, make_buyers
-from tests.live.conftest import SALE_PRICE, Sale
+from tests.live.conftest import SALE_PRICE, Sale, purchases_of
+from tests.live.conftest import settle_all as settle_every
+from tests.live.conftest import tap as tap_once
 from tests.live.test_settlement import _change_card
 
 UK = MARKETS["UK"]
@@ -74,19 +74,22 @@ def events() -> RoomEvents:
 
 def tap(db: Database, settings: Settings, sale: Sale, buyer: Actor,
         gate: SoldOutGate | None = None) -> BuyView:
-    return sales.buy(db, TestPaymentProvider(), settings, events(), gate or SoldOutGate(),
-                     buyer, sale.show_id, sale.variant_id, 1, UK, uuid.uuid4().hex)
+    return tap_once(purchases_of(db, settings, gate=gate), buyer, sale.show_id,
+                    sale.variant_id, uuid.uuid4().hex)
 
 
 def buy_regular(db: Database, settings: Settings, variant_id: int, buyer: Actor,
                 quantity: int = 1) -> None:
-    checkout.buy_now(db, TestPaymentProvider(), settings, buyer, variant_id, quantity, UK,
-                     uuid.uuid4().hex)
+    one_tap.buy_now(db, TestPaymentProvider(), settings, buyer, variant_id, quantity, UK,
+                    uuid.uuid4().hex)
 
 
 def settle_all(db: Database, settings: Settings, gate: SoldOutGate | None = None) -> None:
-    while settle_next(db, TestPaymentProvider(), settings, events(), gate or SoldOutGate()):
-        pass
+    settle_every(purchases_of(db, settings, gate=gate))
+
+
+def settle_next(db: Database, settings: Settings) -> bool:
+    return purchases_of(db, settings).settle_next()
 
 
 def purchases(db: Database, sale_id: int) -> list[tuple[int, str, str | None]]:
@@ -146,11 +149,11 @@ def test_a_declined_card_gives_the_unit_back_to_the_running_sale(
 
 def end_sale(db: Database, sale: Sale, how: str) -> None:
     if how == "stopped":
-        live.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
+        sales.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
     elif how == "time":
-        assert live.end_expired_sales(db, events(), now=utcnow() + timedelta(hours=3)) >= 1
+        assert sales.end_expired_sales(db, events(), now=utcnow() + timedelta(hours=3)) >= 1
     else:
-        live.end_show(db, events(), sale.host, sale.show_id)
+        shows.end_show(db, events(), sale.host, sale.show_id)
 
 
 @pytest.mark.parametrize("how", ["stopped", "time", "show ended"])
@@ -179,7 +182,7 @@ def test_claims_pending_when_a_sale_ends_are_still_settled(
     for buyer in (declined, paying, also_paying):
         assert tap(db, settings, sale, buyer).status == "pending"
 
-    live.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
+    sales.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
     # Only the unclaimed unit goes back; the three claimed stay held for their buyers.
     assert counters(db, sale.variant_id) == (1, 0, 3, 0)
     bought_late = tap(db, settings, sale, late)  # at the regular price now
@@ -209,11 +212,11 @@ def test_stopping_a_sale_amid_taps_and_payments_counts_every_unit_once(
 
     def settle_until_stopped() -> None:
         while not stopped.is_set():
-            settle_next(db, TestPaymentProvider(), settings, events(), SoldOutGate())
+            settle_next(db, settings)
 
     def stop_midway() -> None:
         time.sleep(0.05)
-        live.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
+        sales.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
         stopped.set()
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -255,7 +258,7 @@ def test_a_sale_started_before_sales_held_stock_works_as_before(
     settle_all(db, settings)
     assert counters(db, sale.variant_id) == (3, 0, 0, 1)  # bought from available
     assert sale_state(db, sale.sale_id) == ("active", 1)
-    live.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
+    sales.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
     assert counters(db, sale.variant_id) == (3, 0, 0, 1)  # nothing was held to give back
     assert_ledger_balances(db, sale.variant_id)
 
@@ -280,10 +283,10 @@ def live_room(db: Database, stock: int, buyers: int) -> Room:
     shop = create_shop(db, host.user_id, {"UK": 399})
     product, (variant,) = create_product(db, shop, [VariantSpec(prices={"UK": 2000},
                                                                 stock=stock)])
-    show = live.create_show(db, host, ShowCreate(
+    show = shows.create_show(db, host, ShowCreate(
         shop_id=shop, title="Drop", scheduled_at=utcnow() + timedelta(minutes=1),
         markets=["UK"], product_ids=[product]))
-    live.go_live(db, events(), host, show.id)
+    shows.go_live(db, events(), host, show.id)
     actors = [actor_of_token(db, token) for token in make_buyers(db, buyers)]
     people = [actor for actor in actors if actor is not None]
     _change_card(db, people[0], token=DECLINED)
@@ -325,7 +328,7 @@ def test_any_sequence_keeps_sale_units_backed_and_the_ledger_exact(
 
     def running() -> int | None:
         with db.read() as session:
-            sale = live.active_sale(session, room.show_id)
+            sale = sales.active_sale(session, room.show_id)
             return sale.id if sale is not None else None
 
     for step, number in steps:
@@ -334,7 +337,7 @@ def test_any_sequence_keeps_sale_units_backed_and_the_ledger_exact(
         if step == "start":
             if running() is None:
                 try:
-                    started = live.start_sale(db, events(), room.host, room.show_id, SaleIn(
+                    started = sales.start_sale(db, events(), room.host, room.show_id, SaleIn(
                         variant_id=variant, prices={"UK": SALE_PRICE}, quantity=number + 1,
                         per_buyer_limit=number + 1, duration_seconds=300))
                     sale_ids.append(started.id)
@@ -345,9 +348,8 @@ def test_any_sequence_keeps_sale_units_backed_and_the_ledger_exact(
             left = sale_state(db, sale_id)[1] if sale_id is not None else None
             try:
                 if sale_id is not None:
-                    bought = sales.buy(db, TestPaymentProvider(), settings, events(),
-                                       SoldOutGate(), buyer, room.show_id, variant, 1, UK,
-                                       uuid.uuid4().hex)
+                    bought = tap_once(purchases_of(db, settings), buyer, room.show_id,
+                                      variant, uuid.uuid4().hex)
                     assert bought.status == "pending"
                 else:
                     buy_regular(db, settings, variant, buyer)
@@ -361,15 +363,15 @@ def test_any_sequence_keeps_sale_units_backed_and_the_ledger_exact(
                 else:
                     assert error.code == "out_of_stock" and available == 0
         elif step == "settle":
-            settle_next(db, TestPaymentProvider(), settings, events(), SoldOutGate())
+            settle_next(db, settings)
         elif step == "stop" and running() is not None:
-            live.stop_sale(db, events(), room.host, room.show_id, sale_ids[-1])
+            sales.stop_sale(db, events(), room.host, room.show_id, sale_ids[-1])
         elif step == "expire":
-            live.end_expired_sales(db, events(), now=utcnow() + timedelta(hours=3))
+            sales.end_expired_sales(db, events(), now=utcnow() + timedelta(hours=3))
         assert_ledger_balances(db, variant)
         assert_holds_match_sales(db, variant)
 
-    live.end_show(db, events(), room.host, room.show_id)
+    shows.end_show(db, events(), room.host, room.show_id)
     settle_all(db, settings)
     assert counters(db, variant)[2] == 0
     assert_ledger_balances(db, variant)

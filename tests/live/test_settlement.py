@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 from liveshop.accounts.model import Actor
+from liveshop.checkout import one_tap
 from liveshop.checkout import service as checkout
 from liveshop.checkout.orm import Payment, PaymentMethod
 from liveshop.checkout.payments import TestPaymentProvider
@@ -20,15 +21,12 @@ from liveshop.checkout.schemas import CheckoutIn
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import DomainError, NotFound
-from liveshop.live import sales, settlement
-from liveshop.live.broker import InProcessBroker
-from liveshop.live.hub import RoomEvents
+from liveshop.live import purchase_settlement
 from liveshop.live.orm import FlashSale, SalePurchase
-from liveshop.live.sales import SoldOutGate
 from liveshop.live.schemas import BuyView
-from liveshop.live.settlement import settle_next
+from liveshop.live.sold_out import SoldOutGate
 from liveshop.markets.model import MARKETS
-from tests.live.conftest import SALE_PRICE, Sale
+from tests.live.conftest import SALE_PRICE, Sale, purchases_of, tap
 
 
 @pytest.fixture
@@ -39,9 +37,7 @@ def sale(make_sale: Callable[[int, int], Sale]) -> Sale:
 
 
 def _buy(db: Database, settings: Settings, sale: Sale, buyer: Actor, key: str) -> BuyView:
-    return sales.buy(db, TestPaymentProvider(), settings, RoomEvents(InProcessBroker()),
-                     SoldOutGate(), buyer, sale.show_id, sale.variant_id, 1,
-                     MARKETS["UK"], key)
+    return tap(purchases_of(db, settings), buyer, sale.show_id, sale.variant_id, key)
 
 
 def _tap(db: Database, settings: Settings, sale: Sale, buyer: Actor, key: str) -> int:
@@ -63,8 +59,11 @@ def _remaining(db: Database, sale: Sale) -> int | None:
 
 def _settle(db: Database, settings: Settings, payments: TestPaymentProvider,
             gate: SoldOutGate | None = None) -> bool:
-    return settle_next(db, payments, settings, RoomEvents(InProcessBroker()),
-                       gate or SoldOutGate())
+    return purchases_of(db, settings, payments=payments, gate=gate).settle_next()
+
+
+def _view(db: Database, settings: Settings, buyer: Actor, purchase_id: int) -> BuyView:
+    return purchases_of(db, settings).purchase(buyer, purchase_id)
 
 
 def test_a_purchase_left_by_a_dead_process_is_paid_once_by_another(
@@ -76,7 +75,7 @@ def test_a_purchase_left_by_a_dead_process_is_paid_once_by_another(
     # The first process got as far as charging the card, then died before marking it paid.
     with db.read() as session:
         hold_id = session.scalar(select(FlashSale.hold_id).where(FlashSale.id == sale.sale_id))
-    charged = checkout.buy_now(db, payments, settings, buyer, sale.variant_id, 1,
+    charged = one_tap.buy_now(db, payments, settings, buyer, sale.variant_id, 1,
                                MARKETS["UK"], "tap-1", unit_price_override=SALE_PRICE,
                                show_id=sale.show_id, hold_id=hold_id)
     with db.transaction() as session:
@@ -90,7 +89,7 @@ def test_a_purchase_left_by_a_dead_process_is_paid_once_by_another(
     assert _settle(db, settings, payments)
     assert not _settle(db, settings, payments)  # nothing left
 
-    view = sales.purchase_view(db, buyer, purchase_id)
+    view = _view(db, settings, buyer, purchase_id)
     assert (view.status, view.checkout_id) == ("paid", charged.id)
     assert view.total == SALE_PRICE + 399 and view.order_numbers
     with db.read() as session:
@@ -110,10 +109,10 @@ def test_a_declined_card_fails_the_purchase_and_gives_the_unit_back_once(
     gate.close(sale.show_id, sale.variant_id, sale.sale_id, frozenset(), version=1)
     assert _settle(db, settings, TestPaymentProvider(), gate)
 
-    failed = sales.purchase_view(db, buyer, purchase_id)
+    failed = _view(db, settings, buyer, purchase_id)
     assert failed.status == "failed" and failed.error is not None
     assert failed.error.code == "card_declined" and failed.checkout_id is None
-    assert not gate.known_sold_out(sale.show_id, sale.variant_id, 999)  # a unit is back
+    assert not gate.refuses(sale.show_id, sale.variant_id, 999)  # a unit is back
     assert _remaining(db, sale) == 3
     # The same tap again replays the failure: no second give-back.
     with pytest.raises(DomainError) as replayed:
@@ -138,8 +137,8 @@ def test_a_buyer_who_cannot_pay_in_one_tap_claims_nothing(
 def test_only_the_buyer_sees_a_purchase(db: Database, settings: Settings, sale: Sale) -> None:
     purchase_id = _tap(db, settings, sale, sale.buyers[0], "mine")
     with pytest.raises(NotFound):
-        sales.purchase_view(db, sale.buyers[1], purchase_id)
-    assert sales.purchase_view(db, sale.buyers[0], purchase_id).status == "pending"
+        _view(db, settings, sale.buyers[1], purchase_id)
+    assert _view(db, settings, sale.buyers[0], purchase_id).status == "pending"
 
 
 def _expire_lease(db: Database, purchase_id: int) -> None:
@@ -157,7 +156,7 @@ def test_a_tap_with_a_key_of_the_longest_length_is_paid(
     buyer, key = sale.buyers[0], "k" * length
     purchase_id = _tap(db, settings, sale, buyer, key)
     assert _settle(db, settings, TestPaymentProvider())
-    assert sales.purchase_view(db, buyer, purchase_id).status == "paid"
+    assert _view(db, settings, buyer, purchase_id).status == "paid"
     assert _remaining(db, sale) == 2
 
 
@@ -178,8 +177,8 @@ def test_keys_a_buyer_spent_elsewhere_do_not_block_the_steps_of_a_tap(
     failed_id = _tap(db, settings, sale, decliner, "K")
     assert _settle(db, settings, TestPaymentProvider())
     assert _settle(db, settings, TestPaymentProvider())
-    assert sales.purchase_view(db, payer, paid_id).status == "paid"
-    failed = sales.purchase_view(db, decliner, failed_id)
+    assert _view(db, settings, payer, paid_id).status == "paid"
+    failed = _view(db, settings, decliner, failed_id)
     assert failed.status == "failed" and failed.error is not None
     assert failed.error.code == "card_declined"
     assert _remaining(db, sale) == 2  # the declined unit went back
@@ -213,13 +212,13 @@ def test_a_purchase_that_keeps_failing_for_good_is_given_up_and_its_unit_given_b
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("a bug, or data the database refuses")
 
-    monkeypatch.setattr(checkout, "buy_now", broken)
+    monkeypatch.setattr(one_tap, "buy_now", broken)
     buyer = sale.buyers[0]
     purchase_id = _tap(db, settings, sale, buyer, "doomed")
     attempts = _settle_until_settled(db, settings, purchase_id, TestPaymentProvider())
-    failed = sales.purchase_view(db, buyer, purchase_id)
+    failed = _view(db, settings, buyer, purchase_id)
     assert failed.status == "failed" and failed.error is not None
-    assert attempts == settlement.MAX_ATTEMPTS
+    assert attempts == purchase_settlement.MAX_ATTEMPTS
     assert failed.error.code == "purchase_failed" and "not charged" in failed.error.message
     assert _remaining(db, sale) == 3  # the unit is back on sale
     assert not _settle(db, settings, TestPaymentProvider())  # nothing left to retry
@@ -232,20 +231,20 @@ def test_a_purchase_that_keeps_failing_for_good_is_given_up_and_its_unit_given_b
 def test_a_purchase_failing_after_its_payment_went_through_stays_paid(
     db: Database, settings: Settings, sale: Sale, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    paying = checkout.buy_now
+    paying = one_tap.buy_now
 
     def paid_then_broken(*args: Any, **kwargs: Any) -> None:
         paying(*args, **kwargs)
         raise ValueError("a bug after the payment")
 
-    monkeypatch.setattr(checkout, "buy_now", paid_then_broken)
+    monkeypatch.setattr(one_tap, "buy_now", paid_then_broken)
     buyer = sale.buyers[0]
     purchase_id = _tap(db, settings, sale, buyer, "paid-anyway")
     payments = TestPaymentProvider()
     attempts = _settle_until_settled(db, settings, purchase_id, payments)
-    view = sales.purchase_view(db, buyer, purchase_id)
+    view = _view(db, settings, buyer, purchase_id)
     assert view.status == "paid" and view.checkout_id is not None
-    assert attempts == settlement.MAX_ATTEMPTS
+    assert attempts == purchase_settlement.MAX_ATTEMPTS
     assert payments.charge_calls == 1
     assert _remaining(db, sale) == 2  # the paid unit stays sold
 
@@ -256,12 +255,12 @@ def test_a_database_away_is_waited_for_however_many_attempts_it_takes(
     def unavailable(*args: object, **kwargs: object) -> None:
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(checkout, "buy_now", unavailable)
+    monkeypatch.setattr(one_tap, "buy_now", unavailable)
     buyer = sale.buyers[0]
     purchase_id = _tap(db, settings, sale, buyer, "patient")
     assert _settle_until_settled(db, settings, purchase_id, TestPaymentProvider()) == 0
-    assert sales.purchase_view(db, buyer, purchase_id).status == "pending"
+    assert _view(db, settings, buyer, purchase_id).status == "pending"
     assert _remaining(db, sale) == 2  # still held for the buyer
     monkeypatch.undo()  # the database is back
     assert _settle_until_settled(db, settings, purchase_id, TestPaymentProvider()) == 1
-    assert sales.purchase_view(db, buyer, purchase_id).status == "paid"
+    assert _view(db, settings, buyer, purchase_id).status == "paid"

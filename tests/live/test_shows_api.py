@@ -157,14 +157,14 @@ def test_following_is_idempotent_even_when_requests_race(shop: tuple[Any, int, i
     from sqlalchemy import func, select
 
     from liveshop.accounts.model import Actor, Role
-    from liveshop.live import service
+    from liveshop.live import follows
     from liveshop.live.orm import ShopFollow
 
     _, shop_id, _ = shop
     fan = make_user()
     actor = Actor(fan.id, Role.BUYER, "Fan")
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda _: service.follow_shop(db, actor, shop_id), range(8)))
+        list(pool.map(lambda _: follows.follow_shop(db, actor, shop_id), range(8)))
     assert fan.put(f"/api/v1/shops/{shop_id}/follow").status_code == 200
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(ShopFollow)) == 1

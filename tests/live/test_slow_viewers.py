@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from liveshop.live.hub import CLOSE_TOO_SLOW, Hub
-from liveshop.live.runtime import create_hub
-from liveshop.live.transport import SEND_NOW
-from liveshop.live.ws import QUEUE_LIMIT, SocketConnection
+from liveshop.live.room import Hub, create_hub
+from liveshop.live.room_events import CLOSE_TOO_SLOW
+from liveshop.live.room_socket import QUEUE_LIMIT, SocketConnection
+from liveshop.live.socket_writes import SEND_NOW
 from tests.conftest import run_async
 
 

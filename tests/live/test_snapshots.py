@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from liveshop.live.runtime import create_hub
+from liveshop.live.room import create_hub
 from liveshop.live.snapshots import SnapshotCache
 from tests.conftest import run_async
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from liveshop.live.transport import SEND_NOW
-from liveshop.live.ws import SocketConnection
+from liveshop.live.room_socket import SocketConnection
+from liveshop.live.socket_writes import SEND_NOW
 from tests.conftest import run_async
 
 

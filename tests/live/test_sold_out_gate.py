@@ -6,17 +6,16 @@ from __future__ import annotations
 import pytest
 
 from liveshop.accounts.model import Actor
-from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
-from liveshop.live import sales
-from liveshop.live.broker import Handler, InProcessBroker
-from liveshop.live.hub import RoomEvents, channel_of
-from liveshop.live.sales import SoldOut, SoldOutGate
+from liveshop.live import sold_out
+from liveshop.live.broker import Handler
+from liveshop.live.model import SoldOut
+from liveshop.live.room_events import RoomEvents, channel_of
 from liveshop.live.schemas import BuyView
-from liveshop.markets.model import MARKETS
+from liveshop.live.sold_out import SoldOutGate
 from tests.factories import actor_of_token, make_buyers
-from tests.live.conftest import LiveShow
+from tests.live.conftest import LiveShow, purchases_of, tap
 from tests.queries import statements
 
 
@@ -31,7 +30,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     ticking = Clock()
-    monkeypatch.setattr(sales.time, "monotonic", ticking)
+    monkeypatch.setattr(sold_out.time, "monotonic", ticking)
     return ticking
 
 
@@ -43,10 +42,10 @@ def test_a_closed_gate_lets_claimants_through_and_trusts_itself_briefly(clock: C
     assert not gate.refuses(1, 7, buyer_id=5)  # may be a retry of a purchase: replay it
     assert not gate.refuses(1, 8, buyer_id=6)  # another variant
     assert not gate.refuses(2, 7, buyer_id=6)  # another show
-    assert gate.known_sold_out(1, 7, buyer_id=6) and not gate.known_sold_out(1, 7, buyer_id=5)
+    assert gate.has_closed_sales(1) and not gate.has_closed_sales(2)
     clock.now += SoldOutGate.TRUSTED_SECONDS
-    assert not gate.known_sold_out(1, 7, buyer_id=6)  # a peek does not take the check...
-    assert not gate.refuses(1, 7, buyer_id=6)  # ...one tap goes to check the database...
+    assert not gate.refuses(1, 7, buyer_id=6)  # one buyer goes to check the database...
+    assert not gate.refuses(1, 7, buyer_id=6)  # ...asked twice (the lane, then the purchase)
     assert gate.refuses(1, 7, buyer_id=9)  # ...the others wait for what it finds
     gate.reopen(1, 7, sale_id=3, version=13)  # a unit came back
     assert not gate.refuses(1, 7, buyer_id=9)
@@ -57,9 +56,9 @@ def test_a_claim_reported_after_the_sale_sold_out_does_not_reopen_the_gate() -> 
     gate.close(1, 7, sale_id=3, claimants=frozenset(), version=12)
     gate.reopen(1, 7, sale_id=3, version=11)  # took units before the last ones went
     gate.reopen(1, 7, sale_id=3, version=12)
-    assert gate.known_sold_out(1, 7, buyer_id=6)
+    assert gate.refuses(1, 7, buyer_id=6)
     gate.reopen(1, 7, sale_id=4, version=1)  # a new sale of the variant
-    assert not gate.known_sold_out(1, 7, buyer_id=6)
+    assert not gate.refuses(1, 7, buyer_id=6)
 
 
 def test_sold_out_taps_touch_no_database_and_a_winner_retry_replays(
@@ -76,29 +75,28 @@ def test_sold_out_taps_touch_no_database_and_a_winner_retry_replays(
         assert actor is not None
         actors.append(actor)
     winner, late, later, latest = actors
-    gate, payments = SoldOutGate(), TestPaymentProvider()
+    purchases = purchases_of(db, settings)
 
-    def tap(actor: Actor, key: str) -> BuyView:
-        return sales.buy(db, payments, settings, RoomEvents(InProcessBroker()), gate, actor,
-                         live_show.id, variant, 1, MARKETS["UK"], key)
+    def buy(actor: Actor, key: str) -> BuyView:
+        return tap(purchases, actor, live_show.id, variant, key)
 
-    won = tap(winner, "win")
+    won = buy(winner, "win")
     assert (won.status, won.flash_sale_id) == ("pending", created.json()["id"])
     with pytest.raises(SoldOut):
-        tap(late, "late")
+        buy(late, "late")
     with statements(db) as seen, pytest.raises(SoldOut):
-        tap(later, "later")
+        buy(later, "later")
     assert seen == []
     # The winner's client lost the answer and retries: the purchase is replayed, not refused.
-    replayed = tap(winner, "win")
+    replayed = buy(winner, "win")
     assert replayed.purchase_id == won.purchase_id
     # After a while one tap checks again; the sale is still sold out, so the gate closes again.
     clock.now += SoldOutGate.TRUSTED_SECONDS
     with statements(db) as seen, pytest.raises(SoldOut):
-        tap(latest, "latest")
+        buy(latest, "latest")
     assert seen != []
     with statements(db) as seen, pytest.raises(SoldOut):
-        tap(later, "later-again")
+        buy(later, "later-again")
     assert seen == []
 
 
@@ -132,14 +130,14 @@ def test_a_closed_gate_hears_units_given_back_by_other_processes_and_the_sale_en
     events.stock(1, {"sale": {"id": 3, "remaining": 1, "v": 11}})  # a claim reported late
     events.stock(1, {"sale": {"id": 3, "remaining": 0, "v": 13}})  # taken again at once
     events.stock(1, {"variants": {"7": [4, 2]}})
-    assert gate.known_sold_out(1, 7, buyer_id=6)
+    assert gate.refuses(1, 7, buyer_id=6)
     events.stock(1, {"sale": {"id": 3, "remaining": 1, "v": 14}})  # a unit came back
-    assert not gate.known_sold_out(1, 7, buyer_id=6)
+    assert not gate.refuses(1, 7, buyer_id=6)
     assert broker.handlers == {}  # no sale of the show closed: no longer listening
 
     gate.close(1, 7, sale_id=3, claimants=frozenset(), version=15)
     events.broadcast(1, {"type": "sale_ended", "sale_id": 3, "reason": "time"})
-    assert not gate.known_sold_out(1, 7, buyer_id=6) and broker.handlers == {}
+    assert not gate.refuses(1, 7, buyer_id=6) and broker.handlers == {}
     gate.close(1, 7, sale_id=4, claimants=frozenset(), version=1)
     gate.listen(None)
-    assert broker.handlers == {} and gate.known_sold_out(1, 7, buyer_id=6)
+    assert broker.handlers == {} and gate.refuses(1, 7, buyer_id=6)

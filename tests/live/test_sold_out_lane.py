@@ -11,7 +11,7 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from liveshop.core.db import Database
-from liveshop.live.sold_out_lane import SoldOutLane
+from liveshop.live.sold_out import SoldOutLane
 from liveshop.web import deps
 from tests.conftest import run_async
 from tests.factories import make_buyers
@@ -91,7 +91,8 @@ def test_a_body_the_lane_read_is_handed_to_the_app_as_it_came() -> None:
                 break
 
     class State:
-        sale_gate = type("Gate", (), {"closes_any": staticmethod(lambda show_id: True)})()
+        gate = type("Gate", (), {"has_closed_sales": staticmethod(lambda show_id: True)})()
+        purchases = type("Purchases", (), {"gate": gate})()
         context = type("Context", (), {"tokens": None})()
 
     async def send_nothing(message: Message) -> None:

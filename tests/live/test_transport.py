@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from websockets.frames import Frame, Opcode
 
-from liveshop.live.transport import text_frame
+from liveshop.live.socket_writes import text_frame
 
 
 def test_frames_match_websockets_at_every_length_encoding() -> None:

@@ -15,8 +15,8 @@ from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Forbidden
 from liveshop.live.broker import InProcessBroker
-from liveshop.live.hub import RoomEvents
 from liveshop.live.orm import Show
+from liveshop.live.room_events import RoomEvents
 from liveshop.video import service
 from liveshop.video.model import Publisher, StreamState
 from liveshop.video.orm import VideoStream

@@ -13,16 +13,19 @@ so frames per viewer stay low however busy the room is.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from liveshop.live.broker import Broker
+from liveshop.live.broker import Broker, InProcessBroker, RedisBroker
+from liveshop.live.presence import RedisPresence
+from liveshop.live.room_events import CLOSE_BANNED, RoomEvents, channel_of, encode
 from liveshop.live.snapshots import SnapshotCache
 
 log = logging.getLogger("liveshop.live")
@@ -32,18 +35,6 @@ STOCK_INTERVAL_SECONDS = 0.5
 VIEWERS_INTERVAL_SECONDS = 1.0
 # Sockets offered a frame per turn of the event loop (about 2 ms of writes).
 FANOUT_CHUNK = 500
-# WebSocket close codes of the live protocol (docs/live-protocol.md).
-CLOSE_BANNED = 4403
-CLOSE_TOO_SLOW = 4408
-# What the user may do in the room changed (e.g. a creator the shop removed): reconnect for
-# a fresh snapshot.
-CLOSE_RESYNC = 4205
-
-
-def channel_of(show_id: int) -> str:
-    return f"liveshop:show:{show_id}"
-
-
 def merge_stock(older: dict[str, Any] | None, newer: dict[str, Any]) -> dict[str, Any]:
     """Coalesce stock updates. Updates carry versions (variants: {id: [available, version]},
     sale: {id, remaining, v}) because purchases publish concurrently and may arrive out of
@@ -62,10 +53,6 @@ def merge_stock(older: dict[str, Any] | None, newer: dict[str, Any]) -> dict[str
     return merged
 
 
-def encode(event: dict[str, Any]) -> str:
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-
-
 class Connection(Protocol):
     user_id: int | None
     visitor_id: str
@@ -76,38 +63,6 @@ class Connection(Protocol):
 
     def close_soon(self, code: int) -> None:
         """Close after the frames already queued have been written."""
-
-
-class RoomEvents:
-    """What services call (from any thread) after committing a change to a room."""
-
-    def __init__(self, broker: Broker):
-        self.broker = broker
-
-    def _send(self, show_id: int, envelope: dict[str, Any]) -> None:
-        self.broker.publish(channel_of(show_id), encode(envelope).encode())
-
-    def broadcast(self, show_id: int, event: dict[str, Any]) -> None:
-        self._send(show_id, {"to": "all", "event": event})
-
-    def to_staff(self, show_id: int, event: dict[str, Any]) -> None:
-        self._send(show_id, {"to": "staff", "event": event})
-
-    def to_user(self, show_id: int, user_id: int, event: dict[str, Any],
-                disconnect: bool = False, close_code: int = CLOSE_BANNED) -> None:
-        """To one user's sockets in the room; ``disconnect`` closes them afterwards with
-        ``close_code`` (a ban by default)."""
-        self._send(show_id, {"to": "user", "user": user_id, "event": event,
-                             "disconnect": disconnect, "close": close_code})
-
-    def chat(self, show_id: int, message: dict[str, Any]) -> None:
-        self._send(show_id, {"to": "chat", "message": message})
-
-    def stock(self, show_id: int, stock: dict[str, Any]) -> None:
-        self._send(show_id, {"to": "stock", "stock": stock})
-
-    def hearts(self, show_id: int, count: int) -> None:
-        self._send(show_id, {"to": "hearts", "count": count})
 
 
 @dataclass
@@ -371,3 +326,27 @@ class Hub:
                 self.flush()
             except Exception:  # one bad tick (e.g. Redis restarting) must not stop every room
                 log.exception("live hub flush failed")
+
+
+def create_hub(redis_url: str | None = None) -> Hub:
+    """This process's hub: on Redis when a URL is given (several processes share rooms),
+    else in-process."""
+    if not redis_url:
+        broker: Broker = InProcessBroker()
+        return Hub(broker, RoomEvents(broker))
+    redis_broker = RedisBroker(redis_url)
+    hub = Hub(redis_broker, RoomEvents(redis_broker), RedisPresence(redis_url))
+    redis_broker.on_resubscribe = hub.resync_all
+    return hub
+
+
+@contextlib.asynccontextmanager
+async def serving(hub: Hub) -> AsyncIterator[None]:
+    """The hub and its broker running on this event loop for the duration of the block."""
+    await hub.broker.start(asyncio.get_running_loop())
+    await hub.start()
+    try:
+        yield
+    finally:
+        await hub.stop()
+        await hub.broker.stop()

@@ -8,9 +8,9 @@ transport at once, without an await, returning False when the socket cannot take
 event to thousands of sockets in a single pass instead of waking a task per socket
 (docs/decisions/0001-room-sockets-write-directly.md). Servers without the extension (the
 test client, another ASGI server) still work: the room then queues frames for a writer task
-(liveshop/live/ws.py).
+(liveshop/live/room_socket.py).
 
-Serve with ``uvicorn --ws liveshop.live.transport:RoomWebSocketProtocol`` (``liveshop serve``
+Serve with ``uvicorn --ws liveshop.live.socket_writes:RoomWebSocketProtocol`` (``liveshop serve``
 does).
 """
 
@@ -26,7 +26,7 @@ from websockets.http11 import Request
 from websockets.protocol import State
 
 SEND_NOW = "liveshop.send_now"
-PROTOCOL_PATH = "liveshop.live.transport:RoomWebSocketProtocol"
+PROTOCOL_PATH = "liveshop.live.socket_writes:RoomWebSocketProtocol"
 
 SendNow = Callable[[str], bool]
 

@@ -24,11 +24,12 @@ from liveshop.accounts import sessions
 from liveshop.accounts.model import Actor
 from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError
-from liveshop.live import service
+from liveshop.live import chat, snapshots
 from liveshop.live.admission import SocketAllowance, address_key
-from liveshop.live.hub import CLOSE_BANNED, CLOSE_TOO_SLOW, Hub, encode
 from liveshop.live.model import epoch_ms
-from liveshop.live.transport import send_now_of
+from liveshop.live.room import Hub
+from liveshop.live.room_events import CLOSE_BANNED, CLOSE_TOO_SLOW, encode
+from liveshop.live.socket_writes import send_now_of
 from liveshop.markets.model import MARKETS, market_from_accept_language
 from liveshop.web.context import AppContext
 
@@ -47,7 +48,7 @@ CLOSE_UNSUPPORTED_DATA = 1003
 
 class SocketConnection:
     """One viewer's socket. A frame is written at once when the server offers direct writes
-    (liveshop/live/transport.py) and nothing is waiting; otherwise it joins a bounded backlog
+    (liveshop/live/socket_writes.py) and nothing is waiting; otherwise it joins a bounded backlog
     that a writer task, started only then, drains in order before direct writes resume.
     Frames offered before :meth:`start` wait in the backlog behind the snapshot."""
 
@@ -175,16 +176,16 @@ async def _send_snapshot(context: AppContext, hub: Hub, connection: SocketConnec
     generation = hub.generation(show_id)
 
     def build() -> Awaitable[str]:
-        return run_in_threadpool(lambda: encode(service.room_snapshot(
+        return run_in_threadpool(lambda: encode(snapshots.room_snapshot(
             context.db, context.settings, show_id, market)))
 
     shared_part = (build() if generation is None
                    else hub.snapshots.shared(show_id, market, generation, build))
     if actor is None:
-        shared, you = await shared_part, service.ANONYMOUS_VIEWER
+        shared, you = await shared_part, snapshots.ANONYMOUS_VIEWER
     else:
         shared, you = await asyncio.gather(shared_part, run_in_threadpool(
-            service.room_viewer, context.db, show_id, actor))
+            snapshots.room_viewer, context.db, show_id, actor))
     connection.is_staff = bool(you["can_moderate"])
     # Not kept in the caller's frame: the socket's coroutine outlives the snapshot by hours.
     connection.start(f'{shared[:-1]},"server_time":{epoch_ms(utcnow())},'
@@ -224,7 +225,7 @@ async def _serve_room(websocket: WebSocket, show_id: int) -> None:
     actor, market, visitor = await _who(websocket, context)
     try:
         if actor is not None and await run_in_threadpool(
-                service.is_banned, context.db, show_id, actor.user_id):
+                chat.is_banned, context.db, show_id, actor.user_id):
             await websocket.send_text(encode({"type": "error", "code": "banned",
                                               "message": "You are banned from this shop's shows"}))
             await websocket.close(code=CLOSE_BANNED)
@@ -295,7 +296,7 @@ async def _read_forever(websocket: WebSocket, context: AppContext, hub: Hub,
                 _error(connection, "not_authenticated", "Log in to chat", "text", ref)
                 continue
             try:
-                await run_in_threadpool(service.post_chat, context.db, context.limiter,
+                await run_in_threadpool(chat.post_chat, context.db, context.limiter,
                                         hub.events, actor, show_id, str(message.get("text", "")))
             except DomainError as error:
                 _error(connection, error.code, error.message, error.field, ref)

@@ -1,0 +1,86 @@
+"""Follows of shops and creators, reminders of upcoming shows, and the notifications they
+bring."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from liveshop.accounts.model import Actor, Role
+from liveshop.accounts.orm import User
+from liveshop.catalog.orm import Shop
+from liveshop.core.db import Database, set_row_present, utcnow
+from liveshop.core.errors import Conflict, NotFound
+from liveshop.live.access import load_show
+from liveshop.live.model import ShowStatus
+from liveshop.live.orm import CreatorFollow, Notification, ShopFollow, Show, ShowReminder
+from liveshop.live.schemas import NotificationView
+
+
+def notify_audience(session: Session, show: Show, text: str) -> None:
+    """Notify the followers of the show's shop and host, and those who asked to be
+    reminded of it (the host aside), linking to the show."""
+    audience = set(session.scalars(
+        select(ShopFollow.follower_id).where(ShopFollow.shop_id == show.shop_id)))
+    audience |= set(session.scalars(
+        select(CreatorFollow.follower_id).where(CreatorFollow.creator_id == show.host_id)))
+    audience |= set(session.scalars(
+        select(ShowReminder.user_id).where(ShowReminder.show_id == show.id)))
+    audience.discard(show.host_id)
+    for user_id in sorted(audience):
+        session.add(Notification(user_id=user_id, text=text, link=f"/shows/{show.id}"))
+
+
+def follow_shop(db: Database, actor: Actor, shop_id: int, on: bool = True) -> None:
+    with db.transaction() as session:
+        if session.get(Shop, shop_id) is None:
+            raise NotFound("No such shop", field="shop_id")
+        set_row_present(session, ShopFollow, (actor.user_id, shop_id), on,
+                lambda: ShopFollow(follower_id=actor.user_id, shop_id=shop_id))
+
+
+def follow_creator(db: Database, actor: Actor, creator_id: int, on: bool = True) -> None:
+    with db.transaction() as session:
+        creator = session.get(User, creator_id)
+        if creator is None or creator.role not in (Role.CREATOR, Role.SELLER):
+            raise NotFound("No such creator", field="creator_id")
+        set_row_present(session, CreatorFollow, (actor.user_id, creator_id), on,
+                lambda: CreatorFollow(follower_id=actor.user_id, creator_id=creator_id))
+
+
+def remind_me(db: Database, actor: Actor, show_id: int, on: bool = True) -> None:
+    with db.transaction() as session:
+        show = load_show(session, show_id)
+        if show.status != ShowStatus.SCHEDULED:
+            raise Conflict("Reminders are for upcoming shows", field="show_id")
+        set_row_present(session, ShowReminder, (show_id, actor.user_id), on,
+                lambda: ShowReminder(show_id=show_id, user_id=actor.user_id))
+
+
+def notifications(db: Database, actor: Actor, mark_read: bool = False
+                  ) -> list[NotificationView]:
+    with db.transaction() as session:
+        rows = session.scalars(select(Notification).where(
+            Notification.user_id == actor.user_id).order_by(Notification.id.desc()).limit(50)
+        ).all()
+        views = [NotificationView(id=n.id, text=n.text, link=n.link, created_at=n.created_at,
+                                  read=n.read_at is not None) for n in rows]
+        if mark_read:
+            session.execute(update(Notification).where(
+                Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+                .values(read_at=utcnow()))
+        return views
+
+
+def unread_count(db: Database, actor: Actor) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == actor.user_id, Notification.read_at.is_(None))) or 0
+
+
+def reminded_show_ids(db: Database, actor: Actor | None) -> set[int]:
+    if actor is None:
+        return set()
+    with db.read() as session:
+        return set(session.scalars(
+            select(ShowReminder.show_id).where(ShowReminder.user_id == actor.user_id)))

@@ -1,0 +1,377 @@
+"""Live shows: scheduling, the lineup and its product cards, going live and ending, pins,
+and the reads of the show pages. Each use case owns its transaction and tells the room after
+the commit, so a viewer never sees a change that was rolled back."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from liveshop.accounts.model import Actor
+from liveshop.accounts.orm import User
+from liveshop.catalog import service as catalog
+from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
+from liveshop.core import media
+from liveshop.core.config import Settings
+from liveshop.core.db import Database, utcnow
+from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from liveshop.inventory.orm import StockLevel
+from liveshop.live import model
+from liveshop.live.access import (
+    can_host,
+    can_moderate,
+    load_show,
+    markets_of,
+    require_host,
+    require_moderator,
+)
+from liveshop.live.follows import notify_audience
+from liveshop.live.model import ShowStatus, epoch_ms
+from liveshop.live.orm import (
+    FlashSale,
+    ShopCreator,
+    ShopFollow,
+    Show,
+    ShowPin,
+    ShowProduct,
+    ShowReminder,
+)
+from liveshop.live.room_events import RoomEvents
+from liveshop.live.sales import announce_stock, close_sales, variant_stock
+from liveshop.live.schemas import ShowCreate, ShowStats, ShowUpdate, ShowView
+from liveshop.markets.model import MARKETS, get_market
+from liveshop.orders.orm import Order
+
+
+def show_views(session: Session, shows: Sequence[Show]) -> list[ShowView]:
+    """Views of shows in three queries however many there are (shop names, host names,
+    lineup pictures): lists of shows must not cost queries per show."""
+    if not shows:
+        return []
+    shop_names = dict(session.execute(select(Shop.id, Shop.name).where(
+        Shop.id.in_({show.shop_id for show in shows}))).all())
+    host_names = dict(session.execute(select(User.id, User.display_name).where(
+        User.id.in_({show.host_id for show in shows}))).all())
+    # Without a cover, a show is pictured by the first product of its lineup.
+    pictures = catalog.first_images(session, {
+        show.lineup[0].product_id for show in shows if not show.cover_path and show.lineup})
+
+    def cover_url(show: Show) -> str | None:
+        if show.cover_path:
+            return media.url_of(show.cover_path)
+        picture = pictures.get(show.lineup[0].product_id) if show.lineup else None
+        return media.url_of(picture.path) if picture else None
+
+    return [ShowView(
+        id=show.id, shop_id=show.shop_id, shop_name=shop_names[show.shop_id],
+        host_id=show.host_id, host_name=host_names[show.host_id], title=show.title,
+        description=show.description, markets=markets_of(show), status=show.status,
+        scheduled_at=show.scheduled_at, started_at=show.started_at, ended_at=show.ended_at,
+        cover_url=cover_url(show), product_ids=[item.product_id for item in show.lineup],
+        url=f"/shows/{show.id}",
+    ) for show in shows]
+
+
+def show_view(session: Session, show: Show) -> ShowView:
+    [view] = show_views(session, [show])
+    return view
+
+
+def _check_lineup(session: Session, shop_id: int, product_ids: list[int]) -> list[int]:
+    unique = list(dict.fromkeys(product_ids))
+    if not unique:
+        return []
+    found = set(session.scalars(select(Product.id).where(
+        Product.id.in_(unique), Product.shop_id == shop_id, Product.status == "active")))
+    for index, product_id in enumerate(unique):
+        if product_id not in found:
+            raise InvalidInput("Only the shop's active products can be in the lineup",
+                               field=f"product_ids.{index}")
+    return unique
+
+
+def create_show(db: Database, actor: Actor, data: ShowCreate, cover: media.CleanImage | None = None,
+                media_dir: Path | None = None) -> ShowView:
+    """Schedule a show; ``cover`` is an already checked image stored under ``media_dir``."""
+    with db.transaction() as session:
+        shop = session.get(Shop, data.shop_id)
+        if shop is None:
+            raise NotFound("No such shop", field="shop_id")
+        invited = session.get(ShopCreator, (shop.id, actor.user_id)) is not None
+        if not (shop.owner_id == actor.user_id or actor.is_admin or invited):
+            raise Forbidden("Only the shop or a creator it invited can host its shows",
+                            field="shop_id")
+        shipped = {m.market for m in session.scalars(
+            select(ShopMarket).where(ShopMarket.shop_id == shop.id))}
+        markets = []
+        for index, code in enumerate(data.markets):
+            market = get_market(code, field=f"markets.{index}")
+            if market.code not in shipped:
+                raise InvalidInput(f"The shop does not ship to {market.code}",
+                                   field=f"markets.{index}")
+            markets.append(market.code)
+        if data.scheduled_at.tzinfo is None:
+            raise InvalidInput("Give the start time with its time zone", field="scheduled_at")
+        show = Show(shop_id=shop.id, host_id=actor.user_id, title=data.title.strip(),
+                    description=data.description.strip(),
+                    markets="," + ",".join(dict.fromkeys(markets)) + ",",
+                    scheduled_at=data.scheduled_at, status=ShowStatus.SCHEDULED)
+        session.add(show)
+        session.flush()
+        for position, product_id in enumerate(_check_lineup(session, shop.id, data.product_ids)):
+            session.add(ShowProduct(show_id=show.id, product_id=product_id, position=position))
+        if cover is not None and media_dir is not None:
+            show.cover_path = media.store(media_dir, f"shows/{show.id}", cover)
+        session.flush()
+        session.refresh(show)
+        return show_view(session, show)
+
+
+def set_cover(db: Database, settings: Settings, actor: Actor, show_id: int,
+              data: bytes) -> ShowView:
+    cover = media.clean_image(data, settings.max_upload_bytes)
+    with db.transaction() as session:
+        show = load_show(session, show_id, lock=True)
+        require_host(session, actor, show)
+        replaced = show.cover_path
+        show.cover_path = media.store(settings.media_dir, f"shows/{show.id}", cover)
+        view = show_view(session, show)
+    if replaced:
+        media.remove(settings.media_dir, replaced)
+    return view
+
+
+def update_show(db: Database, actor: Actor, show_id: int, data: ShowUpdate) -> ShowView:
+    with db.transaction() as session:
+        show = load_show(session, show_id, lock=True)  # see remove_creator
+        require_host(session, actor, show)
+        if show.status == ShowStatus.ENDED:
+            raise Conflict("An ended show cannot change", field="show_id")
+        if data.title is not None:
+            show.title = data.title.strip()
+        if data.description is not None:
+            show.description = data.description.strip()
+        if data.scheduled_at is not None:
+            show.scheduled_at = data.scheduled_at
+        if data.product_ids is not None:
+            lineup = _check_lineup(session, show.shop_id, data.product_ids)
+            session.execute(delete(ShowProduct).where(ShowProduct.show_id == show.id))
+            for position, product_id in enumerate(lineup):
+                session.add(ShowProduct(show_id=show.id, product_id=product_id,
+                                        position=position))
+        session.flush()
+        session.refresh(show)
+        return show_view(session, show)
+
+
+def get_show(db: Database, show_id: int) -> ShowView:
+    with db.read() as session:
+        return show_view(session, load_show(session, show_id))
+
+
+def _listed_shows(session: Session, market: str | None, status: str | None,
+                  shop_id: int | None, limit: int) -> list[Show]:
+    query = select(Show)
+    if market:
+        query = query.where(Show.markets.contains(f",{market},"))
+    if status:
+        query = query.where(Show.status == status)
+    if shop_id:
+        query = query.where(Show.shop_id == shop_id)
+    order = Show.started_at.desc() if status == ShowStatus.LIVE else Show.scheduled_at
+    return list(session.scalars(query.order_by(order, Show.id).limit(limit)))
+
+
+def list_shows(db: Database, market: str | None = None, status: str | None = None,
+               shop_id: int | None = None, limit: int = 50) -> list[ShowView]:
+    with db.read() as session:
+        return show_views(session, _listed_shows(session, market, status, shop_id, limit))
+
+
+def go_live(db: Database, events: RoomEvents, actor: Actor, show_id: int) -> ShowView:
+    with db.transaction() as session:
+        show = load_show(session, show_id, lock=True)
+        require_host(session, actor, show)
+        model.ensure_show_transition(show.status, ShowStatus.LIVE)
+        show.status, show.started_at = ShowStatus.LIVE, utcnow()
+        notify_audience(session, show, f"Live now: {show.title}")
+        view = show_view(session, show)
+    events.broadcast(show_id, {"type": "status", "status": "live",
+                               "started_at": epoch_ms(view.started_at or utcnow())})
+    return view
+
+
+def end_show(db: Database, events: RoomEvents, actor: Actor | None, show_id: int) -> ShowView:
+    """End the show (actor None: the system, e.g. the publisher never came back)."""
+    with db.transaction() as session:
+        show = load_show(session, show_id, lock=True)
+        if actor is not None:
+            require_host(session, actor, show)
+        model.ensure_show_transition(show.status, ShowStatus.ENDED)
+        now = utcnow()
+        show.status, show.ended_at = ShowStatus.ENDED, now
+        session.execute(update(ShowPin).where(ShowPin.show_id == show_id,
+                                              ShowPin.unpinned_at.is_(None))
+                        .values(unpinned_at=now))
+        ended = close_sales(session, "ended", FlashSale.show_id == show_id)
+        stock = variant_stock(session, [sale.variant_id for sale in ended])
+        view = show_view(session, show)
+    events.broadcast(show_id, {"type": "status", "status": "ended"})
+    announce_stock(events, show_id, stock)
+    return view
+
+
+def product_cards(session: Session, product_ids: Collection[int],
+                  markets: list[str]) -> dict[int, dict[str, Any]]:
+    """The cards shown over the video, by product id, in three queries however many
+    products (a lineup must not cost queries per product). Prices for every market of the
+    show, so one encoded frame serves every viewer; the client shows its own market's price.
+    A variant without a price in those markets is left out."""
+    titles = dict(session.execute(
+        select(Product.id, Product.title).where(Product.id.in_(product_ids))).all())
+    variants: dict[int, dict[int, dict[str, Any]]] = {}
+    for row in session.execute(
+            select(Variant.product_id, Variant.id, Variant.option1, Variant.option2,
+                   Variant.option3, VariantPrice.market, VariantPrice.amount_minor,
+                   VariantPrice.compare_at_minor, StockLevel.available)
+            .join(VariantPrice, VariantPrice.variant_id == Variant.id)
+            .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
+            .where(Variant.product_id.in_(titles), VariantPrice.market.in_(markets))
+            .order_by(Variant.product_id, Variant.position, Variant.id)):
+        label = " / ".join(v for v in (row.option1, row.option2, row.option3) if v)
+        variant = variants.setdefault(row.product_id, {}).setdefault(row.id, {
+            "id": row.id, "label": label or "Standard", "prices": {},
+            "available": row.available or 0})
+        variant["prices"][row.market] = {
+            "amount": row.amount_minor, "compare_at": row.compare_at_minor,
+            "formatted": MARKETS[row.market].format(row.amount_minor)}
+    images = catalog.first_images(session, titles)
+    return {product_id: {
+        "id": product_id, "title": title,
+        "image": media.url_of(images[product_id].path) if product_id in images else None,
+        "variants": list(variants.get(product_id, {}).values()),
+    } for product_id, title in titles.items()}
+
+
+def product_card(session: Session, product_id: int, markets: list[str]) -> dict[str, Any] | None:
+    return product_cards(session, [product_id], markets).get(product_id)
+
+
+def lineup_cards(session: Session, show: Show) -> list[dict[str, Any]]:
+    product_ids = [item.product_id for item in show.lineup]
+    cards = product_cards(session, product_ids, markets_of(show))
+    return [cards[product_id] for product_id in product_ids if product_id in cards]
+
+
+def pin(db: Database, events: RoomEvents, actor: Actor, show_id: int,
+        product_id: int | None) -> dict[str, Any] | None:
+    with db.transaction() as session:
+        show = load_show(session, show_id, lock=True)
+        require_host(session, actor, show)
+        if show.status == ShowStatus.ENDED:
+            raise Conflict("The show has ended", field="show_id")
+        if product_id is not None and session.get(ShowProduct, (show_id, product_id)) is None:
+            raise InvalidInput("Pin a product from the show's lineup", field="product_id")
+        now = utcnow()
+        session.execute(update(ShowPin).where(ShowPin.show_id == show_id,
+                                              ShowPin.unpinned_at.is_(None))
+                        .values(unpinned_at=now))
+        show.pinned_product_id = product_id
+        card = None
+        if product_id is not None:
+            session.add(ShowPin(show_id=show_id, product_id=product_id, pinned_at=now))
+            card = product_card(session, product_id, markets_of(show))
+    events.broadcast(show_id, {"type": "pin", "product": card})
+    return card
+
+
+def pin_timeline(db: Database, show_id: int) -> list[dict[str, Any]]:
+    """When each product was pinned, relative to the show's start (for replays)."""
+    with db.read() as session:
+        show = load_show(session, show_id)
+        started = show.started_at or show.scheduled_at
+        rows = session.execute(
+            select(ShowPin, Product.title).join(Product, Product.id == ShowPin.product_id)
+            .where(ShowPin.show_id == show_id).order_by(ShowPin.pinned_at)
+        ).all()
+        return [{"product_id": pin_row.product_id, "title": title,
+                 "offset_seconds": max(0.0, (pin_row.pinned_at - started).total_seconds()),
+                 "pinned_at": pin_row.pinned_at.isoformat()}
+                for pin_row, title in rows]
+
+
+def show_stats(db: Database, actor: Actor, show_id: int, viewers: int) -> ShowStats:
+    """Orders and revenue of a show so far, for its host and moderators."""
+    with db.read() as session:
+        require_moderator(session, actor, load_show(session, show_id))
+        rows = session.execute(
+            select(Order.currency, func.count(), func.sum(Order.total))
+            .where(Order.show_id == show_id,
+                   Order.status.in_(("paid", "shipped", "delivered")))
+            .group_by(Order.currency)).all()
+    return ShowStats(viewers=viewers, orders=sum(int(count) for _, count, _ in rows),
+                     revenue={currency: int(total or 0) for currency, _, total in rows})
+
+
+@dataclass(frozen=True)
+class ShowPage:
+    show: ShowView
+    lineup: list[dict[str, Any]]
+    can_host: bool
+    can_moderate: bool
+    reminded: bool
+    following: bool
+
+
+def show_page(db: Database, actor: Actor | None, show_id: int) -> ShowPage:
+    """The show with its lineup cards and what this visitor may do and has chosen."""
+    with db.read() as session:
+        show = load_show(session, show_id)
+        user_id = actor.user_id if actor else None
+        return ShowPage(
+            show=show_view(session, show), lineup=lineup_cards(session, show),
+            can_host=can_host(session, actor, show),
+            can_moderate=can_moderate(session, actor, show),
+            reminded=user_id is not None
+            and session.get(ShowReminder, (show.id, user_id)) is not None,
+            following=user_id is not None
+            and session.get(ShopFollow, (user_id, show.shop_id)) is not None,
+        )
+
+
+def my_shows(db: Database, actor: Actor, limit: int = 100) -> list[ShowView]:
+    """Shows that the actor's shops run or that the actor hosts for a shop whose creator
+    grant they hold (as :func:`can_host` decides), the most recently scheduled first."""
+    with db.read() as session:
+        owned = select(Shop.id).where(Shop.owner_id == actor.user_id)
+        hosting = Show.host_id == actor.user_id
+        if not actor.is_admin:
+            hosting &= Show.shop_id.in_(select(ShopCreator.shop_id).where(
+                ShopCreator.creator_id == actor.user_id))
+        shows = session.scalars(select(Show).where(
+            hosting | Show.shop_id.in_(owned)
+        ).order_by(Show.scheduled_at.desc(), Show.id.desc()).limit(limit))
+        return show_views(session, list(shows))
+
+
+def home_shows(db: Database, market_code: str, limit: int = 12
+               ) -> tuple[list[ShowView], list[ShowView]]:
+    """For the home page: shows live now, then upcoming ones, selling in the market."""
+    with db.read() as session:
+        live = _listed_shows(session, market_code, ShowStatus.LIVE, None, limit)
+        upcoming = _listed_shows(session, market_code, ShowStatus.SCHEDULED, None, limit)
+        views = show_views(session, live + upcoming)
+        return views[:len(live)], views[len(live):]
+
+
+def lineup_candidates(db: Database, shop_id: int) -> list[tuple[int, str]]:
+    """(id, title) of the shop's active products: what a lineup may hold."""
+    with db.read() as session:
+        return [(row.id, row.title) for row in session.execute(
+            select(Product.id, Product.title).where(
+                Product.shop_id == shop_id, Product.status == "active").order_by(Product.title))]
