@@ -5,7 +5,7 @@ sharing rooms, rate limits and presence through Redis). Every buyer (made throug
 a default address, a saved card and an API token) sends one POST /shows/{id}/buy with an
 Idempotency-Key, 200 at a time over kept-alive connections of a minimal HTTP/1.1 client
 (httpx would spend more CPU than the server). A winner is answered 202 once its unit is
-claimed and paid for right after (liveshop/live/settlement.py): the run reports when the last
+claimed and paid for right after (liveshop/live/purchases.py): the run reports when the last
 one was paid. Then 2,000 other buyers tap the sold-out sale (answered from memory). Run on
 SQLite and on a fresh PostgreSQL database. Checks exactly 100 sold, nothing oversold
 (flash-sale units, stock counters and paid order lines agree) and no double charge (one

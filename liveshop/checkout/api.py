@@ -53,7 +53,7 @@ def get_cart(actor: CurrentActor, market: CurrentMarket, context: Context) -> Ca
 def add_cart_item(data: CartItemIn, actor: CurrentActor, market: CurrentMarket,
                   context: Context) -> CartView:
     return carts.add_item(context.db, context.settings, actor, market, data.variant_id,
-                            data.quantity)
+                          data.quantity)
 
 
 @router.patch("/cart/items/{item_id}", response_model=CartView)

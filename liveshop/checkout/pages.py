@@ -60,7 +60,7 @@ def add_to_cart(request: Request, context: Context, actor: MaybeActor, market: C
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
     try:
         carts.add_item(context.db, context.settings, actor, market,
-                         _int_field(variant_id, "variant_id"), _int_field(quantity, "quantity"))
+                       _int_field(variant_id, "variant_id"), _int_field(quantity, "quantity"))
     except DomainError as error:
         return _cart_page(request, context, actor, market, status_code=error.status,
                           error=error.message)
@@ -78,7 +78,7 @@ def update_cart_item(request: Request, item_id: int, context: Context, actor: Cu
                      market: CurrentMarket, quantity: Annotated[str, Form()] = "") -> Response:
     try:
         carts.update_item(context.db, context.settings, actor, market, item_id,
-                            _int_field(quantity, "quantity"))
+                          _int_field(quantity, "quantity"))
     except DomainError as error:
         return _cart_page(request, context, actor, market, status_code=error.status,
                           error=error.message)

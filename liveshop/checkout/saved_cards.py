@@ -29,7 +29,7 @@ def tokenize(payments: PaymentProvider, card: CardIn) -> TokenizedCard:
 
 
 def store_card(session: Session, user_id: int, provider: str, card: TokenizedCard,
-                make_default: bool) -> PaymentMethod:
+               make_default: bool) -> PaymentMethod:
     has_default = session.scalar(select(PaymentMethod.id).where(
         PaymentMethod.user_id == user_id, PaymentMethod.is_default.is_(True)).limit(1))
     if make_default and has_default:

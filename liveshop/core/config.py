@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # process that died mid-request; the retry takes the key over.
     idempotency_abandoned_seconds: float = 60.0
     # A flash-sale purchase being paid for is held by one process this long; if that process
-    # dies, another pays for it after this (liveshop/live/settlement.py).
+    # dies, another pays for it after this (liveshop/live/purchase_settlement.py).
     sale_settlement_lease_seconds: float = 30.0
     # Room sockets one client may hold open per app process (docs/live-protocol.md): per
     # address (generous: a shop floor or a campus shares one) and per signed-in user (a few tabs).

@@ -230,7 +230,7 @@ class DemoSimulation:
         # A bot over the chat rate limit just stays quiet.
         with contextlib.suppress(DomainError):
             chat.post_chat(self.context.db, self.context.limiter, self.hub.events, bot,
-                              show_id, self.random.choice(CHAT_LINES))
+                           show_id, self.random.choice(CHAT_LINES))
 
     async def _buy(self, show_id: int, bot: Actor) -> None:
         """A tap on Buy, as a viewer's would be (liveshop/live/purchases.py)."""

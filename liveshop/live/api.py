@@ -99,7 +99,7 @@ def purchase(purchase_id: int, actor: CurrentActor, purchases: Purchases) -> Buy
 def post_chat(show_id: int, data: ChatIn, actor: CurrentActor, context: Context,
               request: Request) -> ChatView:
     return chat.post_chat(context.db, context.limiter, room_events(request), actor,
-                             show_id, data.text)
+                          show_id, data.text)
 
 
 @router.post("/shows", status_code=201, response_model=ShowView)

@@ -198,7 +198,7 @@ def set_moderator(db: Database, actor: Actor, show_id: int, user_id: int, on: bo
         if session.get(User, user_id) is None:
             raise NotFound("No such user", field="user_id")
         set_row_present(session, ShowModerator, (show_id, user_id), on,
-                lambda: ShowModerator(show_id=show_id, user_id=user_id))
+                        lambda: ShowModerator(show_id=show_id, user_id=user_id))
 
 
 def set_banned_words(db: Database, actor: Actor, shop_id: int, words: list[str]) -> list[str]:

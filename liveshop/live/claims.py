@@ -39,7 +39,6 @@ from sqlalchemy import (
     bindparam,
     exists,
     insert,
-    or_,
     select,
     update,
 )
@@ -49,7 +48,6 @@ from sqlalchemy.orm import Session
 from liveshop.accounts.model import Actor
 from liveshop.catalog.orm import Shop, ShopMarket, Variant
 from liveshop.checkout import one_tap
-from liveshop.core.config import Settings
 from liveshop.core.db import Database, upsert_into, utcnow
 from liveshop.core.errors import DomainError, NotFound
 from liveshop.core.idempotency import (
@@ -57,13 +55,10 @@ from liveshop.core.idempotency import (
     done_record,
     ensure_same_request,
     error_body,
-    fingerprint,
     replay,
-    run_once,
     store_results,
     stored_records,
 )
-from liveshop.inventory import service as inventory
 from liveshop.live import model
 from liveshop.live.model import PurchaseTerms, RoomForTap
 from liveshop.live.orm import (
@@ -76,16 +71,22 @@ from liveshop.live.orm import (
 )
 from liveshop.live.purchase_settlement import pending_view, purchase_view
 from liveshop.live.room_events import RoomEvents
+from liveshop.live.sale_units import (
+    SaleStock,
+    announce_units_left,
+    close_gate,
+    running_sale,
+    units_left,
+)
 from liveshop.live.schemas import BuyView
 from liveshop.live.sold_out import SoldOutGate
 from liveshop.markets.model import Market
 
-# Steps stored under a tap's Idempotency-Key, each in a scope of its own
-# (liveshop/core/idempotency.py): the tap's claim (named "offer" in the records already
-# stored) and the give-back of its units (its checkout and payment take the one-tap
-# purchase's, liveshop/checkout/one_tap.py).
+# The claim is stored under the tap's Idempotency-Key in a scope of its own
+# (liveshop/core/idempotency.py; named "offer" in the records already stored). The tap's
+# other steps: the give-back of its units (liveshop/live/sale_units.py), its checkout and
+# payment (those of a one-tap purchase, liveshop/checkout/one_tap.py).
 CLAIM_STEP = "offer"
-RELEASE_STEP = "release"
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,7 @@ class Tap:
 
     @property
     def request(self) -> str:
-        return tap_fingerprint(self.show_id, self.variant_id, self.quantity, self.market.code)
-
-
-def tap_fingerprint(show_id: int, variant_id: int, quantity: int, market_code: str) -> str:
-    return fingerprint("live.buy", {"show": show_id, "variant": variant_id,
-                                    "quantity": quantity, "market": market_code})
+        return model.tap_fingerprint(self.show_id, self.variant_id, self.quantity, self.market.code)
 
 
 class NextRound(Enum):
@@ -117,13 +113,6 @@ class NextRound(Enum):
 
 NEXT_ROUND = NextRound.TAP
 Claimed = BuyView | PurchaseTerms | NextRound | Exception
-
-
-@dataclass(frozen=True)
-class SaleStock:
-    sale_id: int
-    remaining: int
-    version: int
 
 
 def claim_units(db: Database, events: RoomEvents, gate: SoldOutGate,
@@ -196,8 +185,10 @@ class _VariantClaim:
         self.outcomes: dict[int, Claimed] = {}
 
     def run(self) -> list[Claimed]:
+        """Each tap's outcome, in order: one transaction, tried again after it lost the
+        sale's units to another claim or met a taken key."""
         locking: int | None = None
-        # Each retry settles some taps (their keys were taken) or cannot lose again.
+        # Bounded: each retry settles taps (their keys were taken) or locks the sale first.
         for _ in range(len(self.taps) + 3):
             open_taps = [index for index in range(len(self.taps)) if index not in self.outcomes]
             try:
@@ -228,7 +219,7 @@ class _VariantClaim:
         """One transaction for the open taps; ``locking``: a sale whose row is locked
         before anything is read."""
         if locking is not None:
-            _units_left(session, locking, lock=True)
+            units_left(session, locking, lock=True)
         room = _read_room(session, self.show_id, self.variant_id,
                           {self.taps[index].market.code for index in open_taps})
         attempt = _Attempt()
@@ -302,8 +293,8 @@ class _VariantClaim:
         the sale whose keys hold a result: retries. Read after the attempt, so the buyers it
         counted (rolled back) are no claimants."""
         with self.db.read() as session:
-            claimants = _close_gate(session, self.gate, self.show_id, self.variant_id,
-                                    sold.sale_id, sold.version)
+            claimants = close_gate(session, self.gate, self.show_id, self.variant_id,
+                                   sold.sale_id, sold.version)
             keyed = {(self.taps[index].actor.user_id, self.taps[index].idempotency_key): index
                      for index in indexes if self.taps[index].actor.user_id in claimants}
             stored = stored_records(session, CLAIM_STEP, keyed) if keyed else {}
@@ -405,7 +396,7 @@ def _count_buyers(session: Session, sale_id: int, quantities: dict[int, int],
         return set()
     counting = upsert_into(session, FlashSaleClaim)
     # Rows as parameters, not in the statement: its compiled form is cached whatever the
-    # number of buyers (compiling it anew cost a third of a batch's CPU).
+    # number of buyers (compiling it for each batch cost more than running it).
     return set(session.scalars(counting.on_conflict_do_update(
         index_elements=["sale_id", "buyer_id"],
         set_={"quantity": FlashSaleClaim.quantity + counting.excluded.quantity},
@@ -422,99 +413,20 @@ def _purchase_row(tap: Tap, terms: PurchaseTerms) -> dict[str, Any]:
             "unit_price": terms.sale_price, "creator_id": terms.creator_id}
 
 
-def _running(sale_id: int) -> tuple[ColumnElement[bool], ...]:
-    return FlashSale.id == sale_id, FlashSale.status == "active", FlashSale.ends_at > utcnow()
-
-
 def _take_units(session: Session, sale_id: int, units: int) -> SaleStock:
     """Take the units from the sale: the last statement of the claim's transaction. Raises
     why it could not (the transaction then rolls back)."""
     taken = session.execute(
         update(FlashSale)
-        .where(*_running(sale_id), FlashSale.remaining >= units)
+        .where(*running_sale(sale_id), FlashSale.remaining >= units)
         .values(remaining=FlashSale.remaining - units, version=FlashSale.version + 1)
         .returning(FlashSale.remaining, FlashSale.version)).first()
     if taken is not None:
         return SaleStock(sale_id, taken.remaining, taken.version)
     # Read right after the claims ahead of this one committed (the UPDATE waited for them).
-    left = _units_left(session, sale_id, lock=False)
+    left = units_left(session, sale_id, lock=False)
     if left is None:
         raise _SaleOver
     if left.remaining == 0:
         raise _SoldOutAt(sale_id, left.version)
     raise _FewerLeft(sale_id)
-
-
-def _units_left(session: Session, sale_id: int, *, lock: bool) -> SaleStock | None:
-    """The running sale's units left (None once it has ended); ``lock`` holds its row until
-    the transaction ends (SQLite's write transactions hold the whole database anyway)."""
-    reading = select(FlashSale.remaining, FlashSale.version).where(*_running(sale_id))
-    row = session.execute(reading.with_for_update() if lock else reading).first()
-    return None if row is None else SaleStock(sale_id, row.remaining, row.version)
-
-
-def _close_gate(session: Session, gate: SoldOutGate, show_id: int, variant_id: int,
-                sale_id: int, version: int) -> frozenset[int]:
-    """The sale was read sold out at ``version``: refuse taps from memory, except those of
-    buyers holding units of it (theirs may be retries, which replay); those buyers."""
-    claimants = frozenset(session.scalars(select(FlashSaleClaim.buyer_id)
-                                          .where(FlashSaleClaim.sale_id == sale_id)))
-    gate.close(show_id, variant_id, sale_id, claimants, version)
-    return claimants
-
-
-def announce_units_left(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
-                        variant_id: int, stock: SaleStock) -> None:
-    """Units left in the sale, after a claim or a give-back: sold out closes the gate, units
-    left reopen it. The versions let the gate and the hubs drop what arrives out of order."""
-    if stock.remaining == 0:
-        with db.read() as session:
-            _close_gate(session, gate, show_id, variant_id, stock.sale_id, stock.version)
-    else:
-        gate.reopen(show_id, variant_id, stock.sale_id, stock.version)
-    events.stock(show_id, {"sale": {"id": stock.sale_id, "remaining": stock.remaining,
-                                    "v": stock.version}})
-    if stock.remaining == 0:
-        events.broadcast(show_id, {"type": "sale_sold_out", "sale_id": stock.sale_id})
-
-
-def give_back_units(db: Database, settings: Settings, purchase: SalePurchase,
-                    buyer: Actor) -> SaleStock:
-    """A failed purchase's units, back to its sale while it runs (they never left its
-    hold), else from its hold to ordinary stock. Stored as a step of its own under the
-    tap's key: a purchase that fails twice gives its units back once."""
-    sale_id, quantity = purchase.sale_id, purchase.quantity
-
-    def give_back(session: Session) -> tuple[int, Any]:
-        stock = _give_back(session, sale_id, buyer.user_id, quantity)
-        return 200, {"released": quantity, "remaining": stock.remaining, "v": stock.version}
-
-    released = run_once(db, user_id=buyer.user_id, key=purchase.idempotency_key,
-                        scope=RELEASE_STEP, operation=give_back,
-                        abandoned_seconds=settings.idempotency_abandoned_seconds,
-                        request_fingerprint=tap_fingerprint(
-                            purchase.show_id, purchase.variant_id, quantity,
-                            purchase.market)).body
-    return SaleStock(sale_id, int(released["remaining"]), int(released["v"]))
-
-
-def _give_back(session: Session, sale_id: int, buyer_id: int, quantity: int) -> SaleStock:
-    """One conditional UPDATE decides where the units go, so a sale ending meanwhile
-    (liveshop/live/sales.py) counts them exactly once."""
-    session.execute(update(FlashSaleClaim)
-                    .where(FlashSaleClaim.sale_id == sale_id,
-                           FlashSaleClaim.buyer_id == buyer_id)
-                    .values(quantity=FlashSaleClaim.quantity - quantity))
-    # A sale started before sales held stock takes them back whatever its state, as then.
-    back = session.execute(update(FlashSale)
-                           .where(FlashSale.id == sale_id,
-                                  or_(and_(*_running(sale_id)), FlashSale.hold_id.is_(None)))
-                           .values(remaining=FlashSale.remaining + quantity,
-                                   version=FlashSale.version + 1)
-                           .returning(FlashSale.remaining, FlashSale.version)).first()
-    if back is not None:
-        return SaleStock(sale_id, back.remaining, back.version)
-    over = session.execute(select(FlashSale.hold_id, FlashSale.remaining, FlashSale.version)
-                           .where(FlashSale.id == sale_id)).one()
-    inventory.unhold(session, over.hold_id, quantity, note=f"flash sale {sale_id} over")
-    return SaleStock(sale_id, over.remaining, over.version)

@@ -36,7 +36,7 @@ def follow_shop(db: Database, actor: Actor, shop_id: int, on: bool = True) -> No
         if session.get(Shop, shop_id) is None:
             raise NotFound("No such shop", field="shop_id")
         set_row_present(session, ShopFollow, (actor.user_id, shop_id), on,
-                lambda: ShopFollow(follower_id=actor.user_id, shop_id=shop_id))
+                        lambda: ShopFollow(follower_id=actor.user_id, shop_id=shop_id))
 
 
 def follow_creator(db: Database, actor: Actor, creator_id: int, on: bool = True) -> None:
@@ -45,7 +45,7 @@ def follow_creator(db: Database, actor: Actor, creator_id: int, on: bool = True)
         if creator is None or creator.role not in (Role.CREATOR, Role.SELLER):
             raise NotFound("No such creator", field="creator_id")
         set_row_present(session, CreatorFollow, (actor.user_id, creator_id), on,
-                lambda: CreatorFollow(follower_id=actor.user_id, creator_id=creator_id))
+                        lambda: CreatorFollow(follower_id=actor.user_id, creator_id=creator_id))
 
 
 def remind_me(db: Database, actor: Actor, show_id: int, on: bool = True) -> None:
@@ -54,7 +54,7 @@ def remind_me(db: Database, actor: Actor, show_id: int, on: bool = True) -> None
         if show.status != ShowStatus.SCHEDULED:
             raise Conflict("Reminders are for upcoming shows", field="show_id")
         set_row_present(session, ShowReminder, (show_id, actor.user_id), on,
-                lambda: ShowReminder(show_id=show_id, user_id=actor.user_id))
+                        lambda: ShowReminder(show_id=show_id, user_id=actor.user_id))
 
 
 def notifications(db: Database, actor: Actor, mark_read: bool = False

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput
+from liveshop.core.idempotency import fingerprint
 from liveshop.core.inputs import clean_line
 
 PROTOCOL_VERSION = 1
@@ -159,6 +160,13 @@ def sold_out() -> SoldOut:
 def limit_reached(limit: int) -> Conflict:
     return Conflict(f"The limit is {limit} per buyer for this sale", field="quantity",
                     code="limit_reached")
+
+
+def tap_fingerprint(show_id: int, variant_id: int, quantity: int, market_code: str) -> str:
+    """What a tap asks for, as its Idempotency-Key remembers it: a key reused for another
+    tap is refused (422)."""
+    return fingerprint("live.buy", {"show": show_id, "variant": variant_id,
+                                    "quantity": quantity, "market": market_code})
 
 
 @dataclass(frozen=True)

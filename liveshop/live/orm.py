@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from liveshop.core.db import Base, UTCDateTime, utcnow
@@ -105,9 +113,10 @@ class SalePurchase(Base):
     """A flash-sale tap whose units are claimed, waiting to be paid for.
 
     The tap is answered as soon as the claim commits; checkout and payment run afterwards
-    (liveshop/live/settlement.py). These rows are that work's durable queue: a process that
-    dies mid-payment leaves its row pending, and another picks it up once the lease ends,
-    re-running the buyer's purchase under the same idempotency key (no second charge).
+    (liveshop/live/purchase_settlement.py). These rows are that work's durable queue: a
+    process that dies mid-payment leaves its row pending, and another picks it up once the
+    lease ends, re-running the buyer's purchase under the same idempotency key (no second
+    charge).
     """
 
     __tablename__ = "sale_purchases"

@@ -33,7 +33,7 @@ from liveshop.core.errors import DomainError
 from liveshop.core.idempotency import validate_key
 from liveshop.core.ratelimit import RateLimiter
 from liveshop.inventory import service as inventory
-from liveshop.live import claims, purchase_settlement
+from liveshop.live import claims, purchase_settlement, sale_units
 from liveshop.live.claims import Tap
 from liveshop.live.model import PurchaseTerms, sold_out
 from liveshop.live.purchase_settlement import DuePurchase, SettlementQueue
@@ -149,10 +149,10 @@ class LivePurchases:
         """The purchase failed: its units go back to the sale (once, however often this
         runs) and the buyer sees ``error``."""
         purchase = due.purchase
-        stock = claims.give_back_units(self._db, self._settings, purchase, due.buyer)
+        stock = sale_units.give_back_units(self._db, self._settings, purchase, due.buyer)
         purchase_settlement.mark_failed(self._db, purchase.id, error)
-        claims.announce_units_left(self._db, self._events, self.gate, purchase.show_id,
-                                   purchase.variant_id, stock)
+        sale_units.announce_units_left(self._db, self._events, self.gate, purchase.show_id,
+                                       purchase.variant_id, stock)
 
     def _give_up(self, due: DuePurchase, error: Exception) -> None:
         """Stop retrying a purchase that keeps failing: its units go back on sale and the

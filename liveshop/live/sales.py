@@ -163,7 +163,7 @@ def close_sales(session: Session, status: str, *which: ColumnElement[bool]
     """End the running sales ``which`` picks and give their unclaimed units back to ordinary
     stock. One conditional UPDATE reads the units left as it ends each sale, so no claim can
     take one in between; units claimed but not yet paid for stay held until their purchase
-    is paid or fails (liveshop/live/settlement.py)."""
+    is paid or fails (liveshop/live/purchases.py)."""
     closed = session.execute(
         update(FlashSale).where(FlashSale.status == "active", *which).values(status=status)
         .returning(FlashSale.id, FlashSale.show_id, FlashSale.variant_id, FlashSale.remaining,

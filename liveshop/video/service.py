@@ -105,7 +105,7 @@ def regenerate_key(db: Database, settings: Settings, actor: Actor, show_id: int,
 
 
 def revoke_publishing(session: Session, show_ids: Collection[int]) -> list[int]:
-    """These shows changed hands (liveshop/live/service.py, ``remove_creator``): a new stream
+    """These shows changed hands (liveshop/live/creators.py, ``remove_creator``): a new stream
     key for each, in the caller's transaction, and the publisher streaming with the old one
     is cut off. The stream is marked dropped here, so nobody can resume with the old key
     and the new one may publish; the ingest process's supervisor sees its session is no

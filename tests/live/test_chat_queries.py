@@ -24,7 +24,7 @@ def test_a_chat_post_reads_the_show_without_its_lineup(
     events = RoomEvents(InProcessBroker())
     with selects(db) as seen:
         posted = chat.post_chat(db, MemoryRateLimiter(), events, sale.buyers[0],
-                                   sale.show_id, "hello")
+                                sale.show_id, "hello")
     assert posted.text == "hello"
     assert not [statement for statement in seen if "show_products" in statement]
     assert len(seen) == VIEWER_CHAT_SELECTS, "\n\n".join(seen)

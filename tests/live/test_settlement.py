@@ -76,8 +76,8 @@ def test_a_purchase_left_by_a_dead_process_is_paid_once_by_another(
     with db.read() as session:
         hold_id = session.scalar(select(FlashSale.hold_id).where(FlashSale.id == sale.sale_id))
     charged = one_tap.buy_now(db, payments, settings, buyer, sale.variant_id, 1,
-                               MARKETS["UK"], "tap-1", unit_price_override=SALE_PRICE,
-                               show_id=sale.show_id, hold_id=hold_id)
+                              MARKETS["UK"], "tap-1", unit_price_override=SALE_PRICE,
+                              show_id=sale.show_id, hold_id=hold_id)
     with db.transaction() as session:
         session.execute(update(SalePurchase).where(SalePurchase.id == purchase_id)
                         .values(lease_until=utcnow() + timedelta(seconds=30)))
