@@ -25,8 +25,7 @@ from liveshop.accounts.orm import Address, User
 from liveshop.catalog.orm import Product, Shop, Variant
 from liveshop.checkout import model
 from liveshop.checkout.ordering import record_event, unique_order_number
-from liveshop.checkout.orm import Cart, CartItem, Checkout, Payment, PaymentMethod
-from liveshop.checkout.payments import CardDetails, PaymentProvider, TokenizedCard
+from liveshop.checkout.orm import Cart, CartItem, Checkout
 from liveshop.checkout.schemas import (
     CardIn,
     CartLineView,
@@ -59,6 +58,8 @@ from liveshop.markets.model import MARKETS, Market
 from liveshop.orders import service as orders_service
 from liveshop.orders.model import OrderStatus
 from liveshop.orders.orm import Order, OrderLine
+from liveshop.payments.orm import Payment, PaymentMethod
+from liveshop.payments.provider import CardDetails, PaymentProvider, TokenizedCard
 
 T = TypeVar("T")
 

@@ -23,7 +23,6 @@ from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import Address, User
 from liveshop.accounts.security import hash_password
 from liveshop.catalog.orm import Product, Shop, VariantPrice
-from liveshop.checkout.orm import PaymentMethod
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import DomainError
 from liveshop.demo.catalog import SHOPS
@@ -33,6 +32,7 @@ from liveshop.live.hub import Hub
 from liveshop.live.orm import Show
 from liveshop.live.schemas import SaleIn, ShowCreate
 from liveshop.markets.model import MARKETS
+from liveshop.payments.orm import PaymentMethod
 from liveshop.video import service as video
 from liveshop.web.context import AppContext
 

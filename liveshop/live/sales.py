@@ -43,7 +43,6 @@ from liveshop.accounts.model import Actor
 from liveshop.catalog.orm import Shop, ShopMarket, Variant
 from liveshop.checkout import model as checkout_model
 from liveshop.checkout import service as checkout
-from liveshop.checkout.payments import PaymentProvider
 from liveshop.checkout.schemas import CheckoutView
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, upsert_into, utcnow
@@ -71,6 +70,7 @@ from liveshop.live.orm import (
 from liveshop.live.schemas import BuyView, PurchaseProblem
 from liveshop.live.service import market_codes
 from liveshop.markets.model import Market
+from liveshop.payments.provider import PaymentProvider
 
 log = logging.getLogger("liveshop.live")
 

@@ -26,7 +26,6 @@ from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import User
 from liveshop.accounts.service import actor_of
 from liveshop.checkout import service as checkout
-from liveshop.checkout.payments import PaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, DomainError
@@ -35,6 +34,7 @@ from liveshop.live import sales
 from liveshop.live.hub import RoomEvents
 from liveshop.live.orm import FlashSale, SalePurchase
 from liveshop.markets.model import MARKETS
+from liveshop.payments.provider import PaymentProvider
 
 log = logging.getLogger("liveshop.settlement")
 

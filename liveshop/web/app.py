@@ -25,7 +25,6 @@ from liveshop.catalog import api as catalog_api
 from liveshop.catalog import pages as catalog_pages
 from liveshop.checkout import api as checkout_api
 from liveshop.checkout import pages as checkout_pages
-from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.collector import settle_for_serving
 from liveshop.core.config import Settings, check_secret_key, get_settings
@@ -49,6 +48,7 @@ from liveshop.live.sold_out_lane import SoldOutLane
 from liveshop.markets import api as markets_api
 from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
+from liveshop.payments.provider import TestPaymentProvider
 from liveshop.video import api as video_api
 from liveshop.video import files as video_files
 from liveshop.video import ws as video_ws

@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.checkout import service
-from liveshop.checkout.orm import Checkout, Payment
-from liveshop.checkout.payments import TestPaymentProvider
+from liveshop.checkout.orm import Checkout
 from liveshop.checkout.schemas import CardIn, CheckoutIn, PayIn, PaymentMethodIn, ShippingAddress
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
@@ -21,6 +20,8 @@ from liveshop.core.errors import DomainError, InvalidInput
 from liveshop.inventory.orm import StockLevel
 from liveshop.markets.model import MARKETS
 from liveshop.orders.orm import Order
+from liveshop.payments.orm import Payment
+from liveshop.payments.provider import TestPaymentProvider
 from tests.checkout.conftest import OK_CARD, UK_ADDRESS, Catalog, add
 
 T = TypeVar("T")

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor, Role
-from liveshop.checkout.orm import PaymentMethod
 from liveshop.core.db import Database
 from liveshop.core.errors import Conflict, DomainError
 from liveshop.live import sales
@@ -25,6 +24,7 @@ from liveshop.live.orm import FlashSale, SalePurchase
 from liveshop.live.sales import Offer, SoldOutGate, Tap
 from liveshop.live.schemas import BuyView
 from liveshop.markets.model import MARKETS
+from liveshop.payments.orm import PaymentMethod
 from tests.conftest import run_async
 from tests.live.conftest import Sale
 from tests.queries import statements

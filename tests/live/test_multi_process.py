@@ -16,8 +16,6 @@ import redis
 from sqlalchemy import select, update
 from websockets.sync.client import connect
 
-from liveshop.checkout.orm import PaymentMethod
-from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.live import sales, settlement
@@ -26,6 +24,8 @@ from liveshop.live.hub import RoomEvents, channel_of
 from liveshop.live.orm import FlashSale, SalePurchase
 from liveshop.live.schemas import BuyView
 from liveshop.markets.model import MARKETS
+from liveshop.payments.orm import PaymentMethod
+from liveshop.payments.provider import TestPaymentProvider
 from tests.factories import VariantSpec, create_product, create_shop, make_buyers
 from tests.live.conftest import Room, Sale, settled
 from tests.processes import SERVING_SECRET_KEY, Server

@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
 from liveshop.checkout import service as checkout
-from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import DomainError
@@ -40,6 +39,7 @@ from liveshop.live.schemas import BuyView, SaleIn, ShowCreate
 from liveshop.live.settlement import settle_next
 from liveshop.markets.model import MARKETS
 from liveshop.orders.orm import Order, OrderLine
+from liveshop.payments.provider import TestPaymentProvider
 from tests.factories import VariantSpec, actor_of_token, create_product, create_shop, make_buyers
 from tests.live.conftest import SALE_PRICE, Sale
 from tests.live.test_settlement import _change_card

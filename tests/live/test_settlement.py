@@ -14,8 +14,6 @@ from sqlalchemy.exc import OperationalError
 
 from liveshop.accounts.model import Actor
 from liveshop.checkout import service as checkout
-from liveshop.checkout.orm import Payment, PaymentMethod
-from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.checkout.schemas import CheckoutIn
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
@@ -28,6 +26,8 @@ from liveshop.live.sales import SoldOutGate
 from liveshop.live.schemas import BuyView
 from liveshop.live.settlement import settle_next
 from liveshop.markets.model import MARKETS
+from liveshop.payments.orm import Payment, PaymentMethod
+from liveshop.payments.provider import TestPaymentProvider
 from tests.live.conftest import SALE_PRICE, Sale
 
 

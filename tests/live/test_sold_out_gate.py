@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from liveshop.accounts.model import Actor
-from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.live import sales
@@ -15,6 +14,7 @@ from liveshop.live.hub import RoomEvents, channel_of
 from liveshop.live.sales import SoldOut, SoldOutGate
 from liveshop.live.schemas import BuyView
 from liveshop.markets.model import MARKETS
+from liveshop.payments.provider import TestPaymentProvider
 from tests.factories import actor_of_token, make_buyers
 from tests.live.conftest import LiveShow
 from tests.queries import statements
