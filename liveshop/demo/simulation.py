@@ -2,7 +2,7 @@
 simulated viewers watch, chat and now and then buy; the host rotates the pinned product and
 keeps a flash sale running.
 
-Runs only when ``LIVESHOP_DEMO_SIMULATION`` is true (``liveshop demo`` sets it), inside the
+Runs only in the demo's app (liveshop/demo/app.py, served by ``liveshop demo``), inside the
 app process, through the same services a real host and real viewers use.
 """
 

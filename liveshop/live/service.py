@@ -54,6 +54,7 @@ from liveshop.live.schemas import (
     ShowUpdate,
     ShowView,
 )
+from liveshop.live.video_link import video_link
 from liveshop.markets.model import MARKETS, get_market
 from liveshop.orders.orm import Order
 
@@ -810,8 +811,6 @@ def room_snapshot(db: Database, settings: Settings, show_id: int, market: str) -
     """The part of the snapshot that is the same for every viewer of the room in ``market``
     (shared by joiners: liveshop/live/snapshots.py). ``server_time``, ``viewers`` and ``you``
     are each joiner's own."""
-    from liveshop.video import service as video  # video builds on this module
-
     with db.read() as session:
         show = _show(session, show_id)
         markets = markets_of(show)
@@ -826,7 +825,7 @@ def room_snapshot(db: Database, settings: Settings, show_id: int, market: str) -
             "sale": sale_event(session, sale) if sale else None,
             "lineup": _lineup_cards(session, show),
             "chat": [message.model_dump() for message in recent_chat(session, show_id)],
-            "video": video.room_view(session, settings.hls_base_url, show_id),
+            "video": video_link().room_view(session, settings.hls_base_url, show_id),
         }
 
 
@@ -950,14 +949,12 @@ def remove_creator(db: Database, events: RoomEvents, settings: Settings, actor: 
     In the same transaction each show of the shop that the creator hosts and that has not
     ended is handed back to the shop's owner: its running flash sale is stopped (the
     creator set its price and size), its stream key is replaced and a publisher streaming
-    with the old key is cut off (liveshop/video/service.py, ``revoke_publishing``), and the
+    with the old key is cut off (through the video link: liveshop/live/video_link.py), and the
     creator's moderator seats on the shows they hosted go too. A live show stays live under
     the shop: its viewers and orders stay, and the shop publishes with the new key or ends
     it (a cut-off video waits the reconnect grace period, as after any drop). Orders made
     before keep their creator."""
-    from liveshop.video import service as video  # video builds on this module
-    from liveshop.video.model import StreamState
-
+    video = video_link()
     with db.transaction() as session:
         shop = session.get(Shop, shop_id)
         if shop is None or (shop.owner_id != actor.user_id and not actor.is_admin):
@@ -983,7 +980,7 @@ def remove_creator(db: Database, events: RoomEvents, settings: Settings, actor: 
         if stopped:
             session.execute(update(FlashSale).where(FlashSale.id.in_([id_ for id_, _ in stopped]))
                             .values(status="stopped"))
-        cut_off = video.revoke_publishing(session, handed_back)
+        cut_off = video.hand_over(session, handed_back)
         owner = session.get_one(User, shop.owner_id)
         host = {"type": "host", "host_id": owner.id, "host_name": owner.display_name}
     for sale_id, show_id in stopped:
@@ -995,8 +992,7 @@ def remove_creator(db: Database, events: RoomEvents, settings: Settings, actor: 
         # snapshot of what they may do now.
         events.to_user(show_id, creator_id, host, disconnect=True, close_code=CLOSE_RESYNC)
     for show_id in cut_off:
-        events.broadcast(show_id, video.video_event(settings.hls_base_url, show_id,
-                                                    StreamState.RECONNECTING))
+        events.broadcast(show_id, video.cut_off_event(settings.hls_base_url, show_id))
 
 
 def hostable_shop_ids(db: Database, actor: Actor) -> list[int]:

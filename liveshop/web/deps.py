@@ -1,4 +1,6 @@
-"""Request dependencies: the app context, who is acting, which market, CSRF.
+"""Request dependencies: the app context, who is acting, which market, CSRF. (Which market
+a request is for is the markets package's rule, liveshop/markets/visitor.py; pages take it
+from here with the rest.)
 
 Dependencies are ``async`` wherever they can be: FastAPI runs a plain function in the thread
 pool, which costs a thread hand-off per dependency per request, and in a flash sale each
@@ -16,7 +18,8 @@ from liveshop.accounts import sessions
 from liveshop.accounts.model import Actor
 from liveshop.accounts.tokens import bearer_token
 from liveshop.core.errors import Forbidden, NotAuthenticated
-from liveshop.markets.model import MARKETS, Market, market_from_accept_language
+from liveshop.markets.visitor import CurrentMarket as CurrentMarket
+from liveshop.markets.visitor import market_of as market_of
 from liveshop.web.context import AppContext
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -94,20 +97,6 @@ async def require_actor(actor: MaybeActor) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(require_actor)]
-
-
-def market_of(request: Request) -> Market:
-    chosen = request.session.get("market")
-    if isinstance(chosen, str) and chosen in MARKETS:
-        return MARKETS[chosen]
-    return market_from_accept_language(request.headers.get("accept-language"))
-
-
-async def current_market(request: Request) -> Market:
-    return market_of(request)
-
-
-CurrentMarket = Annotated[Market, Depends(current_market)]
 
 
 def client_ip(request: Request) -> str:

@@ -205,7 +205,7 @@ def test_the_app_sweeps_expired_checkouts_in_the_background(
 
     from fastapi.testclient import TestClient
 
-    from liveshop.web import app as web_app
+    from liveshop import app as composition_root
 
     buyer = make_user()
     add(buyer, catalog.tee)
@@ -214,8 +214,8 @@ def test_the_app_sweeps_expired_checkouts_in_the_background(
     stored = service.create_checkout(db, instant, actor, UK,
                                      CheckoutIn(address=ShippingAddress(**UK_ADDRESS)), "k")
     checkout_id = service.checkout_result(stored).id
-    monkeypatch.setattr(web_app, "EXPIRY_SWEEP_SECONDS", 0.05)
-    with TestClient(web_app.create_app(settings, db)):
+    monkeypatch.setattr(composition_root, "EXPIRY_SWEEP_SECONDS", 0.05)
+    with TestClient(composition_root.create_app(settings, db)):
         deadline = time.monotonic() + 10
         while service.get_checkout(db, actor, checkout_id).status == "open":
             assert time.monotonic() < deadline, "the sweeper never ran"
