@@ -43,6 +43,7 @@ chromium:
 
 lint: install
 	$(BIN)/ruff check liveshop tests bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy

@@ -33,13 +33,13 @@ import sqlalchemy as sa
 import uvloop
 
 from bench import harness
-from liveshop.checkout.orm import Payment
 from liveshop.core.db import Database
 from liveshop.core.idempotency import IdempotencyRecord
 from liveshop.inventory.orm import StockLevel
 from liveshop.live.claims import CLAIM_STEP
 from liveshop.live.orm import FlashSale, SalePurchase
 from liveshop.orders.orm import Order, OrderLine
+from liveshop.payments.orm import Payment
 from tests.factories import make_buyers
 
 BUYERS = 2000

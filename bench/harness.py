@@ -213,7 +213,7 @@ def uvicorn_app(port: int, workers: int = 1) -> list[str]:
 def app_env(database_url: str, folder: str, redis_url: str | None = None) -> dict[str, str]:
     # A serving process refuses to start without a strong secret key.
     env = {"LIVESHOP_DATABASE_URL": database_url, "LIVESHOP_RTMP_PORT": "0",
-           "LIVESHOP_MEDIA_DIR": f"{folder}/media", "LIVESHOP_DEMO_SIMULATION": "false",
+           "LIVESHOP_MEDIA_DIR": f"{folder}/media",
            "LIVESHOP_SECRET_KEY": secrets.token_urlsafe(48)}
     if redis_url:
         env["LIVESHOP_REDIS_URL"] = redis_url

@@ -237,7 +237,6 @@ def app(**settings: str) -> Iterator[App]:
         env = {**os.environ, "LIVESHOP_DATABASE_URL": database_url,
                "LIVESHOP_MEDIA_DIR": f"{folder}/media", "LIVESHOP_RTMP_PORT": str(rtmp_port),
                "LIVESHOP_RTMP_HOST": "127.0.0.1", "LIVESHOP_SECRET_KEY": secrets.token_urlsafe(48),
-               "LIVESHOP_DEMO_SIMULATION": "false",
                **{f"LIVESHOP_{name.upper()}": value for name, value in settings.items()}}
         with (Path(folder) / "server.log").open("wb") as log:
             # Started in the temp dir so a developer's .env cannot leak in.

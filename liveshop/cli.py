@@ -46,8 +46,15 @@ def migrate() -> None:
 WS_MAX_SIZE = MAX_FRAME_BYTES + 64 * 1024
 
 
-def _uvicorn(host: str, port: int, workers: int = 1) -> None:
-    uvicorn.run("liveshop.main:app", host=host, port=port, workers=workers,
+# What `liveshop serve` serves, and what `liveshop demo` serves: the same app with the demo's
+# simulated show plugged in (built by a factory, as the production app never imports it).
+PRODUCTION_APP = "liveshop.main:app"
+DEMO_APP_FACTORY = "liveshop.demo.app:create_demo_app"
+
+
+def _uvicorn(host: str, port: int, workers: int = 1, app: str = PRODUCTION_APP,
+             factory: bool = False) -> None:
+    uvicorn.run(app, host=host, port=port, workers=workers, factory=factory,
                 proxy_headers=True, ws=PROTOCOL_PATH, ws_max_size=WS_MAX_SIZE)
 
 
@@ -184,8 +191,6 @@ def seed() -> None:
 def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Migrate, seed demo data and serve with a show that is live: all a newcomer needs.
     Unless LIVESHOP_SECRET_KEY is set, the secret key is var/secret_key (made on first run)."""
-    os.environ["LIVESHOP_DEMO_SIMULATION"] = "true"
-    get_settings.cache_clear()
     if not get_settings().secret_key:
         os.environ["LIVESHOP_SECRET_KEY"] = demo_secret_key()
         get_settings.cache_clear()
@@ -193,7 +198,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     migrate()
     seed()
     typer.echo(f"serving http://{host}:{port}")
-    serve(host=host, port=port, workers=1, with_ingest=False, ingest_port=8001)
+    _uvicorn(host, port, app=DEMO_APP_FACTORY, factory=True)
 
 
 if __name__ == "__main__":

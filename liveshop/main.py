@@ -1,7 +1,7 @@
 """ASGI entry point: ``uvicorn liveshop.main:app``."""
 
+from liveshop.app import create_app
 from liveshop.core.config import InsecureSecretKey
-from liveshop.web.app import create_app
 
 try:
     app = create_app(serving_process=True)

@@ -9,11 +9,12 @@ from liveshop.core.db import Base
 from liveshop.inventory import orm as inventory_orm
 from liveshop.live import orm as live_orm
 from liveshop.orders import orm as orders_orm
+from liveshop.payments import orm as payments_orm
 from liveshop.video import orm as video_orm
 
 metadata = Base.metadata
 
 __all__ = [
     "accounts_orm", "catalog_orm", "checkout_orm", "idempotency", "inventory_orm", "live_orm",
-    "metadata", "orders_orm", "video_orm",
+    "metadata", "orders_orm", "payments_orm", "video_orm",
 ]

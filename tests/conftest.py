@@ -22,10 +22,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from liveshop.app import create_app
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, normalise_url
 from liveshop.schema import metadata
-from liveshop.web.app import create_app
 
 POSTGRES_URL = os.environ.get(
     "LIVESHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

@@ -10,10 +10,10 @@ from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import Address, ApiToken, User
 from liveshop.accounts.tokens import token_holders
 from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
-from liveshop.checkout.orm import PaymentMethod
 from liveshop.core.db import Database
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import MARKETS
+from liveshop.payments.orm import PaymentMethod
 
 
 @dataclass

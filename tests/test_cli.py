@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from uvicorn.importer import import_from_string
 
 from liveshop import cli as cli_module
 from liveshop.core import migrate as migrations
 from liveshop.core.config import get_settings, secret_key_problem
 from liveshop.core.db import Database, utcnow
+from liveshop.demo.app import create_demo_app
 from liveshop.video.ws import MAX_FRAME_BYTES
 from tests.factories import create_shop
 from tests.live.conftest import Person, anonymous_join, free_port
@@ -172,7 +174,6 @@ def fresh_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
     directory of its own (no developer's .env, and var/ is the test's)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LIVESHOP_SECRET_KEY", "")
-    monkeypatch.setenv("LIVESHOP_DEMO_SIMULATION", "false")
     monkeypatch.setenv("LIVESHOP_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
     yield
@@ -215,6 +216,22 @@ def test_demo_makes_a_secret_key_on_first_run_and_keeps_it(
     key = key_file.read_text().strip()
     assert secret_key_problem(key) is None
     assert served_with == [key, key]
+
+
+def test_demo_serves_the_app_with_the_simulated_show_and_serve_the_production_app(
+        fresh_settings: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[tuple[str, bool]] = []
+    monkeypatch.setenv("LIVESHOP_SECRET_KEY", SERVING_SECRET_KEY)
+    get_settings.cache_clear()
+    monkeypatch.setattr(cli_module, "migrate", lambda: None)
+    monkeypatch.setattr(cli_module, "seed", lambda: None)
+    monkeypatch.setattr(cli_module.uvicorn, "run", lambda app, **options: served.append(
+        (app, options["factory"])))
+    for command in (["demo"], ["serve"]):
+        result = CliRunner().invoke(cli_module.app, command)
+        assert result.exit_code == 0, result.output
+    assert served == [("liveshop.demo.app:create_demo_app", True), ("liveshop.main:app", False)]
+    assert import_from_string(served[0][0]) is create_demo_app
 
 
 def test_serving_bounds_websocket_messages_to_a_publishers_chunk(

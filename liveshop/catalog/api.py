@@ -1,12 +1,14 @@
-"""Catalog JSON API: shops, products, variants, images, browsing."""
+"""Catalog JSON API: shops, products, variants, images, browsing, and the seller's stock."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
+from pydantic import BaseModel, Field
 
-from liveshop.catalog import service
+from liveshop.catalog import service, stock
 from liveshop.catalog.schemas import (
     ImageView,
     ProductCard,
@@ -128,3 +130,35 @@ def add_image(
 def delete_image(product_id: int, image_id: int, actor: CurrentActor,
                  context: Context) -> None:
     service.delete_image(context.db, context.settings, actor, product_id, image_id)
+
+
+# --- the seller's stock (liveshop/catalog/stock.py), tagged "inventory" in the API docs ---
+
+stock_router = APIRouter(tags=["inventory"])
+
+
+class StockOut(BaseModel):
+    variant_id: int
+    sku: str
+    product_title: str
+    available: int
+    reserved: int
+    sold: int
+    held: int = Field(description="set aside for flash sales (unclaimed or not yet paid)")
+
+
+class Receipt(BaseModel):
+    quantity: int = Field(gt=0, le=1_000_000)
+    note: Annotated[str, SingleLine(max_length=200)] = ""
+
+
+@stock_router.get("/shops/{shop_id}/stock", response_model=list[StockOut])
+def shop_stock(shop_id: int, actor: CurrentActor, context: Context) -> list[StockOut]:
+    return [StockOut(**asdict(v)) for v in stock.shop_stock(context.db, actor, shop_id)]
+
+
+@stock_router.post("/variants/{variant_id}/stock/receipts", status_code=201,
+                   response_model=StockOut)
+def receive(variant_id: int, data: Receipt, actor: CurrentActor, context: Context) -> StockOut:
+    view = stock.receive_stock(context.db, actor, variant_id, data.quantity, data.note)
+    return StockOut(**asdict(view))

@@ -1,4 +1,5 @@
-"""Catalog HTML pages: the storefront (home, product) and the seller back office.
+"""Catalog HTML pages: the seller back office (shops, products, stock). The buyer's pages
+(home, product) are liveshop/storefront/pages.py.
 
 Seller forms post plain HTML; bad input re-renders the form with the submitted values and
 the error, never a 500. Form fields use the same field paths as the API in messages.
@@ -17,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from liveshop.accounts.model import Actor
 from liveshop.catalog import model, service
+from liveshop.catalog import stock as seller_stock
 from liveshop.catalog.schemas import (
     PriceIn,
     ProductCreate,
@@ -29,16 +31,12 @@ from liveshop.catalog.schemas import (
     VariantsReplace,
 )
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
-from liveshop.core.inputs import SingleLine
-from liveshop.inventory import service as inventory
-from liveshop.live import follows, shows
 from liveshop.markets.model import MARKETS, Market
-from liveshop.web.deps import Context, CurrentActor, CurrentMarket, FormCsrf, MaybeActor
+from liveshop.web.deps import Context, CurrentActor, CurrentMarket, FormCsrf
 from liveshop.web.templating import render
 
 router = APIRouter()
 
-HOME_PER_PAGE = 24
 NEW_VARIANT_ROWS = 3
 ROW_KEY = re.compile(r"variant-(\d+)-sku")
 
@@ -84,48 +82,6 @@ def error_text(error: DomainError | ValidationError) -> tuple[str, str | None]:
     if error.field and error.field != "csrf_token":
         return f"{error.field}: {error.message}", error.field
     return error.message, error.field
-
-
-# --- storefront ---
-
-# The header's search box has no maxlength: a long search is cut short below rather than
-# refused, while control characters are refused as everywhere else.
-PageSearch = Annotated[str, SingleLine(max_length=1000)]
-
-
-@router.get("/")
-def home(request: Request, actor: MaybeActor, context: Context, market: CurrentMarket,
-         q: PageSearch = "", tag: PageSearch = "", page: int = 1) -> Response:
-    q, tag = q[:100], tag[:40]
-    results = service.browse(context.db, market, q=q, tag=tag, page=page,
-                             per_page=HOME_PER_PAGE)
-    last_page = max(1, -(-results.total // results.per_page))
-
-    def page_url(number: int) -> str:
-        params = {key: value for key, value in (("q", q), ("tag", tag)) if value}
-        return "/?" + urlencode({**params, "page": number})
-
-    # Shows sit above the products on the plain home page, not on search results.
-    live_shows, upcoming_shows = ([], []) if q or tag or page > 1 else shows.home_shows(
-        context.db, market.code)
-    return render(request, "catalog/home.html", results=results, q=q, tag=tag,
-                  last_page=last_page, page_url=page_url, live_shows=live_shows,
-                  upcoming_shows=upcoming_shows,
-                  reminded_ids=follows.reminded_show_ids(context.db, actor))
-
-
-@router.get("/products/{product_id}")
-def product_page(request: Request, product_id: int, actor: MaybeActor, context: Context,
-                 market: CurrentMarket) -> Response:
-    try:
-        product = service.get_product(context.db, actor, product_id, market)
-    except service.NotInMarket as error:
-        return render(request, "catalog/not_in_market.html", status_code=404,
-                      sold_in=[MARKETS[code] for code in error.markets])
-    for_sale = [v for v in product.variants if v.price is not None]
-    selected = next((v for v in for_sale if v.available > 0), for_sale[0] if for_sale else None)
-    return render(request, "catalog/product.html", product=product, for_sale=for_sale,
-                  selected=selected)
 
 
 # --- seller: shops ---
@@ -397,7 +353,7 @@ def delete_image(product_id: int, image_id: int, actor: CurrentActor,
 def render_stock(request: Request, context: Context, actor: Actor, shop_id: int,
                  error: str | None = None, status_code: int = 200) -> Response:
     shop = service.get_owned_shop(context.db, actor, shop_id)
-    stock = inventory.shop_stock(context.db, actor, shop_id)
+    stock = seller_stock.shop_stock(context.db, actor, shop_id)
     return render(request, "catalog/seller/stock.html", status_code=status_code, shop=shop,
                   stock=stock, error=error, received=request.query_params.get("received"))
 
@@ -416,7 +372,7 @@ def receive_stock(request: Request, shop_id: int, variant_id: int, actor: Curren
     try:
         if not typed.isdigit() or len(typed) > 7:
             raise InvalidInput("Quantity is a whole number like 10", field="quantity")
-        view = inventory.receive_stock(context.db, actor, variant_id, int(typed))
+        view = seller_stock.receive_stock(context.db, actor, variant_id, int(typed))
     except DomainError as error:
         return render_stock(request, context, actor, shop_id, error_text(error)[0],
                             status_of(error))

@@ -41,9 +41,8 @@ from liveshop.core.db import Database
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from liveshop.core.inputs import clean_line
 from liveshop.inventory import service as inventory
-from liveshop.inventory.orm import StockLevel, StockMovement
+from liveshop.inventory.orm import StockLevel
 from liveshop.markets.model import MARKETS, Market
-from liveshop.orders.orm import OrderLine
 
 MAX_IMAGES = 12
 MAX_PER_PAGE = 60
@@ -336,6 +335,12 @@ def get_product(db: Database, actor: Actor | None, product_id: int,
         return _product_view(session, product, shop, market, owner=False)
 
 
+def product_of_variant(db: Database, variant_id: int) -> int | None:
+    """The id of the product a variant belongs to, if the variant exists."""
+    with db.read() as session:
+        return session.scalar(select(Variant.product_id).where(Variant.id == variant_id))
+
+
 def get_owned_product(db: Database, actor: Actor, product_id: int,
                       market: Market) -> ProductView:
     with db.read() as session:
@@ -363,12 +368,22 @@ def update_product(db: Database, actor: Actor, product_id: int, data: ProductUpd
         return _product_view(session, product, shop, market, owner=True)
 
 
-def _has_history(session: Session, variant_id: int) -> bool:
-    """Stock movements and order lines point at the variant; deleting would orphan them."""
-    return bool(session.scalar(select(
-        exists().where(StockMovement.variant_id == variant_id)
-        | exists().where(OrderLine.variant_id == variant_id)
-    )))
+def _remove_variant(session: Session, product: Product, variant: Variant) -> None:
+    """Delete a variant nothing else refers to (409 variant_in_use otherwise).
+
+    Stock movements, reservations, holds, flash sales and order lines refer to variants
+    without cascading, and most of their packages sit above the catalog (which does not
+    import them): the database's foreign keys refuse to orphan them, and that refusal is
+    the answer. Prices, cart lines and the stock counter row go with the variant."""
+    sku = variant.sku  # a failed flush leaves the session unable to load it
+    product.variants.remove(variant)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"SKU {sku!r} has stock or order history and cannot be removed; keep it "
+            "(stock 0) or archive the product", field="variants", code="variant_in_use"
+        ) from None
 
 
 def replace_variants(db: Database, actor: Actor, product_id: int, data: VariantsReplace,
@@ -383,16 +398,10 @@ def replace_variants(db: Database, actor: Actor, product_id: int, data: Variants
         _check_skus_free(session, product.shop_id, product.id, rules)
         existing = {variant.sku.lower(): variant for variant in product.variants}
         keep = {rule.sku.lower() for rule in rules}
+        # Removed rows go first so a re-added SKU or reordering never trips a constraint.
         for sku, variant in existing.items():
             if sku not in keep:
-                if _has_history(session, variant.id):
-                    raise Conflict(
-                        f"SKU {variant.sku!r} has stock or order history and cannot be "
-                        "removed; keep it (stock 0) or archive the product",
-                        field="variants", code="variant_in_use")
-                product.variants.remove(variant)
-        # Removed rows go first so a re-added SKU or reordering never trips a constraint.
-        session.flush()
+                _remove_variant(session, product, variant)
         _set_option_names(product, names)
         for position, rule in enumerate(rules):
             variant = existing.get(rule.sku.lower()) or Variant(

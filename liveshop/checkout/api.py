@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Header
 from starlette.responses import JSONResponse, Response
 
 from liveshop.checkout import carts, one_tap, saved_cards, service
+from liveshop.checkout.one_tap import count_one_tap_buy
 from liveshop.checkout.schemas import (
     BuyNowIn,
     CartItemIn,
@@ -20,7 +21,7 @@ from liveshop.checkout.schemas import (
     PaymentMethodView,
 )
 from liveshop.core.idempotency import StoredResponse
-from liveshop.web.deps import BuyRateLimit, Context, CurrentActor, CurrentMarket
+from liveshop.web.deps import Context, CurrentActor, CurrentMarket
 from liveshop.web.errors import ErrorBody
 
 router = APIRouter(tags=["checkout"])
@@ -42,6 +43,11 @@ PAYMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
 def stored_json(stored: StoredResponse) -> Response:
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
     return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+async def limit_buying(actor: CurrentActor, context: Context) -> None:
+    """One-tap purchases count against the buyer's buy rate limit, as room taps do."""
+    await count_one_tap_buy(context.limiter, actor)
 
 
 @router.get("/cart", response_model=CartView)
@@ -90,7 +96,7 @@ def pay_checkout(checkout_id: int, data: PayIn, actor: CurrentActor, context: Co
 
 
 @router.post("/buy-now", response_model=CheckoutView, responses=PAYMENT_RESPONSES,
-             dependencies=[BuyRateLimit])
+             dependencies=[Depends(limit_buying)])
 def buy_now(data: BuyNowIn, actor: CurrentActor, market: CurrentMarket, context: Context,
             idempotency_key: IdempotencyKey = None) -> CheckoutView:
     return one_tap.buy_now(context.db, context.payments, context.settings, actor,

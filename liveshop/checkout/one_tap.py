@@ -14,8 +14,6 @@ from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import Address, User
 from liveshop.checkout import model
 from liveshop.checkout.market_variants import variant_in_market
-from liveshop.checkout.orm import PaymentMethod
-from liveshop.checkout.payments import PaymentProvider
 from liveshop.checkout.schemas import CheckoutIn, CheckoutView, PayIn
 from liveshop.checkout.service import (
     CHECKOUT_STEP,
@@ -35,6 +33,8 @@ from liveshop.core.errors import InvalidInput
 from liveshop.core.idempotency import fingerprint, run_once, stored_response, validate_key
 from liveshop.core.ratelimit import RateLimiter
 from liveshop.markets.model import Market
+from liveshop.payments.orm import PaymentMethod
+from liveshop.payments.provider import PaymentProvider
 
 # One-tap purchases per user: generous for a person tapping in a flash sale, a wall for a
 # script hammering the endpoint (retries of one tap count too: they should back off).

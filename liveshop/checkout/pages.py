@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from liveshop.accounts import service as accounts
 from liveshop.accounts.model import Actor
-from liveshop.catalog.orm import Variant
+from liveshop.catalog import service as catalog
 from liveshop.checkout import carts, model, saved_cards, service
 from liveshop.checkout.schemas import CardIn, CheckoutIn, PayIn, ShippingAddress
 from liveshop.core.errors import DomainError, InvalidInput
@@ -53,9 +53,7 @@ def add_to_cart(request: Request, context: Context, actor: MaybeActor, market: C
         # Back to the product after logging in: /cart/items itself only takes POSTs.
         product_id = None
         if variant_id.strip().isdigit():
-            with context.db.read() as session:
-                variant = session.get(Variant, int(variant_id))
-                product_id = variant.product_id if variant else None
+            product_id = catalog.product_of_variant(context.db, int(variant_id))
         target = f"/products/{product_id}" if product_id else "/cart"
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
     try:

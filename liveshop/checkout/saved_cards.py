@@ -9,11 +9,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
-from liveshop.checkout.orm import PaymentMethod
-from liveshop.checkout.payments import CardDetails, PaymentProvider, TokenizedCard
 from liveshop.checkout.schemas import CardIn, PaymentMethodIn, PaymentMethodView
 from liveshop.core.db import Database
 from liveshop.core.errors import NotFound
+from liveshop.payments.orm import PaymentMethod
+from liveshop.payments.provider import CardDetails, PaymentProvider, TokenizedCard
 
 
 def card_digest(card: CardIn, secret: str) -> str:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from liveshop.checkout.model import MAX_QUANTITY, MIN_QUANTITY
 from liveshop.core.inputs import Id, SingleLine
+from liveshop.orders.schemas import OrderLineSummary
 
 Quantity = Annotated[int, Field(ge=MIN_QUANTITY, le=MAX_QUANTITY)]
 
@@ -119,17 +120,6 @@ class PaymentMethodView(BaseModel):
     exp_month: int
     exp_year: int
     is_default: bool
-
-
-class OrderLineSummary(BaseModel):
-    variant_id: int
-    product_title: str
-    variant_title: str
-    sku: str
-    quantity: int
-    unit_price: int
-    line_total: int
-    tax: int
 
 
 class OrderSummary(BaseModel):

@@ -30,8 +30,7 @@ from liveshop.checkout.market_variants import (
     variant_in_market,
 )
 from liveshop.checkout.ordering import record_event, unique_order_number
-from liveshop.checkout.orm import Checkout, Payment, PaymentMethod
-from liveshop.checkout.payments import PaymentProvider, TokenizedCard
+from liveshop.checkout.orm import Checkout
 from liveshop.checkout.saved_cards import card_digest, store_card, tokenize
 from liveshop.checkout.schemas import (
     CheckoutIn,
@@ -58,6 +57,8 @@ from liveshop.markets.model import MARKETS, Market
 from liveshop.orders import service as orders_service
 from liveshop.orders.model import OrderStatus
 from liveshop.orders.orm import Order, OrderLine
+from liveshop.payments.orm import Payment, PaymentMethod
+from liveshop.payments.provider import PaymentProvider, TokenizedCard
 
 # A purchase in two steps under one client key (one tap, the checkout page) stores each step
 # in a scope of its own (liveshop/core/idempotency.py).

@@ -74,8 +74,6 @@ class Settings(BaseSettings):
     # address (generous: a shop floor or a campus shares one) and per signed-in user (a few tabs).
     room_sockets_per_ip: int = 200
     room_sockets_per_user: int = 10
-    # The demo's self-running live show (simulated viewers, chat, purchases); demo only.
-    demo_simulation: bool = False
     # Live video (docs/video.md): RTMP ingest (port 0 disables it), reconnect grace, HLS.
     # Whether this process takes publishers (RTMP, browser) and supervises their streams.
     # In a multi-process deployment only the ingest process does (docs/deploy.md).

@@ -2,7 +2,7 @@
 simulated viewers watch, chat and now and then buy; the host rotates the pinned product and
 keeps a flash sale running.
 
-Runs only when ``LIVESHOP_DEMO_SIMULATION`` is true (``liveshop demo`` sets it), inside the
+Runs only in the demo's app (liveshop/demo/app.py, served by ``liveshop demo``), inside the
 app process, through the same services a real host and real viewers use.
 """
 
@@ -23,7 +23,6 @@ from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import Address, User
 from liveshop.accounts.security import hash_password
 from liveshop.catalog.orm import Product, Shop, VariantPrice
-from liveshop.checkout.orm import PaymentMethod
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import DomainError
 from liveshop.demo.catalog import SHOPS
@@ -34,6 +33,7 @@ from liveshop.live.purchases import LivePurchases
 from liveshop.live.room import Hub
 from liveshop.live.schemas import SaleIn, ShowCreate
 from liveshop.markets.model import MARKETS
+from liveshop.payments.orm import PaymentMethod
 from liveshop.video import service as video
 from liveshop.web.context import AppContext
 

@@ -1,8 +1,10 @@
 """Stock: receive, reserve (one atomic conditional write), commit, release, restock, and
 hold units aside for a flash sale.
 
-The functions taking a ``Session`` run inside the caller's transaction (checkout and
-orders compose them); the ones taking a ``Database`` own their transaction.
+The functions taking a ``Session`` run inside the caller's transaction (catalog, checkout,
+orders and live compose them); the ones taking a ``Database`` own their transaction.
+Inventory knows variants only by id: the seller's stock screen, which needs shops and
+product titles, is catalog's (liveshop/catalog/stock.py).
 Invariant, per variant: received == available + reserved + held + sold, held is the sum
 of the variant's holds, and the ledger (stock_movements) explains every change
 (liveshop/inventory/model.py).
@@ -11,15 +13,11 @@ of the variant's holds, and the ledger (stock_movements) explains every change
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from liveshop.accounts.model import Actor
-from liveshop.catalog.access import owned_shop, owned_variant
-from liveshop.catalog.orm import Product, Variant
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, InvalidInput, NotFound
 from liveshop.inventory.model import MOVES
@@ -28,17 +26,6 @@ from liveshop.inventory.orm import Reservation, StockHold, StockLevel, StockMove
 
 class OutOfStock(Conflict):
     code = "out_of_stock"
-
-
-@dataclass(frozen=True)
-class StockView:
-    variant_id: int
-    sku: str
-    product_title: str
-    available: int
-    reserved: int
-    sold: int
-    held: int
 
 
 def _positive(quantity: int, field: str = "quantity") -> None:
@@ -266,35 +253,3 @@ def ledger_balance(session: Session, variant_id: int) -> dict[str, int]:
         .where(StockMovement.variant_id == variant_id).group_by(StockMovement.kind)
     ).all()
     return {kind: int(total) for kind, total in rows}
-
-
-# --- seller-facing use cases (own their transaction) ---
-
-def shop_stock(db: Database, actor: Actor, shop_id: int) -> list[StockView]:
-    with db.read() as session:
-        owned_shop(session, actor, shop_id)
-        rows = session.execute(
-            select(Variant, Product.title, StockLevel)
-            .join(Product, Product.id == Variant.product_id)
-            .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
-            .where(Variant.shop_id == shop_id)
-            .order_by(Product.title, Variant.position)
-        ).all()
-        return [
-            StockView(variant.id, variant.sku, title, level.available if level else 0,
-                      level.reserved if level else 0, level.sold if level else 0,
-                      level.held if level else 0)
-            for variant, title, level in rows
-        ]
-
-
-def receive_stock(db: Database, actor: Actor, variant_id: int, quantity: int,
-                  note: str = "") -> StockView:
-    with db.transaction() as session:
-        variant = owned_variant(session, actor, variant_id)
-        receive(session, variant_id, quantity, note=note or "received by seller")
-        session.flush()
-        level = session.get(StockLevel, variant_id, populate_existing=True)
-        assert level is not None
-        return StockView(variant.id, variant.sku, variant.product.title, level.available,
-                         level.reserved, level.sold, level.held)

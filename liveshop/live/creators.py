@@ -14,6 +14,8 @@ from liveshop.core.errors import Forbidden, InvalidInput, NotFound
 from liveshop.live.model import ShowStatus
 from liveshop.live.orm import FlashSale, ShopCreator, Show, ShowModerator
 from liveshop.live.room_events import CLOSE_RESYNC, RoomEvents
+from liveshop.live.sales import announce_stock, close_sales, variant_stock
+from liveshop.live.video_link import video_link
 
 
 def invite_creator(db: Database, actor: Actor, shop_id: int, creator_id: int,
@@ -41,14 +43,12 @@ def remove_creator(db: Database, events: RoomEvents, settings: Settings, actor: 
     In the same transaction each show of the shop that the creator hosts and that has not
     ended is handed back to the shop's owner: its running flash sale is stopped (the
     creator set its price and size), its stream key is replaced and a publisher streaming
-    with the old key is cut off (liveshop/video/service.py, ``revoke_publishing``), and the
+    with the old key is cut off (through the video link: liveshop/live/video_link.py), and the
     creator's moderator seats on the shows they hosted go too. A live show stays live under
     the shop: its viewers and orders stay, and the shop publishes with the new key or ends
     it (a cut-off video waits the reconnect grace period, as after any drop). Orders made
     before keep their creator."""
-    from liveshop.video import service as video  # video builds on this module
-    from liveshop.video.model import StreamState
-
+    video = video_link()
     with db.transaction() as session:
         shop = session.get(Shop, shop_id)
         if shop is None or (shop.owner_id != actor.user_id and not actor.is_admin):
@@ -69,25 +69,23 @@ def remove_creator(db: Database, events: RoomEvents, settings: Settings, actor: 
             return
         session.execute(update(Show).where(Show.id.in_(handed_back))
                         .values(host_id=shop.owner_id))
-        stopped = session.execute(select(FlashSale.id, FlashSale.show_id).where(
-            FlashSale.show_id.in_(handed_back), FlashSale.status == "active")).all()
-        if stopped:
-            session.execute(update(FlashSale).where(FlashSale.id.in_([id_ for id_, _ in stopped]))
-                            .values(status="stopped"))
-        cut_off = video.revoke_publishing(session, handed_back)
+        # Stopped like any sale: its unclaimed units go back to ordinary stock.
+        stopped = close_sales(session, "stopped", FlashSale.show_id.in_(handed_back))
+        stock = variant_stock(session, {sale.variant_id for sale in stopped})
+        cut_off = video.hand_over(session, handed_back)
         owner = session.get_one(User, shop.owner_id)
         host = {"type": "host", "host_id": owner.id, "host_name": owner.display_name}
-    for sale_id, show_id in stopped:
-        events.broadcast(show_id, {"type": "sale_ended", "sale_id": sale_id,
-                                   "reason": "stopped"})
+    for sale in stopped:
+        events.broadcast(sale.show_id, {"type": "sale_ended", "sale_id": sale.id,
+                                        "reason": "stopped"})
+        announce_stock(events, sale.show_id, {sale.variant_id: stock[sale.variant_id]})
     for show_id in handed_back:
         events.broadcast(show_id, host)
         # The creator's sockets were staff (orders, host controls): they reconnect for a
         # snapshot of what they may do now.
         events.to_user(show_id, creator_id, host, disconnect=True, close_code=CLOSE_RESYNC)
     for show_id in cut_off:
-        events.broadcast(show_id, video.video_event(settings.hls_base_url, show_id,
-                                                    StreamState.RECONNECTING))
+        events.broadcast(show_id, video.cut_off_event(settings.hls_base_url, show_id))
 
 
 def hostable_shop_ids(db: Database, actor: Actor) -> list[int]:

@@ -26,8 +26,8 @@ from liveshop.core.errors import DomainError, Forbidden, InvalidInput
 from liveshop.live import creators, follows, shows
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.schemas import ShowCreate, ShowView
+from liveshop.live.video_link import video_link
 from liveshop.markets.model import MARKETS
-from liveshop.video import service as video_service
 from liveshop.web.context import AppContext
 from liveshop.web.deps import Context, CurrentActor, CurrentMarket, FormCsrf, MaybeActor
 from liveshop.web.templating import render
@@ -71,7 +71,8 @@ def _replay(context: AppContext, show: ShowView) -> tuple[list[dict[str, Any]], 
     recording) and the recording to play (static/js/replay.js)."""
     timeline = [{**entry, "pinned_ms": epoch_ms(datetime.fromisoformat(entry["pinned_at"]))}
                 for entry in shows.pin_timeline(context.db, show.id)]
-    video = video_service.video_of(context.db, context.settings.hls_base_url, show.id)
+    with context.db.read() as session:
+        video = video_link().room_view(session, context.settings.hls_base_url, show.id)
     started = video["recording_started_at"] or epoch_ms(show.started_at or show.scheduled_at)
     return timeline, {"playlist": video["recording"], "poster": video["poster"],
                       "started_ms": started}

@@ -25,7 +25,6 @@ from liveshop.accounts.model import Actor
 from liveshop.checkout import one_tap
 from liveshop.checkout import service as checkout
 from liveshop.checkout.model import validate_quantity
-from liveshop.checkout.payments import PaymentProvider
 from liveshop.checkout.schemas import CheckoutView
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
@@ -42,6 +41,7 @@ from liveshop.live.schemas import BuyView
 from liveshop.live.sold_out import SoldOutGate
 from liveshop.live.tap_batches import TapBatches
 from liveshop.markets.model import MARKETS, Market
+from liveshop.payments.provider import PaymentProvider
 
 log = logging.getLogger("liveshop.live")
 

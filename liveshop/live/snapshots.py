@@ -28,6 +28,7 @@ from liveshop.live.chat import banned_from_shop, muted_until, recent_chat
 from liveshop.live.model import epoch_ms
 from liveshop.live.sales import active_sale, sale_event
 from liveshop.live.shows import lineup_cards, product_card, show_view
+from liveshop.live.video_link import video_link
 
 MAX_AGE_SECONDS = 1.0
 
@@ -73,7 +74,6 @@ def room_snapshot(db: Database, settings: Settings, show_id: int, market: str) -
     """The part of the snapshot that is the same for every viewer of the room in ``market``
     (shared by joiners through :class:`SnapshotCache`). ``server_time``, ``viewers`` and
     ``you`` are each joiner's own."""
-    from liveshop.video import service as video  # video builds on this module
 
     with db.read() as session:
         show = load_show(session, show_id)
@@ -89,7 +89,7 @@ def room_snapshot(db: Database, settings: Settings, show_id: int, market: str) -
             "sale": sale_event(session, sale) if sale else None,
             "lineup": lineup_cards(session, show),
             "chat": [message.model_dump() for message in recent_chat(session, show_id)],
-            "video": video.room_view(session, settings.hls_base_url, show_id),
+            "video": video_link().room_view(session, settings.hls_base_url, show_id),
         }
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from liveshop.markets.model import MARKETS, MarketCode, get_market
-from liveshop.web.deps import CurrentMarket
+from liveshop.markets.visitor import CurrentMarket
 
 router = APIRouter(tags=["markets"])
 

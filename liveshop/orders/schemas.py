@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from liveshop.checkout.schemas import OrderLineSummary
 from liveshop.core.inputs import Id, MultiLine, SingleLine
 from liveshop.orders.model import OrderStatus
 
@@ -37,6 +36,19 @@ class RefundIn(BaseModel):
 
 class ReturnIn(BaseModel):
     reason: Annotated[str, MultiLine(min_length=1, max_length=2000)]
+
+
+# A line as the buyer ordered it: checkout shows these, the order pages add refunds. (No
+# docstring: it would become the OpenAPI description.)
+class OrderLineSummary(BaseModel):
+    variant_id: int
+    product_title: str
+    variant_title: str
+    sku: str
+    quantity: int
+    unit_price: int
+    line_total: int
+    tax: int
 
 
 class OrderLineView(OrderLineSummary):

@@ -9,17 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import User
 from liveshop.catalog.access import owned_shop
 from liveshop.catalog.orm import Shop
-from liveshop.checkout.orm import Payment, Refund
-from liveshop.checkout.payments import PaymentProvider
 from liveshop.core.config import Settings
-from liveshop.core.db import Database, rows_affected, utcnow
+from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from liveshop.core.idempotency import StoredResponse, fingerprint, run_once
 from liveshop.inventory import service as inventory
@@ -49,6 +47,10 @@ from liveshop.orders.schemas import (
     ReturnView,
     ShipIn,
 )
+from liveshop.payments.orm import Refund
+from liveshop.payments.provider import PaymentProvider
+from liveshop.payments.service import refund as refund_payment
+from liveshop.payments.service import succeeded_payment
 
 MAX_PAGE = 100
 TIMESTAMPS = {
@@ -316,32 +318,16 @@ def _apply_refund(session: Session, payments: PaymentProvider, actor: Actor, ord
     """Stock, line counters, order and payment totals, the provider refund and its row."""
     if plan.amount <= 0:
         raise Conflict("Nothing is left to refund on this order", code="nothing_to_refund")
-    payment = session.scalars(
-        select(Payment).where(Payment.checkout_id == order.checkout_id,
-                              Payment.status == "succeeded").order_by(Payment.id)
-    ).first()
-    if payment is None:
-        raise Conflict("This order has no successful payment to refund", code="no_payment")
+    payment = succeeded_payment(session, order.checkout_id)
     lines = {line.id: line for line in order.lines}
     for line_id, quantity in plan.quantities.items():
         line = lines[line_id]
         inventory.restock(session, line.variant_id, quantity, order.id,
                           note=f"{note} {order.number}")
         line.refunded_quantity += quantity
-    # One payment can cover several shops' orders, refunded concurrently: guard the total.
-    taken = rows_affected(session.execute(
-        update(Payment)
-        .where(Payment.id == payment.id, Payment.refunded_amount + plan.amount <= Payment.amount)
-        .values(refunded_amount=Payment.refunded_amount + plan.amount)
-    ))
-    if taken != 1:
-        raise Conflict("This refund would return more than the buyer paid", code="over_refund")
+    refund = refund_payment(session, payments, payment, order.id, plan.amount,
+                            idempotency_key=provider_key)
     order.refunded_amount += plan.amount
-    result = payments.refund(payment.provider_ref, plan.amount, idempotency_key=provider_key)
-    refund = Refund(payment_id=payment.id, order_id=order.id, amount=plan.amount,
-                    provider_ref=result.reference)
-    session.add(refund)
-    session.flush()
     return refund
 
 

@@ -283,14 +283,9 @@ def delete_expired_recordings(db: Database, media_dir: Path, retention_days: int
     return show_ids
 
 
-def video_of(db: Database, hls_base_url: str, show_id: int) -> dict[str, Any]:
-    """The show's ``video`` object, for pages (the replay)."""
-    with db.read() as session:
-        return room_view(session, hls_base_url, show_id)
-
-
 def room_view(session: Session, hls_base_url: str, show_id: int) -> dict[str, Any]:
-    """The ``video`` object of the room snapshot (docs/video.md)."""
+    """The ``video`` object of the room snapshot and the replay page (docs/video.md); the
+    rooms reach it through their video link (liveshop/video/link.py)."""
     stream = session.get(VideoStream, show_id)
     state = stream.state if stream else StreamState.IDLE
     started = stream.recording_started_at if stream else None

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 from liveshop.accounts.sessions import SessionUse
 from liveshop.accounts.tokens import TokenLookup, TokenUse
-from liveshop.checkout.payments import PaymentProvider, TestPaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.core.mail import Mailer, MemoryMailer
 from liveshop.core.ratelimit import MemoryRateLimiter, RateLimiter
+from liveshop.payments.provider import PaymentProvider, TestPaymentProvider
 
 
 @dataclass

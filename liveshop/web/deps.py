@@ -1,4 +1,6 @@
-"""Request dependencies: the app context, who is acting, which market, CSRF.
+"""Request dependencies: the app context, who is acting, which market, CSRF. (Which market
+a request is for is the markets package's rule, liveshop/markets/visitor.py; pages take it
+from here with the rest.)
 
 Dependencies are ``async`` wherever they can be: FastAPI runs a plain function in the thread
 pool, which costs a thread hand-off per dependency per request, and in a flash sale each
@@ -15,9 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from liveshop.accounts import sessions
 from liveshop.accounts.model import Actor
 from liveshop.accounts.tokens import bearer_token
-from liveshop.checkout.one_tap import count_one_tap_buy
 from liveshop.core.errors import Forbidden, NotAuthenticated
-from liveshop.markets.model import MARKETS, Market, market_from_accept_language
+from liveshop.markets.visitor import CurrentMarket as CurrentMarket
+from liveshop.markets.visitor import market_of as market_of
 from liveshop.web.context import AppContext
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -97,20 +99,6 @@ async def require_actor(actor: MaybeActor) -> Actor:
 CurrentActor = Annotated[Actor, Depends(require_actor)]
 
 
-def market_of(request: Request) -> Market:
-    chosen = request.session.get("market")
-    if isinstance(chosen, str) and chosen in MARKETS:
-        return MARKETS[chosen]
-    return market_from_accept_language(request.headers.get("accept-language"))
-
-
-async def current_market(request: Request) -> Market:
-    return market_of(request)
-
-
-CurrentMarket = Annotated[Market, Depends(current_market)]
-
-
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -123,10 +111,3 @@ async def verify_form_csrf(request: Request) -> None:
 
 
 FormCsrf = Depends(verify_form_csrf)
-
-
-async def limit_buying(actor: CurrentActor, context: Context) -> None:
-    await count_one_tap_buy(context.limiter, actor)
-
-
-BuyRateLimit = Depends(limit_buying)

@@ -13,8 +13,8 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select, update
 
 from liveshop.accounts.orm import UserSession
+from liveshop.app import SESSION_COOKIE
 from liveshop.core.db import Database, utcnow
-from liveshop.web.app import SESSION_COOKIE
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.html import csrf_from
 

@@ -4,7 +4,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from liveshop.checkout.orm import Checkout
 from liveshop.inventory import service as inventory
+from liveshop.orders.orm import Order, OrderLine
 from tests.catalog.helpers import make_product, make_shop, product_body
 
 
@@ -136,6 +138,35 @@ def test_update_and_replace_variants_keeps_ids_of_matching_skus(make_user: Any,
     dropped = seller.put(f"/api/v1/products/{product['id']}/variants", json={
         "variants": [{"sku": "Polo-L", "options": ["L", "Blue"], "prices": {}}]})
     assert dropped.status_code == 409 and dropped.json()["error"]["field"] == "variants"
+
+
+def test_a_variant_that_orders_refer_to_cannot_be_removed(make_user: Any, db: Any) -> None:
+    """Whatever refers to a variant keeps it: here an order line with no stock history (the
+    catalog asks the database, which knows every table that points at variants)."""
+    seller, buyer = make_user("seller"), make_user()
+    shop = make_shop(seller)
+    product = make_product(seller, shop["id"], title="Polo")
+    small, medium = product["variants"]
+    with db.transaction() as session:
+        checkout = Checkout(buyer_id=buyer.id, market="UK", currency="GBP", subtotal=2099,
+                            shipping=0, tax=350, total=2099, ship_to={})
+        session.add(checkout)
+        session.flush()
+        order = Order(number="TEST-1", checkout_id=checkout.id, buyer_id=buyer.id,
+                      shop_id=shop["id"], market="UK", currency="GBP", tax_inclusive=True,
+                      subtotal=2099, shipping=0, tax=350, total=2099, ship_to={})
+        order.lines = [OrderLine(variant_id=medium["id"], product_title="Polo",
+                                 variant_title="M", sku=medium["sku"], quantity=1,
+                                 unit_price=2099, line_total=2099, tax=350)]
+        session.add(order)
+
+    only_small = {"variants": [{"sku": small["sku"], "options": ["S"], "prices": {}}]}
+    refused = seller.put(f"/api/v1/products/{product['id']}/variants", json=only_small)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "variant_in_use"
+    assert medium["sku"] in refused.json()["error"]["message"]
+    kept = seller.get(f"/api/v1/products/{product['id']}").json()["variants"]
+    assert [v["id"] for v in kept] == [small["id"], medium["id"]]
 
 
 def test_visibility_by_market_status_and_shipping(make_user: Any, client: TestClient) -> None:

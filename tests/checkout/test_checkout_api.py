@@ -5,10 +5,11 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from liveshop.checkout.orm import Checkout, Payment, PaymentMethod
+from liveshop.checkout.orm import Checkout
 from liveshop.core.db import Database, utcnow
 from liveshop.inventory.orm import Reservation, StockLevel
 from liveshop.orders.orm import Order, OrderEvent
+from liveshop.payments.orm import Payment, PaymentMethod
 from tests.checkout.conftest import (
     DECLINED_CARD,
     NO_FUNDS_CARD,

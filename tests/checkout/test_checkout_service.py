@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.checkout import carts, one_tap, saved_cards, service
-from liveshop.checkout.orm import Checkout, Payment
-from liveshop.checkout.payments import TestPaymentProvider
+from liveshop.checkout.orm import Checkout
 from liveshop.checkout.schemas import CardIn, CheckoutIn, PayIn, PaymentMethodIn, ShippingAddress
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
@@ -21,6 +20,8 @@ from liveshop.core.errors import DomainError, InvalidInput
 from liveshop.inventory.orm import StockLevel
 from liveshop.markets.model import MARKETS
 from liveshop.orders.orm import Order
+from liveshop.payments.orm import Payment
+from liveshop.payments.provider import TestPaymentProvider
 from tests.checkout.conftest import OK_CARD, UK_ADDRESS, Catalog, add
 
 T = TypeVar("T")
@@ -204,7 +205,7 @@ def test_the_app_sweeps_expired_checkouts_in_the_background(
 
     from fastapi.testclient import TestClient
 
-    from liveshop.web import app as web_app
+    from liveshop import app as composition_root
 
     buyer = make_user()
     add(buyer, catalog.tee)
@@ -213,8 +214,8 @@ def test_the_app_sweeps_expired_checkouts_in_the_background(
     stored = service.create_checkout(db, instant, actor, UK,
                                      CheckoutIn(address=ShippingAddress(**UK_ADDRESS)), "k")
     checkout_id = service.checkout_result(stored).id
-    monkeypatch.setattr(web_app, "EXPIRY_SWEEP_SECONDS", 0.05)
-    with TestClient(web_app.create_app(settings, db)):
+    monkeypatch.setattr(composition_root, "EXPIRY_SWEEP_SECONDS", 0.05)
+    with TestClient(composition_root.create_app(settings, db)):
         deadline = time.monotonic() + 10
         while service.get_checkout(db, actor, checkout_id).status == "open":
             assert time.monotonic() < deadline, "the sweeper never ran"

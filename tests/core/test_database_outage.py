@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from liveshop.accounts.orm import User
+from liveshop.app import create_app
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
-from liveshop.web.app import create_app
 from tests.conftest import DEFAULT_PASSWORD
 
 

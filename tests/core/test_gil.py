@@ -16,7 +16,7 @@ def test_the_served_app_hands_the_gil_over_sooner_once_started(tmp_path: Path) -
     out = run_python("""
         import sys
         from fastapi.testclient import TestClient
-        from liveshop.web.app import create_app
+        from liveshop.app import create_app
         import liveshop.main
 
         with TestClient(create_app()):

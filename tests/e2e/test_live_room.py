@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Dialog, Page, expect
 
-from liveshop.web.app import SESSION_COOKIE
+from liveshop.app import SESSION_COOKIE
 from tests.e2e.conftest import (
     DESKTOP,
     PHONE,

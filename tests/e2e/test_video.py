@@ -20,8 +20,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from liveshop.app import SESSION_COOKIE
 from liveshop.orders.orm import Order
-from liveshop.web.app import SESSION_COOKIE
 from tests.e2e import conftest as harness
 from tests.e2e.conftest import (
     CHROMIUM,

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from liveshop.web.app import SESSION_COOKIE
+from liveshop.app import SESSION_COOKIE
 from tests.e2e.conftest import DESKTOP, LiveServer, NewContext
 
 pytestmark = pytest.mark.e2e

@@ -15,14 +15,14 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from liveshop.checkout.orm import Payment
-from liveshop.checkout.payments import TestProviderCharge
 from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.db import Database, utcnow
 from liveshop.inventory import service as inventory
 from liveshop.inventory.orm import Reservation, StockLevel
 from liveshop.live.orm import FlashSale, SalePurchase
 from liveshop.orders.orm import Order, OrderLine
+from liveshop.payments.orm import Payment
+from liveshop.payments.provider import TestProviderCharge
 from tests.factories import make_buyers
 from tests.processes import Server
 

@@ -22,7 +22,6 @@ from websockets.sync.client import ClientConnection, connect
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
-from liveshop.checkout.payments import PaymentProvider, TestPaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.ratelimit import MemoryRateLimiter
@@ -37,6 +36,7 @@ from liveshop.live.socket_writes import RoomWebSocketProtocol
 from liveshop.live.sold_out import SoldOutGate
 from liveshop.live.tap_batches import TapBatches
 from liveshop.markets.model import MARKETS, Market
+from liveshop.payments.provider import PaymentProvider, TestPaymentProvider
 from tests.conftest import DEFAULT_PASSWORD, run_async
 from tests.factories import (
     VariantSpec,

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor, Role
-from liveshop.checkout.orm import PaymentMethod
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.core.errors import Conflict, DomainError
@@ -29,6 +28,7 @@ from liveshop.live.schemas import BuyView
 from liveshop.live.sold_out import SoldOutGate
 from liveshop.live.tap_batches import TapBatches
 from liveshop.markets.model import MARKETS
+from liveshop.payments.orm import PaymentMethod
 from tests.conftest import run_async
 from tests.live.conftest import Sale, claim_together, purchases_of, tap
 from tests.queries import statements

@@ -13,11 +13,11 @@ from sqlalchemy import func, select, update
 
 from liveshop.accounts import security
 from liveshop.accounts.orm import ApiToken
-from liveshop.checkout.orm import Payment, PaymentMethod
 from liveshop.core.db import Database, utcnow
 from liveshop.inventory.orm import StockLevel
 from liveshop.live.orm import FlashSale
 from liveshop.orders.orm import Order, OrderLine
+from liveshop.payments.orm import Payment, PaymentMethod
 from tests.factories import make_buyers
 from tests.live.conftest import LiveShow, Person, settled
 

@@ -16,7 +16,6 @@ import redis
 from sqlalchemy import select, update
 from websockets.sync.client import connect
 
-from liveshop.checkout.orm import PaymentMethod
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.live.broker import RedisBroker
@@ -24,6 +23,7 @@ from liveshop.live.orm import FlashSale, SalePurchase
 from liveshop.live.purchase_settlement import DuePurchase
 from liveshop.live.room_events import RoomEvents, channel_of
 from liveshop.live.schemas import BuyView
+from liveshop.payments.orm import PaymentMethod
 from tests.factories import VariantSpec, create_product, create_shop, make_buyers
 from tests.live.conftest import Room, Sale, purchases_of, settled, tap
 from tests.processes import SERVING_SECRET_KEY, Server

@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
 from liveshop.checkout import one_tap
-from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import DomainError
@@ -38,6 +37,7 @@ from liveshop.live.schemas import BuyView, SaleIn, ShowCreate
 from liveshop.live.sold_out import SoldOutGate
 from liveshop.markets.model import MARKETS
 from liveshop.orders.orm import Order, OrderLine
+from liveshop.payments.provider import TestPaymentProvider
 from tests.factories import VariantSpec, actor_of_token, create_product, create_shop, make_buyers
 from tests.live.conftest import SALE_PRICE, Sale, purchases_of
 from tests.live.conftest import settle_all as settle_every

@@ -15,8 +15,6 @@ from sqlalchemy.exc import OperationalError
 from liveshop.accounts.model import Actor
 from liveshop.checkout import one_tap
 from liveshop.checkout import service as checkout
-from liveshop.checkout.orm import Payment, PaymentMethod
-from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.checkout.schemas import CheckoutIn
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
@@ -26,6 +24,8 @@ from liveshop.live.orm import FlashSale, SalePurchase
 from liveshop.live.schemas import BuyView
 from liveshop.live.sold_out import SoldOutGate
 from liveshop.markets.model import MARKETS
+from liveshop.payments.orm import Payment, PaymentMethod
+from liveshop.payments.provider import TestPaymentProvider
 from tests.live.conftest import SALE_PRICE, Sale, purchases_of, tap
 
 

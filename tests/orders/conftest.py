@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from liveshop.catalog.orm import ShopMarket, Variant, VariantPrice
-from liveshop.checkout.orm import Checkout, Payment
-from liveshop.checkout.payments import CardDetails, PaymentProvider
+from liveshop.checkout.orm import Checkout
 from liveshop.core.db import Database, utcnow
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import MARKETS
 from liveshop.orders.orm import Order, OrderEvent, OrderLine
+from liveshop.payments.orm import Payment
+from liveshop.payments.provider import CardDetails, PaymentProvider
 from tests.factories import VariantSpec, create_product, create_shop
 
 SHIP_TO = {"full_name": "Ann Buyer", "line1": "1 High Street", "line2": "",

@@ -5,10 +5,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from liveshop.checkout.orm import Payment, Refund
 from liveshop.core.db import Database, utcnow
 from liveshop.inventory.orm import Reservation, StockLevel, StockMovement
 from liveshop.orders.orm import Order, OrderLine
+from liveshop.payments.orm import Payment, Refund
 from tests.orders.conftest import OrderFactory, Shop
 
 TOTAL = 2 * 2000 + 1500 + 399

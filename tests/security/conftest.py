@@ -17,10 +17,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from liveshop.app import create_app
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.schema import metadata
-from liveshop.web.app import create_app
 from tests.conftest import DEFAULT_PASSWORD, UserClient, _grant_role
 
 ADDRESS = {"full_name": "Ann Buyer", "line1": "1 High Street", "line2": "", "city": "London",

@@ -33,8 +33,8 @@ from fastapi.routing import APIRoute
 
 from liveshop.accounts import service as accounts
 from liveshop.accounts.schemas import SignUp
+from liveshop.app import API_PREFIX, API_ROUTERS
 from liveshop.core.db import Database
-from liveshop.web.app import API_PREFIX, API_ROUTERS
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import VariantSpec, create_product
 from tests.security.conftest import (

@@ -20,8 +20,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from liveshop.app import PAGE_ROUTERS
 from liveshop.live.model import CHAT_BURST
-from liveshop.web.app import PAGE_ROUTERS
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import VariantSpec, create_product
 from tests.security.conftest import (

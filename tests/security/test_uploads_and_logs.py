@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from liveshop.app import SESSION_COOKIE
 from liveshop.core.db import Database
 from liveshop.schema import metadata
-from liveshop.web.app import SESSION_COOKIE
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import create_product, create_shop
 from tests.security.conftest import ADDRESS, build_app, clone, png_bytes, sign_up

@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from liveshop.app import create_app
 from liveshop.core.db import Database, utcnow
 from liveshop.live.orm import Show
 from liveshop.video.orm import VideoStream
-from liveshop.web.app import create_app
 from tests.factories import create_shop
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
-from liveshop.web.app import API_PREFIX, API_ROUTERS
+from liveshop.app import API_PREFIX, API_ROUTERS
 
 BODIES: list[dict[str, Any]] = [
     {},

@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 
+from liveshop.app import SESSION_COOKIE, create_app
 from liveshop.core.config import Settings, secret_key_problem
 from liveshop.core.db import Database
 from liveshop.live.socket_writes import PROTOCOL_PATH
-from liveshop.web.app import SESSION_COOKIE, create_app
 from tests.conftest import _grant_role
 from tests.live.conftest import free_port
 from tests.processes import ROOT

@@ -15,19 +15,19 @@ FIRST_REQUEST_OBJECTS = 1_000
 
 def test_every_route_is_ready_before_the_first_request(tmp_path: Path) -> None:
     """A route's first request must not build FastAPI's routing for it while other requests
-    wait on the event loop (liveshop.web.app.warm_routes)."""
+    wait on the event loop (liveshop.app.warm_routes)."""
     url = f"sqlite:///{tmp_path}/app.db"
     upgrade(url)
     out = run_python("""
         import gc
         from fastapi.testclient import TestClient
-        from liveshop.web.app import create_app
+        from liveshop.app import create_app
 
         for serving in (False, True):
             with TestClient(create_app(serving_process=serving)) as client:
                 gc.collect()
                 before = len(gc.get_objects())
-                # A route most others come before (liveshop.web.app.API_ROUTERS).
+                # A route most others come before (liveshop.app.API_ROUTERS).
                 listed = client.get("/api/v1/orders")
                 gc.collect()
                 print(listed.status_code, len(gc.get_objects()) - before)

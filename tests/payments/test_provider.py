@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from liveshop.checkout.payments import CardDetails, TestPaymentProvider
+from liveshop.payments.provider import CardDetails, TestPaymentProvider
 
 
 def test_a_provider_with_its_own_ledger_charges_once_per_key_across_instances(

@@ -1,4 +1,8 @@
-"""The FastAPI application: routers of every domain, sessions, static files, errors."""
+"""The composition root: builds the app's services once and the FastAPI application on them
+(routers of every domain, sessions, static files, errors, background work).
+
+The top of the house: it may import every package, and none imports it but the entry
+points (liveshop/main.py, the CLI) and the demo, which plugs in here (``plug_ins``)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +21,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from liveshop.accounts import api as accounts_api
-from liveshop.accounts import pages as accounts_pages
 from liveshop.accounts.sessions import SESSION_IDLE
+from liveshop.auth import api as auth_api
+from liveshop.auth import pages as auth_pages
 from liveshop.catalog import api as catalog_api
 from liveshop.catalog import pages as catalog_pages
 from liveshop.checkout import api as checkout_api
 from liveshop.checkout import pages as checkout_pages
-from liveshop.checkout.payments import TestPaymentProvider
 from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.collector import freeze_startup_objects
 from liveshop.core.config import Settings, check_secret_key, get_settings
@@ -32,20 +35,22 @@ from liveshop.core.db import Database
 from liveshop.core.gil import hand_over_sooner
 from liveshop.core.mail import mailer_for
 from liveshop.core.ratelimit import MemoryRateLimiter, RedisRateLimiter
-from liveshop.demo import simulation
-from liveshop.inventory import api as inventory_api
 from liveshop.live import api as live_api
 from liveshop.live import pages as live_pages
 from liveshop.live import room, room_socket, sales
 from liveshop.live.admission import SocketAllowance
 from liveshop.live.purchases import LivePurchases
 from liveshop.live.sold_out import SoldOutGate, SoldOutLane
+from liveshop.live.video_link import connect as connect_video_link
 from liveshop.markets import api as markets_api
 from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
+from liveshop.payments.provider import TestPaymentProvider
+from liveshop.storefront import pages as storefront_pages
 from liveshop.video import api as video_api
 from liveshop.video import files as video_files
 from liveshop.video import ws as video_ws
+from liveshop.video.link import ShowVideo
 from liveshop.video.runtime import VideoRuntime
 from liveshop.web.context import AppContext
 from liveshop.web.errors import ERROR_RESPONSES, install_error_handlers
@@ -53,18 +58,18 @@ from liveshop.web.templating import TEMPLATES_DIR
 
 log = logging.getLogger("liveshop.app")
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
-HLS_JS_DIR = Path(__file__).resolve().parents[2] / "node_modules" / "hls.js" / "dist"
+HLS_JS_DIR = Path(__file__).resolve().parents[1] / "node_modules" / "hls.js" / "dist"
 # How often unpaid checkouts whose stock hold ran out are cancelled and their stock freed.
 EXPIRY_SWEEP_SECONDS = 30.0
 TOKEN_USE_WRITE_SECONDS = 10.0
 API_PREFIX = "/api/v1"
 # In this order FastAPI tries them for each API request, every route of each: the live
 # rooms' (taps, chat) come first, since they arrive by the thousand in a flash sale.
-API_ROUTERS = tuple(module.router for module in (
-    live_api, accounts_api, markets_api, catalog_api, inventory_api, checkout_api, orders_api,
-    video_api))
+API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api.router,
+               catalog_api.stock_router, checkout_api.router, orders_api.router,
+               video_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
-    accounts_pages, catalog_pages, checkout_pages, orders_pages, live_pages))
+    auth_pages, storefront_pages, catalog_pages, checkout_pages, orders_pages, live_pages))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (
@@ -120,6 +125,12 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# Something that runs beside the app while it serves, given the built app: entered once
+# everything else has started, left before it stops. The demo's simulated show is one
+# (liveshop/demo/app.py); the production app has none.
+PlugIn = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
+
+
 @contextlib.asynccontextmanager
 async def background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
     """Run ``work`` as a task for the duration of the block."""
@@ -166,13 +177,14 @@ async def warm_routes(app: ASGIApp) -> None:
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None, *,
-               serving_process: bool = False) -> FastAPI:
+               serving_process: bool = False, plug_ins: Sequence[PlugIn] = ()) -> FastAPI:
     """``serving_process``: this process serves the app from now on; once it has started,
     every route is made ready (:func:`warm_routes`), what start-up built is taken out of
     the garbage collector's way (liveshop/core/collector.py) and worker threads get the GIL
     back sooner (liveshop/core/gil.py). A serving process also refuses to be built with a
     missing, short or placeholder secret key (``InsecureSecretKey``); any other app built
     without one signs its cookies with a random key of its own, never a known one.
+    ``plug_ins`` run beside the app while it serves (:data:`PlugIn`).
     """
     settings = settings or get_settings()
     if serving_process:
@@ -180,8 +192,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     elif not settings.secret_key:
         settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(48)})
     db = db or Database(settings.database_url)
+    # The rooms show the video's state, and a show handed back gets a new stream key,
+    # through this link: live cannot import video, which builds on it.
+    connect_video_link(ShowVideo())
     app = FastAPI(
-        lifespan=_lifespan(settings, db, serving_process),
+        lifespan=_lifespan(settings, db, serving_process, plug_ins),
         title="liveshop",
         version="0.1.0",
         description="Live-shopping platform API. Errors are JSON "
@@ -212,7 +227,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     return app
 
 
-def _lifespan(settings: Settings, db: Database, serving_process: bool
+def _lifespan(settings: Settings, db: Database, serving_process: bool,
+              plug_ins: Sequence[PlugIn]
               ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -225,6 +241,8 @@ def _lifespan(settings: Settings, db: Database, serving_process: bool
         try:
             async with contextlib.AsyncExitStack() as running:
                 await _start_background_work(app, settings, db, running)
+                for plug_in in plug_ins:
+                    await running.enter_async_context(plug_in(app))
                 if serving_process:
                     await warm_routes(app)
                     freeze_startup_objects()
@@ -265,9 +283,6 @@ async def _start_background_work(app: FastAPI, settings: Settings, db: Database,
     app.state.video = VideoRuntime(settings, db, app.state.hub.events)
     await app.state.video.start()
     running.push_async_callback(app.state.video.stop)
-    if settings.demo_simulation:
-        await running.enter_async_context(background(simulation.run_forever(
-            context, app.state.hub, purchases)))
 
 
 def _route(app: FastAPI) -> None:

@@ -10,14 +10,6 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from liveshop.accounts import service
-from liveshop.accounts.api import (
-    LINK_SENT,
-    ask_for_login_link,
-    end_browser_session,
-    known_devices,
-    session_of,
-    sign_in,
-)
 from liveshop.accounts.model import Actor
 from liveshop.accounts.schemas import (
     AddressIn,
@@ -26,6 +18,14 @@ from liveshop.accounts.schemas import (
     PasswordChange,
     SignUp,
     TokenCreate,
+)
+from liveshop.auth.api import (
+    LINK_SENT,
+    ask_for_login_link,
+    end_browser_session,
+    known_devices,
+    session_of,
+    sign_in,
 )
 from liveshop.checkout import saved_cards
 from liveshop.core.errors import DomainError

@@ -1,0 +1,59 @@
+"""A shop's stock as its seller sees it: each variant's counters, and goods received.
+
+The counters and their rules are liveshop.inventory's, which knows variants only by id;
+this screen adds what only the catalog knows: whose shop it is and what the products are
+called."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from liveshop.accounts.model import Actor
+from liveshop.catalog.access import owned_shop, owned_variant
+from liveshop.catalog.orm import Product, Variant
+from liveshop.core.db import Database
+from liveshop.inventory import service as inventory
+from liveshop.inventory.orm import StockLevel
+
+
+@dataclass(frozen=True)
+class StockView:
+    variant_id: int
+    sku: str
+    product_title: str
+    available: int
+    reserved: int
+    sold: int
+    held: int
+
+
+def shop_stock(db: Database, actor: Actor, shop_id: int) -> list[StockView]:
+    with db.read() as session:
+        owned_shop(session, actor, shop_id)
+        rows = session.execute(
+            select(Variant, Product.title, StockLevel)
+            .join(Product, Product.id == Variant.product_id)
+            .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
+            .where(Variant.shop_id == shop_id)
+            .order_by(Product.title, Variant.position)
+        ).all()
+        return [
+            StockView(variant.id, variant.sku, title, level.available if level else 0,
+                      level.reserved if level else 0, level.sold if level else 0,
+                      level.held if level else 0)
+            for variant, title, level in rows
+        ]
+
+
+def receive_stock(db: Database, actor: Actor, variant_id: int, quantity: int,
+                  note: str = "") -> StockView:
+    with db.transaction() as session:
+        variant = owned_variant(session, actor, variant_id)
+        inventory.receive(session, variant_id, quantity, note=note or "received by seller")
+        session.flush()
+        level = session.get(StockLevel, variant_id, populate_existing=True)
+        assert level is not None
+        return StockView(variant.id, variant.sku, variant.product.title, level.available,
+                         level.reserved, level.sold, level.held)

@@ -1,0 +1,26 @@
+"""The demo's app, served by ``liveshop demo``: the production app with the demo's live show
+plugged in (simulated viewers watch, chat and buy while a test pattern streams).
+
+The production app (liveshop.main, liveshop.app.create_app) imports nothing from the demo;
+the demo builds on it."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import FastAPI
+
+from liveshop.app import background, create_app
+from liveshop.core.config import Settings
+from liveshop.core.db import Database
+from liveshop.demo.simulation import run_forever
+
+
+def simulated_show(app: FastAPI) -> AbstractAsyncContextManager[None]:
+    """The demo's show, kept alive by simulated people while the app serves."""
+    return background(run_forever(app.state.context, app.state.hub, app.state.purchases))
+
+
+def create_demo_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """A serving process's app (``uvicorn --factory liveshop.demo.app:create_demo_app``)."""
+    return create_app(settings, db, serving_process=True, plug_ins=(simulated_show,))

@@ -1,0 +1,1 @@
+"""The buyer's storefront: pages that compose several domains (catalogue, live shows)."""

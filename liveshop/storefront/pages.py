@@ -1,0 +1,61 @@
+"""The buyer's storefront: the home page (the live shows above the catalogue, search and
+tags) and product pages. It composes the catalog and the live rooms, which stay unaware of
+each other's pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from liveshop.catalog import service as catalog
+from liveshop.core.inputs import SingleLine
+from liveshop.live import follows, shows
+from liveshop.markets.model import MARKETS
+from liveshop.web.deps import Context, CurrentMarket, MaybeActor
+from liveshop.web.templating import render
+
+router = APIRouter()
+
+HOME_PER_PAGE = 24
+
+# The header's search box has no maxlength: a long search is cut short below rather than
+# refused, while control characters are refused as everywhere else.
+PageSearch = Annotated[str, SingleLine(max_length=1000)]
+
+
+@router.get("/")
+def home(request: Request, actor: MaybeActor, context: Context, market: CurrentMarket,
+         q: PageSearch = "", tag: PageSearch = "", page: int = 1) -> Response:
+    q, tag = q[:100], tag[:40]
+    results = catalog.browse(context.db, market, q=q, tag=tag, page=page,
+                             per_page=HOME_PER_PAGE)
+    last_page = max(1, -(-results.total // results.per_page))
+
+    def page_url(number: int) -> str:
+        params = {key: value for key, value in (("q", q), ("tag", tag)) if value}
+        return "/?" + urlencode({**params, "page": number})
+
+    # Shows sit above the products on the plain home page, not on search results.
+    live_shows, upcoming_shows = ([], []) if q or tag or page > 1 else shows.home_shows(
+        context.db, market.code)
+    return render(request, "storefront/home.html", results=results, q=q, tag=tag,
+                  last_page=last_page, page_url=page_url, live_shows=live_shows,
+                  upcoming_shows=upcoming_shows,
+                  reminded_ids=follows.reminded_show_ids(context.db, actor))
+
+
+@router.get("/products/{product_id}")
+def product_page(request: Request, product_id: int, actor: MaybeActor, context: Context,
+                 market: CurrentMarket) -> Response:
+    try:
+        product = catalog.get_product(context.db, actor, product_id, market)
+    except catalog.NotInMarket as error:
+        return render(request, "storefront/not_in_market.html", status_code=404,
+                      sold_in=[MARKETS[code] for code in error.markets])
+    for_sale = [v for v in product.variants if v.price is not None]
+    selected = next((v for v in for_sale if v.available > 0), for_sale[0] if for_sale else None)
+    return render(request, "storefront/product.html", product=product, for_sale=for_sale,
+                  selected=selected)
