@@ -13,18 +13,18 @@ from liveshop.app import create_app
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.demo import app as demo_app
+from liveshop.live.purchases import LivePurchases
 from liveshop.live.room import Hub
-from liveshop.live.sales import SoldOutGate
 from liveshop.web.context import AppContext
 
 
 @pytest.fixture
-def simulations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[AppContext, Hub, SoldOutGate]]:
+def simulations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[AppContext, Hub, LivePurchases]]:
     """What the demo's simulation was started with, instead of starting it."""
-    started: list[tuple[AppContext, Hub, SoldOutGate]] = []
+    started: list[tuple[AppContext, Hub, LivePurchases]] = []
 
-    async def run_forever(context: AppContext, hub: Hub, gate: SoldOutGate) -> None:
-        started.append((context, hub, gate))
+    async def run_forever(context: AppContext, hub: Hub, purchases: LivePurchases) -> None:
+        started.append((context, hub, purchases))
         await asyncio.Event().wait()
 
     monkeypatch.setattr(demo_app, "run_forever", run_forever)
@@ -36,8 +36,8 @@ def test_the_simulated_show_runs_while_the_demo_app_serves(
         settings: Settings, db: Database, simulations: list[Any]) -> None:
     app: Any = create_app(settings, db, plug_ins=(demo_app.simulated_show,))
     with TestClient(app):
-        # The serving loop's hub and gate: the simulated viewers' room is the real one.
-        assert simulations == [(app.state.context, app.state.hub, app.state.sale_gate)]
+        # The serving loop's hub and purchases: the simulated viewers' room is the real one.
+        assert simulations == [(app.state.context, app.state.hub, app.state.purchases)]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
