@@ -4,7 +4,7 @@
 from liveshop.accounts import orm as accounts_orm
 from liveshop.catalog import orm as catalog_orm
 from liveshop.checkout import orm as checkout_orm
-from liveshop.core import idempotency
+from liveshop.core import events, idempotency
 from liveshop.core.db import Base
 from liveshop.inventory import orm as inventory_orm
 from liveshop.live import orm as live_orm
@@ -15,6 +15,6 @@ from liveshop.video import orm as video_orm
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_orm", "catalog_orm", "checkout_orm", "idempotency", "inventory_orm", "live_orm",
-    "metadata", "orders_orm", "payments_orm", "video_orm",
+    "accounts_orm", "catalog_orm", "checkout_orm", "events", "idempotency", "inventory_orm",
+    "live_orm", "metadata", "orders_orm", "payments_orm", "video_orm",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -103,6 +103,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 READ_ONLY = "liveshop_read_only"
+# Where a session keeps the domain events recorded in it (liveshop/core/events.py).
+PENDING_EVENTS = "liveshop.pending_events"
+
+
+class AfterCommit(Protocol):
+    def committed(self, events: list[Any]) -> None:
+        """Handle the events a transaction recorded, now that it has committed."""
 
 
 def read_options(engine: Engine) -> dict[str, Any]:
@@ -117,8 +124,11 @@ def read_options(engine: Engine) -> dict[str, Any]:
 class Database:
     """Owns the engine; services open one transaction per use case through it."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, after_commit: AfterCommit | None = None):
+        """``after_commit``: handles the domain events each transaction records (the
+        composition root passes its event bus; without one they are dropped)."""
         self.url = normalise_url(url)
+        self.after_commit = after_commit
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(
@@ -130,7 +140,8 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Commit when the block ends normally; roll back on any exception."""
+        """Commit when the block ends normally; roll back on any exception. The domain
+        events recorded in it are handled after the commit, never after a rollback."""
         session = self._sessions()
         try:
             yield session
@@ -139,7 +150,10 @@ class Database:
             session.rollback()
             raise
         finally:
+            events = session.info.pop(PENDING_EVENTS, None)
             session.close()
+        if events and self.after_commit is not None:
+            self.after_commit.committed(events)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -1,0 +1,214 @@
+"""Domain events: a use case records what happened inside its transaction; handlers run
+only after the commit.
+
+- ``record(session, event)`` inside ``db.transaction()`` adds the event to that unit of
+  work. A rolled-back transaction's events are dropped with it, so no handler ever acts on a
+  change that did not happen (Zulip's ``send_event_on_commit``, Saleor's ``on_commit``).
+- After the commit, ``Database`` hands them to its :class:`EventBus`, which calls every
+  handler subscribed to the event's type, in the committing thread, in recording order.
+  Such handlers must be quick and must not fail the use case: a handler that raises is
+  logged and the others still run. Room broadcasts are handled this way.
+- An event whose class is ``durable`` must not be lost (mail, and later ledger postings or
+  pushes to Shopify): it is also written to the ``outbox`` table in the same transaction,
+  and :class:`OutboxRelay` delivers it to its handlers at least once, retrying with backoff
+  until they succeed, even across a crash between the commit and the delivery. Its
+  handlers must therefore be idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+
+from sqlalchemy import JSON, Integer, String, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from liveshop.core.db import PENDING_EVENTS, Base, UTCDateTime, rows_affected, utcnow
+
+log = logging.getLogger("liveshop.events")
+
+
+class DomainEvent:
+    """Base of every domain event: a frozen dataclass naming what happened, in the past
+    tense. Its fields are plain JSON values (ids, strings, numbers, lists, dicts)."""
+
+    # Delivered through the outbox, at least once, instead of right after the commit.
+    durable: ClassVar[bool] = False
+    topic: ClassVar[str]
+    _topics: ClassVar[dict[str, type[DomainEvent]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.topic = f"{cls.__module__}.{cls.__qualname__}"
+        DomainEvent._topics[cls.topic] = cls
+
+    @classmethod
+    def of_topic(cls, topic: str, payload: dict[str, Any]) -> DomainEvent:
+        return cls._topics[topic](**payload)
+
+
+E = TypeVar("E", bound=DomainEvent)
+
+
+class OutboxMessage(Base):
+    """A durable event waiting to be (or already) delivered to its handlers."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Held by a relay until then (or to be retried from then on, after a failure).
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True,
+                                                          index=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+def record(session: Session, event: DomainEvent) -> None:
+    """Record ``event`` in the session's transaction: handled once it commits."""
+    if not dataclasses.is_dataclass(event):
+        raise TypeError(f"{type(event).__name__} must be a dataclass")
+    session.info.setdefault(PENDING_EVENTS, []).append(event)
+    if event.durable:
+        session.add(OutboxMessage(topic=event.topic, payload=dataclasses.asdict(event)))
+
+
+Handler = Callable[[Any], None]
+
+
+class EventBus:
+    """Who handles which event. Handlers are subscribed once, by the composition root (or
+    a test), before traffic; handling goes on from any thread."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
+        self._lock = threading.Lock()
+        # Told that durable events were committed (the relay wakes up); thread-safe.
+        self.durable_committed: Callable[[], None] = lambda: None
+
+    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+        with self._lock:
+            self._handlers[event_type].append(handler)
+
+    def handlers(self, event_type: type[DomainEvent]) -> list[Handler]:
+        with self._lock:
+            return list(self._handlers.get(event_type, ()))
+
+    def committed(self, events: Iterable[DomainEvent]) -> None:  # Database's AfterCommit
+        """Handle what a transaction recorded, now that it committed."""
+        durable = False
+        for event in events:
+            if event.durable:
+                durable = True
+                continue
+            for handler in self.handlers(type(event)):
+                try:
+                    handler(event)
+                except Exception:
+                    log.exception("handling %s failed", event.topic)
+        if durable:
+            self.durable_committed()
+
+
+# A durable event's handlers are retried after this long, doubling, up to the maximum.
+FIRST_RETRY = timedelta(seconds=5)
+LAST_RETRY = timedelta(minutes=30)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * 2 ** max(0, attempts - 1), LAST_RETRY)
+
+
+class OutboxRelay:
+    """Delivers durable events from the outbox to their handlers: right after the commit
+    that wrote them (the bus wakes it), and by a sweep for those another process left
+    (it died, or a handler failed and waits for its retry)."""
+
+    SWEEP_SECONDS = 5.0
+    BATCH = 50
+
+    def __init__(self, db_transaction: Callable[[], contextlib.AbstractContextManager[Session]],
+                 bus: EventBus, lease: timedelta = timedelta(seconds=60)) -> None:
+        self._transaction, self._bus, self._lease = db_transaction, bus, lease
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def deliver_due(self) -> int:
+        """Deliver what is due now, one message at a time; how many were delivered."""
+        delivered = 0
+        while (message := self._take_next()) is not None:
+            delivered += self._deliver(message)
+        return delivered
+
+    def _take_next(self) -> OutboxMessage | None:
+        with self._transaction() as session:
+            while True:
+                now = utcnow()
+                due = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+                message_id = session.scalar(
+                    select(OutboxMessage.id)
+                    .where(OutboxMessage.delivered_at.is_(None), due)
+                    .order_by(OutboxMessage.id).limit(1))
+                if message_id is None:
+                    return None
+                taken = rows_affected(session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message_id, OutboxMessage.delivered_at.is_(None),
+                           due)
+                    .values(lease_until=now + self._lease, attempts=OutboxMessage.attempts + 1)))
+                if taken == 1:
+                    message = session.get_one(OutboxMessage, message_id)
+                    session.expunge(message)
+                    return message
+
+    def _deliver(self, message: OutboxMessage) -> int:
+        try:
+            event = DomainEvent.of_topic(message.topic, dict(message.payload))
+            for handler in self._bus.handlers(type(event)):
+                handler(event)
+        except Exception as error:
+            log.exception("delivering %s (outbox %s, attempt %d) failed; will retry",
+                          message.topic, message.id, message.attempts)
+            self._finish(message.id, lease_until=utcnow() + retry_delay(message.attempts),
+                         last_error=repr(error)[:500])
+            return 0
+        self._finish(message.id, delivered_at=utcnow(), lease_until=None)
+        return 1
+
+    def _finish(self, message_id: int, **values: Any) -> None:
+        with self._transaction() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                            .values(**values))
+
+    def wake(self) -> None:
+        """From any thread: durable events were committed."""
+        if self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        """Deliver until cancelled (the app's lifespan runs this)."""
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        self._bus.durable_committed = self.wake
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.SWEEP_SECONDS)
+                self._wake.clear()
+                try:
+                    await asyncio.to_thread(self.deliver_due)
+                except Exception:  # e.g. the database restarting: the next sweep tries again
+                    log.exception("relaying outbox messages failed")
+        finally:
+            self._bus.durable_committed = lambda: None
+            self._loop = self._wake = None
