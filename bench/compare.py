@@ -25,6 +25,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench import machine
+
 HERE = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("LIVESHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -77,6 +79,11 @@ def run_once(benchmark: str, tree: Path) -> dict[str, float] | None:
     return None
 
 
+def _range(runs: list[dict[str, float]], key: str) -> str:
+    values = [run[key] for run in runs]
+    return f"{min(values):,.1f} to {max(values):,.1f}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.compare",
                                      description=__doc__.split("\n", 1)[0])
@@ -84,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base", required=True, help="git revision of the code before")
     parser.add_argument("--pairs", type=int, default=4)
     options = parser.parse_args(argv)
+    print(machine.describe(), flush=True)
     results: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     with checked_out(options.base) as base:
         trees = [("before", base), ("after", HERE)]
@@ -103,7 +111,8 @@ def main(argv: list[str] | None = None) -> None:
         after = statistics.median(run[key] for run in results["after"])
         better = "higher" if key in HIGHER_IS_BETTER else "lower"
         print(f"  {key}: {before:,.1f} -> {after:,.1f} ({after / before:.2f}x; {better} is"
-              f" better)")
+              f" better); range before {_range(results['before'], key)}, after"
+              f" {_range(results['after'], key)}")
 
 
 if __name__ == "__main__":

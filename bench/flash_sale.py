@@ -32,7 +32,7 @@ import httpx
 import sqlalchemy as sa
 import uvloop
 
-from bench import harness
+from bench import harness, machine
 from liveshop.core.db import Database
 from liveshop.core.idempotency import IdempotencyRecord
 from liveshop.inventory.orm import StockLevel
@@ -254,6 +254,7 @@ def main() -> None:
     options = harness.workers_option(__doc__)
     redis_url = options.redis_url
     harness.raise_fd_limit()
+    print(machine.describe(), flush=True)
     with tempfile.TemporaryDirectory() as folder:
         run(f"sqlite:///{folder}/bench.db", "SQLite", folder, options.workers, redis_url)
         with harness.fresh_postgres() as url:

@@ -21,7 +21,7 @@ from pathlib import Path
 import uvloop
 from sqlalchemy import select
 
-from bench import harness
+from bench import harness, machine
 
 USERS = 200
 DURATION_SECONDS = 20
@@ -102,6 +102,7 @@ def _demo(url: str, folder: str) -> tuple[int, int]:
 def main() -> None:
     options = harness.workers_option(__doc__)
     harness.raise_fd_limit()
+    print(machine.describe(), flush=True)
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
         harness.migrate(url)
