@@ -38,9 +38,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -61,6 +63,8 @@ MAX_LATENCY_MS = 60_000
 DRAIN_QUIET_SECONDS = 3.0
 DRAIN_LIMIT_SECONDS = 60.0
 STAMP = re.compile(rb"ts=(\d+\.\d+)")
+# On a server's PYTHONPATH with --gc-log: its processes log their collections.
+GC_PROBE = Path(__file__).resolve().parent / "gc_probe"
 
 TARGET_P99_MS = 250
 TARGET_CPU_RATIO = 1.5
@@ -430,8 +434,11 @@ class Result:
     p99_ms: float
     dropped: int
     load: Load
+    began: float  # the measured window's start, time.time()
     # Each publishing request's seconds by path (liveshop only: "chat", "buy").
     posts: dict[str, list[float]] = field(default_factory=dict)
+    # With --gc-log: the server processes' collections in the window, a line each.
+    collections: list[str] = field(default_factory=list)
 
     @property
     def cpu_us_per_delivery(self) -> float:
@@ -471,6 +478,9 @@ class Result:
               f" {load.publisher_cpu_seconds / self.seconds:.2f}; {load.machine};"
               f" clients' longest GC pause {load.client_gc_max_ms:.0f} ms"
               f" ({load.client_gc_total_ms:.0f} ms in all)", flush=True)
+        if self.collections:
+            print(f"  {'':<9} server GC in the window: " + "; ".join(self.collections),
+                  flush=True)
 
 
 def _drain(viewers: Viewers, expected_chat: int) -> float:
@@ -538,7 +548,7 @@ def measure(name: str, pid: int, port: int, path: str, count: int, seconds: floa
         kb_per_connection=(connected_rss - idle_rss) / per_connection,
         kb_per_connection_end=(end_rss - idle_rss) / per_connection,
         p50_ms=_percentile_ms(histogram, 0.50), p99_ms=_percentile_ms(histogram, 0.99),
-        dropped=sum(t["closed"] for t in tallies),
+        dropped=sum(t["closed"] for t in tallies), began=began,
         load=Load(client_cpu_seconds=clients_cpu, publisher_cpu_seconds=own_cpu,
                   machine=machine_use, load_at_start=load_at_start,
                   connections_by_process=spread,
@@ -546,7 +556,25 @@ def measure(name: str, pid: int, port: int, path: str, count: int, seconds: floa
                   client_gc_total_ms=sum(t["gc_pause_total_ms"] for t in tallies)))
 
 
-def run_liveshop(count: int, seconds: float, workers: int, redis_url: str | None) -> Result:
+def collections_in(folder: Path, began: float, ended: float) -> list[str]:
+    """Per server process, its collections that started in the window, by generation."""
+    found = []
+    for log in sorted(folder.glob("gc.*")):
+        pauses: dict[int, list[float]] = defaultdict(list)
+        for line in log.read_text().splitlines():
+            started, generation, pause_ms = line.split()
+            if began <= float(started) <= ended:
+                pauses[int(generation)].append(float(pause_ms))
+        if pauses:
+            found.append(f"pid {log.suffix[1:]} " + ", ".join(
+                f"gen{generation} x{len(pauses[generation])}"
+                f" (longest {max(pauses[generation]):.0f} ms)" for generation in sorted(pauses)))
+    return found
+
+
+def run_liveshop(count: int, seconds: float, workers: int, redis_url: str | None, *,
+                 gc_log: bool = False) -> Result:
+    """``gc_log``: the server's processes log their collections (see :data:`GC_PROBE`)."""
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
         harness.migrate(url)
@@ -563,6 +591,11 @@ def run_liveshop(count: int, seconds: float, workers: int, redis_url: str | None
         # (the cap is still counted on every connect, as in production).
         env = harness.app_env(url, folder, redis_url) | {
             "LIVESHOP_ROOM_SOCKETS_PER_IP": str(count + 100)}
+        collections = Path(folder) / "gc"
+        if gc_log:
+            collections.mkdir()
+            env |= {"LIVESHOP_BENCH_GC_LOG": str(collections), "PYTHONPATH": os.pathsep.join(
+                [str(GC_PROBE), *filter(None, [os.environ.get("PYTHONPATH")])])}
         with harness.server(harness.uvicorn_app(port, workers), env, port) as process:
             took: dict[str, list[float]] = {}
 
@@ -578,7 +611,10 @@ def run_liveshop(count: int, seconds: float, workers: int, redis_url: str | None
                              f"/ws/shows/{room.show_id}?market=UK", count, seconds, publish,
                              publish_cpu)
             result.posts = {path: list(times) for path, times in took.items()}
-            return result
+        if gc_log:
+            result.collections = collections_in(collections, result.began,
+                                                 result.began + result.seconds)
+        return result
 
 
 def run_baseline(count: int, seconds: float) -> Result:
@@ -629,7 +665,7 @@ def run_pair(options: argparse.Namespace, baseline_first: bool) -> Pair:
             results[name] = run_baseline(options.viewers, options.seconds)
         else:
             results[name] = run_liveshop(options.viewers, options.seconds, options.workers,
-                                         options.redis_url)
+                                         options.redis_url, gc_log=options.gc_log)
         results[name].print()
     return Pair(results["baseline"], results["liveshop"])
 
@@ -666,6 +702,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=1,
                         help="pairs of runs (baseline and liveshop, order swapped each"
                              " time); reports the median and range of each figure")
+    parser.add_argument("--gc-log", action="store_true",
+                        help="report the liveshop server processes' garbage collections in"
+                             " the measured window")
     harness.add_workers_options(parser, default=2)
     parser.add_argument("--baseline-server", type=int, help=argparse.SUPPRESS)
     options = harness.parse_with_workers(parser, argv)
