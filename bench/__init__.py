@@ -1,1 +1,1 @@
-"""Benchmarks, run by ``make bench``; results go to docs/benchmarks.md."""
+"""Benchmarks, run by ``make bench``; the method and current figures: docs/benchmarks.md."""

@@ -21,7 +21,7 @@ The load generator shares the machine with the servers, so each run also reports
 the window, how the viewers' sockets fell to the server's processes, and the clients'
 longest garbage-collector pause. ``--runs N`` repeats the pair of runs (their order swapped
 each time) and reports the median and the range of each figure: one run's p99 rests on a
-handful of the 400 chat messages (docs/benchmarks.md, "Why runs differ").
+handful of the 400 chat messages (docs/benchmarks.md, "Why fan-out runs differ").
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 A figure from a shared 2-core VM means little without the machine: the same code's p99 has
 differed several-fold between VMs and between quiet and busy stretches of one VM
-(docs/benchmarks.md, "Why runs differ"). Every scale benchmark prints :func:`describe` first,
-and the fan-out benchmark what the whole machine (:class:`CpuTimes`) and each of its own
-processes spent during the measured window.
+(docs/benchmarks.md, "Why fan-out runs differ"). Every scale benchmark prints
+:func:`describe` first, and the fan-out benchmark what the whole machine
+(:class:`CpuTimes`) and each of its own processes spent during the measured window.
 """
 
 from __future__ import annotations
