@@ -105,7 +105,7 @@ SECURITY_HEADERS = (
 class SecurityHeaders:
     """Adds the security headers to every HTTP response. Plain ASGI rather than
     BaseHTTPMiddleware, which would copy every response body (HLS segments) through a
-    stream: that tripled the CPU per HLS request."""
+    stream (docs/decisions/0004-serving-process-tuning.md)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -155,9 +155,9 @@ async def warm_routes(app: ASGIApp) -> None:
     """Route one request that matches nothing, so that every route is looked at once.
 
     FastAPI builds what it needs to match a route (its parameters' validators among them)
-    the first time a request looks at it: ~300 ms over every route here, spent by a new
-    process's first requests on its event loop while the requests behind them waited. A
-    flash sale's first taps on a new process paid it (docs/benchmarks.md, flash sale).
+    the first time a request looks at it; a new process's first requests would pay for every
+    route on its event loop while the requests behind them waited
+    (docs/decisions/0004-serving-process-tuning.md).
     """
     scope: Scope = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http",
                     "path": "/.warm-up", "raw_path": b"/.warm-up", "root_path": "",

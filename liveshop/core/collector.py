@@ -4,7 +4,7 @@ A full collection walks every object the collector tracks while the event loop w
 process holds a large heap from start-up (modules, routes, ORM mappers, pydantic
 validators), and with the default thresholds the objects of requests in flight kept reaching
 the oldest generation: full collections then came often under load and each paused every
-request in flight (measured in docs/benchmarks.md).
+request in flight (measured: docs/decisions/0004-serving-process-tuning.md).
 """
 
 import gc

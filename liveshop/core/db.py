@@ -167,8 +167,8 @@ class Database:
 
     def warm(self) -> None:
         """Configure the ORM and open a first connection before traffic comes: done by the
-        first request of a new process instead, they held its event loop for 30-170 ms,
-        right when a flash sale's first taps arrived (docs/benchmarks.md, fifth round)."""
+        first requests of a new process instead, they held its event loop right when a flash
+        sale's first taps arrived (docs/decisions/0004-serving-process-tuning.md)."""
         configure_mappers()
         try:
             with self.engine.connect():

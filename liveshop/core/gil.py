@@ -2,11 +2,9 @@
 
 The event loop holds the GIL while it works: a burst of requests, a fan-out pass over
 thousands of sockets. A worker thread whose database statement has returned waits for the
-loop to let go, which CPython forces once per switch interval, 5 ms by default. A flash
-sale's claim batch runs 7 statements and a purchase nearly 50, each waiting its turn, and on
-SQLite a purchase holds the write lock, which chat posts need too, across all of its own.
-With a 1 ms interval the flash sale's p99 on PostgreSQL fell from a median of 247 to 212 ms
-over eight alternating runs each (docs/benchmarks.md, "Eighth round").
+loop to let go, which CPython forces once per switch interval, 5 ms by default; a claim batch
+or a purchase waits so after each of its statements, holding its locks meanwhile. A shorter
+interval shortens those waits (measured: docs/decisions/0004-serving-process-tuning.md).
 """
 
 import sys

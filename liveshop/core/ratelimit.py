@@ -137,8 +137,8 @@ ASYNC_CONNECTIONS = 64
 class _Rounds:
     """The hits made on one event loop, sent to Redis in rounds: those of one turn as one
     pipeline, on the loop's next turn. A flash sale's crowd of taps arrives together, and a
-    round trip per hit cost the loop CPU while the crowd waited (docs/benchmarks.md, flash
-    sale)."""
+    round trip per hit cost the loop CPU while the crowd waited
+    (docs/decisions/0004-serving-process-tuning.md)."""
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self.client = client
@@ -212,8 +212,8 @@ class RedisRateLimiter:
 
     async def warm(self) -> None:
         """Open this loop's connections now. Opened in a flash sale's first burst, each
-        connection's handshake waited on the crowded event loop, and the first taps waited
-        ~250 ms for them (docs/benchmarks.md, flash sale)."""
+        connection's handshake waited on the crowded event loop, and so did the first taps
+        (docs/decisions/0004-serving-process-tuning.md)."""
         import redis
 
         client = self._rounds.here().client

@@ -24,9 +24,9 @@ ClaimUnits = Callable[[Sequence[Tap]], list[Claimed]]
 
 
 class TapBatches:
-    # One batch of a whole wave at a time gave a 100-unit sale its shortest tail: a second
-    # batch beside it only contended for the GIL and the sale's row, and mostly lost the
-    # race (docs/benchmarks.md, flash sale).
+    # One batch of a whole wave at a time: a second batch beside it only contends for the
+    # GIL and the sale's row, and mostly loses the race for the units
+    # (docs/decisions/0004-serving-process-tuning.md).
     BATCHES_AT_ONCE = 1
     LARGEST_BATCH = 100
 
