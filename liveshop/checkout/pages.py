@@ -22,7 +22,7 @@ from liveshop.web.templating import render
 
 router = APIRouter()
 
-ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "postcode", "country")
+ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "postcode", "region", "country")
 
 
 def _cart_page(request: Request, context: Context, actor: Actor, market: Market, *,
@@ -102,7 +102,7 @@ def _checkout_page(request: Request, context: Context, actor: Actor, market: Mar
     return render(
         request, "checkout/checkout.html", status_code=error.status if error else 200,
         cart=cart, addresses=addresses, cards=cards, countries=countries,
-        country_names=model.COUNTRY_NAMES, test_payments=context.payments.name == "test",
+        test_payments=context.payments.name == "test",
         form=form or {}, error=error,
         # A fresh key per render: resubmitting this very form replays its result instead
         # of ordering twice, while a new attempt after an error gets a new key.
@@ -147,6 +147,7 @@ def checkout_submit(
     address_id: Annotated[str, Form()] = "", full_name: Annotated[str, Form()] = "",
     line1: Annotated[str, Form()] = "", line2: Annotated[str, Form()] = "",
     city: Annotated[str, Form()] = "", postcode: Annotated[str, Form()] = "",
+    region: Annotated[str, Form()] = "",
     country: Annotated[str, Form()] = "", save_address: Annotated[str, Form()] = "",
     payment_method_id: Annotated[str, Form()] = "", card_number: Annotated[str, Form()] = "",
     exp_month: Annotated[str, Form()] = "", exp_year: Annotated[str, Form()] = "",
@@ -155,7 +156,8 @@ def checkout_submit(
     # Card number and CVC are deliberately not echoed back into the re-rendered form.
     form: dict[str, Any] = {
         "address_id": address_id, "full_name": full_name, "line1": line1, "line2": line2,
-        "city": city, "postcode": postcode, "country": country, "save_address": save_address,
+        "city": city, "postcode": postcode, "region": region, "country": country,
+        "save_address": save_address,
         "payment_method_id": payment_method_id, "exp_month": exp_month,
         "exp_year": exp_year, "save_card": save_card,
     }

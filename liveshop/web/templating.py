@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from liveshop.core.money import Money
+from liveshop.markets.addresses import address_lines, country_name
 from liveshop.markets.model import MARKETS
 from liveshop.web.deps import csrf_token, market_of
 
@@ -36,6 +37,8 @@ def format_money(amount: int, currency: str, locale: str = "en-GB") -> str:
 
 
 templates.env.globals["format_money"] = format_money
+templates.env.globals["address_lines"] = address_lines
+templates.env.globals["country_name"] = country_name
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
