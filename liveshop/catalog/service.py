@@ -487,6 +487,16 @@ def first_images(session: Session, product_ids: Collection[int]) -> dict[int, Pr
     return first
 
 
+def variant_pictures(session: Session, variant_ids: Collection[int]) -> dict[int, str]:
+    """The picture to show beside each variant (its product's first), as a URL, in two
+    queries however many variants (an order's lines, a list of orders)."""
+    products = dict(session.execute(select(Variant.id, Variant.product_id).where(
+        Variant.id.in_(set(variant_ids)))).all())
+    images = first_images(session, set(products.values()))
+    return {variant_id: media.url_of(images[product_id].path)
+            for variant_id, product_id in products.items() if product_id in images}
+
+
 def _offers(session: Session, product_ids: Collection[int],
             market: Market) -> dict[int, list[Offer]]:
     """Priced variants per product, in variant order, in one query."""
