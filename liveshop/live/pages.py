@@ -23,7 +23,7 @@ from liveshop.checkout import model as checkout_model
 from liveshop.core import media
 from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
-from liveshop.live import creators, follows, shows
+from liveshop.live import chat, creators, follows, shows
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.schemas import ShowCreate, ShowView
 from liveshop.live.video_link import video_link
@@ -104,7 +104,8 @@ def control_room(request: Request, show_id: int, actor: CurrentActor, context: C
     return render(request, "live/control.html", page=page, show=page.show,
                   room=MARKETS[viewer_market(page.show.markets, market.code)],
                   room_market=viewer_market(page.show.markets, market.code),
-                  sale_markets=[MARKETS[code] for code in page.show.markets])
+                  sale_markets=[MARKETS[code] for code in page.show.markets],
+                  moderators=chat.moderators(context.db, show_id) if page.can_host else [])
 
 
 # --- seller: shows ---

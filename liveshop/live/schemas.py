@@ -99,6 +99,16 @@ class UserRef(BaseModel):
     user_id: Id
 
 
+class ModeratorIn(BaseModel):
+    user: Annotated[str, SingleLine(min_length=1, max_length=254)] = Field(
+        description="the person's display name or e-mail address")
+
+
+class ModeratorView(BaseModel):
+    user_id: int
+    display_name: str
+
+
 class SlowModeIn(BaseModel):
     seconds: int = Field(ge=0, le=300)
 
