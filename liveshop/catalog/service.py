@@ -132,6 +132,17 @@ def get_shop(db: Database, shop_id: int) -> ShopView:
         return _shop_view(shop)
 
 
+def shop_by_slug(db: Database, slug: str) -> ShopView:
+    """The shop whose page is /{slug} (404 for anything else)."""
+    if not model.is_shop_slug(slug):
+        raise NotFound("No such shop", field="shop_slug")
+    with db.read() as session:
+        shop = session.scalars(select(Shop).where(Shop.slug == slug)).one_or_none()
+        if shop is None:
+            raise NotFound("No such shop", field="shop_slug")
+        return _shop_view(shop)
+
+
 def get_owned_shop(db: Database, actor: Actor, shop_id: int) -> ShopView:
     with db.read() as session:
         return _shop_view(owned_shop(session, actor, shop_id))
@@ -207,7 +218,8 @@ def _product_view(session: Session, product: Product, shop: Shop, market: Market
             available=available, stock_label=model.stock_label(available),
         ))
     return ProductView(
-        id=product.id, shop_id=shop.id, shop_name=shop.name, title=product.title,
+        id=product.id, shop_id=shop.id, shop_name=shop.name, shop_slug=shop.slug,
+        title=product.title,
         description=product.description, tags=model.split_tags(product.tags),
         status=model.ProductStatus(product.status), options=names, market=market.code,
         tax_note=model.tax_note(market), variants=views,

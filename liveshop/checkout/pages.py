@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import RedirectResponse, Response
 
 from liveshop.accounts import service as accounts
@@ -17,10 +19,36 @@ from liveshop.checkout import carts, model, saved_cards, service
 from liveshop.checkout.schemas import CardIn, CheckoutIn, PayIn, ShippingAddress
 from liveshop.core.errors import DomainError, InvalidInput
 from liveshop.markets.model import Market
-from liveshop.web.deps import Context, CurrentActor, CurrentMarket, FormCsrf, MaybeActor
-from liveshop.web.templating import render
+from liveshop.web.deps import (
+    Context,
+    CurrentActor,
+    CurrentMarket,
+    FormCsrf,
+    MaybeActor,
+    market_of,
+)
+from liveshop.web.templating import add_page_context, render
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+
+
+def cart_badge(request: Request) -> dict[str, Any]:
+    """The units in the signed-in buyer's cart, for the header of every page. A page that
+    cannot read it (the database is away: an error page) shows no badge rather than fail."""
+    actor: Actor | None = getattr(request.state, "actor", None)
+    if actor is None:
+        return {"cart_units": 0}
+    try:
+        units = carts.cart_units(request.app.state.context.db, actor.user_id,
+                                 market_of(request).code)
+    except SQLAlchemyError:
+        log.warning("cart badge left out: the database did not answer")
+        units = 0
+    return {"cart_units": units}
+
+
+add_page_context(cart_badge)
 
 ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "postcode", "region", "country")
 

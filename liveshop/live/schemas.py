@@ -35,6 +35,7 @@ class ShowView(BaseModel):
     id: int
     shop_id: int
     shop_name: str
+    shop_slug: str = Field(description="the shop's page is at /{shop_slug}")
     host_id: int
     host_name: str
     title: str
