@@ -78,7 +78,7 @@ def test_account_page_saves_an_address(client: TestClient) -> None:
     client.post("/account/addresses", data={
         "csrf_token": token, "full_name": "Eve", "line1": "1 Rue", "city": "Paris",
         "postcode": "75001", "country": "FR"})
-    assert "75001 Paris, FR" in client.get("/account").text
+    assert "75001 Paris, France" in client.get("/account").text
     bad = client.post("/account/addresses", data={"csrf_token": token, "full_name": "",
                                                   "line1": "x", "city": "y", "postcode": "z",
                                                   "country": "FR"})
