@@ -47,6 +47,7 @@ from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
 from liveshop.payments.provider import TestPaymentProvider
 from liveshop.storefront import pages as storefront_pages
+from liveshop.storefront import shops as shop_pages
 from liveshop.video import api as video_api
 from liveshop.video import files as video_files
 from liveshop.video import ws as video_ws
@@ -294,6 +295,8 @@ def _route(app: FastAPI) -> None:
     app.include_router(room_socket.router)
     app.include_router(video_ws.router)
     app.include_router(video_files.router)
+    # Last of all: every other path wins over a shop's page at /{shop_slug}.
+    app.include_router(shop_pages.router, include_in_schema=False)
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:

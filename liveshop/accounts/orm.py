@@ -74,6 +74,8 @@ class Address(Base):
     line2: Mapped[str] = mapped_column(String(200), default="")
     city: Mapped[str] = mapped_column(String(100))
     postcode: Mapped[str] = mapped_column(String(20))
+    # State, province or county where the country's post uses one (a US state: "TX").
+    region: Mapped[str] = mapped_column(String(60), default="", server_default="")
     country: Mapped[str] = mapped_column(String(2))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -87,6 +87,8 @@ class AddressIn(BaseModel):
     line2: Annotated[str, SingleLine(max_length=200)] = ""
     city: Annotated[str, SingleLine(min_length=1, max_length=100)]
     postcode: Annotated[str, SingleLine(min_length=1, max_length=20)]
+    region: Annotated[str, SingleLine(max_length=60)] = Field(
+        "", description="State, province or county, where the post uses one (US: \"TX\")")
     country: Annotated[str, SingleLine(min_length=2, max_length=2)] = Field(
         description="ISO 3166-1 alpha-2")
     is_default: bool = True
@@ -103,5 +105,6 @@ class AddressView(BaseModel):
     line2: str
     city: str
     postcode: str
+    region: str
     country: str = Field(description="ISO 3166-1 alpha-2")
     is_default: bool

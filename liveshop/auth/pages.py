@@ -29,8 +29,9 @@ from liveshop.auth.api import (
 )
 from liveshop.checkout import saved_cards
 from liveshop.core.errors import DomainError
+from liveshop.markets.addresses import country_choices, country_of_market
 from liveshop.markets.model import COUNTRY_TO_MARKET, get_market
-from liveshop.web.deps import Context, CurrentActor, FormCsrf, MaybeActor, client_ip
+from liveshop.web.deps import Context, CurrentActor, FormCsrf, MaybeActor, client_ip, market_of
 from liveshop.web.templating import render
 
 router = APIRouter()
@@ -178,7 +179,10 @@ def _account_page(request: Request, context: Context, actor: Actor, *, status_co
         tokens=service.list_api_tokens(context.db, actor),
         addresses=service.list_addresses(context.db, actor),
         cards=saved_cards.list_payment_methods(context.db, actor),
-        countries=sorted(COUNTRY_TO_MARKET), new_token=new_token, error=error, notice=notice,
+        # Named in the page's language; a new address starts in the market's country.
+        countries=country_choices(COUNTRY_TO_MARKET, market_of(request).locale),
+        default_country=country_of_market(market_of(request).code),
+        new_token=new_token, error=error, notice=notice,
     )
 
 
@@ -244,10 +248,11 @@ def add_address(
     full_name: Annotated[str, Form()] = "", line1: Annotated[str, Form()] = "",
     line2: Annotated[str, Form()] = "", city: Annotated[str, Form()] = "",
     postcode: Annotated[str, Form()] = "", country: Annotated[str, Form()] = "",
+    region: Annotated[str, Form()] = "",
 ) -> Response:
     try:
         data = AddressIn(full_name=full_name, line1=line1, line2=line2, city=city,
-                         postcode=postcode, country=country)
+                         postcode=postcode, region=region, country=country)
         service.save_address(context.db, actor, data)
     except ValidationError as error:
         first = error.errors()[0]

@@ -73,10 +73,32 @@ def split_tags(stored: str) -> list[str]:
 
 # --- shops ---
 
+# A shop's page is at /{slug}, after every other route: a shop named like one of the site's
+# own paths (or one it may add) would never be reached there, so it gets another slug.
+# tests/web/test_shop_slugs.py holds every route's first path segment to this list.
+RESERVED_SLUGS = frozenset({
+    "about", "account", "accounts", "admin", "alerts", "api", "auth", "cart", "checkout",
+    "creators", "dashboard", "developer", "developers", "docs", "favicon", "health", "help",
+    "live", "login", "logout", "mail", "market", "markets", "media", "metrics",
+    "notifications", "openapi", "orders", "outbox", "privacy", "products", "profile",
+    "redoc", "replays", "robots", "search", "seller", "settings", "shops", "shows",
+    "signup", "sitemap", "static", "terms", "video", "well-known", "ws",
+})
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
 def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-    return slug[:80] or "shop"
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:80].strip("-")
+    slug = slug or "shop"
+    return f"{slug}-shop" if slug in RESERVED_SLUGS else slug
+
+
+def is_shop_slug(text: str) -> bool:
+    """Whether a path segment can be a shop's address at all (so /{slug} answers 404
+    without a query for anything else)."""
+    return len(text) <= 100 and bool(SLUG_PATTERN.fullmatch(text)) and (
+        text not in RESERVED_SLUGS)
 
 
 def check_shipping(amount: int, field: str) -> int:

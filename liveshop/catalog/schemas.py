@@ -129,6 +129,7 @@ class ProductView(BaseModel):
     id: int
     shop_id: int
     shop_name: str
+    shop_slug: str = Field(description="the shop's page is at /{shop_slug}")
     title: str
     description: str
     tags: list[str]

@@ -132,6 +132,17 @@ def get_shop(db: Database, shop_id: int) -> ShopView:
         return _shop_view(shop)
 
 
+def shop_by_slug(db: Database, slug: str) -> ShopView:
+    """The shop whose page is /{slug} (404 for anything else)."""
+    if not model.is_shop_slug(slug):
+        raise NotFound("No such shop", field="shop_slug")
+    with db.read() as session:
+        shop = session.scalars(select(Shop).where(Shop.slug == slug)).one_or_none()
+        if shop is None:
+            raise NotFound("No such shop", field="shop_slug")
+        return _shop_view(shop)
+
+
 def get_owned_shop(db: Database, actor: Actor, shop_id: int) -> ShopView:
     with db.read() as session:
         return _shop_view(owned_shop(session, actor, shop_id))
@@ -207,7 +218,8 @@ def _product_view(session: Session, product: Product, shop: Shop, market: Market
             available=available, stock_label=model.stock_label(available),
         ))
     return ProductView(
-        id=product.id, shop_id=shop.id, shop_name=shop.name, title=product.title,
+        id=product.id, shop_id=shop.id, shop_name=shop.name, shop_slug=shop.slug,
+        title=product.title,
         description=product.description, tags=model.split_tags(product.tags),
         status=model.ProductStatus(product.status), options=names, market=market.code,
         tax_note=model.tax_note(market), variants=views,
@@ -485,6 +497,16 @@ def first_images(session: Session, product_ids: Collection[int]) -> dict[int, Pr
             .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)):
         first.setdefault(image.product_id, image)
     return first
+
+
+def variant_pictures(session: Session, variant_ids: Collection[int]) -> dict[int, str]:
+    """The picture to show beside each variant (its product's first), as a URL, in two
+    queries however many variants (an order's lines, a list of orders)."""
+    products = dict(session.execute(select(Variant.id, Variant.product_id).where(
+        Variant.id.in_(set(variant_ids)))).all())
+    images = first_images(session, set(products.values()))
+    return {variant_id: media.url_of(images[product_id].path)
+            for variant_id, product_id in products.items() if product_id in images}
 
 
 def _offers(session: Session, product_ids: Collection[int],

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from liveshop.accounts.model import Actor
+from liveshop.catalog import model
 from liveshop.catalog.access import owned_shop, owned_variant
 from liveshop.catalog.orm import Product, Variant
 from liveshop.core.db import Database
@@ -23,6 +24,8 @@ class StockView:
     variant_id: int
     sku: str
     product_title: str
+    # "M / Black": which of the product's variants the row counts.
+    variant_title: str
     available: int
     reserved: int
     sold: int
@@ -40,9 +43,9 @@ def shop_stock(db: Database, actor: Actor, shop_id: int) -> list[StockView]:
             .order_by(Product.title, Variant.position)
         ).all()
         return [
-            StockView(variant.id, variant.sku, title, level.available if level else 0,
-                      level.reserved if level else 0, level.sold if level else 0,
-                      level.held if level else 0)
+            StockView(variant.id, variant.sku, title, _variant_title(variant),
+                      level.available if level else 0, level.reserved if level else 0,
+                      level.sold if level else 0, level.held if level else 0)
             for variant, title, level in rows
         ]
 
@@ -55,5 +58,10 @@ def receive_stock(db: Database, actor: Actor, variant_id: int, quantity: int,
         session.flush()
         level = session.get(StockLevel, variant_id, populate_existing=True)
         assert level is not None
-        return StockView(variant.id, variant.sku, variant.product.title, level.available,
-                         level.reserved, level.sold, level.held)
+        return StockView(variant.id, variant.sku, variant.product.title,
+                         _variant_title(variant), level.available, level.reserved, level.sold,
+                         level.held)
+
+
+def _variant_title(variant: Variant) -> str:
+    return model.variant_title((variant.option1, variant.option2, variant.option3))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,15 @@ def find_cart(session: Session, user_id: int, market: str) -> Cart | None:
     return session.scalars(
         select(Cart).where(Cart.user_id == user_id, Cart.market == market)
     ).one_or_none()
+
+
+def cart_units(db: Database, user_id: int, market: str) -> int:
+    """Units in the buyer's cart for the market: the header's cart badge."""
+    with db.read() as session:
+        return session.scalar(
+            select(func.coalesce(func.sum(CartItem.quantity), 0))
+            .join(Cart, Cart.id == CartItem.cart_id)
+            .where(Cart.user_id == user_id, Cart.market == market)) or 0
 
 
 def _retry_on_race(db: Database, work: Callable[[Session], T]) -> T:

@@ -24,10 +24,6 @@ ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 ORDER_NUMBER_LENGTH = 6
 
 
-COUNTRY_NAMES = {"GB": "United Kingdom", "DE": "Germany", "FR": "France", "IT": "Italy",
-                 "ES": "Spain", "US": "United States"}
-
-
 def validate_quantity(quantity: int, limit: int, field: str = "quantity") -> int:
     """Units of one variant a buyer may have in a cart line, check out in one line or buy
     in one tap: 1 to ``limit`` (LIVESHOP_MAX_UNITS_PER_VARIANT). Together with one open

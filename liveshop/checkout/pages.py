@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import RedirectResponse, Response
 
 from liveshop.accounts import service as accounts
@@ -17,12 +19,38 @@ from liveshop.checkout import carts, model, saved_cards, service
 from liveshop.checkout.schemas import CardIn, CheckoutIn, PayIn, ShippingAddress
 from liveshop.core.errors import DomainError, InvalidInput
 from liveshop.markets.model import Market
-from liveshop.web.deps import Context, CurrentActor, CurrentMarket, FormCsrf, MaybeActor
-from liveshop.web.templating import render
+from liveshop.web.deps import (
+    Context,
+    CurrentActor,
+    CurrentMarket,
+    FormCsrf,
+    MaybeActor,
+    market_of,
+)
+from liveshop.web.templating import add_page_context, render
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
-ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "postcode", "country")
+
+def cart_badge(request: Request) -> dict[str, Any]:
+    """The units in the signed-in buyer's cart, for the header of every page. A page that
+    cannot read it (the database is away: an error page) shows no badge rather than fail."""
+    actor: Actor | None = getattr(request.state, "actor", None)
+    if actor is None:
+        return {"cart_units": 0}
+    try:
+        units = carts.cart_units(request.app.state.context.db, actor.user_id,
+                                 market_of(request).code)
+    except SQLAlchemyError:
+        log.warning("cart badge left out: the database did not answer")
+        units = 0
+    return {"cart_units": units}
+
+
+add_page_context(cart_badge)
+
+ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "postcode", "region", "country")
 
 
 def _cart_page(request: Request, context: Context, actor: Actor, market: Market, *,
@@ -102,7 +130,7 @@ def _checkout_page(request: Request, context: Context, actor: Actor, market: Mar
     return render(
         request, "checkout/checkout.html", status_code=error.status if error else 200,
         cart=cart, addresses=addresses, cards=cards, countries=countries,
-        country_names=model.COUNTRY_NAMES, test_payments=context.payments.name == "test",
+        test_payments=context.payments.name == "test",
         form=form or {}, error=error,
         # A fresh key per render: resubmitting this very form replays its result instead
         # of ordering twice, while a new attempt after an error gets a new key.
@@ -147,6 +175,7 @@ def checkout_submit(
     address_id: Annotated[str, Form()] = "", full_name: Annotated[str, Form()] = "",
     line1: Annotated[str, Form()] = "", line2: Annotated[str, Form()] = "",
     city: Annotated[str, Form()] = "", postcode: Annotated[str, Form()] = "",
+    region: Annotated[str, Form()] = "",
     country: Annotated[str, Form()] = "", save_address: Annotated[str, Form()] = "",
     payment_method_id: Annotated[str, Form()] = "", card_number: Annotated[str, Form()] = "",
     exp_month: Annotated[str, Form()] = "", exp_year: Annotated[str, Form()] = "",
@@ -155,7 +184,8 @@ def checkout_submit(
     # Card number and CVC are deliberately not echoed back into the re-rendered form.
     form: dict[str, Any] = {
         "address_id": address_id, "full_name": full_name, "line1": line1, "line2": line2,
-        "city": city, "postcode": postcode, "country": country, "save_address": save_address,
+        "city": city, "postcode": postcode, "region": region, "country": country,
+        "save_address": save_address,
         "payment_method_id": payment_method_id, "exp_month": exp_month,
         "exp_year": exp_year, "save_card": save_card,
     }

@@ -71,6 +71,8 @@ class ShippingAddress(BaseModel):
     line2: Annotated[str, SingleLine(max_length=200)] = ""
     city: Annotated[str, SingleLine(min_length=1, max_length=100)]
     postcode: Annotated[str, SingleLine(min_length=1, max_length=20)]
+    region: Annotated[str, SingleLine(max_length=60)] = Field(
+        "", description="State, province or county, where the post uses one (US: \"TX\")")
     country: Annotated[str, SingleLine(min_length=2, max_length=2)] = Field(
         description="ISO 3166-1 alpha-2")
 

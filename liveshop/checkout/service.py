@@ -82,7 +82,8 @@ def ship_to_address(session: Session, actor: Actor, market: Market, data: Checko
             raise NotFound("No such saved address", field="address_id")
         model.check_ship_to_country(market, saved.country, field="address_id")
         return {"full_name": saved.full_name, "line1": saved.line1, "line2": saved.line2,
-                "city": saved.city, "postcode": saved.postcode, "country": saved.country}
+                "city": saved.city, "postcode": saved.postcode, "region": saved.region,
+                "country": saved.country}
     if data.address is None:
         raise InvalidInput("Choose a saved address or enter a shipping address",
                            field="address")

@@ -24,7 +24,7 @@ from liveshop.accounts.security import hash_password
 from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
-from liveshop.demo import images
+from liveshop.demo import images, journeys
 from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE, SHOPS, ProductSpec, ShopSpec
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import MARKETS
@@ -46,6 +46,7 @@ def seed_demo(db: Database, settings: Settings) -> list[str]:
                                         spec.products[number])
     if seeded is not None:
         _redraw_missing_images(db, settings.media_dir)
+    journeys.seed_journeys(db, settings)
     return login_lines()
 
 

@@ -20,6 +20,8 @@ from liveshop.live.schemas import (
     BuyView,
     ChatIn,
     ChatView,
+    ModeratorIn,
+    ModeratorView,
     MuteIn,
     NotificationView,
     PinIn,
@@ -204,6 +206,14 @@ def slow_mode(show_id: int, data: SlowModeIn, actor: CurrentActor, context: Cont
 def add_moderator(show_id: int, user_id: int, actor: CurrentActor, context: Context) -> Done:
     chat.set_moderator(context.db, actor, show_id, user_id, True)
     return Done()
+
+
+@router.post("/shows/{show_id}/moderators", response_model=ModeratorView)
+def add_moderator_by_name(show_id: int, data: ModeratorIn, actor: CurrentActor,
+                          context: Context) -> ModeratorView:
+    """Make someone a moderator by display name or e-mail address (404 when no account
+    has it, 409 ambiguous_user when several people share the name)."""
+    return chat.add_moderator(context.db, actor, show_id, data.user)
 
 
 @router.delete("/shows/{show_id}/moderators/{user_id}", response_model=Done)

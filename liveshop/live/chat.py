@@ -28,7 +28,7 @@ from liveshop.live.orm import (
     ShowModerator,
 )
 from liveshop.live.room_events import RoomEvents
-from liveshop.live.schemas import ChatView
+from liveshop.live.schemas import ChatView, ModeratorView
 
 
 def _room_rank(session: Session, show: Show, user_id: int, role: str) -> model.RoomRank:
@@ -193,12 +193,58 @@ def set_slow_mode(db: Database, events: RoomEvents, actor: Actor, show_id: int,
 
 def set_moderator(db: Database, actor: Actor, show_id: int, user_id: int, on: bool) -> None:
     with db.transaction() as session:
-        show = load_show(session, show_id, lock=True)  # see remove_creator
-        require_host(session, actor, show)
+        _hosted_show(session, actor, show_id)
         if session.get(User, user_id) is None:
             raise NotFound("No such user", field="user_id")
-        set_row_present(session, ShowModerator, (show_id, user_id), on,
-                        lambda: ShowModerator(show_id=show_id, user_id=user_id))
+        _set_moderator(session, show_id, user_id, on)
+
+
+def _hosted_show(session: Session, actor: Actor, show_id: int) -> Show:
+    show = load_show(session, show_id, lock=True)  # see remove_creator
+    require_host(session, actor, show)
+    return show
+
+
+def _set_moderator(session: Session, show_id: int, user_id: int, on: bool) -> None:
+    set_row_present(session, ShowModerator, (show_id, user_id), on,
+                    lambda: ShowModerator(show_id=show_id, user_id=user_id))
+
+
+def find_person(session: Session, who: str) -> User:
+    """The one account with this e-mail address, or else with this display name (case
+    aside): hosts pick moderators by what they know of them, never by an id."""
+    wanted = " ".join(who.split()).lower()
+    if "@" in wanted:
+        found = list(session.scalars(select(User).where(func.lower(User.email) == wanted)))
+    else:
+        found = list(session.scalars(
+            select(User).where(func.lower(User.display_name) == wanted).limit(2)))
+    if not found:
+        raise NotFound(f"No one called {who.strip()!r} has an account here; check the "
+                       "spelling or type their e-mail address", field="user")
+    if len(found) > 1:
+        raise Conflict(f"More than one person is called {who.strip()!r}; type their e-mail "
+                       "address instead", field="user", code="ambiguous_user")
+    return found[0]
+
+
+def add_moderator(db: Database, actor: Actor, show_id: int, who: str) -> ModeratorView:
+    """Make the person named (display name or e-mail) a moderator of the show. Only its
+    hosts learn whether an account goes by that name."""
+    with db.transaction() as session:
+        _hosted_show(session, actor, show_id)
+        person = find_person(session, who)
+        _set_moderator(session, show_id, person.id, True)
+        return ModeratorView(user_id=person.id, display_name=person.display_name)
+
+
+def moderators(db: Database, show_id: int) -> list[ModeratorView]:
+    with db.read() as session:
+        return [ModeratorView(user_id=user_id, display_name=name) for user_id, name in
+                session.execute(select(User.id, User.display_name)
+                                .join(ShowModerator, ShowModerator.user_id == User.id)
+                                .where(ShowModerator.show_id == show_id)
+                                .order_by(User.display_name, User.id))]
 
 
 def set_banned_words(db: Database, actor: Actor, shop_id: int, words: list[str]) -> list[str]:

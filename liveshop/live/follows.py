@@ -78,6 +78,16 @@ def unread_count(db: Database, actor: Actor) -> int:
             Notification.user_id == actor.user_id, Notification.read_at.is_(None))) or 0
 
 
+def shop_followers(db: Database, actor: Actor | None, shop_id: int) -> tuple[int, bool]:
+    """How many follow the shop, and whether the actor is one of them."""
+    with db.read() as session:
+        count = session.scalar(select(func.count()).select_from(ShopFollow).where(
+            ShopFollow.shop_id == shop_id)) or 0
+        following = actor is not None and session.get(
+            ShopFollow, (actor.user_id, shop_id)) is not None
+        return count, following
+
+
 def reminded_show_ids(db: Database, actor: Actor | None) -> set[int]:
     if actor is None:
         return set()

@@ -23,10 +23,11 @@ from liveshop.checkout import model as checkout_model
 from liveshop.core import media
 from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
-from liveshop.live import creators, follows, shows
+from liveshop.live import chat, creators, follows, shows
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.schemas import ShowCreate, ShowView
 from liveshop.live.video_link import video_link
+from liveshop.markets.addresses import country_name
 from liveshop.markets.model import MARKETS
 from liveshop.web.context import AppContext
 from liveshop.web.deps import Context, CurrentActor, CurrentMarket, FormCsrf, MaybeActor
@@ -85,13 +86,14 @@ def show_page(request: Request, show_id: int, actor: MaybeActor, context: Contex
     timeline, replay = (_replay(context, page.show) if page.show.status == ShowStatus.ENDED
                         else ([], {}))
     room_market = viewer_market(page.show.markets, market.code)
+    room, countries = MARKETS[room_market], checkout_model.countries_of(MARKETS[room_market])
     return render(request, "live/show.html", page=page, show=page.show,
-                  room_market=room_market, room=MARKETS[room_market],
-                  server_time=epoch_ms(utcnow()),
+                  room_market=room_market, room=room, server_time=epoch_ms(utcnow()),
                   scheduled_ms=epoch_ms(page.show.scheduled_at), timeline=timeline,
                   replay=replay, cards={card["id"]: card for card in page.lineup},
-                  countries=checkout_model.countries_of(MARKETS[room_market]),
-                  country_names=checkout_model.COUNTRY_NAMES)
+                  countries=countries,
+                  # The buy sheet's country list, in the room's language (Babel).
+                  country_names={code: country_name(code, room.locale) for code in countries})
 
 
 @router.get("/shows/{show_id}/control")
@@ -104,7 +106,8 @@ def control_room(request: Request, show_id: int, actor: CurrentActor, context: C
     return render(request, "live/control.html", page=page, show=page.show,
                   room=MARKETS[viewer_market(page.show.markets, market.code)],
                   room_market=viewer_market(page.show.markets, market.code),
-                  sale_markets=[MARKETS[code] for code in page.show.markets])
+                  sale_markets=[MARKETS[code] for code in page.show.markets],
+                  moderators=chat.moderators(context.db, show_id) if page.can_host else [])
 
 
 # --- seller: shows ---

@@ -35,6 +35,7 @@ class ShowView(BaseModel):
     id: int
     shop_id: int
     shop_name: str
+    shop_slug: str = Field(description="the shop's page is at /{shop_slug}")
     host_id: int
     host_name: str
     title: str
@@ -97,6 +98,16 @@ class MuteIn(BaseModel):
 
 class UserRef(BaseModel):
     user_id: Id
+
+
+class ModeratorIn(BaseModel):
+    user: Annotated[str, SingleLine(min_length=1, max_length=254)] = Field(
+        description="the person's display name or e-mail address")
+
+
+class ModeratorView(BaseModel):
+    user_id: int
+    display_name: str
 
 
 class SlowModeIn(BaseModel):

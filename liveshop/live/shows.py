@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
@@ -53,8 +53,9 @@ def show_views(session: Session, shows: Sequence[Show]) -> list[ShowView]:
     lineup pictures): lists of shows must not cost queries per show."""
     if not shows:
         return []
-    shop_names = dict(session.execute(select(Shop.id, Shop.name).where(
-        Shop.id.in_({show.shop_id for show in shows}))).all())
+    shop_of = {shop_id: (name, slug) for shop_id, name, slug in session.execute(
+        select(Shop.id, Shop.name, Shop.slug).where(
+            Shop.id.in_({show.shop_id for show in shows}))).all()}
     host_names = dict(session.execute(select(User.id, User.display_name).where(
         User.id.in_({show.host_id for show in shows}))).all())
     # Without a cover, a show is pictured by the first product of its lineup.
@@ -68,7 +69,8 @@ def show_views(session: Session, shows: Sequence[Show]) -> list[ShowView]:
         return media.url_of(picture.path) if picture else None
 
     return [ShowView(
-        id=show.id, shop_id=show.shop_id, shop_name=shop_names[show.shop_id],
+        id=show.id, shop_id=show.shop_id, shop_name=shop_of[show.shop_id][0],
+        shop_slug=shop_of[show.shop_id][1],
         host_id=show.host_id, host_name=host_names[show.host_id], title=show.title,
         description=show.description, markets=markets_of(show), status=show.status,
         scheduled_at=show.scheduled_at, started_at=show.started_at, ended_at=show.ended_at,
@@ -174,15 +176,20 @@ def get_show(db: Database, show_id: int) -> ShowView:
         return show_view(session, load_show(session, show_id))
 
 
-def _listed_shows(session: Session, market: str | None, status: str | None,
-                  shop_id: int | None, limit: int) -> list[Show]:
+def _shows_of(market: str | None, shop_id: int | None) -> Select[Show]:
     query = select(Show)
     if market:
         query = query.where(Show.markets.contains(f",{market},"))
-    if status:
-        query = query.where(Show.status == status)
     if shop_id:
         query = query.where(Show.shop_id == shop_id)
+    return query
+
+
+def _listed_shows(session: Session, market: str | None, status: str | None,
+                  shop_id: int | None, limit: int) -> list[Show]:
+    query = _shows_of(market, shop_id)
+    if status:
+        query = query.where(Show.status == status)
     order = Show.started_at.desc() if status == ShowStatus.LIVE else Show.scheduled_at
     return list(session.scalars(query.order_by(order, Show.id).limit(limit)))
 
@@ -367,6 +374,30 @@ def home_shows(db: Database, market_code: str, limit: int = 12
         upcoming = _listed_shows(session, market_code, ShowStatus.SCHEDULED, None, limit)
         views = show_views(session, live + upcoming)
         return views[:len(live)], views[len(live):]
+
+
+@dataclass(frozen=True)
+class ShowDirectory:
+    live: list[ShowView]
+    upcoming: list[ShowView]
+    # Ended shows that went live, the latest first: their pages play the recording.
+    replays: list[ShowView]
+
+
+def directory(db: Database, market_code: str | None = None, shop_id: int | None = None,
+              limit: int = 24) -> ShowDirectory:
+    """Shows live now, upcoming and to replay, selling in the market (every market when
+    None) or of one shop (every market its shows sell in), in one read."""
+    with db.read() as session:
+        live = _listed_shows(session, market_code, ShowStatus.LIVE, shop_id, limit)
+        upcoming = _listed_shows(session, market_code, ShowStatus.SCHEDULED, shop_id, limit)
+        replays = list(session.scalars(
+            _shows_of(market_code, shop_id)
+            .where(Show.status == ShowStatus.ENDED, Show.started_at.is_not(None))
+            .order_by(Show.ended_at.desc(), Show.id.desc()).limit(limit)))
+        views = show_views(session, live + upcoming + replays)
+        return ShowDirectory(views[:len(live)], views[len(live):len(live) + len(upcoming)],
+                             views[len(live) + len(upcoming):])
 
 
 def lineup_candidates(db: Database, shop_id: int) -> list[tuple[int, str]]:

@@ -58,6 +58,7 @@ class OrderLineView(OrderLineSummary):
 
     id: int
     refunded_quantity: int
+    image_url: str | None = Field(None, description="the product's first picture, if any")
 
 
 class OrderEventView(BaseModel):
@@ -77,6 +78,8 @@ class ReturnView(BaseModel):
     reason: str
     status: str
     created_at: datetime
+    refunded: int = Field(0, description="Refunded on the order since the return was "
+                          "requested (minor units): the buyer is told what came back")
 
 
 class RefundView(BaseModel):
@@ -103,6 +106,7 @@ class OrderSummary(BaseModel):
     refunded_amount: int
     item_count: int
     created_at: datetime
+    image_url: str | None = Field(None, description="the first line's product picture")
 
 
 class OrderDetail(OrderSummary):

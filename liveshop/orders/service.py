@@ -6,14 +6,16 @@ already serialises writers), so two clicks on "refund" cannot both spend the sam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import User
+from liveshop.catalog import service as catalog
 from liveshop.catalog.access import owned_shop
 from liveshop.catalog.orm import Shop
 from liveshop.core.config import Settings
@@ -116,6 +118,8 @@ def _note(session: Session, order: Order, actor_id: int | None, note: str) -> No
 # --- reading ---
 
 def _summaries(session: Session, orders: list[tuple[Order, str, str]]) -> list[OrderSummary]:
+    pictures = catalog.variant_pictures(
+        session, [order.lines[0].variant_id for order, _, _ in orders if order.lines])
     return [
         OrderSummary(
             id=order.id, number=order.number, checkout_id=order.checkout_id,
@@ -124,9 +128,19 @@ def _summaries(session: Session, orders: list[tuple[Order, str, str]]) -> list[O
             status=OrderStatus(order.status), total=order.total,
             refunded_amount=order.refunded_amount,
             item_count=sum(line.quantity for line in order.lines), created_at=order.created_at,
+            image_url=pictures.get(order.lines[0].variant_id) if order.lines else None,
         )
         for order, shop_name, buyer_name in orders
     ]
+
+
+def listed() -> ColumnElement[bool]:
+    """Which orders the buyer's and the seller's lists show: not those cancelled before they
+    were ever paid (a declined card, a hold that ran out, a checkout replaced or given up).
+    To the buyer and the seller they never were orders. They are not deleted: the row keeps
+    its timeline, the declined payment points at its checkout and the stock ledger at its
+    reservations, for support and audit, and its page still opens from a direct link."""
+    return or_(Order.status != OrderStatus.CANCELLED.value, Order.paid_at.is_not(None))
 
 
 def _listing(session: Session, *conditions: object, limit: int, offset: int
@@ -135,7 +149,7 @@ def _listing(session: Session, *conditions: object, limit: int, offset: int
         select(Order, Shop.name, User.display_name)
         .join(Shop, Shop.id == Order.shop_id)
         .join(User, User.id == Order.buyer_id)
-        .where(*conditions)  # type: ignore[arg-type]
+        .where(listed(), *conditions)  # type: ignore[arg-type]
         .order_by(Order.created_at.desc(), Order.id.desc())
         .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))
     ).all()
@@ -187,10 +201,13 @@ def _actions(access: Access, returns: list[ReturnRequest], now: datetime) -> lis
     return actions
 
 
-def _return_view(request: ReturnRequest, order: Order) -> ReturnView:
+def _return_view(request: ReturnRequest, order: Order, refunds: Sequence[Refund] = ()
+                 ) -> ReturnView:
     return ReturnView(id=request.id, order_id=order.id, order_number=order.number,
                       buyer_id=request.buyer_id, reason=request.reason, status=request.status,
-                      created_at=request.created_at)
+                      created_at=request.created_at,
+                      refunded=sum(refund.amount for refund in refunds
+                                   if refund.created_at >= request.created_at))
 
 
 def _refund_view(refund: Refund, order: Order) -> RefundView:
@@ -217,6 +234,7 @@ def _detail(session: Session, access: Access) -> OrderDetail:
         select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)
     ).all()
     summary = _summaries(session, [(order, access.shop.name, buyer_name or "")])[0]
+    pictures = catalog.variant_pictures(session, [line.variant_id for line in order.lines])
     return OrderDetail(
         **summary.model_dump(),
         tax_inclusive=order.tax_inclusive, subtotal=order.subtotal, shipping=order.shipping,
@@ -225,14 +243,15 @@ def _detail(session: Session, access: Access) -> OrderDetail:
         shipped_at=order.shipped_at, delivered_at=order.delivered_at,
         cancelled_at=order.cancelled_at,
         return_deadline=return_deadline(MARKETS[order.market], order.delivered_at),
-        lines=[OrderLineView.model_validate(line) for line in order.lines],
+        lines=[OrderLineView.model_validate(line).model_copy(
+            update={"image_url": pictures.get(line.variant_id)}) for line in order.lines],
         events=[
             OrderEventView(from_status=event.from_status, to_status=event.to_status,
                            actor_id=event.actor_id, actor_name=name, note=event.note,
                            created_at=event.created_at)
             for event, name in events
         ],
-        returns=[_return_view(r, order) for r in returns],
+        returns=[_return_view(r, order, refunds) for r in returns],
         refunds=[_refund_view(r, order) for r in refunds],
         actions=_actions(access, returns, utcnow()),
     )

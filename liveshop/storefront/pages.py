@@ -1,6 +1,6 @@
 """The buyer's storefront: the home page (the live shows above the catalogue, search and
-tags) and product pages. It composes the catalog and the live rooms, which stay unaware of
-each other's pages."""
+tags), the shows directory and product pages (shop pages: liveshop/storefront/shops.py).
+It composes the catalog and the live rooms, which stay unaware of each other's pages."""
 
 from __future__ import annotations
 
@@ -44,6 +44,15 @@ def home(request: Request, actor: MaybeActor, context: Context, market: CurrentM
     return render(request, "storefront/home.html", results=results, q=q, tag=tag,
                   last_page=last_page, page_url=page_url, live_shows=live_shows,
                   upcoming_shows=upcoming_shows,
+                  reminded_ids=follows.reminded_show_ids(context.db, actor))
+
+
+@router.get("/shows")
+def shows_page(request: Request, actor: MaybeActor, context: Context,
+               market: CurrentMarket) -> Response:
+    """Every show selling in the market: live now, upcoming (with reminders), replays."""
+    return render(request, "storefront/shows.html",
+                  shows=shows.directory(context.db, market.code),
                   reminded_ids=follows.reminded_show_ids(context.db, actor))
 
 

@@ -78,7 +78,7 @@ def test_account_page_saves_an_address(client: TestClient) -> None:
     client.post("/account/addresses", data={
         "csrf_token": token, "full_name": "Eve", "line1": "1 Rue", "city": "Paris",
         "postcode": "75001", "country": "FR"})
-    assert "75001 Paris, FR" in client.get("/account").text
+    assert "75001 Paris, France" in client.get("/account").text
     bad = client.post("/account/addresses", data={"csrf_token": token, "full_name": "",
                                                   "line1": "x", "city": "y", "postcode": "z",
                                                   "country": "FR"})
@@ -101,3 +101,19 @@ def test_account_page_lists_and_removes_saved_cards(make_user: Any) -> None:
     assert "Visa ending 4242" in page and "4242 4242" not in page
     ann.post(f"/account/cards/{saved.json()['id']}/delete", data={"csrf_token": csrf_from(page)})
     assert "No saved card" in ann.get("/account").text
+
+
+def test_the_address_form_names_countries_and_starts_in_the_markets_country(
+        make_user: Any) -> None:
+    ann = make_user("buyer")
+    token = csrf_from(ann.get("/account").text)
+    ann.post("/market", data={"csrf_token": token, "market": "DE", "next": "/"})
+    page = ann.get("/account").text
+    assert '<option value="DE" selected>Deutschland</option>' in page
+    assert '<option value="GB" >Vereinigtes Königreich</option>' in page
+    assert ">GB<" not in page and ">US<" not in page
+
+    saved = ann.post("/account/addresses", data={
+        "csrf_token": token, "full_name": "Ann Example", "line1": "Kastanienallee 7",
+        "city": "Berlin", "postcode": "10435", "country": "DE"}, follow_redirects=True)
+    assert "Ann Example, Kastanienallee 7, 10435 Berlin, Deutschland" in saved.text

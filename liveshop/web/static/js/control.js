@@ -246,13 +246,40 @@ $("slow-mode").addEventListener("change", async (changed) => {
   await act(changed.target, () => api("PUT", `${base}/slow-mode`, { seconds: Number(changed.target.value) }));
 });
 
+// Moderators are picked by display name or e-mail (POST /moderators resolves the person).
+function moderatorItem(person) {
+  const item = document.createElement("li");
+  item.dataset.userId = person.user_id;
+  const name = document.createElement("span");
+  name.textContent = person.display_name;
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "link-button remove-moderator";
+  remove.textContent = "Remove";
+  item.append(name, " ", remove);
+  return item;
+}
+
 $("moderator-form")?.addEventListener("submit", async (submitted) => {
   submitted.preventDefault();
-  const input = submitted.target.elements.user_id;
-  const userId = Number(input.value);
-  if (!Number.isInteger(userId) || userId <= 0) { showError(new ApiError(422, { message: "Type a user id" })); return; }
-  const done = await act(submitted.target.querySelector("button"), () => api("PUT", `${base}/moderators/${userId}`));
-  if (done) { toast(`User ${userId} can now moderate this show`, "info"); input.value = ""; }
+  const input = submitted.target.elements.user;
+  const who = input.value.trim();
+  if (!who) { showError(new ApiError(422, { message: "Type a name or an e-mail address" })); return; }
+  const person = await act(submitted.target.querySelector("button"), () => api("POST", `${base}/moderators`, { user: who }));
+  if (!person) return;
+  const list = $("moderator-list");
+  list.querySelector(`[data-user-id="${person.user_id}"]`)?.remove();
+  list.append(moderatorItem(person));
+  toast(`${person.display_name} can now moderate this show`, "info");
+  input.value = "";
+});
+
+$("moderator-list")?.addEventListener("click", async (clicked) => {
+  const button = clicked.target.closest(".remove-moderator");
+  if (!button) return;
+  const item = button.closest("li");
+  const done = await act(button, () => api("DELETE", `${base}/moderators/${item.dataset.userId}`));
+  if (done) item.remove();
 });
 
 // --- socket ---
