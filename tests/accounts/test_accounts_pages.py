@@ -101,3 +101,16 @@ def test_account_page_lists_and_removes_saved_cards(make_user: Any) -> None:
     assert "Visa ending 4242" in page and "4242 4242" not in page
     ann.post(f"/account/cards/{saved.json()['id']}/delete", data={"csrf_token": csrf_from(page)})
     assert "No saved card" in ann.get("/account").text
+
+
+def test_api_tokens_are_offered_to_sellers_and_admins_under_developer(make_user: Any) -> None:
+    buyer = make_user("buyer")
+    page = buyer.get("/account").text
+    assert "API token" not in page and "Developer" not in page
+    refused = buyer.post("/account/tokens", data={"csrf_token": csrf_from(page), "name": "x"})
+    assert refused.status_code == 403
+    for role in ("seller", "admin"):
+        page = make_user(role).get("/account").text
+        developer = page.split('id="developer"')[1]
+        assert "Developer" in developer and "API tokens" in developer
+        assert 'action="/account/tokens"' in developer
