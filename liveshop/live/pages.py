@@ -78,6 +78,13 @@ def _replay(context: AppContext, show: ShowView) -> tuple[list[dict[str, Any]], 
                       "started_ms": started}
 
 
+def _shipping(context: AppContext, shop_id: int, market_code: str) -> int | None:
+    """The shop's flat shipping in the market: a one-tap purchase adds it, so the room
+    shows it (and the total) before the tap that pays."""
+    shop = catalog.get_shop(context.db, shop_id)
+    return next((m.shipping for m in shop.markets if m.market == market_code), None)
+
+
 @router.get("/shows/{show_id}")
 def show_page(request: Request, show_id: int, actor: MaybeActor, context: Context,
               market: CurrentMarket) -> Response:
@@ -87,6 +94,7 @@ def show_page(request: Request, show_id: int, actor: MaybeActor, context: Contex
     room_market = viewer_market(page.show.markets, market.code)
     return render(request, "live/show.html", page=page, show=page.show,
                   room_market=room_market, room=MARKETS[room_market],
+                  shipping=_shipping(context, page.show.shop_id, room_market),
                   server_time=epoch_ms(utcnow()),
                   scheduled_ms=epoch_ms(page.show.scheduled_at), timeline=timeline,
                   replay=replay, cards={card["id"]: card for card in page.lineup},
