@@ -81,8 +81,7 @@ def _replay(context: AppContext, show: ShowView) -> tuple[list[dict[str, Any]], 
 def _shipping(context: AppContext, shop_id: int, market_code: str) -> int | None:
     """The shop's flat shipping in the market: a one-tap purchase adds it, so the room
     shows it (and the total) before the tap that pays."""
-    shop = catalog.get_shop(context.db, shop_id)
-    return next((m.shipping for m in shop.markets if m.market == market_code), None)
+    return catalog.shipping_by_market(context.db, shop_id).get(market_code)
 
 
 @router.get("/shows/{show_id}")

@@ -133,8 +133,9 @@ def test_the_phone_menu_reaches_every_link_and_the_room_header_is_one_slim_row(
     log_out = page.get_by_role("button", name="Log out")
     for hidden in (*links, log_out):
         expect(hidden).to_be_hidden()
-    page.get_by_role("button", name="Menu", exact=True).click()
-    expect(page.get_by_role("button", name="Menu", exact=True)).to_have_attribute("aria-expanded", "true")
+    menu = page.get_by_role("button", name="Menu", exact=True)
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
     for shown in (*links, log_out, page.locator("#market-select")):
         expect(shown).to_be_visible()
         area = box(shown)
@@ -144,7 +145,7 @@ def test_the_phone_menu_reaches_every_link_and_the_room_header_is_one_slim_row(
     shot(screenshot, page, "buyer-menu-open-phone")
     page.keyboard.press("Escape")
     expect(links[1]).to_be_hidden()
-    page.get_by_role("button", name="Menu", exact=True).click()
+    menu.click()
     links[1].click()
     page.wait_for_url(re.compile(r"/notifications$"))
 
@@ -157,7 +158,7 @@ def test_the_phone_menu_reaches_every_link_and_the_room_header_is_one_slim_row(
 
     # Wide screens show every link inline, without the menu button.
     page.set_viewport_size(WIDE)
-    expect(page.get_by_role("button", name="Menu", exact=True)).to_be_hidden()
+    expect(menu).to_be_hidden()
     expect(links[0]).to_be_visible()
     expect(log_out).to_be_visible()
 
