@@ -190,6 +190,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     settings = settings or get_settings()
     if serving_process:
         check_secret_key(settings)
+        video_files.quiet_hls_access_log()
     elif not settings.secret_key:
         settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(48)})
     db = db or Database(settings.database_url)

@@ -310,6 +310,16 @@ def save_address(db: Database, actor: Actor, data: AddressIn) -> AddressView:
         return AddressView.model_validate(address)
 
 
+def home_market(db: Database, actor: Actor) -> str | None:
+    """The market of the actor's default address (where one-tap purchases ship), if any."""
+    with db.read() as session:
+        country = session.scalar(
+            select(Address.country)
+            .where(Address.user_id == actor.user_id, Address.is_default.is_(True))
+            .order_by(Address.id.desc()).limit(1))
+    return COUNTRY_TO_MARKET.get(country) if country else None
+
+
 def list_addresses(db: Database, actor: Actor) -> list[AddressView]:
     with db.read() as session:
         rows = session.scalars(

@@ -30,6 +30,7 @@ from liveshop.accounts.schemas import (
     UserView,
 )
 from liveshop.core.mail import send_logged
+from liveshop.markets.visitor import MARKET_CHOICE
 from liveshop.web.context import AppContext
 from liveshop.web.deps import Context, CurrentActor, client_ip, csrf_token
 
@@ -51,15 +52,17 @@ def known_devices(request: Request, context: AppContext) -> dict[int, str]:
 
 def sign_in(request: Request, response: Response, context: AppContext, actor: Actor) -> str:
     """Start a fresh session (no fixation: a new id, the browser's previous session ended),
-    keeping only the visitor's market choice, and remember the browser as one that signed
-    in to this account (the device cookie). Returns the session's CSRF token."""
+    keeping only the visitor's market choice, else choosing the market of their default
+    address (a buyer in the UK on an en-US browser shops in the UK), and remember the
+    browser as one that signed in to this account (the device cookie). Returns the
+    session's CSRF token."""
     previous = request.session.get(sessions.SESSION_ID)
     session_id = sessions.open_session(context.db, actor, replacing=previous if isinstance(
         previous, str) else None)
-    market = request.session.get("market")
+    market = request.session.get(MARKET_CHOICE) or service.home_market(context.db, actor)
     request.session.clear()
     if market:
-        request.session["market"] = market
+        request.session[MARKET_CHOICE] = market
     request.session[sessions.USER_ID] = actor.user_id
     request.session[sessions.SESSION_ID] = session_id
     response.set_cookie(
@@ -71,9 +74,13 @@ def sign_in(request: Request, response: Response, context: AppContext, actor: Ac
 
 
 def end_browser_session(request: Request, context: AppContext) -> None:
-    """End the session on the server (a copy of the cookie is worthless from now on)."""
+    """End the session on the server (a copy of the cookie is worthless from now on). The
+    market chosen stays: it is this browser's last choice, which the next sign-in keeps."""
     sessions.end_session(context.db, request.session)
+    market = request.session.get(MARKET_CHOICE)
     request.session.clear()
+    if market:
+        request.session[MARKET_CHOICE] = market
 
 
 def session_of(request: Request, actor: Actor) -> str | None:

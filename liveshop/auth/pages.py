@@ -28,9 +28,10 @@ from liveshop.auth.api import (
     sign_in,
 )
 from liveshop.checkout import saved_cards
-from liveshop.core.errors import DomainError
+from liveshop.core.errors import DomainError, Forbidden
 from liveshop.markets.addresses import country_choices, country_of_market
 from liveshop.markets.model import COUNTRY_TO_MARKET, get_market
+from liveshop.markets.visitor import MARKET_CHOICE
 from liveshop.web.deps import Context, CurrentActor, FormCsrf, MaybeActor, client_ip, market_of
 from liveshop.web.templating import render
 
@@ -166,7 +167,7 @@ def logout(request: Request, context: Context) -> Response:
 def choose_market(
     request: Request, market: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
 ) -> Response:
-    request.session["market"] = get_market(market).code
+    request.session[MARKET_CHOICE] = get_market(market).code
     return RedirectResponse(safe_next(next), status_code=303)
 
 
@@ -175,8 +176,8 @@ def _account_page(request: Request, context: Context, actor: Actor, *, status_co
                   notice: str | None = None) -> Response:
     return render(
         request, "accounts/account.html", status_code=status_code,
-        user=service.get_user(context.db, actor),
-        tokens=service.list_api_tokens(context.db, actor),
+        user=service.get_user(context.db, actor), developer=actor.can_sell(),
+        tokens=service.list_api_tokens(context.db, actor) if actor.can_sell() else [],
         addresses=service.list_addresses(context.db, actor),
         cards=saved_cards.list_payment_methods(context.db, actor),
         # Named in the page's language; a new address starts in the market's country.
@@ -220,6 +221,9 @@ def change_password(
 @router.post("/account/tokens", dependencies=[FormCsrf])
 def create_token(request: Request, context: Context, actor: CurrentActor,
                  name: Annotated[str, Form()] = "") -> Response:
+    if not actor.can_sell():
+        # The account page offers tokens to those who integrate (sellers and admins).
+        raise Forbidden("API tokens are for seller and admin accounts", field="role")
     try:
         data = TokenCreate(name=name)
     except ValidationError:

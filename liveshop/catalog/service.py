@@ -143,6 +143,14 @@ def shop_by_slug(db: Database, slug: str) -> ShopView:
         return _shop_view(shop)
 
 
+def shipping_by_market(db: Database, shop_id: int) -> dict[str, int]:
+    """The shop's flat shipping per market it ships to (minor units), in one query."""
+    with db.read() as session:
+        return {market: shipping for market, shipping in session.execute(
+            select(ShopMarket.market, ShopMarket.shipping_minor)
+            .where(ShopMarket.shop_id == shop_id))}
+
+
 def get_owned_shop(db: Database, actor: Actor, shop_id: int) -> ShopView:
     with db.read() as session:
         return _shop_view(owned_shop(session, actor, shop_id))

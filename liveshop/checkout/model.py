@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from liveshop.core.errors import InvalidInput
-from liveshop.markets.model import COUNTRY_TO_MARKET, Market
+from liveshop.markets.addresses import country_name
+from liveshop.markets.model import COUNTRY_TO_MARKET, MARKETS, Market
 
 MIN_QUANTITY = 1
 # The most any quantity field can say. The business cap is lower and configurable
@@ -43,16 +44,24 @@ def countries_of(market: Market) -> list[str]:
     return [country for country, code in COUNTRY_TO_MARKET.items() if code == market.code]
 
 
-def check_ship_to_country(market: Market, country: str, field: str = "address.country") -> str:
+def check_ship_to_country(market: Market, country: str, field: str = "address.country",
+                          code: str | None = None) -> str:
     """The address must be in the cart's market: prices, currency and VAT depend on it."""
     country = country.strip().upper()
     if COUNTRY_TO_MARKET.get(country) != market.code:
-        allowed = ", ".join(countries_of(market))
-        raise InvalidInput(
-            f"Orders priced for {market.name} ship to {allowed} only; switch market to ship "
-            f"to {country or 'another country'}", field=field,
-        )
+        raise InvalidInput(ship_to_problem(market, country), field=field, code=code)
     return country
+
+
+def ship_to_problem(market: Market, country: str) -> str:
+    """Why an order priced for ``market`` cannot ship to ``country``, in the names the
+    market picker and the address forms show (never "UK" beside "GB")."""
+    allowed = ", ".join(country_name(c) for c in countries_of(market))
+    there = country_name(country) if country else "another country"
+    home = COUNTRY_TO_MARKET.get(country)
+    switch = (f"switch market to {MARKETS[home].name} to ship to {there}" if home
+              else f"liveshop does not ship to {there}")
+    return f"Orders priced for {market.name} ship to {allowed} only; {switch}"
 
 
 def tax_note(market: Market) -> str:

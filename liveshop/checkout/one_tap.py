@@ -3,12 +3,12 @@ and card and paid at once, each step stored under the client's Idempotency-Key."
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Select, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import Address, User
@@ -48,7 +48,8 @@ async def count_one_tap_buy(limiter: RateLimiter, actor: Actor) -> None:
                             window_seconds=BUY_WINDOW_SECONDS)
 
 
-def _default_address(user_id: int) -> Select[Any]:
+def _default_address(user_id: int | InstrumentedAttribute[int]) -> Select[Any]:
+    # A user id, or User.id when correlated with the users being asked about.
     return select(Address).where(Address.user_id == user_id, Address.is_default.is_(True)
                                  ).order_by(Address.id.desc()).limit(1)
 
@@ -59,44 +60,56 @@ def _default_method(user_id: int) -> Select[Any]:
                                        ).order_by(PaymentMethod.id.desc()).limit(1)
 
 
-def one_tap_problems(db: Database, user_ids: Collection[int]) -> dict[int, InvalidInput]:
-    """Why each of the users who cannot buy in one tap cannot (no default card or address),
-    in one query, since every tap of a flash sale asks."""
+def one_tap_problems(db: Database, markets: Mapping[int, Market]) -> dict[int, InvalidInput]:
+    """Why each of the users who cannot buy in one tap in their market (``markets``, by
+    user id) cannot: a default address the market does not ship to, no default card, no
+    default address. In one query, since every tap of a flash sale asks."""
     with db.read() as session:
         found = session.execute(select(
             User.id,
-            exists().where(Address.user_id == User.id, Address.is_default.is_(True)),
+            _default_address(User.id).with_only_columns(Address.country).scalar_subquery(),
             exists().where(PaymentMethod.user_id == User.id,
                            PaymentMethod.is_default.is_(True)),
-        ).where(User.id.in_(user_ids))).all()
-    has = {user_id: (address, card) for user_id, address, card in found}
+        ).where(User.id.in_(markets))).all()
+    has = {user_id: (country, card) for user_id, country, card in found}
     problems = {}
-    for user_id in user_ids:
-        address, card = has.get(user_id, (False, False))
-        problem = _one_tap_problem(address, card)
+    for user_id, market in markets.items():
+        country, card = has.get(user_id, (None, False))
+        problem = _one_tap_problem(market, country, card)
         if problem is not None:
             problems[user_id] = problem
     return problems
 
 
-def _one_tap_problem(has_address: bool, has_card: bool) -> InvalidInput | None:
+def _one_tap_problem(market: Market, country: str | None, has_card: bool
+                     ) -> InvalidInput | None:
+    """The address comes first: a card must never be asked for (and saved) for a purchase
+    that cannot ship."""
+    if country is not None:
+        try:
+            model.check_ship_to_country(market, country, field="address",
+                                  code="address_not_in_market")
+        except InvalidInput as problem:
+            return problem
     if not has_card:
         return InvalidInput("Save a card and make it your default to buy in one tap",
                             field="payment_method", code="payment_method_required")
-    if not has_address:
+    if country is None:
         return InvalidInput("Save a default shipping address to buy in one tap",
                             field="address", code="address_required")
     return None
 
 
-def one_tap_details(db: Database, user_id: int) -> tuple[int, int]:
-    """The default address and card a one-tap purchase uses (ids), or why it cannot."""
+def one_tap_details(db: Database, user_id: int, market: Market) -> tuple[int, int]:
+    """The default address and card a one-tap purchase in ``market`` uses (ids), or why it
+    cannot."""
     with db.read() as session:
-        address_id, method_id = session.execute(select(
+        address_id, country, method_id = session.execute(select(
             _default_address(user_id).with_only_columns(Address.id).scalar_subquery(),
+            _default_address(user_id).with_only_columns(Address.country).scalar_subquery(),
             _default_method(user_id).with_only_columns(PaymentMethod.id).scalar_subquery(),
         )).one()
-    problem = _one_tap_problem(address_id is not None, method_id is not None)
+    problem = _one_tap_problem(market, country, method_id is not None)
     if problem is not None:
         raise problem
     return address_id, method_id
@@ -117,7 +130,7 @@ def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: 
     model.validate_quantity(quantity, settings.max_units_per_variant)
     if unit_price_override is not None and unit_price_override < 0:
         raise InvalidInput("A price cannot be negative", field="unit_price_override")
-    address_id, method_id = one_tap_details(db, actor.user_id)
+    address_id, method_id = one_tap_details(db, actor.user_id, market)
 
     def operation(session: Session) -> tuple[int, Any]:
         ship_to = ship_to_address(session, actor, market, CheckoutIn(address_id=address_id))

@@ -34,6 +34,7 @@ from liveshop.live.schemas import (
     SlowModeIn,
     UserRef,
 )
+from liveshop.markets.model import get_market
 from liveshop.web.deps import Context, CurrentActor, CurrentMarket
 
 router = APIRouter(tags=["live"])
@@ -82,6 +83,8 @@ async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMar
               idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
               ) -> BuyView:
     """One tap: default address and card, the flash-sale price while a sale runs."""
+    if data.market is not None:
+        market = get_market(data.market, field="market")
     bought = await purchases.buy(actor, show_id, data.variant_id, data.quantity, market,
                                  idempotency_key)
     if bought.status == "pending":

@@ -122,7 +122,8 @@ def claim_units(db: Database, events: RoomEvents, gate: SoldOutGate,
     outcomes: list[Claimed] = [NEXT_ROUND] * len(taps)
     firsts, _ = model.one_tap_per_buyer([tap.actor.user_id for tap in taps])
     # Checked before claiming: a buyer who cannot pay in one tap must not hold units.
-    problems = one_tap.one_tap_problems(db, {taps[index].actor.user_id for index in firsts})
+    problems = one_tap.one_tap_problems(db, {taps[index].actor.user_id: taps[index].market
+                                             for index in firsts})
     by_variant: dict[tuple[int, int], list[int]] = defaultdict(list)
     for index in firsts:
         tap = taps[index]

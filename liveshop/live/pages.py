@@ -79,6 +79,12 @@ def _replay(context: AppContext, show: ShowView) -> tuple[list[dict[str, Any]], 
                       "started_ms": started}
 
 
+def _shipping(context: AppContext, shop_id: int, market_code: str) -> int | None:
+    """The shop's flat shipping in the market: a one-tap purchase adds it, so the room
+    shows it (and the total) before the tap that pays."""
+    return catalog.shipping_by_market(context.db, shop_id).get(market_code)
+
+
 @router.get("/shows/{show_id}")
 def show_page(request: Request, show_id: int, actor: MaybeActor, context: Context,
               market: CurrentMarket) -> Response:
@@ -88,7 +94,9 @@ def show_page(request: Request, show_id: int, actor: MaybeActor, context: Contex
     room_market = viewer_market(page.show.markets, market.code)
     room, countries = MARKETS[room_market], checkout_model.countries_of(MARKETS[room_market])
     return render(request, "live/show.html", page=page, show=page.show,
-                  room_market=room_market, room=room, server_time=epoch_ms(utcnow()),
+                  room_market=room_market, room=room,
+                  shipping=_shipping(context, page.show.shop_id, room_market),
+                  server_time=epoch_ms(utcnow()),
                   scheduled_ms=epoch_ms(page.show.scheduled_at), timeline=timeline,
                   replay=replay, cards={card["id"]: card for card in page.lineup},
                   countries=countries,

@@ -123,6 +123,9 @@ class BuyIn(BaseModel):
     quantity: Quantity = Field(default=1, description=(
         "1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default), within the sale's per-buyer "
         "limit"))
+    market: MarketCode | None = Field(default=None, description=(
+        "The market whose prices the room shows (the snapshot's `market`), so that the tap "
+        "buys what the buyer saw; the visitor's market when left out"))
 
 
 class PurchaseProblem(BaseModel):

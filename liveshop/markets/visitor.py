@@ -9,9 +9,12 @@ from fastapi import Depends, Request
 
 from liveshop.markets.model import MARKETS, Market, market_from_accept_language
 
+# The session key of the visitor's choice (kept across signing in and out).
+MARKET_CHOICE = "market"
+
 
 def market_of(request: Request) -> Market:
-    chosen = request.session.get("market")
+    chosen = request.session.get(MARKET_CHOICE)
     if isinstance(chosen, str) and chosen in MARKETS:
         return MARKETS[chosen]
     return market_from_accept_language(request.headers.get("accept-language"))

@@ -7,6 +7,7 @@ segments never change once listed, so caches may keep them forever.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -24,6 +25,32 @@ CONTENT_TYPES = {
     "jpg": "image/jpeg",
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
+VIDEO_PATH = "/video/"
+# uvicorn's access log: logger.info('%s - "%s %s HTTP/%s" %d', client, method, path, ...).
+ACCESS_LOGGER = "uvicorn.access"
+
+
+class HlsRequestsAtDebug(logging.Filter):
+    """HLS requests go to uvicorn's access log at debug level: every viewer asks for the
+    playlist each second and for every segment, which would bury all other requests.
+    Server errors on them stay at their level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if not (isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str)
+                and args[2].startswith(VIDEO_PATH)):
+            return True
+        if isinstance(args[4], int) and args[4] >= 500:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def quiet_hls_access_log() -> None:
+    """Install :class:`HlsRequestsAtDebug` on uvicorn's access log (once per process)."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if not any(isinstance(existing, HlsRequestsAtDebug) for existing in logger.filters):
+        logger.addFilter(HlsRequestsAtDebug())
 
 
 def _not_found() -> Response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from bitstring import BitStream
@@ -129,7 +130,7 @@ class RTMPConnection:
             log.exception("RTMP connection failed")
         finally:
             if self.publish is not None:
-                await self.runtime.close(self.publish)
+                await _to_the_end(self.runtime.close(self.publish))
             self.writer.close()
             with contextlib.suppress(Exception):
                 await self.writer.wait_closed()
@@ -207,11 +208,29 @@ class RTMPConnection:
         await self.packager.write(flv_tag(kind, timestamp, payload))
 
 
+async def _to_the_end(closing: Coroutine[Any, Any, None]) -> None:
+    """Await ``closing`` to its end even if this task is cancelled meanwhile: shutdown
+    cancels the connections (VideoRuntime.stop), perhaps while one is already flushing its
+    packager, and ffmpeg must still write the last segment. The cancellation follows."""
+    task = asyncio.ensure_future(closing)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
 async def serve_rtmp(runtime: VideoRuntime, host: str, port: int) -> asyncio.Server:
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
             runtime.track_connection(task)
-        await RTMPConnection(runtime, reader, writer).run()
+        try:
+            await RTMPConnection(runtime, reader, writer).run()
+        except asyncio.CancelledError:
+            # Shutdown cancels the connection (VideoRuntime.stop) after its own clean-up
+            # ran. A handler task left cancelled makes asyncio's start_server callback
+            # (Python 3.11) print the cancellation as an error, so it ends here quietly.
+            return
 
     return await asyncio.start_server(on_client, host, port)

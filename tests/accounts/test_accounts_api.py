@@ -170,3 +170,28 @@ def test_token_use_is_stamped_in_a_batch_at_the_latest_on_shutdown(
         assert api.get("/api/v1/me", headers=auth).status_code == 200
         assert last_used() is None  # not a write per request
     assert last_used() is not None  # written when the app stopped
+
+
+def test_signing_in_shops_in_the_market_of_the_default_address_or_the_last_choice(
+        app: Any, make_user: Any) -> None:
+    """A buyer living in the UK on an en-US browser: once signed in, prices are the UK's."""
+    ann = make_user("buyer", email="ann-uk@example.com")
+    saved = ann.post("/api/v1/me/addresses", json={
+        "full_name": "Ann", "line1": "1 High St", "city": "London", "postcode": "N1 1AA",
+        "country": "GB", "is_default": True})
+    assert saved.status_code == 201, saved.text
+    login = {"email": "ann-uk@example.com", "password": DEFAULT_PASSWORD}
+    with TestClient(app, headers={"Accept-Language": "en-US,en;q=0.9"}) as browser:
+        assert browser.get("/api/v1/market").json()["code"] == "US"
+        signed_in = browser.post("/api/v1/auth/login", json=login)
+        assert signed_in.status_code == 200, signed_in.text
+        assert browser.get("/api/v1/market").json()["code"] == "UK"
+
+        # A market chosen in this browser is the last choice: signing out and in keeps it.
+        csrf = {"X-CSRF-Token": signed_in.json()["csrf_token"]}
+        assert browser.put("/api/v1/market", json={"market": "DE"},
+                           headers=csrf).status_code == 200
+        assert browser.post("/api/v1/auth/logout", headers=csrf).status_code == 204
+        assert browser.get("/api/v1/market").json()["code"] == "DE"
+        assert browser.post("/api/v1/auth/login", json=login).status_code == 200
+        assert browser.get("/api/v1/market").json()["code"] == "DE"

@@ -117,3 +117,16 @@ def test_the_address_form_names_countries_and_starts_in_the_markets_country(
         "csrf_token": token, "full_name": "Ann Example", "line1": "Kastanienallee 7",
         "city": "Berlin", "postcode": "10435", "country": "DE"}, follow_redirects=True)
     assert "Ann Example, Kastanienallee 7, 10435 Berlin, Deutschland" in saved.text
+
+
+def test_api_tokens_are_offered_to_sellers_and_admins_under_developer(make_user: Any) -> None:
+    buyer = make_user("buyer")
+    page = buyer.get("/account").text
+    assert "API token" not in page and "Developer" not in page
+    refused = buyer.post("/account/tokens", data={"csrf_token": csrf_from(page), "name": "x"})
+    assert refused.status_code == 403
+    for role in ("seller", "admin"):
+        page = make_user(role).get("/account").text
+        developer = page.split('id="developer"')[1]
+        assert "Developer" in developer and "API tokens" in developer
+        assert 'action="/account/tokens"' in developer

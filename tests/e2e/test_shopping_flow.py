@@ -115,6 +115,8 @@ def test_buyer_pays_two_shops_at_once_and_sees_the_seller_ship(
     screenshot(buyer, "01-buyer-signup")
     buyer.get_by_role("button", name="Sign up").click()
     buyer.wait_for_url(live_server.url + "/")
+    # On a phone the header's links and the market picker are behind its menu.
+    buyer.get_by_role("button", name="Menu").click()
     expect(buyer.get_by_role("link", name="Account")).to_be_visible()
 
     with buyer.expect_navigation():

@@ -13,8 +13,9 @@ from tests.factories import create_shop
 from tests.queries import selects
 
 # The show and its lineup, shop name, host name, cover picture; then the lineup's cards:
-# titles, priced variants with stock, first images.
-ROOM_SELECTS = 5 + 3
+# titles, priced variants with stock, first images; then the shop's shipping (the room
+# shows what a tap charges).
+ROOM_SELECTS = 5 + 3 + 1
 
 
 def test_the_room_page_runs_the_same_selects_for_a_short_or_long_lineup(

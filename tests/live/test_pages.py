@@ -97,6 +97,18 @@ def test_live_show_renders_the_room_with_its_data_attributes(scheduled: ShowSetu
     assert "/static/js/room.js" in html
 
 
+def test_the_room_carries_what_a_one_tap_purchase_adds_to_the_price(
+        scheduled: ShowSetup, client: Any) -> None:
+    """Shipping (and the market's VAT) reach the room, so it shows the total before the tap
+    that pays (the browser test checks the total shown is the total charged)."""
+    assert scheduled.host.post(f"/api/v1/shows/{scheduled.id}/live").status_code == 200
+    for language, shipping, vat_bp in (("en-GB", "399", "2000"), ("de-DE", "499", "1900")):
+        html = client.get(f"/shows/{scheduled.id}", headers={"Accept-Language": language}).text
+        assert attribute(html, "room", "data-shipping") == shipping
+        assert attribute(html, "room", "data-vat-bp") == vat_bp
+        assert attribute(html, "room", "data-tax-inclusive") == "true"
+
+
 def test_anonymous_room_has_sign_in_links_instead_of_chat(scheduled: ShowSetup,
                                                           client: Any) -> None:
     assert scheduled.host.post(f"/api/v1/shows/{scheduled.id}/live").status_code == 200

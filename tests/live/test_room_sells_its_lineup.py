@@ -11,10 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from liveshop.accounts.model import Actor, Role
-from liveshop.accounts.orm import User
+from liveshop.accounts.orm import Address, User
 from liveshop.catalog.orm import ShopMarket
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
@@ -190,6 +190,11 @@ def test_a_batch_claims_its_taps_but_those_in_a_market_the_shop_stopped_shipping
         room: Room, db: Database) -> None:
     _stop_shipping(db, room.shop_id, "DE")
     buyers = _buyers(db, 4)
+    # The DE tapper lives in Germany: with a UK address the tap would be refused sooner,
+    # for an address the DE market does not ship to (test_buying_where_it_ships.py).
+    with db.transaction() as session:
+        session.execute(update(Address).where(Address.user_id == buyers[1].user_id)
+                        .values(country="DE"))
     taps = [Tap(buyer, room.show_id, room.sale_variant, 1, market, f"k{index}")
             for index, (buyer, market) in enumerate(zip(buyers, (UK, DE, UK, UK), strict=True))]
     with statements(db, "UPDATE FLASH_SALES") as sale_updates:

@@ -117,7 +117,8 @@ def test_replay_carries_the_recording_and_each_pins_wall_clock_time(
     assert abs(pinned_ms - epoch_ms(utcnow())) < 60_000
     assert pins[0]["product_id"] == show.product_id
     # One option per variant priced in the market; the sold-out one cannot be chosen.
-    assert f'<option value="{show.variant_ids[0]}" data-price="£25.00">M</option>' in entry_html
+    assert (f'<option value="{show.variant_ids[0]}" data-price="£25.00" data-amount="2500">M'
+            '</option>') in entry_html
     assert re.search(rf'<option value="{show.variant_ids[1]}"[^>]*disabled>L \(sold out\)',
                      entry_html)
     assert re.search(r'<button type="button" class="button small buy-button">Buy</button>',

@@ -8,12 +8,51 @@ const RETRIES = 2;
 const SHEET_CODES = ["payment_method_required", "address_required"];
 const $ = (id) => document.getElementById(id);
 
+// What the page says about one-tap prices in its market (data attributes of the room or
+// replay): the shop's shipping there (empty: it does not ship there) and the market's VAT.
+export function pricingOf(root) {
+  const { shipping, vatBp, taxInclusive, currency, locale, market } = root.dataset;
+  return {
+    market, currency, locale, shipping: shipping === "" ? null : Number(shipping),
+    vatBp: Number(vatBp), taxInclusive: taxInclusive === "true",
+  };
+}
+
+function divideHalfUp(numerator, denominator) {
+  return Math.floor((numerator * 2 + denominator) / (denominator * 2));
+}
+
+// What a one-tap purchase charges, priced as checkout/model.py's price_order prices its
+// order (one shipping fee; VAT per line and on shipping, contained in inclusive markets'
+// prices, added in the others), so the total shown is the total charged. Null when the
+// shop does not ship to the market.
+export function oneTapQuote(unitPrice, pricing, quantity = 1) {
+  if (pricing.shipping === null || unitPrice === null) return null;
+  const taxOf = (amount) => (pricing.vatBp === 0 ? 0
+    : divideHalfUp(amount * pricing.vatBp, pricing.taxInclusive ? 10000 + pricing.vatBp : 10000));
+  const lines = unitPrice * quantity;
+  const tax = taxOf(lines) + taxOf(pricing.shipping);
+  return { shipping: pricing.shipping, tax, total: lines + pricing.shipping + (pricing.taxInclusive ? 0 : tax) };
+}
+
+// "£28.99" and "incl. £3.99 shipping · £4.83 VAT" for a quote.
+export function describeQuote(quote, pricing) {
+  const money = (amount) => formatMoney(amount, pricing.currency, pricing.locale);
+  const shipping = quote.shipping ? `incl. ${money(quote.shipping)} shipping` : "free shipping";
+  let tax = "";
+  if (pricing.taxInclusive && quote.tax) tax = ` · ${money(quote.tax)} VAT`;
+  else if (!pricing.taxInclusive) tax = quote.tax ? ` · ${money(quote.tax)} tax` : " · no sales tax";
+  return { total: money(quote.total), breakdown: shipping + tax };
+}
+
 // One tap = one Idempotency-Key. Only a network failure (no answer) is retried, with the
-// same key, so a request that did reach the server cannot buy twice.
-async function sendBuy(showId, variantId, key) {
+// same key, so a request that did reach the server cannot buy twice. The tap names the
+// market whose prices the page shows, so that it buys what the buyer saw.
+async function sendBuy(showId, variantId, market, key) {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      return await api("POST", `/api/v1/shows/${showId}/buy`, { variant_id: variantId, quantity: 1 },
+      return await api("POST", `/api/v1/shows/${showId}/buy`,
+        { variant_id: variantId, quantity: 1, ...(market ? { market } : {}) },
         { "Idempotency-Key": key });
     } catch (error) {
       if (error instanceof ApiError || attempt >= RETRIES) throw error;
@@ -60,7 +99,9 @@ export function bindSheets(root) {
 
 // -> buy(button, variantId). `afterBuy` runs when a tap settles (e.g. to re-derive which
 // buttons are sold out); the button is re-enabled before it.
-export function oneTapBuying({ showId, locale, loginUrl, toast, afterBuy = () => {} }) {
+// `market()`: the market whose prices the page shows now.
+export function oneTapBuying({ showId, locale, loginUrl, toast, market = () => null,
+  afterBuy = () => {} }) {
   let pending = null;
 
   async function buy(button, variantId) {
@@ -69,7 +110,7 @@ export function oneTapBuying({ showId, locale, loginUrl, toast, afterBuy = () =>
     button.disabled = true;
     button.textContent = "Buying…";
     try {
-      let paid = await sendBuy(showId, variantId, newKey());
+      let paid = await sendBuy(showId, variantId, market(), newKey());
       if (paid.status === "pending") {
         button.textContent = "Paying…";
         paid = await settled(paid);

@@ -159,9 +159,11 @@ class Player {
 }
 
 // The live room: muted autoplay near the live edge, a tap-to-unmute button, notes for the
-// host's state, stall recovery and a debug overlay (?debug=1, long press, or "i").
+// host's state, stall recovery and, with ?debug=1 only, a latency and buffer overlay (its
+// "i" button or a long press hides and shows it): viewers are not shown the plumbing.
 export class LivePlayer extends Player {
-  constructor(slot, { clock }) {
+  // `unmuteSlot`: where "Tap to unmute" goes (default: over the picture).
+  constructor(slot, { clock, unmuteSlot = slot }) {
     super(slot, {
       lowLatencyMode: false,
       liveSyncDurationCount: 3,
@@ -185,8 +187,8 @@ export class LivePlayer extends Player {
     });
     this.video.addEventListener("volumechange", () => this.renderUnmute());
     this.video.addEventListener("playing", () => this.renderUnmute());
-    this.debug = new DebugOverlay(slot, this);
-    slot.append(this.unmute);
+    this.debug = debugRequested() ? new DebugOverlay(slot, this) : null;
+    unmuteSlot.append(this.unmute);
     this.setNote(NOTES.idle);
     setInterval(() => this.watch(), STATS_MS);
   }
@@ -230,7 +232,7 @@ export class LivePlayer extends Player {
       this.lastMoved = Date.now();
       this.reload();
     }
-    this.debug.render();
+    this.debug?.render();
   }
 
   // How far behind real time the picture is, measured from the playlist's
@@ -246,11 +248,14 @@ export class LivePlayer extends Player {
   }
 }
 
+function debugRequested() {
+  return new URLSearchParams(location.search).get("debug") === "1";
+}
+
 class DebugOverlay {
   constructor(slot, player) {
     this.player = player;
     this.box = element("dl", "video-debug");
-    this.box.hidden = new URLSearchParams(location.search).get("debug") !== "1";
     this.values = {};
     for (const [key, label] of [["latency", "Latency"], ["edge", "Behind edge"], ["buffer", "Buffer"],
       ["level", "Level"], ["engine", "Player"]]) {

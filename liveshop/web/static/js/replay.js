@@ -1,12 +1,13 @@
 // The replay of an ended show: the recording from its start, a timeline of what was pinned
 // (a tap jumps to that moment) and one-tap buying at regular prices.
-import { bindSheets, oneTapBuying } from "./buying.js";
+import { bindSheets, describeQuote, oneTapBuying, oneTapQuote, pricingOf } from "./buying.js";
 import { toaster } from "./live-common.js";
 import { ReplayPlayer } from "./player.js";
 
 const root = document.getElementById("replay");
 const stage = document.getElementById("replay-video");
 const toast = toaster(document.getElementById("toasts"));
+const pricing = pricingOf(root);
 
 let player = null;
 if (stage.dataset.playlist) {
@@ -19,7 +20,7 @@ if (stage.dataset.playlist) {
 bindSheets(root);
 const buy = oneTapBuying({
   showId: Number(root.dataset.showId), locale: root.dataset.locale,
-  loginUrl: root.dataset.loginUrl, toast,
+  loginUrl: root.dataset.loginUrl, toast, market: () => pricing.market,
 });
 
 const timeline = document.getElementById("pin-timeline");
@@ -28,6 +29,15 @@ function showPrice(entry) {
   const option = entry.querySelector(".pin-variant")?.selectedOptions[0];
   const price = entry.querySelector(".pin-product .price");
   if (option && price) price.textContent = option.dataset.price;
+  // What the tap charges, shipping and tax included, before the tap.
+  const line = entry.querySelector(".pin-total");
+  const quote = option ? oneTapQuote(Number(option.dataset.amount), pricing) : null;
+  if (!line) return;
+  line.hidden = quote === null;
+  if (!quote) return;
+  const { total, breakdown } = describeQuote(quote, pricing);
+  line.querySelector(".tile-total-amount").textContent = total;
+  line.querySelector(".tile-breakdown").textContent = breakdown;
 }
 
 for (const entry of timeline.querySelectorAll(".pin-entry")) showPrice(entry);

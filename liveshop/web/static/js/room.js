@@ -1,5 +1,5 @@
 // The viewer's live room: snapshot + events over the socket, one-tap buying over HTTP.
-import { bindSheets, oneTapBuying } from "./buying.js";
+import { bindSheets, describeQuote, oneTapBuying, oneTapQuote, pricingOf } from "./buying.js";
 import { ChatList, Clock, connectRoom, formatCountdown, formatMoney, toaster } from "./live-common.js";
 import { LivePlayer } from "./player.js";
 
@@ -13,10 +13,13 @@ const $ = (id) => document.getElementById(id);
 const toast = toaster($("toasts"));
 const chat = new ChatList($("chat-list"));
 const clock = new Clock();
+const pricing = pricingOf(root);
 
 const state = { market: root.dataset.market, pinned: null, sale: null, lineup: [] };
-// Pins, chat and sale countdowns follow the server's clock, not the video's.
-const player = new LivePlayer(root.querySelector(".video-slot"), { clock });
+// Pins, chat and sale countdowns follow the server's clock, not the video's. "Tap to
+// unmute" sits in the room's head line, where it covers neither the title nor the card.
+const player = new LivePlayer(root.querySelector(".video-slot"),
+  { clock, unmuteSlot: root.querySelector(".room-head") });
 let mutedTimer = null;
 
 // --- product tiles (the pinned card and the bag share one renderer) ---
@@ -69,6 +72,14 @@ function buildTile(card) {
   const stock = document.createElement("span");
   stock.className = "tile-stock";
   priceLine.append(price, " ", compare, " ", stock);
+  // What the tap charges, shipping and tax included, before the tap.
+  const total = document.createElement("p");
+  total.className = "tile-total";
+  const totalAmount = document.createElement("strong");
+  totalAmount.className = "tile-total-amount";
+  const breakdown = document.createElement("span");
+  breakdown.className = "tile-breakdown";
+  total.append("Total ", totalAmount, " ", breakdown);
   const buyRow = document.createElement("div");
   buyRow.className = "tile-buy";
   const select = document.createElement("select");
@@ -85,8 +96,9 @@ function buildTile(card) {
   }
   select.addEventListener("change", () => refreshTile(tile, card));
   buyRow.append(select, button);
-  body.append(title, priceLine, buyRow);
-  tile.append(body);
+  body.append(title, priceLine, total);
+  // The buy row spans the tile, so an option such as "S / Black" is never cut off.
+  tile.append(body, buyRow);
   refreshTile(tile, card);
   return tile;
 }
@@ -112,6 +124,7 @@ function refreshTile(tile, card) {
   const button = tile.querySelector(".buy-button");
   if (!current) {
     price.textContent = "Not sold in your market";
+    tile.querySelector(".tile-total").hidden = true;
     compare.textContent = stock.textContent = "";
     button.hidden = true;
     return;
@@ -119,6 +132,7 @@ function refreshTile(tile, card) {
   const regular = priceIn(current);
   const sale = saleFor(current.id);
   let soldOut = current.available <= 0;
+  showTotal(tile, sale ? sale.prices[state.market].amount : regular.amount);
   if (sale) {
     price.textContent = sale.prices[state.market].formatted;
     compare.textContent = regular.formatted;
@@ -134,6 +148,16 @@ function refreshTile(tile, card) {
   stock.classList.toggle("sold-out", soldOut);
   button.hidden = false;
   if (button.tagName === "BUTTON" && !button.dataset.busy) button.disabled = soldOut;
+}
+
+function showTotal(tile, unitPrice) {
+  const quote = state.market === pricing.market ? oneTapQuote(unitPrice, pricing) : null;
+  const line = tile.querySelector(".tile-total");
+  line.hidden = quote === null;
+  if (!quote) return;
+  const { total, breakdown } = describeQuote(quote, pricing);
+  line.querySelector(".tile-total-amount").textContent = total;
+  line.querySelector(".tile-breakdown").textContent = breakdown;
 }
 
 function renderPinned() {
@@ -172,13 +196,53 @@ function renderBag() {
 
 function refreshAllTiles() {
   renderPinned();
+  renderSaleSheet();
   for (const tile of $("bag-list").querySelectorAll(".product-tile")) {
     const card = state.lineup.find((c) => c.id === Number(tile.dataset.productId));
     if (card) refreshTile(tile, card);
   }
 }
 
-// --- flash sale banner ---
+// --- flash sale banner and its sheet ---
+
+// The sale's variant as a card of its own (one option: the one on sale), from the lineup
+// when the product is in it, else from the sale itself.
+function saleCard(sale) {
+  const known = [state.pinned, ...state.lineup].find((card) => card?.id === sale.product_id);
+  const variant = known?.variants.find((v) => v.id === sale.variant_id) ?? {
+    id: sale.variant_id, label: sale.variant_label, available: sale.remaining,
+    prices: Object.fromEntries(Object.entries(sale.prices).map(([market, price]) => [market,
+      { amount: price.regular ?? price.amount, formatted: price.regular_formatted ?? price.formatted,
+        compare_at: null }])),
+  };
+  return { id: sale.product_id, title: sale.title, image: known?.image ?? null, variants: [variant] };
+}
+
+// Tapping the banner opens the sale's variant ready to buy, whatever is pinned.
+function openSaleSheet() {
+  if (!state.sale) return;
+  renderSaleSheet(true);
+  $("sale-sheet").showModal();
+}
+
+function renderSaleSheet(rebuild = false) {
+  const box = $("sale-sheet-tile");
+  const sale = state.sale;
+  if (!sale) {
+    if ($("sale-sheet").open) $("sale-sheet").close();
+    box.replaceChildren();
+    return;
+  }
+  const tile = box.querySelector(".product-tile");
+  const card = saleCard(sale);
+  if (rebuild || !tile || Number(tile.dataset.saleId) !== sale.id) {
+    const built = buildTile(card);
+    built.dataset.saleId = sale.id;
+    box.replaceChildren(built);
+  } else {
+    refreshTile(tile, card);
+  }
+}
 
 function renderSale() {
   const banner = $("sale-banner");
@@ -195,6 +259,7 @@ function renderSale() {
   $("sale-left").textContent = soldOut ? "" : `${sale.remaining} of ${sale.quantity} left`;
   $("sale-sold-out").hidden = !soldOut;
   banner.classList.toggle("sold-out", soldOut);
+  banner.setAttribute("aria-label", `Flash sale: ${sale.title}, ${sale.variant_label}, ${price.formatted}. Buy`);
   banner.hidden = false;
   tickSale();
 }
@@ -261,6 +326,7 @@ const handlers = {
     renderSale();
     renderPinned();
     renderBag();
+    renderSaleSheet();
     player.show(event.video ?? null);
     if (signedIn && !event.you.can_chat) setChatBlocked("You cannot chat in this shop's shows");
     else muteUntil(event.you.muted_until);
@@ -352,4 +418,7 @@ $("heart-button").addEventListener("click", () => room.send({ type: "react", kin
 
 bindSheets(root);
 $("bag-button").addEventListener("click", () => $("bag").showModal());
-const buy = oneTapBuying({ showId, locale, loginUrl, toast, afterBuy: refreshAllTiles });
+$("sale-banner").addEventListener("click", openSaleSheet);
+const buy = oneTapBuying({
+  showId, locale, loginUrl, toast, market: () => state.market, afterBuy: refreshAllTiles,
+});

@@ -5,6 +5,25 @@ for (const select of document.querySelectorAll("select[data-autosubmit]")) {
   select.addEventListener("change", () => select.form.requestSubmit());
 }
 
+// The phone menu: one button shows and hides the header's links (wide screens show them
+// inline and hide the button). Escape or a tap elsewhere closes it.
+const header = document.getElementById("site-header");
+const menuButton = document.getElementById("menu-button");
+function setMenu(open) {
+  header?.classList.toggle("menu-open", open);
+  menuButton?.setAttribute("aria-expanded", String(open));
+}
+menuButton?.addEventListener("click", () => setMenu(!header.classList.contains("menu-open")));
+document.addEventListener("keydown", (pressed) => {
+  if (pressed.key === "Escape" && header?.classList.contains("menu-open")) {
+    setMenu(false);
+    menuButton.focus();
+  }
+});
+document.addEventListener("click", (clicked) => {
+  if (header?.classList.contains("menu-open") && !header.contains(clicked.target)) setMenu(false);
+});
+
 export class ApiError extends Error {
   constructor(status, error) {
     super(error?.message ?? `Request failed (${status})`);
