@@ -31,7 +31,7 @@ from liveshop.checkout import api as checkout_api
 from liveshop.checkout import pages as checkout_pages
 from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.collector import freeze_startup_objects
-from liveshop.core.config import Settings, check_secret_key, get_settings
+from liveshop.core.config import Settings, check_secret_key
 from liveshop.core.db import Database
 from liveshop.core.gil import hand_over_sooner
 from liveshop.live import api as live_api
@@ -163,7 +163,7 @@ async def warm_routes(app: ASGIApp) -> None:
         log.exception("warming the routes up failed")
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None, *,
+def create_app(settings: Settings, db: Database | None = None, *,
                serving_process: bool = False, plug_ins: Sequence[PlugIn] = ()) -> FastAPI:
     """``serving_process``: this process serves the app from now on; once it has started,
     every route is made ready (:func:`warm_routes`), what start-up built is taken out of
@@ -173,7 +173,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     without one signs its cookies with a random key of its own, never a known one.
     ``plug_ins`` run beside the app while it serves (:data:`PlugIn`).
     """
-    settings = settings or get_settings()
     if serving_process:
         check_secret_key(settings)
     elif not settings.secret_key:

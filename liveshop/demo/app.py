@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 
 from liveshop.app import background, create_app
-from liveshop.core.config import Settings
+from liveshop.core.config import Settings, get_settings
 from liveshop.core.db import Database
 from liveshop.demo.simulation import run_forever
 from liveshop.services import Services
@@ -24,5 +24,7 @@ def simulated_show(services: Services) -> AbstractAsyncContextManager[None]:
 
 
 def create_demo_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
-    """A serving process's app (``uvicorn --factory liveshop.demo.app:create_demo_app``)."""
-    return create_app(settings, db, serving_process=True, plug_ins=(simulated_show,))
+    """A serving process's app (``uvicorn --factory liveshop.demo.app:create_demo_app``),
+    on the environment's settings unless given others."""
+    return create_app(settings or get_settings(), db, serving_process=True,
+                      plug_ins=(simulated_show,))
