@@ -1,5 +1,6 @@
-"""The composition root: builds the app's services once and the FastAPI application on them
-(routers of every domain, sessions, static files, errors, background work).
+"""The composition root: the FastAPI application on the app's services (built in
+liveshop/services.py): routers of every domain, sessions, static files, errors, and the
+background work each serving event loop runs.
 
 The top of the house: it may import every package, and none imports it but the entry
 points (liveshop/main.py, the CLI) and the demo, which plugs in here (``plug_ins``)."""
@@ -30,30 +31,24 @@ from liveshop.checkout import api as checkout_api
 from liveshop.checkout import pages as checkout_pages
 from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.collector import freeze_startup_objects
-from liveshop.core.config import Settings, check_secret_key, get_settings
+from liveshop.core.config import Settings, check_secret_key
 from liveshop.core.db import Database
 from liveshop.core.gil import hand_over_sooner
-from liveshop.core.mail import mailer_for
-from liveshop.core.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from liveshop.live import api as live_api
 from liveshop.live import pages as live_pages
 from liveshop.live import room, room_socket, sales
-from liveshop.live.admission import SocketAllowance
-from liveshop.live.purchases import LivePurchases
-from liveshop.live.sold_out import SoldOutGate, SoldOutLane
+from liveshop.live.sold_out import SoldOutLane
 from liveshop.live.video_link import connect as connect_video_link
 from liveshop.markets import api as markets_api
 from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
-from liveshop.payments.provider import TestPaymentProvider
+from liveshop.services import AppServices, Services
 from liveshop.storefront import pages as storefront_pages
 from liveshop.storefront import shops as shop_pages
 from liveshop.video import api as video_api
 from liveshop.video import files as video_files
 from liveshop.video import ws as video_ws
 from liveshop.video.link import ShowVideo
-from liveshop.video.runtime import VideoRuntime
-from liveshop.web.context import AppContext
 from liveshop.web.errors import ERROR_RESPONSES, install_error_handlers
 from liveshop.web.templating import TEMPLATES_DIR
 
@@ -126,10 +121,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-# Something that runs beside the app while it serves, given the built app: entered once
-# everything else has started, left before it stops. The demo's simulated show is one
-# (liveshop/demo/app.py); the production app has none.
-PlugIn = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
+# Something that runs beside the app while it serves, given the serving event loop's
+# services: entered once everything else has started, left before it stops. The demo's
+# simulated show is one (liveshop/demo/app.py); the production app has none.
+PlugIn = Callable[[Services], contextlib.AbstractAsyncContextManager[None]]
 
 
 @contextlib.asynccontextmanager
@@ -142,14 +137,6 @@ async def background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-def live_purchases(app: FastAPI) -> LivePurchases:
-    """The live rooms' purchases on the event loop being started (taps batch on it and its
-    settlement queue runs there); the sold-out gate is the process's."""
-    context: AppContext = app.state.context
-    return LivePurchases(context.db, context.settings, context.payments, context.limiter,
-                         app.state.hub.events, app.state.sale_gate)
 
 
 async def warm_routes(app: ASGIApp) -> None:
@@ -177,7 +164,7 @@ async def warm_routes(app: ASGIApp) -> None:
         log.exception("warming the routes up failed")
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None, *,
+def create_app(settings: Settings, db: Database | None = None, *,
                serving_process: bool = False, plug_ins: Sequence[PlugIn] = ()) -> FastAPI:
     """``serving_process``: this process serves the app from now on; once it has started,
     every route is made ready (:func:`warm_routes`), what start-up built is taken out of
@@ -187,7 +174,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     without one signs its cookies with a random key of its own, never a known one.
     ``plug_ins`` run beside the app while it serves (:data:`PlugIn`).
     """
-    settings = settings or get_settings()
     if serving_process:
         check_secret_key(settings)
         video_files.quiet_hls_access_log()
@@ -197,29 +183,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     # The rooms show the video's state, and a show handed back gets a new stream key,
     # through this link: live cannot import video, which builds on it.
     connect_video_link(ShowVideo())
+    services = AppServices(settings, db)
     app = FastAPI(
-        lifespan=_lifespan(settings, db, serving_process, plug_ins),
+        lifespan=_lifespan(services, serving_process, plug_ins),
         title="liveshop",
         version="0.1.0",
         description="Live-shopping platform API. Errors are JSON "
         '`{"error": {"code", "message", "field"}}`; retried writes take an Idempotency-Key.',
     )
-    app.state.context = AppContext(
-        settings=settings, db=db,
-        limiter=RedisRateLimiter(settings.redis_url) if settings.redis_url
-        else MemoryRateLimiter(),
-        payments=TestPaymentProvider(settings.test_provider_url or None),
-        mailer=mailer_for(settings),
-    )
-    # Until the app starts serving, room events have no sockets to reach.
-    app.state.hub = room.create_hub()
-    app.state.sale_gate = SoldOutGate()
-    app.state.socket_allowance = SocketAllowance(settings.room_sockets_per_ip,
-                                                 settings.room_sockets_per_user)
-    # Serving starts its own (lifespan); these serve an app used without starting it.
-    app.state.purchases = live_purchases(app)
+    # The one thing on the app's state: routes and sockets reach it through their
+    # dependencies (liveshop/web/deps.py services_of).
+    app.state.services = services
     _route(app)
-    _add_middleware(app, settings)
+    _add_middleware(app, services)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     # Browser libraries come from the npm registry (`npm ci`), never copied into the repo.
     app.mount("/static/vendor/hls.js", StaticFiles(directory=HLS_JS_DIR, check_dir=False),
@@ -229,39 +205,30 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     return app
 
 
-def _lifespan(settings: Settings, db: Database, serving_process: bool,
-              plug_ins: Sequence[PlugIn]
+def _lifespan(services: AppServices, serving_process: bool, plug_ins: Sequence[PlugIn]
               ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The hub and the purchases belong to the event loop that serves, so each serving
-        # loop gets its own (tests may run the app on several loops one after another).
-        idle_hub, app.state.hub = app.state.hub, room.create_hub(settings.redis_url)
-        # What other processes give back to a sale this one saw sold out reopens it here.
-        app.state.sale_gate.listen(app.state.hub.broker)
-        app.state.purchases = live_purchases(app)
-        try:
+        # The hub, the purchases and the video runtime belong to the event loop that serves,
+        # so each serving loop gets its own (tests may run the app on several loops).
+        with services.serving() as serving:
             async with contextlib.AsyncExitStack() as running:
-                await _start_background_work(app, settings, db, running)
+                await _start_background_work(serving, running)
                 for plug_in in plug_ins:
-                    await running.enter_async_context(plug_in(app))
+                    await running.enter_async_context(plug_in(serving))
                 if serving_process:
                     await warm_routes(app)
                     freeze_startup_objects()
                     hand_over_sooner()
                 yield
-        finally:
-            app.state.sale_gate.listen(None)
-            app.state.hub = idle_hub
 
     return lifespan
 
 
-async def _start_background_work(app: FastAPI, settings: Settings, db: Database,
+async def _start_background_work(services: Services,
                                  running: contextlib.AsyncExitStack) -> None:
     """What a serving event loop runs beside the requests, stopped in reverse order."""
-    context: AppContext = app.state.context
-    purchases: LivePurchases = app.state.purchases
+    context, db, hub, purchases = services.context, services.db, services.hub, services.purchases
     running.push_async_callback(context.limiter.aclose)
     await context.limiter.warm()
     await run_in_threadpool(db.warm)
@@ -276,15 +243,14 @@ async def _start_background_work(app: FastAPI, settings: Settings, db: Database,
     await running.enter_async_context(background(every(
         TOKEN_USE_WRITE_SECONDS, stamp_use, "stamping token and session use")))
     running.push_async_callback(run_logged, stamp_use, "stamping token and session use")
-    await running.enter_async_context(room.serving(app.state.hub))
+    await running.enter_async_context(room.serving(hub))
     await running.enter_async_context(background(
-        sales.end_expired_sales_forever(db, app.state.hub.events)))
+        sales.end_expired_sales_forever(db, hub.events)))
     # Flash-sale purchases are paid for after the tap is answered.
     await running.enter_async_context(background(purchases.settle_forever()))
     # RTMP ingest, browser publishing and the video supervisor (docs/video.md).
-    app.state.video = VideoRuntime(settings, db, app.state.hub.events)
-    await app.state.video.start()
-    running.push_async_callback(app.state.video.stop)
+    await services.video.start()
+    running.push_async_callback(services.video.stop)
 
 
 def _route(app: FastAPI) -> None:
@@ -300,7 +266,8 @@ def _route(app: FastAPI) -> None:
     app.include_router(shop_pages.router, include_in_schema=False)
 
 
-def _add_middleware(app: FastAPI, settings: Settings) -> None:
+def _add_middleware(app: FastAPI, services: AppServices) -> None:
+    settings = services.context.settings
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -311,5 +278,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     )
     # Between the two: late taps on a sold-out sale carry the security headers, and skip
     # the session, FastAPI's routing and the buy route's dependencies.
-    app.add_middleware(SoldOutLane, buy_path=API_PREFIX + live_api.BUY_PATH)
+    app.add_middleware(SoldOutLane, buy_path=API_PREFIX + live_api.BUY_PATH,
+                       gate=services.sale_gate, tokens=services.context.tokens,
+                       purchases=lambda: services.current().purchases)
     app.add_middleware(SecurityHeaders)

@@ -26,6 +26,7 @@ from liveshop.app import create_app
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, normalise_url
 from liveshop.schema import metadata
+from liveshop.services import app_services
 
 POSTGRES_URL = os.environ.get(
     "LIVESHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -185,7 +186,7 @@ def make_user(app: Any) -> Iterator[Any]:
 def _grant_role(app: Any, user_id: int, role: str) -> None:
     from liveshop.accounts.orm import User
 
-    with app.state.context.db.transaction() as session:
+    with app_services(app).context.db.transaction() as session:
         user = session.get(User, user_id)
         assert user is not None
         user.role = role

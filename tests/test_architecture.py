@@ -4,6 +4,7 @@ the top of a module."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from importlinter.cli import lint_imports
 
 import liveshop
+from tests.processes import run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "pyproject.toml"
@@ -59,3 +61,53 @@ def test_the_contracts_catch_a_forbidden_import(case: str, tmp_path: Path) -> No
     report = " ".join(linted.stdout.split())
     assert linted.returncode == 1, linted.stdout + linted.stderr
     assert complaint in report, report
+
+
+# The app's state read anywhere: ``app.state``, ``request.app.state``, ``scope["app"].state``.
+APP_STATE = re.compile(r"""\bapp\b["'\]]*\.state\b""")
+# The composition root builds the app's services and puts them on its state; the web kit's
+# dependencies read them there once (``services_of``), for every route and socket.
+STATE_READERS = {"liveshop/app.py": None, "liveshop/services.py": None,
+                 "liveshop/web/deps.py": 1}
+
+
+def _app_state_reads() -> dict[str, int]:
+    reads = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        found = len(APP_STATE.findall(path.read_text()))
+        if found:
+            reads[str(path.relative_to(PACKAGE.parent))] = found
+    return reads
+
+
+def test_only_the_composition_root_reads_the_app_state() -> None:
+    """Routes, sockets and middleware get the app's services through their dependencies
+    (liveshop/web/deps.py) or when they are built (liveshop/app.py), never off the app."""
+    reads = _app_state_reads()
+    strays = {path: count for path, count in reads.items()
+              if path not in STATE_READERS or STATE_READERS[path] not in (None, count)}
+    assert strays == {}
+    assert reads["liveshop/web/deps.py"] == 1
+
+
+@pytest.mark.parametrize("line", [
+    "hub: Hub = request.app.state.hub",
+    'purchases = scope["app"].state.purchases',
+    "runtime = websocket.app.state.video",
+    'getattr(app.state, "context")',
+])
+def test_the_app_state_check_sees_a_read(line: str) -> None:
+    assert APP_STATE.search(line)
+
+
+def test_the_served_app_and_the_command_import_no_demo_code(tmp_path: Path) -> None:
+    """``liveshop serve`` imports the command and the production app; the demo is imported
+    by ``liveshop demo`` alone (its app factory, liveshop/demo/app.py)."""
+    out = run_python("""
+        import sys
+        import liveshop.cli
+        import liveshop.main
+        print(sorted(name for name in sys.modules if name.startswith("liveshop.demo")))
+    """, env={"LIVESHOP_DATABASE_URL": f"sqlite:///{tmp_path}/app.db",
+              "LIVESHOP_MEDIA_DIR": str(tmp_path)})
+    assert out == "[]"

@@ -11,16 +11,20 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 
 from liveshop.app import background, create_app
-from liveshop.core.config import Settings
+from liveshop.core.config import Settings, get_settings
 from liveshop.core.db import Database
 from liveshop.demo.simulation import run_forever
+from liveshop.services import Services
 
 
-def simulated_show(app: FastAPI) -> AbstractAsyncContextManager[None]:
-    """The demo's show, kept alive by simulated people while the app serves."""
-    return background(run_forever(app.state.context, app.state.hub, app.state.purchases))
+def simulated_show(services: Services) -> AbstractAsyncContextManager[None]:
+    """The demo's show, kept alive by simulated people while the app serves (in the serving
+    event loop's room, with its purchases)."""
+    return background(run_forever(services.context, services.hub, services.purchases))
 
 
 def create_demo_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
-    """A serving process's app (``uvicorn --factory liveshop.demo.app:create_demo_app``)."""
-    return create_app(settings, db, serving_process=True, plug_ins=(simulated_show,))
+    """A serving process's app (``uvicorn --factory liveshop.demo.app:create_demo_app``),
+    on the environment's settings unless given others."""
+    return create_app(settings or get_settings(), db, serving_process=True,
+                      plug_ins=(simulated_show,))

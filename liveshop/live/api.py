@@ -5,15 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Header, Request, Response, UploadFile
+from fastapi import APIRouter, File, Header, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from liveshop.core.inputs import Id
 from liveshop.live import chat, creators, follows, sales, shows
+from liveshop.live.deps import Purchases, RoomHub, room_events
 from liveshop.live.model import ShowStatus
-from liveshop.live.purchases import LivePurchases
-from liveshop.live.room import Hub
-from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import (
     BannedWordsIn,
     BuyIn,
@@ -42,11 +40,6 @@ router = APIRouter(tags=["live"])
 BUY_PATH = "/shows/{show_id}/buy"
 
 
-def room_events(request: Request) -> RoomEvents:
-    hub: Hub = request.app.state.hub
-    return hub.events
-
-
 class PinnedView(BaseModel):
     product: dict[str, Any] | None
 
@@ -60,15 +53,6 @@ class TimelineEntry(BaseModel):
 
 class Done(BaseModel):
     ok: bool = True
-
-
-async def live_purchases(request: Request) -> LivePurchases:
-    """This event loop's purchases (built with the app's other per-loop objects)."""
-    purchases: LivePurchases = request.app.state.purchases
-    return purchases
-
-
-Purchases = Annotated[LivePurchases, Depends(live_purchases)]
 
 
 # The routes a live room calls most, first: FastAPI tries a router's routes in order for
@@ -275,8 +259,7 @@ def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
 
 
 @router.get("/shows/{show_id}/stats", response_model=ShowStats)
-def stats(show_id: int, actor: CurrentActor, context: Context, request: Request) -> ShowStats:
-    hub: Hub = request.app.state.hub
+def stats(show_id: int, actor: CurrentActor, context: Context, hub: RoomHub) -> ShowStats:
     return shows.show_stats(context.db, actor, show_id, hub.viewer_count(show_id))
 
 

@@ -25,7 +25,8 @@ from liveshop.accounts.model import Actor
 from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError
 from liveshop.live import chat, snapshots
-from liveshop.live.admission import SocketAllowance, address_key
+from liveshop.live.admission import address_key
+from liveshop.live.deps import Live
 from liveshop.live.model import epoch_ms
 from liveshop.live.room import Hub
 from liveshop.live.room_events import CLOSE_BANNED, CLOSE_TOO_SLOW, encode
@@ -193,7 +194,7 @@ async def _send_snapshot(context: AppContext, hub: Hub, connection: SocketConnec
 
 
 @router.websocket("/ws/shows/{show_id}")
-async def room(websocket: WebSocket, show_id: int) -> None:
+async def room(websocket: WebSocket, show_id: int, live: Live) -> None:
     # Accept first: a page sees the close code of an accepted socket, never the HTTP status
     # of a refused handshake (it would only see 1006 and reconnect forever).
     await websocket.accept()
@@ -202,7 +203,7 @@ async def room(websocket: WebSocket, show_id: int) -> None:
         return
     # Counted before any work is done for the socket; signed-in users by the session's
     # user id (no database), everyone by address.
-    allowance: SocketAllowance = websocket.app.state.socket_allowance
+    allowance = live.socket_allowance
     address = address_key(websocket.client.host if websocket.client else None)
     user_id = websocket.session.get("uid")
     user_id = user_id if isinstance(user_id, int) else None
@@ -214,14 +215,13 @@ async def room(websocket: WebSocket, show_id: int) -> None:
         await websocket.close(code=CLOSE_TOO_MANY_SOCKETS)
         return
     try:
-        await _serve_room(websocket, show_id)
+        await _serve_room(websocket, show_id, live.context, live.hub)
     finally:
         allowance.give_back(address, user_id)
 
 
-async def _serve_room(websocket: WebSocket, show_id: int) -> None:
-    context: AppContext = websocket.app.state.context
-    hub: Hub = websocket.app.state.hub
+async def _serve_room(websocket: WebSocket, show_id: int, context: AppContext, hub: Hub
+                      ) -> None:
     actor, market, visitor = await _who(websocket, context)
     try:
         if actor is not None and await run_in_threadpool(

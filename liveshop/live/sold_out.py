@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -155,10 +156,8 @@ _MAX_BODY = 1024
 
 
 class Purchases(Protocol):
-    """What the lane asks of the purchases (liveshop/live/purchases.py), found on the
-    app's state as ``purchases``."""
-
-    gate: SoldOutGate
+    """What the lane asks of the serving event loop's purchases
+    (liveshop/live/purchases.py)."""
 
     def refuses_from_memory(self, show_id: int, variant_id: int, buyer_id: int) -> bool: ...
 
@@ -170,9 +169,13 @@ class SoldOutLane:
     everything else to the app untouched, so the route stays the one place that decides
     anything else."""
 
-    def __init__(self, app: ASGIApp, buy_path: str) -> None:
-        """``buy_path``: the buy route's path, its show id written ``{show_id}``."""
+    def __init__(self, app: ASGIApp, buy_path: str, gate: SoldOutGate, tokens: TokenLookup,
+                 purchases: Callable[[], Purchases]) -> None:
+        """``buy_path``: the buy route's path, its show id written ``{show_id}``; ``gate``:
+        the app's sold-out gate, the one the purchases consult; ``purchases``: gives those of
+        the event loop serving the app now (liveshop/services.py)."""
         self.app = app
+        self._gate, self._tokens, self._purchases = gate, tokens, purchases
         self._buy_path = re.compile(
             re.escape(buy_path).replace(re.escape("{show_id}"), "([0-9]{1,18})") + "$")
 
@@ -182,13 +185,12 @@ class SoldOutLane:
         if matched is None:
             await self.app(scope, receive, send)
             return
-        show_id, state = int(matched[1]), scope["app"].state
-        purchases: Purchases = state.purchases
-        if not purchases.gate.has_closed_sales(show_id):
+        show_id = int(matched[1])
+        if not self._gate.has_closed_sales(show_id):
             await self.app(scope, receive, send)
             return
         body, receive = await _read_body(receive)
-        if await _refusable(purchases, state.context.tokens, scope, show_id, body):
+        if await _refusable(self._purchases, self._tokens, scope, show_id, body):
             await error_response(sold_out())(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -216,7 +218,7 @@ async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
     return body, replay
 
 
-async def _refusable(purchases: Purchases, tokens: TokenLookup, scope: Scope,
+async def _refusable(purchases: Callable[[], Purchases], tokens: TokenLookup, scope: Scope,
                      show_id: int, body: bytes | None) -> bool:
     variant_id = _variant_of(scope, body)
     if variant_id is None:
@@ -229,8 +231,8 @@ async def _refusable(purchases: Purchases, tokens: TokenLookup, scope: Scope,
         actor = await tokens.actor(token)
     except Exception:  # e.g. the database is down: the route answers that properly
         return False
-    return actor is not None and purchases.refuses_from_memory(show_id, variant_id,
-                                                               actor.user_id)
+    return actor is not None and purchases().refuses_from_memory(show_id, variant_id,
+                                                                 actor.user_id)
 
 
 def _variant_of(scope: Scope, body: bytes | None) -> int | None:

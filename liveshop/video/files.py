@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, Response
+from starlette.requests import HTTPConnection
 
 from liveshop.video import model
 from liveshop.video.model import KIND_LIVE, KIND_RECORDING
+from liveshop.web.deps import context_of
 
 router = APIRouter()
 
@@ -57,16 +60,19 @@ def _not_found() -> Response:
     return Response(status_code=404, headers={"Cache-Control": "no-cache"})
 
 
-def _media_dir(request: Request) -> Path:
-    return Path(request.app.state.context.settings.media_dir)
+async def media_dir(connection: HTTPConnection) -> Path:
+    return Path(context_of(connection).settings.media_dir)
+
+
+MediaDir = Annotated[Path, Depends(media_dir)]
 
 
 @router.get("/video/{show_id}/{kind}/{name}", include_in_schema=False)
-def hls_file(show_id: int, kind: str, name: str, request: Request) -> Response:
+def hls_file(show_id: int, kind: str, name: str, media: MediaDir) -> Response:
     match = model.SAFE_FILE.fullmatch(name)
     if kind not in (KIND_LIVE, KIND_RECORDING) or match is None or match.group(1) == "jpg":
         return _not_found()
-    path = model.show_dir(_media_dir(request), show_id) / kind / name
+    path = model.show_dir(media, show_id) / kind / name
     extension = match.group(1)
     if extension == "m3u8":
         try:
@@ -84,8 +90,8 @@ def hls_file(show_id: int, kind: str, name: str, request: Request) -> Response:
 
 
 @router.get("/video/{show_id}/poster.jpg", include_in_schema=False)
-def poster(show_id: int, request: Request) -> Response:
-    path = model.show_dir(_media_dir(request), show_id) / model.POSTER
+def poster(show_id: int, media: MediaDir) -> Response:
+    path = model.show_dir(media, show_id) / model.POSTER
     if not path.is_file():
         return _not_found()
     return FileResponse(path, media_type=CONTENT_TYPES["jpg"],

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated, Protocol
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from liveshop.accounts import sessions
 from liveshop.accounts.model import Actor
@@ -23,6 +25,7 @@ from liveshop.video.packager import (
 )
 from liveshop.video.runtime import PublishSession, VideoRuntime
 from liveshop.web.context import AppContext
+from liveshop.web.deps import WebServices, services_of
 
 router = APIRouter()
 
@@ -60,10 +63,24 @@ def _close_code(error: DomainError) -> int:
     return CLOSE_FORBIDDEN
 
 
+class PublishingServices(WebServices, Protocol):
+    """What publishing takes from the app's services (liveshop/services.py)."""
+
+    @property
+    def video(self) -> VideoRuntime: ...
+
+
+async def get_publishing_services(connection: HTTPConnection) -> PublishingServices:
+    services: PublishingServices = services_of(connection)
+    return services
+
+
+Publishing = Annotated[PublishingServices, Depends(get_publishing_services)]
+
+
 @router.websocket("/ws/shows/{show_id}/publish")
-async def publish(websocket: WebSocket, show_id: int) -> None:
-    context: AppContext = websocket.app.state.context
-    runtime: VideoRuntime = websocket.app.state.video
+async def publish(websocket: WebSocket, show_id: int, services: Publishing) -> None:
+    context, runtime = services.context, services.video
     # Accept first: a browser only sees close codes of an accepted socket.
     await websocket.accept()
     if not _same_origin(websocket):

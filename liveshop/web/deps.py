@@ -1,6 +1,6 @@
-"""Request dependencies: the app context, who is acting, which market, CSRF. (Which market
-a request is for is the markets package's rule, liveshop/markets/visitor.py; pages take it
-from here with the rest.)
+"""Request dependencies: the app's services and context, who is acting, which market, CSRF.
+(Which market a request is for is the markets package's rule, liveshop/markets/visitor.py;
+pages take it from here with the rest.)
 
 Dependencies are ``async`` wherever they can be: FastAPI runs a plain function in the thread
 pool, which costs a thread hand-off per dependency per request, and in a flash sale each
@@ -9,10 +9,11 @@ hand-off waits for the GIL behind busy threads."""
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from liveshop.accounts import sessions
 from liveshop.accounts.model import Actor
@@ -27,9 +28,29 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
 
-async def get_context(request: Request) -> AppContext:
-    context: AppContext = request.app.state.context
-    return context
+class WebServices(Protocol):
+    """What the web kit takes from the app's services."""
+
+    @property
+    def context(self) -> AppContext: ...
+
+
+def services_of(connection: HTTPConnection) -> Any:
+    """The app's services for this request or socket (``Services``, liveshop/services.py):
+    the one read of the app's state outside the composition root. A package above the web
+    kit cannot name ``Services``; its providers take it as a protocol of their own
+    (``WebServices`` here, liveshop/live/deps.py, liveshop/video/ws.py), and mypy checks at
+    the root that ``Services`` satisfies each."""
+    return connection.app.state.services.current()
+
+
+def context_of(connection: HTTPConnection) -> AppContext:
+    services: WebServices = services_of(connection)
+    return services.context
+
+
+async def get_context(connection: HTTPConnection) -> AppContext:
+    return context_of(connection)
 
 
 Context = Annotated[AppContext, Depends(get_context)]

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from liveshop.core.money import Money
 from liveshop.markets.addresses import address_lines, country_name
 from liveshop.markets.model import MARKETS
-from liveshop.web.deps import csrf_token, market_of
+from liveshop.web.deps import context_of, csrf_token, market_of
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -26,7 +26,7 @@ def _page_context(request: Request) -> dict[str, Any]:
         "actor": getattr(request.state, "actor", None),
         "csrf_token": csrf_token(request),
         # The most units of one variant a buyer may add or buy (checkout/model.py).
-        "max_units": request.app.state.context.settings.max_units_per_variant,
+        "max_units": context_of(request).settings.max_units_per_variant,
     }
 
 

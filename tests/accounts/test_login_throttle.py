@@ -18,6 +18,7 @@ from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.mail import Mail
 from liveshop.core.ratelimit import MemoryRateLimiter
+from liveshop.services import app_services
 from tests.conftest import DEFAULT_PASSWORD
 from tests.html import csrf_from
 
@@ -34,7 +35,7 @@ def log_in(client: TestClient, email: str, password: str) -> Any:
 
 
 def outbox(app: Any) -> list[Mail]:
-    mails: list[Mail] = app.state.context.mailer.outbox
+    mails: list[Mail] = app_services(app).context.mailer.outbox
     return mails
 
 
@@ -58,7 +59,7 @@ def test_one_source_is_slowed_down_more_with_each_failure(
         app: Any, make_user: Any, settings: Settings) -> None:
     email = make_user().user["email"]
     clock = [1000.0]
-    app.state.context.limiter = MemoryRateLimiter(clock=lambda: clock[0])
+    app_services(app).context.limiter = MemoryRateLimiter(clock=lambda: clock[0])
     attacker = browser(app, "203.0.113.9")
     for _ in range(settings.login_failures_per_source):
         assert log_in(attacker, email, "wrong-password-1").status_code == 401

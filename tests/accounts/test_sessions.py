@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from liveshop.accounts.orm import UserSession
 from liveshop.app import SESSION_COOKIE
 from liveshop.core.db import Database, utcnow
+from liveshop.services import app_services
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.html import csrf_from
 
@@ -74,7 +75,7 @@ def test_a_cookie_from_before_server_side_sessions_needs_a_new_log_in(
     """Cookies issued before revision 0003 hold only the user id: they name no session."""
     ann = make_user()
     old_style = TestClient(app, cookies={SESSION_COOKIE: signed_cookie(
-        app.state.context.settings.secret_key, {"uid": ann.id})})
+        app_services(app).context.settings.secret_key, {"uid": ann.id})})
     assert old_style.get("/api/v1/me").status_code == 401
 
 

@@ -10,6 +10,7 @@ from liveshop.core.db import Database, utcnow
 from liveshop.inventory.orm import Reservation, StockLevel
 from liveshop.orders.orm import Order, OrderEvent
 from liveshop.payments.orm import Payment, PaymentMethod
+from liveshop.services import app_services
 from tests.checkout.conftest import (
     DECLINED_CARD,
     NO_FUNDS_CARD,
@@ -68,7 +69,7 @@ def test_paying_with_4242_marks_orders_paid_sells_stock_and_empties_cart(
     assert stock(db, catalog.tee) == (3, 0, 2)
     assert stock(db, catalog.mug) == (2, 0, 1)
     assert buyer.get("/api/v1/cart").json()["item_count"] == 0
-    assert app.state.context.payments.charge_calls == 1
+    assert app_services(app).context.payments.charge_calls == 1
     with db.read() as session:
         assert all(o.paid_at is not None for o in session.scalars(select(Order)))
         saved = session.scalars(select(PaymentMethod)).one()
@@ -193,7 +194,7 @@ def test_http_retry_of_pay_charges_once(make_user: Any, catalog: Catalog, app: A
     assert [r.status_code for r in responses] == [200, 200, 200]
     # A new key for an already-paid checkout reports it paid without charging again.
     assert pay(buyer, checkout["id"]).json()["status"] == "paid"
-    assert app.state.context.payments.charge_calls == 1
+    assert app_services(app).context.payments.charge_calls == 1
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Payment)) == 1
 

@@ -17,9 +17,10 @@ def test_the_served_app_hands_the_gil_over_sooner_once_started(tmp_path: Path) -
         import sys
         from fastapi.testclient import TestClient
         from liveshop.app import create_app
+        from liveshop.core.config import get_settings
         import liveshop.main
 
-        with TestClient(create_app()):
+        with TestClient(create_app(get_settings())):
             print(sys.getswitchinterval())  # an app that is not the serving process's
         with TestClient(liveshop.main.app):
             print(sys.getswitchinterval())

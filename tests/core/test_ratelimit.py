@@ -17,6 +17,7 @@ from liveshop.core.ratelimit import (
     Recent,
     RedisRateLimiter,
 )
+from liveshop.services import app_services
 from tests.conftest import run_async
 
 
@@ -123,7 +124,7 @@ def test_redis_limiter_opens_its_connections_before_traffic(redis_url: str) -> N
 
 
 def test_redis_going_away_is_a_clear_503_not_a_500(app: Any) -> None:
-    app.state.context.limiter = RedisRateLimiter("redis://127.0.0.1:1")  # nothing listens
+    app_services(app).context.limiter = RedisRateLimiter("redis://127.0.0.1:1")  # nothing listens
     with TestClient(app) as client:
         response = client.post("/api/v1/auth/login",
                                json={"email": "ada@example.com", "password": "whatever-1"})

@@ -15,6 +15,7 @@ from liveshop.core.db import Database
 from liveshop.demo import app as demo_app
 from liveshop.live.purchases import LivePurchases
 from liveshop.live.room import Hub
+from liveshop.services import app_services
 from liveshop.web.context import AppContext
 
 
@@ -37,7 +38,8 @@ def test_the_simulated_show_runs_while_the_demo_app_serves(
     app: Any = create_app(settings, db, plug_ins=(demo_app.simulated_show,))
     with TestClient(app):
         # The serving loop's hub and purchases: the simulated viewers' room is the real one.
-        assert simulations == [(app.state.context, app.state.hub, app.state.purchases)]
+        serving = app_services(app)
+        assert simulations == [(serving.context, serving.hub, serving.purchases)]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

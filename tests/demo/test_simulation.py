@@ -14,11 +14,12 @@ from liveshop.live.purchases import LivePurchases
 from liveshop.live.room import create_hub
 from liveshop.live.sold_out import SoldOutGate
 from liveshop.orders.orm import Order
+from liveshop.services import app_services
 from tests.conftest import run_async
 
 
 def test_demo_show_goes_live_chats_runs_a_sale_and_sells(app: Any) -> None:
-    context = app.state.context
+    context = app_services(app).context
     seed_demo(context.db, context.settings)
     hub = create_hub()
     show_id, host, lineup = ensure_live_show(context, hub)

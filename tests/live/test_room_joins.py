@@ -11,6 +11,7 @@ from websockets.exceptions import ConnectionClosed
 
 from liveshop.live import snapshots
 from liveshop.live.room import Hub
+from liveshop.services import app_services
 from tests.live.conftest import LiveShow, Person, anonymous_join
 
 
@@ -35,7 +36,7 @@ def test_room_sockets_write_directly_on_the_room_protocol(
 ) -> None:
     ann, bob = people(), people()
     ann_room, bob_room = ann.join(live_show.id), bob.join(live_show.id)
-    hub: Hub = app.state.hub
+    hub: Hub = app_services(app).hub
     assert all(c.send_now is not None for c in hub.rooms[live_show.id].connections)  # type: ignore[attr-defined]
     ann_room.send(type="chat", text="hello")
     assert bob_room.chat_texts() == ["hello"]

@@ -4,14 +4,15 @@ answer them; every other request reaches the route with its body intact."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
+from liveshop.accounts.tokens import TokenLookup
 from liveshop.core.db import Database
-from liveshop.live.sold_out import SoldOutLane
+from liveshop.live.sold_out import SoldOutGate, SoldOutLane
 from liveshop.web import deps
 from tests.conftest import run_async
 from tests.factories import make_buyers
@@ -90,15 +91,17 @@ def test_a_body_the_lane_read_is_handed_to_the_app_as_it_came() -> None:
             if not message.get("more_body", False):
                 break
 
-    class State:
-        gate = type("Gate", (), {"has_closed_sales": staticmethod(lambda show_id: True)})()
-        purchases = type("Purchases", (), {"gate": gate})()
-        context = type("Context", (), {"tokens": None})()
+    gate = SoldOutGate()
+    gate.close(1, 1, sale_id=1, claimants=frozenset(), version=1)
+
+    def no_purchases() -> Any:
+        raise AssertionError("a body the route would refuse is no tap to judge")
 
     async def send_nothing(message: Message) -> None:
         raise AssertionError("the app answers, not the lane")
 
-    lane = SoldOutLane(app, "/api/v1/shows/{show_id}/buy")
+    lane = SoldOutLane(app, "/api/v1/shows/{show_id}/buy", gate=gate,
+                       tokens=cast(TokenLookup, None), purchases=no_purchases)
     chunks = [b'{"variant_id": 1,', b' "quantity": 1}', b" " * 2000, b"never read by the lane"]
     for body in (chunks[:2], chunks):
         received.clear()
@@ -106,8 +109,7 @@ def test_a_body_the_lane_read_is_handed_to_the_app_as_it_came() -> None:
             {"type": "http.request", "body": chunk, "more_body": index < len(body) - 1}
             for index, chunk in enumerate(body)])
         scope = {"type": "http", "method": "POST", "path": "/api/v1/shows/1/buy",
-                 "headers": [(b"content-type", b"text/plain")],
-                 "app": type("App", (), {"state": State})()}
+                 "headers": [(b"content-type", b"text/plain")]}
         run_async(lane(scope, receive, send_nothing))
         assert b"".join(received) == b"".join(body)
 

@@ -21,6 +21,7 @@ from liveshop.markets.model import MARKETS
 from liveshop.orders.orm import Order, OrderEvent, OrderLine
 from liveshop.payments.orm import Payment
 from liveshop.payments.provider import CardDetails, PaymentProvider
+from liveshop.services import app_services
 from tests.factories import VariantSpec, create_product, create_shop
 
 SHIP_TO = {"full_name": "Ann Buyer", "line1": "1 High Street", "line2": "",
@@ -116,7 +117,7 @@ def build_order(db: Database, payments: PaymentProvider, *, buyer_id: int, shop_
 
 @pytest.fixture
 def payments(app: Any) -> PaymentProvider:
-    provider: PaymentProvider = app.state.context.payments
+    provider: PaymentProvider = app_services(app).context.payments
     return provider
 
 

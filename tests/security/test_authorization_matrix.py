@@ -35,6 +35,7 @@ from liveshop.accounts import service as accounts
 from liveshop.accounts.schemas import SignUp
 from liveshop.app import API_PREFIX, API_ROUTERS
 from liveshop.core.db import Database
+from liveshop.services import app_services
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import VariantSpec, create_product
 from tests.security.conftest import (
@@ -95,7 +96,7 @@ class World:
         """This test buys far more often than a person would; rate limits have their own
         tests (tests/security/test_csrf_and_limits.py), so they must not mask statuses here."""
         for user in self.users.values():
-            self.app.state.context.limiter.reset(f"buy:{user.id}")
+            app_services(self.app).context.limiter.reset(f"buy:{user.id}")
 
     def fresh_product(self, stock: int = 50) -> tuple[int, int]:
         product_id, (variant_id,) = create_product(

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from liveshop.app import PAGE_ROUTERS
 from liveshop.live.model import CHAT_BURST
+from liveshop.services import app_services
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import VariantSpec, create_product
 from tests.security.conftest import (
@@ -169,7 +170,7 @@ def test_login_slows_the_guessing_source_down(fresh_app: FastAPI) -> None:
     tests/accounts/test_login_throttle.py."""
     victim = sign_up(fresh_app, "buyer")
     email = victim.user["email"]
-    limit = fresh_app.state.context.settings.login_failures_per_source
+    limit = app_services(fresh_app).context.settings.login_failures_per_source
     attacker = TestClient(fresh_app)
     for _ in range(limit):
         assert _login(attacker, email, "wrong-password-1").status_code == 401
@@ -184,7 +185,7 @@ def test_login_slows_the_guessing_source_down(fresh_app: FastAPI) -> None:
 
 
 def test_login_is_limited_per_address(fresh_app: FastAPI) -> None:
-    limit = fresh_app.state.context.settings.login_attempts_per_ip
+    limit = app_services(fresh_app).context.settings.login_attempts_per_ip
     attacker = TestClient(fresh_app)
     for number in range(limit):
         assert _login(attacker, f"guess{number}@example.com", "x").status_code == 401
@@ -193,7 +194,7 @@ def test_login_is_limited_per_address(fresh_app: FastAPI) -> None:
 
 def test_login_form_shares_the_limit(fresh_app: FastAPI) -> None:
     email = sign_up(fresh_app, "buyer").user["email"]
-    limit = fresh_app.state.context.settings.login_failures_per_source
+    limit = app_services(fresh_app).context.settings.login_failures_per_source
     browser = TestClient(fresh_app)
     for _ in range(limit):
         assert _login(browser, email, "wrong-password-1").status_code == 401
@@ -207,7 +208,7 @@ def test_login_form_shares_the_limit(fresh_app: FastAPI) -> None:
 
 
 def _live_show(app: FastAPI, seller: UserClient) -> int:
-    db = app.state.context.db
+    db = app_services(app).context.db
     shop_id = api(seller, "POST", "/shops", json={
         "name": "Live", "markets": [{"market": "UK", "shipping": 399}]})["id"]
     product_id, _ = create_product(db, shop_id, [VariantSpec(prices={"UK": 999})])

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+from liveshop.services import app_services
 from tests.live.conftest import Person
 from tests.video.conftest import Publishers, Show, decodes, wait_for
 
@@ -50,7 +51,7 @@ def test_publishing_takes_the_show_live_and_survives_drops(
 
     # The packager's ffmpeg dies while the publisher is still connected: a new one continues
     # the same playlists.
-    runtime = show.app.state.video
+    runtime = app_services(show.app).video
     packager = runtime.sessions[show.id].packager
     os.kill(packager.pid, signal.SIGKILL)
     before = len(show.segments("recording"))

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.live.orm import Show
+from liveshop.services import app_services
 from liveshop.video import service
 from liveshop.video.orm import VideoStream
 from tests.factories import create_shop
@@ -81,7 +82,7 @@ def test_stream_api_is_for_the_host_and_regenerating_the_key_replaces_it(
     assert info.status_code == 200, info.text
     body = info.json()
     assert len(body["stream_key"]) >= 24 and body["state"] == "idle"
-    port = host.app.state.context.settings.rtmp_port
+    port = app_services(host.app).context.settings.rtmp_port
     assert body["rtmp_url"] == f"rtmp://testserver:{port}/live"
     assert body["playlist"] == f"/video/{show_id}/live/index.m3u8"
     assert body["publish_url"] == f"/ws/shows/{show_id}/publish"
@@ -92,7 +93,7 @@ def test_stream_api_is_for_the_host_and_regenerating_the_key_replaces_it(
     assert renewed.status_code == 200
     assert renewed.json()["stream_key"] != body["stream_key"]
     with pytest.raises(Exception, match="Unknown stream key"):
-        service.begin_publish(db, host.app.state.hub.events, service.Publisher.RTMP,
+        service.begin_publish(db, app_services(host.app).hub.events, service.Publisher.RTMP,
                               key=body["stream_key"])
 
     stranger = make_user("seller")

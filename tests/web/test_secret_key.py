@@ -20,6 +20,7 @@ from liveshop.app import SESSION_COOKIE, create_app
 from liveshop.core.config import Settings, secret_key_problem
 from liveshop.core.db import Database
 from liveshop.live.socket_writes import PROTOCOL_PATH
+from liveshop.services import app_services
 from tests.conftest import _grant_role
 from tests.live.conftest import free_port
 from tests.processes import ROOT
@@ -91,7 +92,7 @@ def test_a_cookie_signed_with_the_old_default_secret_logs_nobody_in(
         assert forged.get("/api/v1/me").status_code == 401
         # The same session signed with the app's key works: only the key was wrong.
         resigned = TestClient(app, cookies={SESSION_COOKIE: _resigned(
-            cookie, app.state.context.settings.secret_key)})
+            cookie, app_services(app).context.settings.secret_key)})
         assert resigned.get("/api/v1/me").status_code == 200
     finally:
         db.dispose()

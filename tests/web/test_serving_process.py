@@ -22,9 +22,10 @@ def test_every_route_is_ready_before_the_first_request(tmp_path: Path) -> None:
         import gc
         from fastapi.testclient import TestClient
         from liveshop.app import create_app
+        from liveshop.core.config import get_settings
 
         for serving in (False, True):
-            with TestClient(create_app(serving_process=serving)) as client:
+            with TestClient(create_app(get_settings(), serving_process=serving)) as client:
                 gc.collect()
                 before = len(gc.get_objects())
                 # A route most others come before (liveshop.app.API_ROUTERS).
