@@ -25,6 +25,7 @@ from liveshop.web.deps import (
     CurrentMarket,
     FormCsrf,
     MaybeActor,
+    context_of,
     market_of,
 )
 from liveshop.web.templating import add_page_context, render
@@ -40,7 +41,7 @@ def cart_badge(request: Request) -> dict[str, Any]:
     if actor is None:
         return {"cart_units": 0}
     try:
-        units = carts.cart_units(request.app.state.context.db, actor.user_id,
+        units = carts.cart_units(context_of(request).db, actor.user_id,
                                  market_of(request).code)
     except SQLAlchemyError:
         log.warning("cart badge left out: the database did not answer")
