@@ -48,8 +48,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Test processes (pytest-xdist); `make pytest PYTEST_WORKERS=0` runs the suite in one. Each
+# worker has its own databases; tests on the one Redis take turns (tests/conftest.py).
+PYTEST_WORKERS ?= 2
+
 pytest: install chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck pytest
 

@@ -1,16 +1,19 @@
 """Shared fixtures. Every database test runs on SQLite and on PostgreSQL.
 
 PostgreSQL comes from LIVESHOP_TEST_POSTGRES_URL (default: the local server). Each test
-session creates its own throw-away database, so parallel runs never share state. With
-CI=true a missing PostgreSQL is an error, never a skip.
+session, so each pytest-xdist worker, creates its own throw-away database, so parallel runs
+never share state. With CI=true a missing PostgreSQL is an error, never a skip.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
+import hashlib
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -75,7 +78,7 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
+def redis_server_url() -> str:
     """The Redis server (CI has one); with CI=true a missing Redis fails, never skips."""
     import redis
 
@@ -86,6 +89,24 @@ def redis_url() -> str:
             pytest.fail(f"Redis is required on CI and is not reachable: {error}")
         pytest.skip(f"Redis not reachable at {REDIS_URL} (local run only)")
     return REDIS_URL
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> Iterator[str]:
+    """The Redis server, to this test alone: the tests on one Redis take turns (a lock file
+    per server) across pytest-xdist workers and test runs on this machine. Its pub/sub
+    channels (liveshop:show:<id>, and every test database numbers its shows from 1) and its
+    client list are server-wide whatever the database number, so rooms of two tests at once
+    would hear each other. (pytest-xdist's `xdist_group` cannot do it: its loadgroup mode
+    silently stopped grouping with pytest 9.2, pytest-xdist issue 1386.)"""
+    server = hashlib.sha256(redis_server_url.encode()).hexdigest()[:12]
+    turn = Path(tempfile.gettempdir()) / f"liveshop-tests-redis-{os.getuid()}-{server}.lock"
+    with turn.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield redis_server_url
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.db import Database, utcnow
 from liveshop.inventory import service as inventory
-from liveshop.inventory.orm import Reservation, StockLevel
-from liveshop.live.orm import FlashSale, SalePurchase
+from liveshop.inventory.orm import Reservation, StockHold, StockLevel
+from liveshop.live.orm import FlashSale, FlashSaleClaim, SalePurchase
 from liveshop.orders.orm import Order, OrderLine
 from liveshop.payments.orm import Payment
 from liveshop.payments.provider import TestProviderCharge
@@ -134,7 +134,7 @@ def test_kill_9_mid_sale_then_restart_keeps_every_book_straight(
     with db.read() as session:
         level = session.get(StockLevel, variant)
         assert level is not None
-        assert level.available + level.reserved + level.sold == STOCK
+        assert level.available + level.reserved + level.held + level.sold == STOCK
         assert level.reserved == 0
         assert session.scalar(select(func.count()).select_from(Reservation).where(
             Reservation.status == "active")) == 0
@@ -152,7 +152,16 @@ def test_kill_9_mid_sale_then_restart_keeps_every_book_straight(
         sale = session.scalars(select(FlashSale)).one()
         sold_in_sale = session.scalar(select(func.sum(OrderLine.quantity)).join(Order).where(
             Order.status == "paid", OrderLine.unit_price == 900)) or 0
-        assert sold_in_sale <= SALE_UNITS and sale.remaining >= 0
+        claimed = session.scalar(select(func.sum(FlashSaleClaim.quantity))
+                                 .where(FlashSaleClaim.sale_id == sale.id))
+        hold = session.get(StockHold, sale.hold_id)
+        assert hold is not None
+        # Every unit the sale offered is still on offer or paid for, once: none lost to the
+        # kill, none sold twice. What is still on offer is all the hold keeps back.
+        assert sale.quantity == SALE_UNITS
+        assert sale.remaining + sold_in_sale == sale.quantity
+        assert claimed == sold_in_sale == sum(purchase.quantity for purchase in purchases)
+        assert hold.quantity == sale.remaining == level.held
 
     charges = sa.create_engine(provider_url)
     with charges.connect() as connection:

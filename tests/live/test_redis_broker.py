@@ -70,8 +70,9 @@ def test_an_event_published_by_one_process_reaches_viewers_of_another(redis_url:
 
 
 @pytest.fixture
-def own_redis(redis_url: str) -> Iterator[tuple[str, Any]]:
-    """A throw-away redis-server this test may kill and restart."""
+def own_redis(redis_server_url: str) -> Iterator[tuple[str, Any]]:
+    """A throw-away redis-server this test may kill and restart (it needs no turn on the
+    shared one)."""
     binary = shutil.which("redis-server")
     assert binary, "redis-server is needed (Debian package redis-server)"
     with socket.socket() as probe:
