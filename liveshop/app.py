@@ -55,6 +55,7 @@ from liveshop.video.runtime import VideoRuntime
 from liveshop.web import api_docs
 from liveshop.web.context import AppContext
 from liveshop.web.errors import ERROR_RESPONSES, install_error_handlers
+from liveshop.web.openapi import complete_openapi
 from liveshop.web.templating import TEMPLATES_DIR
 
 log = logging.getLogger("liveshop.app")
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     # Serving starts its own (lifespan); these serve an app used without starting it.
     app.state.purchases = live_purchases(app)
     _route(app)
+    complete_openapi(app, settings)
     _add_middleware(app, settings)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     # Browser libraries come from the npm registry (`npm ci`), never copied into the repo.
