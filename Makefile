@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# npm ci writes this file last, so it marks a complete node_modules (hls.js for the player).
+# npm ci writes this file last, so it marks a complete node_modules (hls.js for the player,
+# swagger-ui-dist for /docs).
 NODE_MODULES := node_modules/.package-lock.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -21,7 +22,7 @@ $(NODE_MODULES): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
 install: $(INSTALLED) $(NODE_MODULES)

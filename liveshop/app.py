@@ -49,12 +49,16 @@ from liveshop.video import api as video_api
 from liveshop.video import files as video_files
 from liveshop.video import ws as video_ws
 from liveshop.video.link import ShowVideo
+from liveshop.web import api_docs
 from liveshop.web.errors import ERROR_RESPONSES, install_error_handlers
+from liveshop.web.openapi import complete_openapi
 from liveshop.web.templating import TEMPLATES_DIR
 
 log = logging.getLogger("liveshop.app")
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
-HLS_JS_DIR = Path(__file__).resolve().parents[1] / "node_modules" / "hls.js" / "dist"
+NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
+HLS_JS_DIR = NODE_MODULES / "hls.js" / "dist"
+SWAGGER_UI_DIR = NODE_MODULES / "swagger-ui-dist"
 # How often unpaid checkouts whose stock hold ran out are cancelled and their stock freed.
 EXPIRY_SWEEP_SECONDS = 30.0
 TOKEN_USE_WRITE_SECONDS = 10.0
@@ -65,7 +69,8 @@ API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api
                catalog_api.stock_router, checkout_api.router, orders_api.router,
                video_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
-    auth_pages, storefront_pages, catalog_pages, checkout_pages, orders_pages, live_pages))
+    auth_pages, storefront_pages, catalog_pages, checkout_pages, orders_pages, live_pages,
+    api_docs))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (
@@ -188,6 +193,10 @@ def create_app(settings: Settings, db: Database | None = None, *,
         lifespan=_lifespan(services, serving_process, plug_ins),
         title="liveshop",
         version="0.1.0",
+        # /docs is liveshop.web.api_docs (Swagger UI from npm, no inline script); FastAPI's
+        # own pages load from a CDN, which the CSP refuses.
+        docs_url=None,
+        redoc_url=None,
         description="Live-shopping platform API. Errors are JSON "
         '`{"error": {"code", "message", "field"}}`; retried writes take an Idempotency-Key.',
     )
@@ -195,11 +204,14 @@ def create_app(settings: Settings, db: Database | None = None, *,
     # dependencies (liveshop/web/deps.py services_of).
     app.state.services = services
     _route(app)
+    complete_openapi(app, settings)
     _add_middleware(app, services)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     # Browser libraries come from the npm registry (`npm ci`), never copied into the repo.
     app.mount("/static/vendor/hls.js", StaticFiles(directory=HLS_JS_DIR, check_dir=False),
               name="hls.js")
+    app.mount("/static/vendor/swagger-ui",
+              StaticFiles(directory=SWAGGER_UI_DIR, check_dir=False), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir), name="media")
     return app

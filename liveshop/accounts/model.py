@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 
 class Role(StrEnum):
@@ -14,8 +15,9 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-# Roles a person may pick at sign-up; moderator and admin are granted by an admin.
-SELF_SERVICE_ROLES = (Role.BUYER, Role.SELLER, Role.CREATOR)
+# Roles a person may pick at sign-up (the sign-up schema lists them); moderator and admin
+# are granted by an admin.
+SelfServiceRole = Literal[Role.BUYER, Role.SELLER, Role.CREATOR]
 
 
 @dataclass(frozen=True)

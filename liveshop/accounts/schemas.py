@@ -7,23 +7,24 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from liveshop.accounts.model import Role
-from liveshop.core.inputs import SingleLine
+from liveshop.accounts.model import Role, SelfServiceRole
+from liveshop.core.inputs import JsonInput, SingleLine
+from liveshop.markets.model import CountryCode
 
 # What a new password must be (sign-up, password change).
 NewPassword = Annotated[str, Field(min_length=10, max_length=200)]
 
 
-class SignUp(BaseModel):
+class SignUp(JsonInput):
     email: Annotated[EmailStr, Field(max_length=254)]
     # Passwords are taken exactly as typed: no trimming or normalising, which would change
     # what existing hashes were made from.
     password: NewPassword
     display_name: Annotated[str, SingleLine(min_length=1, max_length=80)]
-    role: Role = Role.BUYER
+    role: SelfServiceRole = Role.BUYER
 
 
-class LogIn(BaseModel):
+class LogIn(JsonInput):
     email: Annotated[str, SingleLine(max_length=254)]
     password: str = Field(max_length=200)
 
@@ -42,7 +43,7 @@ class UserStatusView(UserView):
     is_active: bool = Field(description="false: suspended (no log-in, no session, no token)")
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(JsonInput):
     current_password: str = Field(max_length=200)
     new_password: NewPassword
     revoke_api_tokens: bool = Field(
@@ -54,7 +55,7 @@ class PasswordChanged(BaseModel):
     api_tokens_revoked: int
 
 
-class LoginLinkRequest(BaseModel):
+class LoginLinkRequest(JsonInput):
     email: str = Field(min_length=3, max_length=254)
 
 
@@ -62,7 +63,7 @@ class LoginLinkSent(BaseModel):
     message: str = Field(description="the same whether or not the address has an account")
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(JsonInput):
     name: Annotated[str, SingleLine(min_length=1, max_length=80)]
 
 
@@ -81,7 +82,7 @@ class NewToken(TokenView):
     token: str = Field(description="Shown once; store it now.")
 
 
-class AddressIn(BaseModel):
+class AddressIn(JsonInput):
     full_name: Annotated[str, SingleLine(min_length=1, max_length=120)]
     line1: Annotated[str, SingleLine(min_length=1, max_length=200)]
     line2: Annotated[str, SingleLine(max_length=200)] = ""
@@ -89,8 +90,7 @@ class AddressIn(BaseModel):
     postcode: Annotated[str, SingleLine(min_length=1, max_length=20)]
     region: Annotated[str, SingleLine(max_length=60)] = Field(
         "", description="State, province or county, where the post uses one (US: \"TX\")")
-    country: Annotated[str, SingleLine(min_length=2, max_length=2)] = Field(
-        description="ISO 3166-1 alpha-2")
+    country: CountryCode = Field(description="ISO 3166-1 alpha-2")
     is_default: bool = True
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from liveshop.accounts import security
 from liveshop.accounts.devices import KnownDevices
 from liveshop.accounts.model import (
-    SELF_SERVICE_ROLES,
     Actor,
     Backoff,
     LoginThrottle,
@@ -62,9 +61,8 @@ def actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, role=Role(user.role), display_name=user.display_name)
 
 
-def sign_up(db: Database, data: SignUp, *, allow_any_role: bool = False) -> Actor:
-    if data.role not in SELF_SERVICE_ROLES and not allow_any_role:
-        raise InvalidInput(f"The role {data.role} cannot be chosen at sign-up", field="role")
+def sign_up(db: Database, data: SignUp) -> Actor:
+    """A new account in one of the roles a person may pick (``SignUp`` allows no other)."""
     email = normalised_email(data.email)
     try:
         with db.transaction() as session:

@@ -4,7 +4,7 @@ addresses, roles and suspension."""
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from liveshop.accounts import service, sessions
 from liveshop.accounts.devices import (
@@ -29,6 +29,7 @@ from liveshop.accounts.schemas import (
     UserStatusView,
     UserView,
 )
+from liveshop.core.inputs import Id, JsonInput
 from liveshop.core.mail import send_logged
 from liveshop.markets.visitor import MARKET_CHOICE
 from liveshop.web.context import AppContext
@@ -153,7 +154,7 @@ def list_tokens(actor: CurrentActor, context: Context) -> list[TokenView]:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenView)
-def revoke_token(token_id: int, actor: CurrentActor, context: Context) -> TokenView:
+def revoke_token(token_id: Id, actor: CurrentActor, context: Context) -> TokenView:
     return service.revoke_api_token(context.db, actor, token_id)
 
 
@@ -167,21 +168,21 @@ def list_addresses(actor: CurrentActor, context: Context) -> list[AddressView]:
     return service.list_addresses(context.db, actor)
 
 
-class RoleChange(BaseModel):
-    role: Role
+class RoleChange(JsonInput):
+    role: Role = Field(strict=False)
 
 
 @router.put("/admin/users/{user_id}/role", response_model=UserView)
-def change_role(user_id: int, data: RoleChange, actor: CurrentActor, context: Context) -> UserView:
+def change_role(user_id: Id, data: RoleChange, actor: CurrentActor, context: Context) -> UserView:
     return service.set_role(context.db, actor, user_id, data.role)
 
 
 @router.post("/admin/users/{user_id}/suspend", response_model=UserStatusView)
-def suspend_user(user_id: int, actor: CurrentActor, context: Context) -> UserStatusView:
+def suspend_user(user_id: Id, actor: CurrentActor, context: Context) -> UserStatusView:
     """Ends the user's sessions; their API tokens stop working (within 10 s everywhere)."""
     return service.set_active(context.db, actor, user_id, False)
 
 
 @router.post("/admin/users/{user_id}/reinstate", response_model=UserStatusView)
-def reinstate_user(user_id: int, actor: CurrentActor, context: Context) -> UserStatusView:
+def reinstate_user(user_id: Id, actor: CurrentActor, context: Context) -> UserStatusView:
     return service.set_active(context.db, actor, user_id, True)

@@ -22,7 +22,7 @@ from liveshop.catalog.schemas import (
     ShopView,
     VariantsReplace,
 )
-from liveshop.core.inputs import SingleLine
+from liveshop.core.inputs import Id, JsonInput, SingleLine
 from liveshop.markets.model import Market, MarketCode, get_market
 from liveshop.web.deps import Context, CurrentActor, CurrentMarket, MaybeActor
 
@@ -49,31 +49,33 @@ def my_shops(actor: CurrentActor, context: Context) -> list[ShopView]:
     return service.my_shops(context.db, actor)
 
 
-@router.get("/shops/{shop_id}", response_model=ShopView)
-def get_shop(shop_id: int, context: Context) -> ShopView:
+# ":int": /shops/mine is not a shop id, so PATCH /shops/mine is a 405, not a 422 (the
+# OpenAPI document says /shops/mine has GET alone).
+@router.get("/shops/{shop_id:int}", response_model=ShopView)
+def get_shop(shop_id: Id, context: Context) -> ShopView:
     return service.get_shop(context.db, shop_id)
 
 
-@router.patch("/shops/{shop_id}", response_model=ShopView)
-def update_shop(shop_id: int, data: ShopUpdate, actor: CurrentActor,
+@router.patch("/shops/{shop_id:int}", response_model=ShopView)
+def update_shop(shop_id: Id, data: ShopUpdate, actor: CurrentActor,
                 context: Context) -> ShopView:
     return service.update_shop(context.db, actor, shop_id, data)
 
 
 @router.put("/shops/{shop_id}/markets", response_model=ShopView)
-def set_markets(shop_id: int, markets: list[ShopMarketIn], actor: CurrentActor,
+def set_markets(shop_id: Id, markets: list[ShopMarketIn], actor: CurrentActor,
                 context: Context) -> ShopView:
     return service.set_markets(context.db, actor, shop_id, markets)
 
 
 @router.post("/shops/{shop_id}/products", status_code=201, response_model=ProductView)
-def create_product(shop_id: int, data: ProductCreate, actor: CurrentActor, context: Context,
+def create_product(shop_id: Id, data: ProductCreate, actor: CurrentActor, context: Context,
                    visitor_market: CurrentMarket) -> ProductView:
     return service.create_product(context.db, actor, shop_id, data, visitor_market)
 
 
 @router.get("/shops/{shop_id}/products", response_model=list[ProductCard])
-def shop_products(shop_id: int, actor: MaybeActor, context: Context,
+def shop_products(shop_id: Id, actor: MaybeActor, context: Context,
                   visitor_market: CurrentMarket, market: MarketParam = None
                   ) -> list[ProductCard]:
     return service.shop_products(context.db, actor, shop_id,
@@ -95,27 +97,27 @@ def browse(
 
 
 @router.get("/products/{product_id}", response_model=ProductView)
-def get_product(product_id: int, actor: MaybeActor, context: Context,
+def get_product(product_id: Id, actor: MaybeActor, context: Context,
                 visitor_market: CurrentMarket, market: MarketParam = None) -> ProductView:
     return service.get_product(context.db, actor, product_id,
                                chosen_market(market, visitor_market))
 
 
 @router.patch("/products/{product_id}", response_model=ProductView)
-def update_product(product_id: int, data: ProductUpdate, actor: CurrentActor,
+def update_product(product_id: Id, data: ProductUpdate, actor: CurrentActor,
                    context: Context, visitor_market: CurrentMarket) -> ProductView:
     return service.update_product(context.db, actor, product_id, data, visitor_market)
 
 
 @router.put("/products/{product_id}/variants", response_model=ProductView)
-def replace_variants(product_id: int, data: VariantsReplace, actor: CurrentActor,
+def replace_variants(product_id: Id, data: VariantsReplace, actor: CurrentActor,
                      context: Context, visitor_market: CurrentMarket) -> ProductView:
     return service.replace_variants(context.db, actor, product_id, data, visitor_market)
 
 
 @router.post("/products/{product_id}/images", status_code=201, response_model=ImageView)
 def add_image(
-    product_id: int,
+    product_id: Id,
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
     actor: CurrentActor,
     context: Context,
@@ -127,7 +129,7 @@ def add_image(
 
 
 @router.delete("/products/{product_id}/images/{image_id}", status_code=204)
-def delete_image(product_id: int, image_id: int, actor: CurrentActor,
+def delete_image(product_id: Id, image_id: Id, actor: CurrentActor,
                  context: Context) -> None:
     service.delete_image(context.db, context.settings, actor, product_id, image_id)
 
@@ -147,18 +149,18 @@ class StockOut(BaseModel):
     held: int = Field(description="set aside for flash sales (unclaimed or not yet paid)")
 
 
-class Receipt(BaseModel):
+class Receipt(JsonInput):
     quantity: int = Field(gt=0, le=1_000_000)
     note: Annotated[str, SingleLine(max_length=200)] = ""
 
 
 @stock_router.get("/shops/{shop_id}/stock", response_model=list[StockOut])
-def shop_stock(shop_id: int, actor: CurrentActor, context: Context) -> list[StockOut]:
+def shop_stock(shop_id: Id, actor: CurrentActor, context: Context) -> list[StockOut]:
     return [StockOut(**asdict(v)) for v in stock.shop_stock(context.db, actor, shop_id)]
 
 
 @stock_router.post("/variants/{variant_id}/stock/receipts", status_code=201,
                    response_model=StockOut)
-def receive(variant_id: int, data: Receipt, actor: CurrentActor, context: Context) -> StockOut:
+def receive(variant_id: Id, data: Receipt, actor: CurrentActor, context: Context) -> StockOut:
     view = stock.receive_stock(context.db, actor, variant_id, data.quantity, data.note)
     return StockOut(**asdict(view))

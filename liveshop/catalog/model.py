@@ -58,8 +58,9 @@ def clean_tag(raw: str) -> str:
 
 
 def parse_tag_text(text: str) -> list[str]:
-    """Tags typed into one form field, separated by commas."""
-    return text.split(",")
+    """Tags typed into one form field, separated by commas (a blank one, as in "a, b,", is
+    no tag: it does not count against MAX_TAGS)."""
+    return [tag for tag in text.split(",") if tag.strip()]
 
 
 def join_tags(tags: Sequence[str]) -> str:

@@ -167,6 +167,8 @@ def variant_rows(form: FormData, option_count: int) -> list[tuple[int, VariantIn
         if not sku.strip() and not any(options) and not any(a or c for a, c in typed.values()):
             continue
         at = f"variants.{len(rows)}"
+        if not sku.strip():  # said here: the schema (VariantIn) would not name the row
+            raise InvalidInput("SKU is required", field=f"{at}.sku")
         prices = {}
         for code, (amount, compare_at) in typed.items():
             currency = MARKETS[code].currency
@@ -175,7 +177,9 @@ def variant_rows(form: FormData, option_count: int) -> list[tuple[int, VariantIn
             if not amount:
                 raise InvalidInput("Give a price, or clear the compare-at price",
                                    field=f"{at}.prices.{code}.amount")
-            prices[code] = PriceIn(
+            # Unchecked here: the catalog's rules (model.check_price) check it and name the
+            # field as the row shows it, where the schema would name "amount" alone.
+            prices[code] = PriceIn.model_construct(
                 amount=model.parse_major(amount, currency, f"{at}.prices.{code}.amount"),
                 compare_at=(model.parse_major(compare_at, currency,
                                               f"{at}.prices.{code}.compare_at")

@@ -9,34 +9,44 @@ from pydantic import BaseModel, Field
 
 from liveshop.catalog.model import (
     MAX_OPTION_LENGTH,
+    MAX_OPTIONS,
     MAX_SKU_LENGTH,
     MAX_TAG_LENGTH,
+    MAX_TAGS,
     ProductStatus,
 )
-from liveshop.core.inputs import Grams, MinorUnits, MultiLine, SingleLine
+from liveshop.core.inputs import Grams, JsonInput, MinorUnits, MultiLine, Price, SingleLine
 from liveshop.markets.model import MarketCode
 
 ShopName = Annotated[str, SingleLine(min_length=1, max_length=100)]
 ShopDescription = Annotated[str, MultiLine(max_length=5000)]
 ProductTitle = Annotated[str, SingleLine(min_length=1, max_length=200)]
 ProductDescription = Annotated[str, MultiLine(max_length=20_000)]
-Tag = Annotated[str, SingleLine(max_length=MAX_TAG_LENGTH)]
-OptionText = Annotated[str, SingleLine(max_length=MAX_OPTION_LENGTH)]
+# A blank tag is dropped; commas separate tags in forms and in storage.
+Tag = Annotated[str, SingleLine(max_length=MAX_TAG_LENGTH, refuse=",")]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
+# An option's name (Size) or a variant's value of it (M).
+OptionText = Annotated[str, SingleLine(min_length=1, max_length=MAX_OPTION_LENGTH)]
+OptionNames = Annotated[list[OptionText], Field(max_length=MAX_OPTIONS,
+                                                description="Up to 3 option names")]
+Variants = Annotated[list["VariantIn"], Field(min_length=1,
+                                              description="At least one; each gives one "
+                                              "value per option name")]
 
 
-class ShopMarketIn(BaseModel):
+class ShopMarketIn(JsonInput):
     market: MarketCode = Field(description="Market code, e.g. DE")
     shipping: MinorUnits = Field(
         description="Flat shipping in minor units of the market's currency")
 
 
-class ShopCreate(BaseModel):
+class ShopCreate(JsonInput):
     name: ShopName
     description: ShopDescription = ""
     markets: list[ShopMarketIn] = Field(default_factory=list)
 
 
-class ShopUpdate(BaseModel):
+class ShopUpdate(JsonInput):
     name: ShopName | None = None
     description: ShopDescription | None = None
 
@@ -58,14 +68,14 @@ class ShopView(BaseModel):
     created_at: datetime
 
 
-class PriceIn(BaseModel):
-    amount: MinorUnits = Field(description="Minor units of the market's currency")
-    compare_at: MinorUnits | None = Field(default=None,
-                                          description="Former price, shown struck out")
+class PriceIn(JsonInput):
+    amount: Price = Field(description="Minor units of the market's currency")
+    compare_at: Price | None = Field(default=None, description=(
+        "Former price, shown struck out: above the price"))
 
 
-class VariantIn(BaseModel):
-    sku: Annotated[str, SingleLine(max_length=MAX_SKU_LENGTH)]
+class VariantIn(JsonInput):
+    sku: Annotated[str, SingleLine(min_length=1, max_length=MAX_SKU_LENGTH)]
     options: list[OptionText] = Field(default_factory=list,
                                       description="One value per option name")
     weight_grams: Grams = 0
@@ -73,26 +83,26 @@ class VariantIn(BaseModel):
                                               description="Keyed by market code")
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(JsonInput):
     title: ProductTitle
     description: ProductDescription = ""
-    tags: list[Tag] = Field(default_factory=list)
-    status: ProductStatus = ProductStatus.DRAFT
-    options: list[OptionText] = Field(default_factory=list, description="Up to 3 option names")
-    variants: list[VariantIn]
+    tags: Tags = Field(default_factory=list)
+    status: ProductStatus = Field(default=ProductStatus.DRAFT, strict=False)
+    options: OptionNames = Field(default_factory=list)
+    variants: Variants
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(JsonInput):
     title: ProductTitle | None = None
     description: ProductDescription | None = None
-    tags: list[Tag] | None = None
-    status: ProductStatus | None = None
+    tags: Tags | None = None
+    status: ProductStatus | None = Field(default=None, strict=False)
 
 
-class VariantsReplace(BaseModel):
-    options: list[OptionText] | None = Field(
+class VariantsReplace(JsonInput):
+    options: OptionNames | None = Field(
         default=None, description="New option names; omitted keeps the current ones")
-    variants: list[VariantIn]
+    variants: Variants
 
 
 class PriceView(BaseModel):

@@ -445,7 +445,9 @@ def add_image(db: Database, settings: Settings, actor: Actor, product_id: int, d
     with db.transaction() as session:
         product = owned_product(session, actor, product_id)
         if len(product.images) >= MAX_IMAGES:
-            raise InvalidInput(f"A product has at most {MAX_IMAGES} images", field="file")
+            # The product's state, not the upload, is at fault: a 409, as for a taken SKU.
+            raise Conflict(f"A product has at most {MAX_IMAGES} images; delete one first",
+                           field="file", code="too_many_images")
         # The page passes the form's text straight here; the API's schema has cleaned it.
         alt = clean_line(alt, field="alt")
         if len(alt) > 200:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends
 from starlette.responses import JSONResponse, Response
 
 from liveshop.checkout import carts, one_tap, saved_cards, service
@@ -21,16 +21,12 @@ from liveshop.checkout.schemas import (
     PaymentMethodView,
 )
 from liveshop.core.idempotency import StoredResponse
-from liveshop.web.deps import Context, CurrentActor, CurrentMarket
+from liveshop.core.inputs import Id
+from liveshop.web.deps import Context, CurrentActor, CurrentMarket, IdempotencyKey
 from liveshop.web.errors import ErrorBody
 
 router = APIRouter(tags=["checkout"])
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", description="Required; a retry with the same key and "
-           "body replays the first result"),
-]
 PAYMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
     402: {"model": ErrorBody,
           "description": "Card declined (code card_declined / insufficient_funds, field card)"},
@@ -63,13 +59,13 @@ def add_cart_item(data: CartItemIn, actor: CurrentActor, market: CurrentMarket,
 
 
 @router.patch("/cart/items/{item_id}", response_model=CartView)
-def update_cart_item(item_id: int, data: CartItemUpdate, actor: CurrentActor,
+def update_cart_item(item_id: Id, data: CartItemUpdate, actor: CurrentActor,
                      market: CurrentMarket, context: Context) -> CartView:
     return carts.update_item(context.db, context.settings, actor, market, item_id, data.quantity)
 
 
 @router.delete("/cart/items/{item_id}", response_model=CartView)
-def remove_cart_item(item_id: int, actor: CurrentActor, market: CurrentMarket,
+def remove_cart_item(item_id: Id, actor: CurrentActor, market: CurrentMarket,
                      context: Context) -> CartView:
     return carts.remove_item(context.db, actor, market, item_id)
 
@@ -77,20 +73,20 @@ def remove_cart_item(item_id: int, actor: CurrentActor, market: CurrentMarket,
 @router.post("/checkouts", status_code=201, response_model=CheckoutView,
              responses=PAYMENT_RESPONSES)
 def create_checkout(data: CheckoutIn, actor: CurrentActor, market: CurrentMarket,
-                    context: Context, idempotency_key: IdempotencyKey = None) -> Response:
+                    context: Context, idempotency_key: IdempotencyKey) -> Response:
     return stored_json(service.create_checkout(context.db, context.settings, actor, market,
                                                data, idempotency_key))
 
 
 @router.get("/checkouts/{checkout_id}", response_model=CheckoutView)
-def get_checkout(checkout_id: int, actor: CurrentActor, context: Context) -> CheckoutView:
+def get_checkout(checkout_id: Id, actor: CurrentActor, context: Context) -> CheckoutView:
     return service.get_checkout(context.db, actor, checkout_id)
 
 
 @router.post("/checkouts/{checkout_id}/pay", response_model=CheckoutView,
              responses=PAYMENT_RESPONSES)
-def pay_checkout(checkout_id: int, data: PayIn, actor: CurrentActor, context: Context,
-                 idempotency_key: IdempotencyKey = None) -> Response:
+def pay_checkout(checkout_id: Id, data: PayIn, actor: CurrentActor, context: Context,
+                 idempotency_key: IdempotencyKey) -> Response:
     return stored_json(service.pay_checkout(context.db, context.payments, context.settings,
                                             actor, checkout_id, data, idempotency_key))
 
@@ -98,7 +94,7 @@ def pay_checkout(checkout_id: int, data: PayIn, actor: CurrentActor, context: Co
 @router.post("/buy-now", response_model=CheckoutView, responses=PAYMENT_RESPONSES,
              dependencies=[Depends(limit_buying)])
 def buy_now(data: BuyNowIn, actor: CurrentActor, market: CurrentMarket, context: Context,
-            idempotency_key: IdempotencyKey = None) -> CheckoutView:
+            idempotency_key: IdempotencyKey) -> CheckoutView:
     return one_tap.buy_now(context.db, context.payments, context.settings, actor,
                            data.variant_id, data.quantity, market, idempotency_key)
 
@@ -115,5 +111,5 @@ def list_payment_methods(actor: CurrentActor, context: Context) -> list[PaymentM
 
 
 @router.delete("/payment-methods/{method_id}", status_code=204)
-def delete_payment_method(method_id: int, actor: CurrentActor, context: Context) -> None:
+def delete_payment_method(method_id: Id, actor: CurrentActor, context: Context) -> None:
     saved_cards.delete_payment_method(context.db, actor, method_id)

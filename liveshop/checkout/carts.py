@@ -22,7 +22,7 @@ from liveshop.checkout.orm import Cart, CartItem, Checkout
 from liveshop.checkout.schemas import CartLineView, CartShopView, CartView
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
-from liveshop.core.errors import InvalidInput, NotFound
+from liveshop.core.errors import Conflict, InvalidInput, NotFound
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import Market
 from liveshop.orders.orm import Order
@@ -134,7 +134,10 @@ def add_item(db: Database, settings: Settings, actor: Actor, market: Market, var
             session.flush()
         item = next((i for i in cart.items if i.variant_id == variant_id), None)
         total = quantity + (item.quantity if item else 0)
-        model.validate_quantity(total, limit)
+        if item is not None and total > limit:
+            # The request is valid; what is already in the cart makes it too many (409).
+            raise Conflict(f"You have {item.quantity} in your cart; at most {limit} of one "
+                           "variant in all", field="quantity", code="too_many_units")
         _check_stock(session, offer, total)
         if item is None:
             cart.items.append(CartItem(variant_id=variant_id, quantity=total))

@@ -8,20 +8,23 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from liveshop.checkout.model import MAX_QUANTITY, MIN_QUANTITY
-from liveshop.core.inputs import Id, SingleLine
+from liveshop.core.inputs import Id, JsonInput, SingleLine, maximum_setting
+from liveshop.markets.model import CountryCode
 from liveshop.orders.schemas import OrderLineSummary
 
-Quantity = Annotated[int, Field(ge=MIN_QUANTITY, le=MAX_QUANTITY)]
+# Units of one variant: the business cap is LIVESHOP_MAX_UNITS_PER_VARIANT.
+Quantity = Annotated[int, Field(ge=MIN_QUANTITY, le=MAX_QUANTITY,
+                                json_schema_extra=maximum_setting("max_units_per_variant"))]
 
 
-class CartItemIn(BaseModel):
+class CartItemIn(JsonInput):
     variant_id: Id
     quantity: Quantity = Field(default=1, description=(
         "adding a variant again adds up; 1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default) "
         "in all"))
 
 
-class CartItemUpdate(BaseModel):
+class CartItemUpdate(JsonInput):
     quantity: Quantity = Field(description="1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default)")
 
 
@@ -65,7 +68,7 @@ class CartView(BaseModel):
     has_problems: bool
 
 
-class ShippingAddress(BaseModel):
+class ShippingAddress(JsonInput):
     full_name: Annotated[str, SingleLine(min_length=1, max_length=120)]
     line1: Annotated[str, SingleLine(min_length=1, max_length=200)]
     line2: Annotated[str, SingleLine(max_length=200)] = ""
@@ -73,11 +76,10 @@ class ShippingAddress(BaseModel):
     postcode: Annotated[str, SingleLine(min_length=1, max_length=20)]
     region: Annotated[str, SingleLine(max_length=60)] = Field(
         "", description="State, province or county, where the post uses one (US: \"TX\")")
-    country: Annotated[str, SingleLine(min_length=2, max_length=2)] = Field(
-        description="ISO 3166-1 alpha-2")
+    country: CountryCode = Field(description="ISO 3166-1 alpha-2")
 
 
-class CheckoutIn(BaseModel):
+class CheckoutIn(JsonInput):
     """Either a saved ``address_id`` or a new ``address`` (optionally saved for next time)."""
 
     address_id: Id | None = None
@@ -85,7 +87,7 @@ class CheckoutIn(BaseModel):
     save_address: bool = False
 
 
-class CardIn(BaseModel):
+class CardIn(JsonInput):
     # repr=False keeps card data out of logs and tracebacks that print the model.
     number: str = Field(min_length=1, max_length=30, repr=False)
     # Calendar bounds; whether the card is still valid is the payment provider's answer.
@@ -94,7 +96,7 @@ class CardIn(BaseModel):
     cvc: str = Field(min_length=1, max_length=4, repr=False)
 
 
-class PayIn(BaseModel):
+class PayIn(JsonInput):
     """Either a saved ``payment_method_id`` or a new ``card``."""
 
     payment_method_id: Id | None = None
@@ -102,13 +104,13 @@ class PayIn(BaseModel):
     save_card: bool = False
 
 
-class BuyNowIn(BaseModel):
+class BuyNowIn(JsonInput):
     variant_id: Id
     quantity: Quantity = Field(default=1, description=(
         "1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default)"))
 
 
-class PaymentMethodIn(BaseModel):
+class PaymentMethodIn(JsonInput):
     card: CardIn
     make_default: bool = False
 

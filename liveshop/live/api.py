@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Request, Response, UploadFile
+from fastapi import APIRouter, File, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from liveshop.core.inputs import Id
+from liveshop.core.inputs import Id, JsonInput
 from liveshop.live import chat, creators, follows, sales, shows
 from liveshop.live.deps import Purchases, RoomHub, room_events
 from liveshop.live.model import ShowStatus
@@ -18,6 +17,7 @@ from liveshop.live.schemas import (
     BuyView,
     ChatIn,
     ChatView,
+    CommissionPercent,
     ModeratorIn,
     ModeratorView,
     MuteIn,
@@ -33,7 +33,7 @@ from liveshop.live.schemas import (
     UserRef,
 )
 from liveshop.markets.model import get_market
-from liveshop.web.deps import Context, CurrentActor, CurrentMarket
+from liveshop.web.deps import Context, CurrentActor, CurrentMarket, IdempotencyKey
 
 router = APIRouter(tags=["live"])
 # Also served, for taps on a sold-out sale, by liveshop/live/sold_out.py (SoldOutLane).
@@ -62,10 +62,9 @@ class Done(BaseModel):
              responses={202: {"model": BuyView, "description": (
                  "Flash sale: the units are yours and payment follows; "
                  "see Location (GET /purchases/{purchase_id})")}})
-async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMarket,
+async def buy(show_id: Id, data: BuyIn, actor: CurrentActor, market: CurrentMarket,
               purchases: Purchases, request: Request, response: Response,
-              idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
-              ) -> BuyView:
+              idempotency_key: IdempotencyKey) -> BuyView:
     """One tap: default address and card, the flash-sale price while a sale runs."""
     if data.market is not None:
         market = get_market(data.market, field="market")
@@ -79,13 +78,13 @@ async def buy(show_id: int, data: BuyIn, actor: CurrentActor, market: CurrentMar
 
 
 @router.get("/purchases/{purchase_id}", response_model=BuyView)
-def purchase(purchase_id: int, actor: CurrentActor, purchases: Purchases) -> BuyView:
+def purchase(purchase_id: Id, actor: CurrentActor, purchases: Purchases) -> BuyView:
     """Where a flash-sale purchase stands: pending until paid, or failed (units given back)."""
     return purchases.purchase(actor, purchase_id)
 
 
 @router.post("/shows/{show_id}/chat", status_code=201, response_model=ChatView)
-def post_chat(show_id: int, data: ChatIn, actor: CurrentActor, context: Context,
+def post_chat(show_id: Id, data: ChatIn, actor: CurrentActor, context: Context,
               request: Request) -> ChatView:
     return chat.post_chat(context.db, context.limiter, room_events(request), actor,
                           show_id, data.text)
@@ -103,94 +102,94 @@ def list_shows(context: Context, market: CurrentMarket, status: ShowStatus | Non
 
 
 @router.get("/shows/{show_id}", response_model=ShowView)
-def get_show(show_id: int, context: Context) -> ShowView:
+def get_show(show_id: Id, context: Context) -> ShowView:
     return shows.get_show(context.db, show_id)
 
 
 @router.patch("/shows/{show_id}", response_model=ShowView)
-def update_show(show_id: int, data: ShowUpdate, actor: CurrentActor, context: Context
+def update_show(show_id: Id, data: ShowUpdate, actor: CurrentActor, context: Context
                 ) -> ShowView:
     return shows.update_show(context.db, actor, show_id, data)
 
 
 @router.put("/shows/{show_id}/cover", response_model=ShowView)
-def set_cover(show_id: int, file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
+def set_cover(show_id: Id, file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
               actor: CurrentActor, context: Context) -> ShowView:
     data = file.file.read(context.settings.max_upload_bytes + 1)
     return shows.set_cover(context.db, context.settings, actor, show_id, data)
 
 
 @router.post("/shows/{show_id}/live", response_model=ShowView)
-def go_live(show_id: int, actor: CurrentActor, context: Context, request: Request) -> ShowView:
+def go_live(show_id: Id, actor: CurrentActor, context: Context, request: Request) -> ShowView:
     return shows.go_live(context.db, room_events(request), actor, show_id)
 
 
 @router.post("/shows/{show_id}/end", response_model=ShowView)
-def end_show(show_id: int, actor: CurrentActor, context: Context, request: Request
+def end_show(show_id: Id, actor: CurrentActor, context: Context, request: Request
              ) -> ShowView:
     return shows.end_show(context.db, room_events(request), actor, show_id)
 
 
 @router.put("/shows/{show_id}/pin", response_model=PinnedView)
-def pin(show_id: int, data: PinIn, actor: CurrentActor, context: Context, request: Request
+def pin(show_id: Id, data: PinIn, actor: CurrentActor, context: Context, request: Request
         ) -> PinnedView:
     card = shows.pin(context.db, room_events(request), actor, show_id, data.product_id)
     return PinnedView(product=card)
 
 
 @router.get("/shows/{show_id}/pins", response_model=list[TimelineEntry])
-def pins(show_id: int, context: Context) -> list[TimelineEntry]:
+def pins(show_id: Id, context: Context) -> list[TimelineEntry]:
     return [TimelineEntry(**entry) for entry in shows.pin_timeline(context.db, show_id)]
 
 
 @router.post("/shows/{show_id}/sales", status_code=201, response_model=SaleView)
-def start_sale(show_id: int, data: SaleIn, actor: CurrentActor, context: Context,
+def start_sale(show_id: Id, data: SaleIn, actor: CurrentActor, context: Context,
                request: Request) -> SaleView:
     return sales.start_sale(context.db, room_events(request), actor, show_id, data)
 
 
 @router.post("/shows/{show_id}/sales/{sale_id}/stop", response_model=SaleView)
-def stop_sale(show_id: int, sale_id: int, actor: CurrentActor, context: Context,
+def stop_sale(show_id: Id, sale_id: Id, actor: CurrentActor, context: Context,
               request: Request) -> SaleView:
     return sales.stop_sale(context.db, room_events(request), actor, show_id, sale_id)
 
 
 @router.delete("/shows/{show_id}/chat/{message_id}", response_model=Done)
-def delete_message(show_id: int, message_id: int, actor: CurrentActor, context: Context,
+def delete_message(show_id: Id, message_id: Id, actor: CurrentActor, context: Context,
                    request: Request) -> Done:
     chat.delete_message(context.db, room_events(request), actor, show_id, message_id)
     return Done()
 
 
 @router.post("/shows/{show_id}/mutes", status_code=201, response_model=Done)
-def mute(show_id: int, data: MuteIn, actor: CurrentActor, context: Context,
+def mute(show_id: Id, data: MuteIn, actor: CurrentActor, context: Context,
          request: Request) -> Done:
     chat.mute(context.db, room_events(request), actor, show_id, data.user_id, data.minutes)
     return Done()
 
 
 @router.post("/shows/{show_id}/bans", status_code=201, response_model=Done)
-def ban(show_id: int, data: UserRef, actor: CurrentActor, context: Context,
+def ban(show_id: Id, data: UserRef, actor: CurrentActor, context: Context,
         request: Request) -> Done:
     chat.ban(context.db, room_events(request), actor, show_id, data.user_id)
     return Done()
 
 
 @router.delete("/shows/{show_id}/bans/{user_id}", response_model=Done)
-def unban(show_id: int, user_id: int, actor: CurrentActor, context: Context) -> Done:
+def unban(show_id: Id, user_id: Id, actor: CurrentActor, context: Context) -> Done:
     chat.unban(context.db, actor, show_id, user_id)
     return Done()
 
 
 @router.put("/shows/{show_id}/slow-mode", response_model=Done)
-def slow_mode(show_id: int, data: SlowModeIn, actor: CurrentActor, context: Context,
+def slow_mode(show_id: Id, data: SlowModeIn, actor: CurrentActor, context: Context,
               request: Request) -> Done:
     chat.set_slow_mode(context.db, room_events(request), actor, show_id, data.seconds)
     return Done()
 
 
 @router.put("/shows/{show_id}/moderators/{user_id}", response_model=Done)
-def add_moderator(show_id: int, user_id: int, actor: CurrentActor, context: Context) -> Done:
+def add_moderator(show_id: Id, user_id: Id, actor: CurrentActor, context: Context) -> Done:
     chat.set_moderator(context.db, actor, show_id, user_id, True)
     return Done()
 
@@ -204,50 +203,50 @@ def add_moderator_by_name(show_id: int, data: ModeratorIn, actor: CurrentActor,
 
 
 @router.delete("/shows/{show_id}/moderators/{user_id}", response_model=Done)
-def remove_moderator(show_id: int, user_id: int, actor: CurrentActor, context: Context
+def remove_moderator(show_id: Id, user_id: Id, actor: CurrentActor, context: Context
                      ) -> Done:
     chat.set_moderator(context.db, actor, show_id, user_id, False)
     return Done()
 
 
 @router.put("/shops/{shop_id}/chat-filter", response_model=BannedWordsIn)
-def chat_filter(shop_id: int, data: BannedWordsIn, actor: CurrentActor, context: Context
+def chat_filter(shop_id: Id, data: BannedWordsIn, actor: CurrentActor, context: Context
                 ) -> BannedWordsIn:
     return BannedWordsIn(words=chat.set_banned_words(context.db, actor, shop_id, data.words))
 
 
 @router.put("/shops/{shop_id}/follow", response_model=Done)
-def follow_shop(shop_id: int, actor: CurrentActor, context: Context) -> Done:
+def follow_shop(shop_id: Id, actor: CurrentActor, context: Context) -> Done:
     follows.follow_shop(context.db, actor, shop_id, True)
     return Done()
 
 
 @router.delete("/shops/{shop_id}/follow", response_model=Done)
-def unfollow_shop(shop_id: int, actor: CurrentActor, context: Context) -> Done:
+def unfollow_shop(shop_id: Id, actor: CurrentActor, context: Context) -> Done:
     follows.follow_shop(context.db, actor, shop_id, False)
     return Done()
 
 
 @router.put("/creators/{creator_id}/follow", response_model=Done)
-def follow_creator(creator_id: int, actor: CurrentActor, context: Context) -> Done:
+def follow_creator(creator_id: Id, actor: CurrentActor, context: Context) -> Done:
     follows.follow_creator(context.db, actor, creator_id, True)
     return Done()
 
 
 @router.delete("/creators/{creator_id}/follow", response_model=Done)
-def unfollow_creator(creator_id: int, actor: CurrentActor, context: Context) -> Done:
+def unfollow_creator(creator_id: Id, actor: CurrentActor, context: Context) -> Done:
     follows.follow_creator(context.db, actor, creator_id, False)
     return Done()
 
 
 @router.put("/shows/{show_id}/reminder", response_model=Done)
-def remind(show_id: int, actor: CurrentActor, context: Context) -> Done:
+def remind(show_id: Id, actor: CurrentActor, context: Context) -> Done:
     follows.remind_me(context.db, actor, show_id, True)
     return Done()
 
 
 @router.delete("/shows/{show_id}/reminder", response_model=Done)
-def forget(show_id: int, actor: CurrentActor, context: Context) -> Done:
+def forget(show_id: Id, actor: CurrentActor, context: Context) -> Done:
     follows.remind_me(context.db, actor, show_id, False)
     return Done()
 
@@ -259,16 +258,17 @@ def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
 
 
 @router.get("/shows/{show_id}/stats", response_model=ShowStats)
-def stats(show_id: int, actor: CurrentActor, context: Context, hub: RoomHub) -> ShowStats:
+def stats(show_id: Id, actor: CurrentActor, context: Context, hub: RoomHub) -> ShowStats:
     return shows.show_stats(context.db, actor, show_id, hub.viewer_count(show_id))
 
 
-class CreatorInvite(BaseModel):
-    commission_percent: Decimal = Field(ge=0, le=50, decimal_places=2)
+class CreatorInvite(JsonInput):
+    commission_percent: CommissionPercent = Field(
+        description="0 to 50, at most two decimals: 12.5 or \"12.5\"")
 
 
 @router.put("/shops/{shop_id}/creators/{creator_id}", response_model=Done)
-def invite_creator(shop_id: int, creator_id: int, data: CreatorInvite, actor: CurrentActor,
+def invite_creator(shop_id: Id, creator_id: Id, data: CreatorInvite, actor: CurrentActor,
                    context: Context) -> Done:
     """Invite a creator to host this shop's shows for a commission on their orders."""
     creators.invite_creator(context.db, actor, shop_id, creator_id,
@@ -277,7 +277,7 @@ def invite_creator(shop_id: int, creator_id: int, data: CreatorInvite, actor: Cu
 
 
 @router.delete("/shops/{shop_id}/creators/{creator_id}", response_model=Done)
-def remove_creator(shop_id: int, creator_id: int, actor: CurrentActor, context: Context,
+def remove_creator(shop_id: Id, creator_id: Id, actor: CurrentActor, context: Context,
                    request: Request) -> Done:
     """End the creator's grant: the shows they host that have not ended go back to the
     shop's owner at once (running flash sales stopped, stream keys replaced)."""

@@ -2,32 +2,65 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from liveshop.checkout.schemas import Quantity
-from liveshop.core.inputs import Id, MinorUnits, MultiLine, SingleLine
+from liveshop.core.inputs import Id, JsonInput, MultiLine, Price, SingleLine, Timestamp
+from liveshop.live.model import CHAT_MAX_LENGTH
 from liveshop.markets.model import MarketCode
 
 ShowTitle = Annotated[str, SingleLine(min_length=1, max_length=140)]
+MAX_COMMISSION_PERCENT = 50
+_PERCENT_TEXT = r"^(50(\.0{1,2})?|[1-4]?[0-9](\.[0-9]{1,2})?)$"
+# How far from a whole hundredth a JSON number may be: 0.57 is 0.5700000000000001 in binary.
+_FLOAT_SLACK = Decimal("1e-9")
+
+
+def _percent(value: Any) -> Any:
+    """A percentage with at most two decimals, as JSON sends it: a number or text."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("decimal_type", "Give a percentage like 12.5")
+    if isinstance(value, str) and not re.fullmatch(_PERCENT_TEXT, value):
+        raise PydanticCustomError("decimal_parsing", "Give a percentage like 12.5, from 0 to "
+                                  f"{MAX_COMMISSION_PERCENT} with at most two decimals")
+    if isinstance(value, float) and 0 <= value <= MAX_COMMISSION_PERCENT:
+        exact, hundredths = Decimal(value), round(Decimal(value), 2)
+        return hundredths if abs(exact - hundredths) < _FLOAT_SLACK else exact
+    return value  # out of range, or not a number: the bounds and the type refuse it
+
+
+# A creator's commission (stored in basis points), stated in OpenAPI as it is checked.
+CommissionPercent = Annotated[
+    Decimal, Field(strict=False, ge=0, le=MAX_COMMISSION_PERCENT, decimal_places=2),
+    BeforeValidator(_percent),
+    WithJsonSchema({"anyOf": [
+        {"type": "number", "minimum": 0, "maximum": MAX_COMMISSION_PERCENT,
+         "multipleOf": 0.01},
+        {"type": "string", "pattern": _PERCENT_TEXT, "maxLength": 5},
+    ]}),
+]
 ShowDescription = Annotated[str, MultiLine(max_length=2000)]
 
 
-class ShowCreate(BaseModel):
+class ShowCreate(JsonInput):
     shop_id: Id
     title: ShowTitle
     description: ShowDescription = ""
-    scheduled_at: datetime
+    scheduled_at: Timestamp
     markets: list[MarketCode] = Field(min_length=1, max_length=6)
     product_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 
-class ShowUpdate(BaseModel):
+class ShowUpdate(JsonInput):
     title: ShowTitle | None = None
     description: ShowDescription | None = None
-    scheduled_at: datetime | None = None
+    scheduled_at: Timestamp | None = None
     product_ids: list[Id] | None = Field(default=None, max_length=100)
 
 
@@ -50,14 +83,15 @@ class ShowView(BaseModel):
     url: str
 
 
-class PinIn(BaseModel):
+class PinIn(JsonInput):
     product_id: Id | None = Field(description="null unpins")
 
 
-class SaleIn(BaseModel):
+class SaleIn(JsonInput):
     variant_id: Id
-    prices: dict[MarketCode, MinorUnits] = Field(
-        description="sale price per market, minor units")
+    prices: dict[MarketCode, Price] = Field(
+        description="sale price per market, minor units: one for each of the show's markets, "
+        "below the regular price")
     quantity: int = Field(ge=1, le=100_000)
     per_buyer_limit: int = Field(default=1, ge=1, le=100)
     duration_seconds: int = Field(ge=10, le=7200)
@@ -77,10 +111,9 @@ class SaleView(BaseModel):
     status: str
 
 
-class ChatIn(BaseModel):
-    # Longer than a message may be (model.CHAT_MAX_LENGTH), so the chat's own rule answers
-    # with its message, as it does over the WebSocket.
-    text: Annotated[str, SingleLine(max_length=2000)]
+class ChatIn(JsonInput):
+    # The chat's own rule (live/model.py, also over the WebSocket), stated for API clients.
+    text: Annotated[str, SingleLine(min_length=1, max_length=CHAT_MAX_LENGTH)]
 
 
 class ChatView(BaseModel):
@@ -91,16 +124,16 @@ class ChatView(BaseModel):
     at: int = Field(description="server time, ms since epoch")
 
 
-class MuteIn(BaseModel):
+class MuteIn(JsonInput):
     user_id: Id
     minutes: int = Field(ge=1, le=24 * 60)
 
 
-class UserRef(BaseModel):
+class UserRef(JsonInput):
     user_id: Id
 
 
-class ModeratorIn(BaseModel):
+class ModeratorIn(JsonInput):
     user: Annotated[str, SingleLine(min_length=1, max_length=254)] = Field(
         description="the person's display name or e-mail address")
 
@@ -110,15 +143,15 @@ class ModeratorView(BaseModel):
     display_name: str
 
 
-class SlowModeIn(BaseModel):
+class SlowModeIn(JsonInput):
     seconds: int = Field(ge=0, le=300)
 
 
-class BannedWordsIn(BaseModel):
+class BannedWordsIn(JsonInput):
     words: list[Annotated[str, SingleLine(max_length=60)]] = Field(max_length=500)
 
 
-class BuyIn(BaseModel):
+class BuyIn(JsonInput):
     variant_id: Id
     quantity: Quantity = Field(default=1, description=(
         "1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default), within the sale's per-buyer "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from liveshop.core.inputs import JsonInput
 from liveshop.markets.model import MARKETS, MarketCode, get_market
 from liveshop.markets.visitor import CurrentMarket
 
@@ -30,7 +31,7 @@ def view(code: str) -> MarketView:
     )
 
 
-class MarketChoice(BaseModel):
+class MarketChoice(JsonInput):
     market: MarketCode
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from liveshop.core.errors import InvalidInput
-from liveshop.core.inputs import SingleLine
+from liveshop.core.inputs import OneOf
 from liveshop.core.money import Money, divide_half_up
 
 
@@ -55,10 +55,12 @@ MARKETS: dict[str, Market] = {
     )
 }
 DEFAULT_MARKET = "UK"
-# A market code as clients send it in a schema; get_market says whether it is one of MARKETS.
-MarketCode = Annotated[str, SingleLine(max_length=2)]
+# A market code in a schema: one of MARKETS, as written (OpenAPI lists them).
+MarketCode = Annotated[str, OneOf(tuple(MARKETS))]
 # ISO 3166 country of a shipping address -> market it is sold in.
 COUNTRY_TO_MARKET = {"GB": "UK", "DE": "DE", "FR": "FR", "IT": "IT", "ES": "ES", "US": "US"}
+# A shipping address's country in a schema: one liveshop ships to, ISO 3166-1 alpha-2.
+CountryCode = Annotated[str, OneOf(tuple(COUNTRY_TO_MARKET))]
 
 
 def get_market(code: str, field: str = "market") -> Market:

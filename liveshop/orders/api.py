@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from starlette.responses import JSONResponse
 
 from liveshop.core.inputs import MAX_INTEGER, Id
@@ -20,7 +20,7 @@ from liveshop.orders.schemas import (
     ReturnView,
     ShipIn,
 )
-from liveshop.web.deps import Context, CurrentActor
+from liveshop.web.deps import Context, CurrentActor, IdempotencyKey
 
 router = APIRouter(tags=["orders"])
 
@@ -36,37 +36,37 @@ def my_orders(actor: CurrentActor, context: Context, checkout_id: Id | None = No
 
 
 @router.get("/orders/{order_id}", response_model=OrderDetail)
-def order_detail(order_id: int, actor: CurrentActor, context: Context) -> OrderDetail:
+def order_detail(order_id: Id, actor: CurrentActor, context: Context) -> OrderDetail:
     return service.get_order(context.db, actor, order_id)
 
 
 @router.get("/shops/{shop_id}/orders", response_model=list[OrderSummary])
-def shop_orders(shop_id: int, actor: CurrentActor, context: Context,
+def shop_orders(shop_id: Id, actor: CurrentActor, context: Context,
                 status: OrderStatus | None = None, limit: Limit = 50, offset: Offset = 0
                 ) -> list[OrderSummary]:
     return service.list_shop_orders(context.db, actor, shop_id, status, limit, offset)
 
 
 @router.post("/orders/{order_id}/ship", response_model=OrderDetail)
-def ship(order_id: int, data: ShipIn, actor: CurrentActor, context: Context) -> OrderDetail:
+def ship(order_id: Id, data: ShipIn, actor: CurrentActor, context: Context) -> OrderDetail:
     return service.ship(context.db, actor, order_id, data)
 
 
 @router.post("/orders/{order_id}/deliver", response_model=OrderDetail)
-def deliver(order_id: int, actor: CurrentActor, context: Context) -> OrderDetail:
+def deliver(order_id: Id, actor: CurrentActor, context: Context) -> OrderDetail:
     return service.deliver(context.db, actor, order_id)
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderDetail)
-def cancel(order_id: int, actor: CurrentActor, context: Context,
+def cancel(order_id: Id, actor: CurrentActor, context: Context,
            data: CancelIn | None = None) -> OrderDetail:
     return service.cancel(context.db, context.payments, actor, order_id, data)
 
 
 @router.post("/orders/{order_id}/refunds", status_code=201, response_model=RefundResult)
-def refund(order_id: int, data: RefundIn, actor: CurrentActor, context: Context,
-           idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
-    """Partial (per line) or full refund. Requires an Idempotency-Key header."""
+def refund(order_id: Id, data: RefundIn, actor: CurrentActor, context: Context,
+           idempotency_key: IdempotencyKey) -> JSONResponse:
+    """Partial (per line) or full refund."""
     stored = service.refund(context.db, context.payments, context.settings, actor, order_id,
                             data, idempotency_key)
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
@@ -74,24 +74,24 @@ def refund(order_id: int, data: RefundIn, actor: CurrentActor, context: Context,
 
 
 @router.post("/orders/{order_id}/returns", status_code=201, response_model=OrderDetail)
-def request_return(order_id: int, data: ReturnIn, actor: CurrentActor,
+def request_return(order_id: Id, data: ReturnIn, actor: CurrentActor,
                    context: Context) -> OrderDetail:
     return service.request_return(context.db, actor, order_id, data)
 
 
 @router.get("/shops/{shop_id}/returns", response_model=list[ReturnView])
-def shop_returns(shop_id: int, actor: CurrentActor, context: Context,
+def shop_returns(shop_id: Id, actor: CurrentActor, context: Context,
                  status: Annotated[str | None, Query(pattern="^(requested|approved|rejected)$")]
                  = None) -> list[ReturnView]:
     return service.list_shop_returns(context.db, actor, shop_id, status)
 
 
 @router.post("/returns/{return_id}/approve", response_model=ReturnView)
-def approve_return(return_id: int, actor: CurrentActor, context: Context) -> ReturnView:
+def approve_return(return_id: Id, actor: CurrentActor, context: Context) -> ReturnView:
     """Accepts the return. Money moves only when the seller then refunds the items."""
     return service.decide_return(context.db, actor, return_id, approve=True)
 
 
 @router.post("/returns/{return_id}/reject", response_model=ReturnView)
-def reject_return(return_id: int, actor: CurrentActor, context: Context) -> ReturnView:
+def reject_return(return_id: Id, actor: CurrentActor, context: Context) -> ReturnView:
     return service.decide_return(context.db, actor, return_id, approve=False)

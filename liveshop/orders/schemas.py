@@ -7,25 +7,25 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from liveshop.core.inputs import Id, MultiLine, SingleLine
+from liveshop.core.inputs import Id, JsonInput, MultiLine, SingleLine
 from liveshop.orders.model import OrderStatus
 
 
-class ShipIn(BaseModel):
+class ShipIn(JsonInput):
     carrier: Annotated[str, SingleLine(min_length=1, max_length=50)]
     tracking_number: Annotated[str, SingleLine(min_length=1, max_length=100)]
 
 
-class CancelIn(BaseModel):
+class CancelIn(JsonInput):
     reason: Annotated[str, MultiLine(max_length=500)] = ""
 
 
-class RefundLineIn(BaseModel):
+class RefundLineIn(JsonInput):
     line_id: Id
     quantity: int = Field(ge=1, le=10_000)
 
 
-class RefundIn(BaseModel):
+class RefundIn(JsonInput):
     """Either per-line quantities or ``{"full": true}`` (the service checks it is one of them,
     so the error can name the field)."""
 
@@ -34,7 +34,7 @@ class RefundIn(BaseModel):
     note: Annotated[str, MultiLine(max_length=500)] = ""
 
 
-class ReturnIn(BaseModel):
+class ReturnIn(JsonInput):
     reason: Annotated[str, MultiLine(min_length=1, max_length=2000)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from liveshop.core.inputs import Id
 from liveshop.video import service
 from liveshop.video.schemas import StreamInfo
 from liveshop.web.deps import Context, CurrentActor
@@ -16,14 +17,14 @@ def _host_name(request: Request) -> str:
 
 
 @router.get("/shows/{show_id}/stream", response_model=StreamInfo)
-def get_stream(show_id: int, request: Request, actor: CurrentActor,
+def get_stream(show_id: Id, request: Request, actor: CurrentActor,
                context: Context) -> StreamInfo:
     return service.stream_info(context.db, context.settings, actor, show_id,
                                _host_name(request))
 
 
 @router.post("/shows/{show_id}/stream/key", response_model=StreamInfo)
-def regenerate_key(show_id: int, request: Request, actor: CurrentActor,
+def regenerate_key(show_id: Id, request: Request, actor: CurrentActor,
                    context: Context) -> StreamInfo:
     return service.regenerate_key(context.db, context.settings, actor, show_id,
                                   _host_name(request))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
@@ -19,6 +19,7 @@ from liveshop.accounts import sessions
 from liveshop.accounts.model import Actor
 from liveshop.accounts.tokens import bearer_token
 from liveshop.core.errors import Forbidden, NotAuthenticated
+from liveshop.core.idempotency import KEY_MAX_LENGTH
 from liveshop.markets.visitor import CurrentMarket as CurrentMarket
 from liveshop.markets.visitor import market_of as market_of
 from liveshop.web.context import AppContext
@@ -26,6 +27,12 @@ from liveshop.web.context import AppContext
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
+
+# The header of a retryable write (liveshop/core/idempotency.py): required, so OpenAPI says
+# so and a request without it is refused naming it.
+IdempotencyKey = Annotated[str, Header(
+    alias="Idempotency-Key", min_length=1, max_length=KEY_MAX_LENGTH,
+    description="A retry with the same key and body replays the first result")]
 
 
 class WebServices(Protocol):

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match, Mount
 
 from liveshop.core.errors import DomainError, NotAuthenticated, RateLimited
 
@@ -64,6 +65,24 @@ def _field_of(location: Sequence[Any]) -> str | None:
     return ".".join(parts) or None
 
 
+# The methods an Allow header can name.
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str | None:
+    """The ``Allow`` header of a 405 (RFC 9110): every method some route serves at this path.
+
+    Starlette's router answers 405 from the first route whose path matches, naming only that
+    route's methods; a path served by several routes (``GET`` and ``PATCH /shows/{id}``)
+    needs them all, so the router is asked for each method. Mounted apps (static files)
+    answer their own 405s."""
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    served = [method for method in METHODS
+              if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                     for route in routes)]
+    return ", ".join(served) or None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from liveshop.web.templating import render
 
@@ -88,8 +107,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if wants_html(request) and error.status_code == 404:
             return render(request, "error.html", status_code=404,
                           error=DomainError("Page not found", code="not_found"))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            # Static files name theirs (GET, HEAD); routes are looked up in the router.
+            allow = allowed_methods(request) or headers.get("Allow")
+            if allow:
+                headers["Allow"] = allow
         return error_json(error.status_code, codes.get(error.status_code, "http_error"),
-                          str(error.detail))
+                          str(error.detail), headers=headers)
 
     async def out_of_range(request: Request, error: Exception) -> Response:
         # Values the schema let through but the database cannot store (an id beyond 64 bits

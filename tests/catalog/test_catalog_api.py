@@ -22,8 +22,12 @@ def test_seller_creates_shop_with_markets_and_unique_slug(make_user: Any) -> Non
 
     changed = seller.patch(f"/api/v1/shops/{shop['id']}", json={"name": "Better Tees"})
     assert changed.status_code == 200 and changed.json()["name"] == "Better Tees"
+    # A market code is one of the six as OpenAPI lists them: "fr" is no code.
+    lower = seller.put(f"/api/v1/shops/{shop['id']}/markets",
+                       json=[{"market": "fr", "shipping": 650}])
+    assert (lower.status_code, lower.json()["error"]["field"]) == (422, "0.market")
     markets = seller.put(f"/api/v1/shops/{shop['id']}/markets",
-                         json=[{"market": "fr", "shipping": 650}, {"market": "DE", "shipping": 0}])
+                         json=[{"market": "FR", "shipping": 650}, {"market": "DE", "shipping": 0}])
     assert {m["market"]: m["shipping"] for m in markets.json()["markets"]} == {"DE": 0, "FR": 650}
     assert seller.get(f"/api/v1/shops/{shop['id']}").json()["name"] == "Better Tees"
 
@@ -55,7 +59,7 @@ def test_buyers_cannot_open_shops_and_sellers_cannot_touch_others(make_user: Any
     assert other.patch(f"/api/v1/products/{product['id']}",
                        json={"title": "x"}).status_code == 403
     assert other.put(f"/api/v1/products/{product['id']}/variants",
-                     json={"variants": []}).status_code == 403
+                     json={"variants": product_body()["variants"]}).status_code == 403
 
 
 def test_create_product_with_variants_prices_and_stock_rows(make_user: Any, db: Any) -> None:

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from liveshop.app import create_app
 from liveshop.checkout import carts, service
 from liveshop.checkout.orm import CartItem, Checkout
 from liveshop.checkout.schemas import CheckoutIn, ShippingAddress
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
-from liveshop.core.errors import InvalidInput
+from liveshop.core.errors import Conflict, InvalidInput
 from liveshop.inventory.orm import StockLevel
 from tests.checkout.conftest import OK_CARD, UK_ADDRESS, add, check_out, key, pay
 from tests.checkout.test_checkout_service import UK, actor_of, in_threads
@@ -117,8 +118,10 @@ def test_units_of_one_variant_are_capped_everywhere(make_user: Any, plenty: int,
     assert (too_many.status_code, too_many.json()["error"]["field"]) == (422, "quantity")
     assert "between 1 and 10" in too_many.json()["error"]["message"]
     item = add(buyer, plenty, 6).json()["shops"][0]["lines"][0]["item_id"]
-    adding_up = add(buyer, plenty, 5)  # 11 in the cart
-    assert (adding_up.status_code, adding_up.json()["error"]["field"]) == (422, "quantity")
+    adding_up = add(buyer, plenty, 5)  # 11 in the cart: the cart, not the request, is at fault
+    assert (adding_up.status_code, adding_up.json()["error"]["field"]) == (409, "quantity")
+    assert adding_up.json()["error"]["message"] == (
+        "You have 6 in your cart; at most 10 of one variant in all")
     patched = buyer.patch(f"/api/v1/cart/items/{item}", json={"quantity": 11})
     assert (patched.status_code, patched.json()["error"]["field"]) == (422, "quantity")
     assert buyer.patch(f"/api/v1/cart/items/{item}", json={"quantity": 10}).status_code == 200
@@ -141,7 +144,14 @@ def test_the_cap_is_a_setting(make_user: Any, plenty: int, db: Database,
                               settings: Settings) -> None:
     buyer = actor_of(make_user())
     strict = settings.model_copy(update={"max_units_per_variant": 3})
-    carts.add_item(db, strict, buyer, UK, plenty, 3)
     with pytest.raises(InvalidInput) as refused:
-        carts.add_item(db, strict, buyer, UK, plenty, 1)
+        carts.add_item(db, strict, buyer, UK, plenty, 4)
     assert refused.value.field == "quantity" and "between 1 and 3" in refused.value.message
+    carts.add_item(db, strict, buyer, UK, plenty, 3)
+    with pytest.raises(Conflict) as full:
+        carts.add_item(db, strict, buyer, UK, plenty, 1)
+    assert full.value.field == "quantity" and "at most 3" in full.value.message
+    # The app's OpenAPI document states the cap, so a generated client knows it.
+    schemas = create_app(strict, db).openapi()["components"]["schemas"]
+    for body in ("CartItemIn", "CartItemUpdate", "BuyNowIn", "BuyIn"):
+        assert schemas[body]["properties"]["quantity"]["maximum"] == 3, body

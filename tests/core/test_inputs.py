@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from liveshop.core.errors import InvalidInput
@@ -68,11 +71,14 @@ def test_text_keeps_line_breaks_and_tabs_and_unifies_them() -> None:
 
 
 def test_schema_fields_are_cleaned_then_measured() -> None:
-    form = Form.model_validate({"name": "   abcde   ", "note": "a\r\nb",
+    form = Form.model_validate({"name": " abc ", "note": "a\r\nb",
                                 "tags": [" x "], "label": " y "})
-    assert (form.name, form.note, form.tags, form.label) == ("abcde", "a\nb", ["x"], "y")
-    # Five decomposed characters become five composed ones: they fit.
-    assert Form(name="e\u0301" * 5).name == "\u00e9" * 5
+    assert (form.name, form.note, form.tags, form.label) == ("abc", "a\nb", ["x"], "y")
+    # Decomposed characters are stored composed.
+    assert Form(name="e\u0301" * 2).name == "\u00e9" * 2
+    # OpenAPI's maxLength counts what is sent: blanks around it count too.
+    assert problem(name="   abcde   ")[:2] == ("name", "string_too_long")
+    assert problem(name="e\u0301" * 5)[:2] == ("name", "string_too_long")
 
 
 def test_schema_fields_name_what_is_wrong() -> None:
@@ -107,3 +113,31 @@ def test_bounds_show_in_the_json_schema() -> None:
     assert properties["tags"]["items"]["maxLength"] == 3
     assert (properties["row"]["minimum"], properties["row"]["maximum"]) == (1, MAX_INTEGER)
     assert properties["weight"]["maximum"] == 1_000_000
+
+
+# Text as a client might send it: letters, blanks of every kind around and inside, control
+# characters, line breaks. Surrogates are left out: UTF-8 JSON cannot carry them.
+TYPED = st.text(st.one_of(
+    st.sampled_from("ab é\t\n\r\x0b\x0c\x1c\x1f\x00\x7f\x85\x9f\xa0\u2028\u2029\u3000,"),
+    st.characters(codec="utf-8")), max_size=12)
+
+
+@pytest.mark.parametrize("kind", [
+    SingleLine(max_length=50), SingleLine(min_length=1, max_length=50), MultiLine(max_length=50),
+    MultiLine(min_length=1, max_length=50), SingleLine(max_length=50, refuse=",")])
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(text=TYPED)
+def test_the_openapi_pattern_says_which_text_is_accepted(kind: SingleLine, text: str) -> None:
+    """A client that checks the pattern OpenAPI gives sends exactly the text the server takes
+    (lengths aside): what is trimmed, what is refused, what counts as blank."""
+
+    class Field_(BaseModel):
+        value: Annotated[str, kind]
+
+    pattern = Field_.model_json_schema()["properties"]["value"]["pattern"]
+    try:
+        Field_(value=text)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert (re.fullmatch(pattern, text) is not None) == accepted, (text, pattern)

@@ -418,7 +418,7 @@ def _sale_to_stop(world: World) -> Call:
 
 def mutating_routes() -> set[tuple[str, str]]:
     return {
-        (method, route.path)
+        (method, route.path_format)
         for router in API_ROUTERS
         for route in router.routes
         if isinstance(route, APIRoute)

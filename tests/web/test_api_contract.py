@@ -23,7 +23,7 @@ IDS = ["1", "999999", str(2**40), "-1", "abc"]
 
 def api_routes(app: Any) -> list[tuple[str, str]]:
     return sorted(
-        (method, API_PREFIX + route.path)
+        (method, API_PREFIX + route.path_format)
         for router in API_ROUTERS
         for route in router.routes
         if isinstance(route, APIRoute)
@@ -62,3 +62,19 @@ def test_no_route_answers_bad_input_with_a_500(app: Any, make_user: Any) -> None
                 elif response.status_code >= 400:
                     assert "error" in response.json(), f"{method} {url}: {response.text}"
     assert not failures, "\n".join(failures[:20])
+
+
+def test_a_405_names_every_method_the_path_supports(client: Any, app: Any) -> None:
+    """RFC 9110: a 405 carries ``Allow``. A path served by several routes lists them all, and
+    only what OpenAPI says the path has (PATCH /shops/mine is not PATCH /shops/{shop_id})."""
+    paths: dict[str, set[str]] = {}
+    for method, path in api_routes(app):
+        paths.setdefault(path, set()).add(method)
+    for path, methods in paths.items():
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        response = client.request("TRACE", url)
+        assert response.status_code == 405, (path, response.text)
+        assert response.json()["error"]["code"] == "method_not_allowed"
+        assert set(response.headers["Allow"].split(", ")) == methods, path
+    assert client.delete("/static/css/site.css").headers["Allow"] == "GET, HEAD"
+    assert client.post("/openapi.json").headers["Allow"] == "GET, HEAD"
