@@ -22,7 +22,7 @@ $(NODE_MODULES): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
-	npm ci --no-audit --no-fund --ignore-scripts --ignore-scripts
+	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
 install: $(INSTALLED) $(NODE_MODULES)
