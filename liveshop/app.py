@@ -32,6 +32,7 @@ from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.collector import freeze_startup_objects
 from liveshop.core.config import Settings, check_secret_key, get_settings
 from liveshop.core.db import Database
+from liveshop.core.events import EventBus
 from liveshop.core.gil import hand_over_sooner
 from liveshop.core.mail import mailer_for
 from liveshop.core.ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -40,6 +41,8 @@ from liveshop.live import pages as live_pages
 from liveshop.live import room, room_socket, sales
 from liveshop.live.admission import SocketAllowance
 from liveshop.live.purchases import LivePurchases
+from liveshop.live.room_events import RoomEvents
+from liveshop.live.room_publisher import RoomPublisher
 from liveshop.live.sold_out import SoldOutGate, SoldOutLane
 from liveshop.live.video_link import connect as connect_video_link
 from liveshop.markets import api as markets_api
@@ -49,6 +52,7 @@ from liveshop.payments.provider import TestPaymentProvider
 from liveshop.storefront import pages as storefront_pages
 from liveshop.video import api as video_api
 from liveshop.video import files as video_files
+from liveshop.video import link as video_link
 from liveshop.video import ws as video_ws
 from liveshop.video.link import ShowVideo
 from liveshop.video.runtime import VideoRuntime
@@ -148,7 +152,19 @@ def live_purchases(app: FastAPI) -> LivePurchases:
     settlement queue runs there); the sold-out gate is the process's."""
     context: AppContext = app.state.context
     return LivePurchases(context.db, context.settings, context.payments, context.limiter,
-                         app.state.hub.events, app.state.sale_gate)
+                         app.state.sale_gate)
+
+
+def tell_rooms_after_commit(db: Database, settings: Settings,
+                            rooms_now: Callable[[], RoomEvents]) -> EventBus:
+    """The domain events that use cases commit on ``db`` are handled after each commit: the
+    live rooms are told, through ``rooms_now()`` (the hub of the event loop serving then)."""
+    bus = EventBus()
+    rooms = RoomPublisher(rooms_now)
+    rooms.subscribe(bus)
+    video_link.tell_rooms(bus, rooms, settings)
+    db.after_commit = bus
+    return bus
 
 
 async def warm_routes(app: ASGIApp) -> None:
@@ -211,6 +227,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     )
     # Until the app starts serving, room events have no sockets to reach.
     app.state.hub = room.create_hub()
+    tell_rooms_after_commit(db, settings, lambda: app.state.hub.events)
     app.state.sale_gate = SoldOutGate()
     app.state.socket_allowance = SocketAllowance(settings.room_sockets_per_ip,
                                                  settings.room_sockets_per_user)
@@ -275,12 +292,11 @@ async def _start_background_work(app: FastAPI, settings: Settings, db: Database,
         TOKEN_USE_WRITE_SECONDS, stamp_use, "stamping token and session use")))
     running.push_async_callback(run_logged, stamp_use, "stamping token and session use")
     await running.enter_async_context(room.serving(app.state.hub))
-    await running.enter_async_context(background(
-        sales.end_expired_sales_forever(db, app.state.hub.events)))
+    await running.enter_async_context(background(sales.end_expired_sales_forever(db)))
     # Flash-sale purchases are paid for after the tap is answered.
     await running.enter_async_context(background(purchases.settle_forever()))
     # RTMP ingest, browser publishing and the video supervisor (docs/video.md).
-    app.state.video = VideoRuntime(settings, db, app.state.hub.events)
+    app.state.video = VideoRuntime(settings, db)
     await app.state.video.start()
     running.push_async_callback(app.state.video.stop)
 

@@ -13,7 +13,6 @@ from liveshop.live import chat, creators, follows, sales, shows
 from liveshop.live.model import ShowStatus
 from liveshop.live.purchases import LivePurchases
 from liveshop.live.room import Hub
-from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import (
     BannedWordsIn,
     BuyIn,
@@ -37,11 +36,6 @@ from liveshop.web.deps import Context, CurrentActor, CurrentMarket
 router = APIRouter(tags=["live"])
 # Also served, for taps on a sold-out sale, by liveshop/live/sold_out.py (SoldOutLane).
 BUY_PATH = "/shows/{show_id}/buy"
-
-
-def room_events(request: Request) -> RoomEvents:
-    hub: Hub = request.app.state.hub
-    return hub.events
 
 
 class PinnedView(BaseModel):
@@ -96,10 +90,8 @@ def purchase(purchase_id: int, actor: CurrentActor, purchases: Purchases) -> Buy
 
 
 @router.post("/shows/{show_id}/chat", status_code=201, response_model=ChatView)
-def post_chat(show_id: int, data: ChatIn, actor: CurrentActor, context: Context,
-              request: Request) -> ChatView:
-    return chat.post_chat(context.db, context.limiter, room_events(request), actor,
-                          show_id, data.text)
+def post_chat(show_id: int, data: ChatIn, actor: CurrentActor, context: Context) -> ChatView:
+    return chat.post_chat(context.db, context.limiter, actor, show_id, data.text)
 
 
 @router.post("/shows", status_code=201, response_model=ShowView)
@@ -132,21 +124,19 @@ def set_cover(show_id: int, file: Annotated[UploadFile, File(description="JPEG, 
 
 
 @router.post("/shows/{show_id}/live", response_model=ShowView)
-def go_live(show_id: int, actor: CurrentActor, context: Context, request: Request) -> ShowView:
-    return shows.go_live(context.db, room_events(request), actor, show_id)
+def go_live(show_id: int, actor: CurrentActor, context: Context) -> ShowView:
+    return shows.go_live(context.db, actor, show_id)
 
 
 @router.post("/shows/{show_id}/end", response_model=ShowView)
-def end_show(show_id: int, actor: CurrentActor, context: Context, request: Request
-             ) -> ShowView:
-    return shows.end_show(context.db, room_events(request), actor, show_id)
+def end_show(show_id: int, actor: CurrentActor, context: Context) -> ShowView:
+    return shows.end_show(context.db, actor, show_id)
 
 
 @router.put("/shows/{show_id}/pin", response_model=PinnedView)
-def pin(show_id: int, data: PinIn, actor: CurrentActor, context: Context, request: Request
-        ) -> PinnedView:
-    card = shows.pin(context.db, room_events(request), actor, show_id, data.product_id)
-    return PinnedView(product=card)
+def pin(show_id: int, data: PinIn, actor: CurrentActor, context: Context) -> PinnedView:
+    card = shows.pin(context.db, actor, show_id, data.product_id)
+    return PinnedView(product=dict(card) if card is not None else None)
 
 
 @router.get("/shows/{show_id}/pins", response_model=list[TimelineEntry])
@@ -155,35 +145,31 @@ def pins(show_id: int, context: Context) -> list[TimelineEntry]:
 
 
 @router.post("/shows/{show_id}/sales", status_code=201, response_model=SaleView)
-def start_sale(show_id: int, data: SaleIn, actor: CurrentActor, context: Context,
-               request: Request) -> SaleView:
-    return sales.start_sale(context.db, room_events(request), actor, show_id, data)
+def start_sale(show_id: int, data: SaleIn, actor: CurrentActor, context: Context) -> SaleView:
+    return sales.start_sale(context.db, actor, show_id, data)
 
 
 @router.post("/shows/{show_id}/sales/{sale_id}/stop", response_model=SaleView)
-def stop_sale(show_id: int, sale_id: int, actor: CurrentActor, context: Context,
-              request: Request) -> SaleView:
-    return sales.stop_sale(context.db, room_events(request), actor, show_id, sale_id)
+def stop_sale(show_id: int, sale_id: int, actor: CurrentActor, context: Context) -> SaleView:
+    return sales.stop_sale(context.db, actor, show_id, sale_id)
 
 
 @router.delete("/shows/{show_id}/chat/{message_id}", response_model=Done)
-def delete_message(show_id: int, message_id: int, actor: CurrentActor, context: Context,
-                   request: Request) -> Done:
-    chat.delete_message(context.db, room_events(request), actor, show_id, message_id)
+def delete_message(show_id: int, message_id: int, actor: CurrentActor, context: Context
+                   ) -> Done:
+    chat.delete_message(context.db, actor, show_id, message_id)
     return Done()
 
 
 @router.post("/shows/{show_id}/mutes", status_code=201, response_model=Done)
-def mute(show_id: int, data: MuteIn, actor: CurrentActor, context: Context,
-         request: Request) -> Done:
-    chat.mute(context.db, room_events(request), actor, show_id, data.user_id, data.minutes)
+def mute(show_id: int, data: MuteIn, actor: CurrentActor, context: Context) -> Done:
+    chat.mute(context.db, actor, show_id, data.user_id, data.minutes)
     return Done()
 
 
 @router.post("/shows/{show_id}/bans", status_code=201, response_model=Done)
-def ban(show_id: int, data: UserRef, actor: CurrentActor, context: Context,
-        request: Request) -> Done:
-    chat.ban(context.db, room_events(request), actor, show_id, data.user_id)
+def ban(show_id: int, data: UserRef, actor: CurrentActor, context: Context) -> Done:
+    chat.ban(context.db, actor, show_id, data.user_id)
     return Done()
 
 
@@ -194,9 +180,8 @@ def unban(show_id: int, user_id: int, actor: CurrentActor, context: Context) -> 
 
 
 @router.put("/shows/{show_id}/slow-mode", response_model=Done)
-def slow_mode(show_id: int, data: SlowModeIn, actor: CurrentActor, context: Context,
-              request: Request) -> Done:
-    chat.set_slow_mode(context.db, room_events(request), actor, show_id, data.seconds)
+def slow_mode(show_id: int, data: SlowModeIn, actor: CurrentActor, context: Context) -> Done:
+    chat.set_slow_mode(context.db, actor, show_id, data.seconds)
     return Done()
 
 
@@ -281,10 +266,9 @@ def invite_creator(shop_id: int, creator_id: int, data: CreatorInvite, actor: Cu
 
 
 @router.delete("/shops/{shop_id}/creators/{creator_id}", response_model=Done)
-def remove_creator(shop_id: int, creator_id: int, actor: CurrentActor, context: Context,
-                   request: Request) -> Done:
+def remove_creator(shop_id: int, creator_id: int, actor: CurrentActor, context: Context
+                   ) -> Done:
     """End the creator's grant: the shows they host that have not ended go back to the
     shop's owner at once (running flash sales stopped, stream keys replaced)."""
-    creators.remove_creator(context.db, room_events(request), context.settings, actor, shop_id,
-                           creator_id)
+    creators.remove_creator(context.db, actor, shop_id, creator_id)
     return Done()
