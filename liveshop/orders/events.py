@@ -24,7 +24,11 @@ class PaidLine(TypedDict):
 
 @dataclass(frozen=True)
 class OrderPaid(DomainEvent):
-    """An order's payment went through (checkout's payment committed)."""
+    """An order's payment went through (checkout's payment committed).
+
+    Not durable yet: its one handler tells a live room, which may miss it as it may miss
+    any broadcast. A handler that must not miss it (the ledger) makes it durable, through
+    the outbox (``durable = True``; its fields already survive the JSON round trip)."""
 
     order_id: int
     number: str
