@@ -306,6 +306,7 @@ async def _read_forever(websocket: WebSocket, context: AppContext, hub: Hub,
 
 async def _post_chat(context: AppContext, connection: SocketConnection, actor: Actor | None,
                      show_id: int, message: SendChat) -> None:
+    """Post as the chat API posts (the room hears it once committed), or answer why not."""
     refused: Refusal | None = None
     if actor is None:
         refused = Refusal("not_authenticated", "Log in to chat", "text", message.ref)
