@@ -48,7 +48,7 @@ from typing import Any, cast
 import httpx
 
 from bench import harness, machine
-from liveshop.live.room_events import encode
+from liveshop.live.frames import encode
 from tests.factories import make_buyers
 
 VIEWERS = 5000

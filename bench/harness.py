@@ -33,8 +33,6 @@ from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPric
 from liveshop.core.db import Database, normalise_url, utcnow
 from liveshop.inventory import service as inventory
 from liveshop.live import shows
-from liveshop.live.broker import InProcessBroker
-from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import ShowCreate
 from liveshop.live.socket_writes import PROTOCOL_PATH
 from liveshop.schema import metadata
@@ -302,10 +300,8 @@ def make_live_show(db: Database, stock: int) -> LiveRoom:
         host_token = _token_for(session, host.id)
         actor = Actor(host.id, Role.SELLER, host.display_name)
         shop_id, product_id, variant_id = shop.id, product.id, variant.id
-    # No event loop runs here, so the room events of going live reach nobody.
-    events = RoomEvents(InProcessBroker())
     show = shows.create_show(db, actor, ShowCreate(
         shop_id=shop_id, title="Bench drop", scheduled_at=utcnow() + timedelta(minutes=1),
         markets=["UK", "DE"], product_ids=[product_id]))
-    shows.go_live(db, events, actor, show.id)
+    shows.go_live(db, actor, show.id)
     return LiveRoom(show.id, variant_id, host_token)

@@ -82,14 +82,13 @@ def _demo(url: str, folder: str) -> tuple[int, int]:
     from liveshop.core.db import Database
     from liveshop.demo.seed import seed_demo
     from liveshop.demo.simulation import ensure_live_show
-    from liveshop.live.room import create_hub
     from liveshop.web.context import AppContext
 
     settings = Settings(database_url=url, media_dir=Path(folder) / "media")
     db = Database(url)
     try:
         seed_demo(db, settings)
-        show_id, _, lineup = ensure_live_show(AppContext(settings=settings, db=db), create_hub())
+        show_id, _, lineup = ensure_live_show(AppContext(settings=settings, db=db))
         with db.read() as session:
             product_id = lineup[0] if lineup else session.scalars(
                 select(Product.id).where(Product.status == "active")).first()

@@ -33,10 +33,13 @@ from liveshop.checkout.service import expire_stale_checkouts
 from liveshop.core.collector import freeze_startup_objects
 from liveshop.core.config import Settings, check_secret_key
 from liveshop.core.db import Database
+from liveshop.core.events import EventBus
 from liveshop.core.gil import hand_over_sooner
 from liveshop.live import api as live_api
 from liveshop.live import pages as live_pages
 from liveshop.live import room, room_socket, sales
+from liveshop.live.room_events import RoomEvents
+from liveshop.live.room_publisher import RoomPublisher
 from liveshop.live.sold_out import SoldOutLane
 from liveshop.live.video_link import connect as connect_video_link
 from liveshop.markets import api as markets_api
@@ -47,6 +50,7 @@ from liveshop.storefront import pages as storefront_pages
 from liveshop.storefront import shops as shop_pages
 from liveshop.video import api as video_api
 from liveshop.video import files as video_files
+from liveshop.video import link as video_link
 from liveshop.video import ws as video_ws
 from liveshop.video.link import ShowVideo
 from liveshop.web import api_docs
@@ -144,6 +148,18 @@ async def background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
             await task
 
 
+def tell_rooms_after_commit(db: Database, settings: Settings,
+                            rooms_now: Callable[[], RoomEvents]) -> EventBus:
+    """The domain events that use cases commit on ``db`` are handled after each commit: the
+    live rooms are told, through ``rooms_now()`` (the hub of the event loop serving then)."""
+    bus = EventBus()
+    rooms = RoomPublisher(rooms_now)
+    rooms.subscribe(bus)
+    video_link.tell_rooms(bus, rooms, settings)
+    db.after_commit = bus
+    return bus
+
+
 async def warm_routes(app: ASGIApp) -> None:
     """Route one request that matches nothing, so that every route is looked at once.
 
@@ -203,6 +219,7 @@ def create_app(settings: Settings, db: Database | None = None, *,
     # The one thing on the app's state: routes and sockets reach it through their
     # dependencies (liveshop/web/deps.py services_of).
     app.state.services = services
+    tell_rooms_after_commit(db, settings, lambda: services.current().hub.events)
     _route(app)
     complete_openapi(app, settings)
     _add_middleware(app, services)
@@ -257,7 +274,7 @@ async def _start_background_work(services: Services,
     running.push_async_callback(run_logged, stamp_use, "stamping token and session use")
     await running.enter_async_context(room.serving(hub))
     await running.enter_async_context(background(
-        sales.end_expired_sales_forever(db, hub.events)))
+        sales.end_expired_sales_forever(db)))
     # Flash-sale purchases are paid for after the tap is answered.
     await running.enter_async_context(background(purchases.settle_forever()))
     # RTMP ingest, browser publishing and the video supervisor (docs/video.md).

@@ -125,8 +125,8 @@ class AppServices:
             context=context, sale_gate=self.sale_gate, socket_allowance=self.socket_allowance,
             hub=hub,
             purchases=LivePurchases(context.db, context.settings, context.payments,
-                                    context.limiter, hub.events, self.sale_gate),
-            video=VideoRuntime(context.settings, context.db, hub.events))
+                                    context.limiter, self.sale_gate),
+            video=VideoRuntime(context.settings, context.db))
 
 
 def app_services(app: FastAPI) -> Services:

@@ -118,13 +118,15 @@ def one_tap_details(db: Database, user_id: int, market: Market) -> tuple[int, in
 def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: Actor,
             variant_id: int, quantity: int, market: Market, idempotency_key: str | None,
             unit_price_override: int | None = None, show_id: int | None = None,
-            creator_id: int | None = None, hold_id: int | None = None) -> CheckoutView:
+            creator_id: int | None = None, hold_id: int | None = None,
+            flash_sale_id: int | None = None) -> CheckoutView:
     """Check out one line with the default address and card and pay for it at once.
 
     ``unit_price_override`` is a live-room price (minor units of the market's currency);
     the orders carry ``show_id`` and ``creator_id`` (the live host); ``hold_id``: the units
     come from that flash sale's hold, not from available (a declined card puts them back
-    there). Raises like pay does (402 declined, 409 out of stock).
+    there), and ``flash_sale_id`` is that sale, told with the orders paid (``OrderPaid``).
+    Raises like pay does (402 declined, 409 out of stock).
     """
     key = validate_key(idempotency_key)
     model.validate_quantity(quantity, settings.max_units_per_variant)
@@ -156,7 +158,7 @@ def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: 
     ))
     return checkout_result(pay_checkout(db, payments, settings, actor, created,
                                         PayIn(payment_method_id=method_id), key,
-                                        scope=PAYMENT_STEP))
+                                        scope=PAYMENT_STEP, flash_sale_id=flash_sale_id))
 
 
 def one_tap_checkout(db: Database, actor: Actor, idempotency_key: str) -> CheckoutView | None:

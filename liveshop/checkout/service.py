@@ -29,7 +29,7 @@ from liveshop.checkout.market_variants import (
     units_available,
     variant_in_market,
 )
-from liveshop.checkout.ordering import record_event, unique_order_number
+from liveshop.checkout.ordering import order_paid, record_event, unique_order_number
 from liveshop.checkout.orm import Checkout
 from liveshop.checkout.saved_cards import card_digest, store_card, tokenize
 from liveshop.checkout.schemas import (
@@ -43,6 +43,7 @@ from liveshop.checkout.schemas import (
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentDeclined
+from liveshop.core.events import record
 from liveshop.core.idempotency import (
     CLIENT_SCOPE,
     StoredResponse,
@@ -356,17 +357,20 @@ def _release_and_cancel(session: Session, checkout: Checkout, orders: list[Order
 
 def pay_checkout(db: Database, payments: PaymentProvider, settings: Settings, actor: Actor,
                  checkout_id: int, data: PayIn, idempotency_key: str | None, *,
-                 scope: str = CLIENT_SCOPE) -> StoredResponse:
+                 scope: str = CLIENT_SCOPE, flash_sale_id: int | None = None
+                 ) -> StoredResponse:
     """Charge for an open checkout. 200 with the paid CheckoutView; 402 when declined
     (orders cancelled, stock released, cart kept); 409 when the reservations expired.
-    ``scope``: where the key is stored (:data:`PAYMENT_STEP` for a purchase's step)."""
+    ``scope``: where the key is stored (:data:`PAYMENT_STEP` for a purchase's step);
+    ``flash_sale_id``: the live sale the units were claimed in, told with the orders paid."""
     payload = data.model_dump(mode="json", exclude={"card"})
     payload["card"] = card_digest(data.card, settings.secret_key) if data.card else None
     return run_once(
         db, user_id=actor.user_id, key=validate_key(idempotency_key), scope=scope,
         abandoned_seconds=settings.idempotency_abandoned_seconds,
         request_fingerprint=fingerprint("checkout.pay", {"checkout_id": checkout_id, **payload}),
-        operation=lambda session: _pay(session, payments, settings, actor, checkout_id, data),
+        operation=lambda session: _pay(session, payments, settings, actor, checkout_id, data,
+                                       flash_sale_id),
     )
 
 
@@ -391,7 +395,7 @@ def _card_to_charge(session: Session, payments: PaymentProvider, actor: Actor,
 
 
 def _pay(session: Session, payments: PaymentProvider, settings: Settings, actor: Actor,
-         checkout_id: int, data: PayIn) -> tuple[int, Any]:
+         checkout_id: int, data: PayIn, flash_sale_id: int | None) -> tuple[int, Any]:
     checkout = owned_checkout(session, actor, checkout_id, lock=True)
     if checkout.status == "paid":
         return 200, checkout_view(session, checkout).model_dump(mode="json")
@@ -423,12 +427,14 @@ def _pay(session: Session, payments: PaymentProvider, settings: Settings, actor:
         return 402, error_body(PaymentDeclined(result.message or "Your card was declined.",
                                                field="card", code=code))
     return 200, _mark_paid(session, payments, actor, checkout, orders,
-                           card.new if data.save_card else None)
+                           card.new if data.save_card else None, flash_sale_id)
 
 
 def _mark_paid(session: Session, payments: PaymentProvider, actor: Actor, checkout: Checkout,
-               orders: list[Order], card_to_save: TokenizedCard | None) -> dict[str, Any]:
-    """open -> paid with its orders, its units sold; the paid CheckoutView."""
+               orders: list[Order], card_to_save: TokenizedCard | None,
+               flash_sale_id: int | None) -> dict[str, Any]:
+    """open -> paid with its orders (an ``OrderPaid`` each), its units sold; the paid
+    CheckoutView."""
     won = rows_affected(session.execute(
         update(Checkout).where(Checkout.id == checkout.id, Checkout.status == "open")
         .values(status="paid")
@@ -445,9 +451,9 @@ def _mark_paid(session: Session, payments: PaymentProvider, actor: Actor, checko
     paid = checkout_view(session, checkout).model_dump(mode="json")
     # Last, like reserving: the stock row stays locked until the commit.
     for order in orders:
-        for line in order.lines:
-            if line.reservation_id is not None:
-                inventory.commit(session, line.reservation_id, order.id)
+        stock = {line.variant_id: inventory.commit(session, line.reservation_id, order.id)
+                 for line in order.lines if line.reservation_id is not None}
+        record(session, order_paid(order, actor, stock, flash_sale_id))
     return paid
 
 

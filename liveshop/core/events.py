@@ -22,7 +22,6 @@ import contextlib
 import dataclasses
 import logging
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
@@ -91,18 +90,19 @@ class EventBus:
     a test), before traffic; handling goes on from any thread."""
 
     def __init__(self) -> None:
-        self._handlers: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
+        # Each type's handlers are replaced whole under the lock and read without it (a
+        # dict read is atomic): every claim of a flash sale is handled here.
+        self._handlers: dict[type[DomainEvent], tuple[Handler, ...]] = {}
         self._lock = threading.Lock()
         # Told that durable events were committed (the relay wakes up); thread-safe.
         self.durable_committed: Callable[[], None] = lambda: None
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
         with self._lock:
-            self._handlers[event_type].append(handler)
+            self._handlers[event_type] = (*self._handlers.get(event_type, ()), handler)
 
-    def handlers(self, event_type: type[DomainEvent]) -> list[Handler]:
-        with self._lock:
-            return list(self._handlers.get(event_type, ()))
+    def handlers(self, event_type: type[DomainEvent]) -> tuple[Handler, ...]:
+        return self._handlers.get(event_type, ())
 
     def committed(self, events: Iterable[DomainEvent]) -> None:  # Database's AfterCommit
         """Handle what a transaction recorded, now that it committed."""

@@ -102,7 +102,7 @@ def _host(db: Database) -> tuple[Actor, int]:
         return Actor(host.id, Role(host.role), host.display_name), shop_id
 
 
-def ensure_live_show(context: AppContext, hub: Hub) -> tuple[int, Actor, list[int]]:
+def ensure_live_show(context: AppContext) -> tuple[int, Actor, list[int]]:
     """The demo show, live now: reuse one that is live, else schedule and start a new one."""
     db = context.db
     host, shop_id = _host(db)
@@ -120,7 +120,7 @@ def ensure_live_show(context: AppContext, hub: Hub) -> tuple[int, Actor, list[in
             description="New-season knitwear, live from our East London studio.",
             markets=list(shop_markets), product_ids=lineup))
         show_id = created.id
-        shows.go_live(db, hub.events, host, show_id)
+        shows.go_live(db, host, show_id)
     return show_id, host, lineup
 
 
@@ -131,8 +131,7 @@ class DemoSimulation:
         self.ghosts: list[GhostViewer] = []
 
     async def run(self) -> None:
-        show_id, host, lineup = await asyncio.to_thread(ensure_live_show, self.context,
-                                                        self.hub)
+        show_id, host, lineup = await asyncio.to_thread(ensure_live_show, self.context)
         bots = await asyncio.to_thread(_bots, self.context.db)
         log.info("demo show %s is live with %s simulated viewers", show_id, len(bots))
         camera = asyncio.create_task(self._broadcast_test_pattern(show_id, host))
@@ -202,7 +201,7 @@ class DemoSimulation:
             self.hub.leave(show_id, self.ghosts.pop())
 
     def _pin(self, host: Actor, show_id: int, product_id: int) -> None:
-        shows.pin(self.context.db, self.hub.events, host, show_id, product_id)
+        shows.pin(self.context.db, host, show_id, product_id)
 
     def _keep_sale_running(self, host: Actor, show_id: int, product_id: int) -> None:
         db = self.context.db
@@ -222,15 +221,15 @@ class DemoSimulation:
         show_markets = shows.get_show(db, show_id).markets
         # Round the sale price down to .99 in each market, about 30% off.
         sale_prices = {m: max(99, (prices[m] * 7 // 10) // 100 * 100 - 1) for m in show_markets}
-        sales.start_sale(db, self.hub.events, host, show_id, SaleIn(
+        sales.start_sale(db, host, show_id, SaleIn(
             variant_id=variant.id, prices=sale_prices, quantity=self.random.choice((10, 15, 20)),
             per_buyer_limit=2, duration_seconds=self.random.choice((120, 180, 240))))
 
     def _chat(self, show_id: int, bot: Actor) -> None:
         # A bot over the chat rate limit just stays quiet.
         with contextlib.suppress(DomainError):
-            chat.post_chat(self.context.db, self.context.limiter, self.hub.events, bot,
-                           show_id, self.random.choice(CHAT_LINES))
+            chat.post_chat(self.context.db, self.context.limiter, bot, show_id,
+                           self.random.choice(CHAT_LINES))
 
     async def _buy(self, show_id: int, bot: Actor) -> None:
         """A tap on Buy, as a viewer's would be (liveshop/live/purchases.py)."""

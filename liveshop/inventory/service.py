@@ -13,6 +13,7 @@ of the variant's holds, and the ledger (stock_movements) explains every change
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -164,17 +165,27 @@ def extend(session: Session, reservation_ids: list[int], until: datetime) -> boo
     return extended == len(reservation_ids)
 
 
-def commit(session: Session, reservation_id: int, order_id: int | None) -> None:
-    """Reserved units become sold (payment succeeded). The stock row is updated last, as
-    in reserve()."""
+@dataclass(frozen=True)
+class Available:
+    """A variant's units available (at the regular price), at its stock's version."""
+
+    units: int
+    version: int
+
+
+def commit(session: Session, reservation_id: int, order_id: int | None) -> Available:
+    """Reserved units become sold (payment succeeded); the variant's stock after that. The
+    stock row is updated last, as in reserve()."""
     reservation = _transition(session, reservation_id, "committed")
     _record(session, reservation.variant_id, "sold", reservation.quantity,
             reservation_id=reservation.id, order_id=order_id)
-    session.execute(
+    level = session.execute(
         update(StockLevel).where(StockLevel.variant_id == reservation.variant_id)
         .values(reserved=StockLevel.reserved - reservation.quantity,
                 sold=StockLevel.sold + reservation.quantity, version=StockLevel.version + 1)
-    )
+        .returning(StockLevel.available, StockLevel.version)
+    ).one()
+    return Available(level.available, level.version)
 
 
 def release(session: Session, reservation_id: int, note: str = "") -> bool:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from liveshop.core.inputs import Id, JsonInput
 from liveshop.live import chat, creators, follows, sales, shows
-from liveshop.live.deps import Purchases, RoomHub, room_events
+from liveshop.live.deps import Purchases, RoomHub
 from liveshop.live.model import ShowStatus
 from liveshop.live.schemas import (
     BannedWordsIn,
@@ -84,10 +84,8 @@ def purchase(purchase_id: Id, actor: CurrentActor, purchases: Purchases) -> BuyV
 
 
 @router.post("/shows/{show_id}/chat", status_code=201, response_model=ChatView)
-def post_chat(show_id: Id, data: ChatIn, actor: CurrentActor, context: Context,
-              request: Request) -> ChatView:
-    return chat.post_chat(context.db, context.limiter, room_events(request), actor,
-                          show_id, data.text)
+def post_chat(show_id: Id, data: ChatIn, actor: CurrentActor, context: Context) -> ChatView:
+    return chat.post_chat(context.db, context.limiter, actor, show_id, data.text)
 
 
 @router.post("/shows", status_code=201, response_model=ShowView)
@@ -120,21 +118,19 @@ def set_cover(show_id: Id, file: Annotated[UploadFile, File(description="JPEG, P
 
 
 @router.post("/shows/{show_id}/live", response_model=ShowView)
-def go_live(show_id: Id, actor: CurrentActor, context: Context, request: Request) -> ShowView:
-    return shows.go_live(context.db, room_events(request), actor, show_id)
+def go_live(show_id: Id, actor: CurrentActor, context: Context) -> ShowView:
+    return shows.go_live(context.db, actor, show_id)
 
 
 @router.post("/shows/{show_id}/end", response_model=ShowView)
-def end_show(show_id: Id, actor: CurrentActor, context: Context, request: Request
-             ) -> ShowView:
-    return shows.end_show(context.db, room_events(request), actor, show_id)
+def end_show(show_id: Id, actor: CurrentActor, context: Context) -> ShowView:
+    return shows.end_show(context.db, actor, show_id)
 
 
 @router.put("/shows/{show_id}/pin", response_model=PinnedView)
-def pin(show_id: Id, data: PinIn, actor: CurrentActor, context: Context, request: Request
-        ) -> PinnedView:
-    card = shows.pin(context.db, room_events(request), actor, show_id, data.product_id)
-    return PinnedView(product=card)
+def pin(show_id: Id, data: PinIn, actor: CurrentActor, context: Context) -> PinnedView:
+    card = shows.pin(context.db, actor, show_id, data.product_id)
+    return PinnedView(product=dict(card) if card is not None else None)
 
 
 @router.get("/shows/{show_id}/pins", response_model=list[TimelineEntry])
@@ -143,35 +139,31 @@ def pins(show_id: Id, context: Context) -> list[TimelineEntry]:
 
 
 @router.post("/shows/{show_id}/sales", status_code=201, response_model=SaleView)
-def start_sale(show_id: Id, data: SaleIn, actor: CurrentActor, context: Context,
-               request: Request) -> SaleView:
-    return sales.start_sale(context.db, room_events(request), actor, show_id, data)
+def start_sale(show_id: Id, data: SaleIn, actor: CurrentActor, context: Context) -> SaleView:
+    return sales.start_sale(context.db, actor, show_id, data)
 
 
 @router.post("/shows/{show_id}/sales/{sale_id}/stop", response_model=SaleView)
-def stop_sale(show_id: Id, sale_id: Id, actor: CurrentActor, context: Context,
-              request: Request) -> SaleView:
-    return sales.stop_sale(context.db, room_events(request), actor, show_id, sale_id)
+def stop_sale(show_id: Id, sale_id: Id, actor: CurrentActor, context: Context) -> SaleView:
+    return sales.stop_sale(context.db, actor, show_id, sale_id)
 
 
 @router.delete("/shows/{show_id}/chat/{message_id}", response_model=Done)
-def delete_message(show_id: Id, message_id: Id, actor: CurrentActor, context: Context,
-                   request: Request) -> Done:
-    chat.delete_message(context.db, room_events(request), actor, show_id, message_id)
+def delete_message(show_id: Id, message_id: Id, actor: CurrentActor, context: Context
+                   ) -> Done:
+    chat.delete_message(context.db, actor, show_id, message_id)
     return Done()
 
 
 @router.post("/shows/{show_id}/mutes", status_code=201, response_model=Done)
-def mute(show_id: Id, data: MuteIn, actor: CurrentActor, context: Context,
-         request: Request) -> Done:
-    chat.mute(context.db, room_events(request), actor, show_id, data.user_id, data.minutes)
+def mute(show_id: Id, data: MuteIn, actor: CurrentActor, context: Context) -> Done:
+    chat.mute(context.db, actor, show_id, data.user_id, data.minutes)
     return Done()
 
 
 @router.post("/shows/{show_id}/bans", status_code=201, response_model=Done)
-def ban(show_id: Id, data: UserRef, actor: CurrentActor, context: Context,
-        request: Request) -> Done:
-    chat.ban(context.db, room_events(request), actor, show_id, data.user_id)
+def ban(show_id: Id, data: UserRef, actor: CurrentActor, context: Context) -> Done:
+    chat.ban(context.db, actor, show_id, data.user_id)
     return Done()
 
 
@@ -182,9 +174,8 @@ def unban(show_id: Id, user_id: Id, actor: CurrentActor, context: Context) -> Do
 
 
 @router.put("/shows/{show_id}/slow-mode", response_model=Done)
-def slow_mode(show_id: Id, data: SlowModeIn, actor: CurrentActor, context: Context,
-              request: Request) -> Done:
-    chat.set_slow_mode(context.db, room_events(request), actor, show_id, data.seconds)
+def slow_mode(show_id: Id, data: SlowModeIn, actor: CurrentActor, context: Context) -> Done:
+    chat.set_slow_mode(context.db, actor, show_id, data.seconds)
     return Done()
 
 
@@ -277,10 +268,9 @@ def invite_creator(shop_id: Id, creator_id: Id, data: CreatorInvite, actor: Curr
 
 
 @router.delete("/shops/{shop_id}/creators/{creator_id}", response_model=Done)
-def remove_creator(shop_id: Id, creator_id: Id, actor: CurrentActor, context: Context,
-                   request: Request) -> Done:
+def remove_creator(shop_id: Id, creator_id: Id, actor: CurrentActor, context: Context
+                   ) -> Done:
     """End the creator's grant: the shows they host that have not ended go back to the
     shop's owner at once (running flash sales stopped, stream keys replaced)."""
-    creators.remove_creator(context.db, room_events(request), context.settings, actor, shop_id,
-                           creator_id)
+    creators.remove_creator(context.db, actor, shop_id, creator_id)
     return Done()

@@ -14,9 +14,12 @@ from liveshop.catalog.access import owned_shop
 from liveshop.catalog.orm import Shop
 from liveshop.core.db import Database, set_row_present, utcnow
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from liveshop.core.events import record
 from liveshop.core.ratelimit import RateLimiter
 from liveshop.live import model
 from liveshop.live.access import can_moderate, load_show, require_host, require_moderator
+from liveshop.live.events import ChatDeleted, ChatPosted, SlowModeChanged, UserBanned, UserMuted
+from liveshop.live.frames import ChatMessage as ChatMessageFrame
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.orm import (
     ChatMessage,
@@ -27,7 +30,6 @@ from liveshop.live.orm import (
     Show,
     ShowModerator,
 )
-from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import ChatView, ModeratorView
 
 
@@ -54,9 +56,10 @@ def _ranks(session: Session, show: Show, actor: Actor, target_id: int
             _room_rank(session, show, target.id, target.role))
 
 
-def _chat_view(message: ChatMessage) -> ChatView:
-    return ChatView(id=message.id, user_id=message.user_id, author=message.author,
-                    text=message.text, at=epoch_ms(message.created_at))
+def _chat_message(message: ChatMessage) -> ChatMessageFrame:
+    """A message as the room shows it (and the chat API answers it: ``ChatView``)."""
+    return ChatMessageFrame(id=message.id, user_id=message.user_id, author=message.author,
+                            text=message.text, at=epoch_ms(message.created_at))
 
 
 def banned_from_shop(session: Session, shop_id: int, user_id: int) -> bool:
@@ -73,8 +76,8 @@ def is_banned(db: Database, show_id: int, user_id: int) -> bool:
         return banned_from_shop(session, load_show(session, show_id).shop_id, user_id)
 
 
-def post_chat(db: Database, limiter: RateLimiter, events: RoomEvents, actor: Actor,
-              show_id: int, text: str) -> ChatView:
+def post_chat(db: Database, limiter: RateLimiter, actor: Actor, show_id: int,
+              text: str) -> ChatView:
     cleaned = model.clean_chat_text(text)
     # Checked in a read, written in a transaction of one INSERT: on SQLite a write
     # transaction holds the database's write lock, which purchases in the room need too.
@@ -109,20 +112,19 @@ def post_chat(db: Database, limiter: RateLimiter, events: RoomEvents, actor: Act
                               author=actor.display_name, text=cleaned, created_at=utcnow())
         session.add(message)
         session.flush()
-        view = _chat_view(message)
-    events.chat(show_id, view.model_dump())
-    return view
+        posted = _chat_message(message)
+        record(session, ChatPosted(show_id, posted))
+    return ChatView(**posted)
 
 
-def recent_chat(session: Session, show_id: int) -> list[ChatView]:
+def recent_chat(session: Session, show_id: int) -> list[ChatMessageFrame]:
     rows = session.scalars(select(ChatMessage).where(
         ChatMessage.show_id == show_id, ChatMessage.deleted_at.is_(None)
     ).order_by(ChatMessage.id.desc()).limit(model.CHAT_HISTORY)).all()
-    return [_chat_view(row) for row in reversed(rows)]
+    return [_chat_message(row) for row in reversed(rows)]
 
 
-def delete_message(db: Database, events: RoomEvents, actor: Actor, show_id: int,
-                   message_id: int) -> None:
+def delete_message(db: Database, actor: Actor, show_id: int, message_id: int) -> None:
     with db.transaction() as session:
         show = load_show(session, show_id)
         require_moderator(session, actor, show)
@@ -134,11 +136,10 @@ def delete_message(db: Database, events: RoomEvents, actor: Actor, show_id: int,
             model.ensure_may_moderate(actor_rank, author_rank, field="message_id")
         if message.deleted_at is None:
             message.deleted_at, message.deleted_by = utcnow(), actor.user_id
-    events.broadcast(show_id, {"type": "chat_deleted", "ids": [message_id]})
+        record(session, ChatDeleted(show_id, [message_id]))
 
 
-def mute(db: Database, events: RoomEvents, actor: Actor, show_id: int, user_id: int,
-         minutes: int) -> datetime:
+def mute(db: Database, actor: Actor, show_id: int, user_id: int, minutes: int) -> datetime:
     with db.transaction() as session:
         show = load_show(session, show_id)
         require_moderator(session, actor, show)
@@ -146,11 +147,11 @@ def mute(db: Database, events: RoomEvents, actor: Actor, show_id: int, user_id: 
         until = utcnow() + timedelta(minutes=minutes)
         session.add(ChatMute(show_id=show_id, user_id=user_id, until=until,
                              by_id=actor.user_id))
-    events.to_user(show_id, user_id, {"type": "muted", "until": epoch_ms(until)})
+        record(session, UserMuted(show_id, user_id, epoch_ms(until)))
     return until
 
 
-def ban(db: Database, events: RoomEvents, actor: Actor, show_id: int, user_id: int) -> None:
+def ban(db: Database, actor: Actor, show_id: int, user_id: int) -> None:
     with db.transaction() as session:
         show = load_show(session, show_id)
         require_moderator(session, actor, show)
@@ -167,9 +168,9 @@ def ban(db: Database, events: RoomEvents, actor: Actor, show_id: int, user_id: i
             ChatMessage.deleted_at.is_(None))))
         session.execute(update(ChatMessage).where(ChatMessage.id.in_(banned_ids))
                         .values(deleted_at=utcnow(), deleted_by=actor.user_id))
-    events.to_user(show_id, user_id, {"type": "banned"}, disconnect=True)
-    if banned_ids:
-        events.broadcast(show_id, {"type": "chat_deleted", "ids": banned_ids})
+        record(session, UserBanned(show_id, user_id))
+        if banned_ids:
+            record(session, ChatDeleted(show_id, banned_ids))
 
 
 def unban(db: Database, actor: Actor, show_id: int, user_id: int) -> None:
@@ -180,15 +181,14 @@ def unban(db: Database, actor: Actor, show_id: int, user_id: int) -> None:
                                               ShopBan.user_id == user_id))
 
 
-def set_slow_mode(db: Database, events: RoomEvents, actor: Actor, show_id: int,
-                  seconds: int) -> None:
+def set_slow_mode(db: Database, actor: Actor, show_id: int, seconds: int) -> None:
     if not 0 <= seconds <= model.MAX_SLOW_MODE_SECONDS:
         raise InvalidInput("Slow mode is 0 to 300 seconds", field="seconds")
     with db.transaction() as session:
         show = load_show(session, show_id)
         require_moderator(session, actor, show)
         show.slow_mode_seconds = seconds
-    events.broadcast(show_id, {"type": "slow_mode", "seconds": seconds})
+        record(session, SlowModeChanged(show_id, seconds))
 
 
 def set_moderator(db: Database, actor: Actor, show_id: int, user_id: int, on: bool) -> None:

@@ -6,7 +6,9 @@ the room in one query, counts every buyer against the per-buyer limit in one ups
 inserts the pending purchases and every tap's idempotency record in one go, and takes the
 sale's units with one conditional UPDATE, last: the sale's row stays locked until the
 commit, and every buyer in the room waits for it. Claimed one after the other, a crowd's
-taps would queue on that row.
+taps would queue on that row. The units left are recorded for the room in the same
+transaction (one ``StockChanged`` per batch, and ``SaleSoldOut`` with the last unit): the
+room is told once it commits.
 
 Each tap gets its own outcome: claimed (a pending purchase); the stored result of its key
 (a retry); refused, with the error stored under its key so that a retry gets it again;
@@ -70,12 +72,12 @@ from liveshop.live.orm import (
     ShowProduct,
 )
 from liveshop.live.purchase_settlement import pending_view, purchase_view
-from liveshop.live.room_events import RoomEvents
 from liveshop.live.sale_units import (
     SaleStock,
-    announce_units_left,
     close_gate,
+    record_units_left,
     running_sale,
+    tell_gate,
     units_left,
 )
 from liveshop.live.schemas import BuyView
@@ -115,8 +117,7 @@ NEXT_ROUND = NextRound.TAP
 Claimed = BuyView | PurchaseTerms | NextRound | Exception
 
 
-def claim_units(db: Database, events: RoomEvents, gate: SoldOutGate,
-                taps: Sequence[Tap]) -> list[Claimed]:
+def claim_units(db: Database, gate: SoldOutGate, taps: Sequence[Tap]) -> list[Claimed]:
     """Each tap's outcome, in order (see the module's docstring). Only the database is
     touched, in a few statements for all of them."""
     outcomes: list[Claimed] = [NEXT_ROUND] * len(taps)
@@ -133,8 +134,7 @@ def claim_units(db: Database, events: RoomEvents, gate: SoldOutGate,
         else:
             by_variant[(tap.show_id, tap.variant_id)].append(index)
     for (show_id, variant_id), indexes in by_variant.items():
-        claim = _VariantClaim(db, events, gate, show_id, variant_id,
-                              [taps[index] for index in indexes])
+        claim = _VariantClaim(db, gate, show_id, variant_id, [taps[index] for index in indexes])
         try:
             claimed = claim.run()
         except Exception as error:  # e.g. the database is down: each of its taps says so
@@ -179,9 +179,9 @@ class _Attempt:
 class _VariantClaim:
     """The taps on one show's variant (one per buyer), claimed together."""
 
-    def __init__(self, db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
-                 variant_id: int, taps: list[Tap]) -> None:
-        self.db, self.events, self.gate = db, events, gate
+    def __init__(self, db: Database, gate: SoldOutGate, show_id: int, variant_id: int,
+                 taps: list[Tap]) -> None:
+        self.db, self.gate = db, gate
         self.show_id, self.variant_id, self.taps = show_id, variant_id, taps
         self.outcomes: dict[int, Claimed] = {}
 
@@ -210,8 +210,8 @@ class _VariantClaim:
                 if attempt.sold_out is not None:
                     self._refuse_sold_out(attempt.sold_out_taps, attempt.sold_out)
                 if attempt.stock is not None:
-                    announce_units_left(self.db, self.events, self.gate, self.show_id,
-                                        self.variant_id, attempt.stock)
+                    tell_gate(self.db, self.gate, self.show_id, self.variant_id,
+                              attempt.stock)
                 break
         return [self.outcomes.get(index, NEXT_ROUND) for index in range(len(self.taps))]
 
@@ -243,6 +243,7 @@ class _VariantClaim:
         if attempt.units:
             assert room is not None and room.sale_id is not None
             attempt.stock = _take_units(session, room.sale_id, attempt.units)
+            record_units_left(session, self.show_id, attempt.stock)
         return attempt
 
     def _claim_on_sale(self, session: Session, attempt: _Attempt, room: RoomForTap,

@@ -8,13 +8,13 @@ from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
 from liveshop.catalog.access import owned_shop
 from liveshop.catalog.orm import Shop
-from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.core.errors import Forbidden, InvalidInput, NotFound
+from liveshop.core.events import record
+from liveshop.live.events import HostChanged
 from liveshop.live.model import ShowStatus
 from liveshop.live.orm import FlashSale, ShopCreator, Show, ShowModerator
-from liveshop.live.room_events import CLOSE_RESYNC, RoomEvents
-from liveshop.live.sales import announce_stock, close_sales, variant_stock
+from liveshop.live.sales import close_sales, record_sales_ended
 from liveshop.live.video_link import video_link
 
 
@@ -36,8 +36,7 @@ def invite_creator(db: Database, actor: Actor, shop_id: int, creator_id: int,
             existing.commission_bp = commission_bp
 
 
-def remove_creator(db: Database, events: RoomEvents, settings: Settings, actor: Actor,
-                   shop_id: int, creator_id: int) -> None:
+def remove_creator(db: Database, actor: Actor, shop_id: int, creator_id: int) -> None:
     """End the creator's grant, and with it every host power over the shop's shows.
 
     In the same transaction each show of the shop that the creator hosts and that has not
@@ -70,22 +69,12 @@ def remove_creator(db: Database, events: RoomEvents, settings: Settings, actor: 
         session.execute(update(Show).where(Show.id.in_(handed_back))
                         .values(host_id=shop.owner_id))
         # Stopped like any sale: its unclaimed units go back to ordinary stock.
-        stopped = close_sales(session, "stopped", FlashSale.show_id.in_(handed_back))
-        stock = variant_stock(session, {sale.variant_id for sale in stopped})
-        cut_off = video.hand_over(session, handed_back)
+        record_sales_ended(session, close_sales(
+            session, "stopped", FlashSale.show_id.in_(handed_back)), "stopped")
         owner = session.get_one(User, shop.owner_id)
-        host = {"type": "host", "host_id": owner.id, "host_name": owner.display_name}
-    for sale in stopped:
-        events.broadcast(sale.show_id, {"type": "sale_ended", "sale_id": sale.id,
-                                        "reason": "stopped"})
-        announce_stock(events, sale.show_id, {sale.variant_id: stock[sale.variant_id]})
-    for show_id in handed_back:
-        events.broadcast(show_id, host)
-        # The creator's sockets were staff (orders, host controls): they reconnect for a
-        # snapshot of what they may do now.
-        events.to_user(show_id, creator_id, host, disconnect=True, close_code=CLOSE_RESYNC)
-    for show_id in cut_off:
-        events.broadcast(show_id, video.cut_off_event(settings.hls_base_url, show_id))
+        for show_id in handed_back:
+            record(session, HostChanged(show_id, owner.id, owner.display_name, creator_id))
+        video.hand_over(session, handed_back)
 
 
 def hostable_shop_ids(db: Database, actor: Actor) -> list[int]:

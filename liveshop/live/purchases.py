@@ -25,18 +25,15 @@ from liveshop.accounts.model import Actor
 from liveshop.checkout import one_tap
 from liveshop.checkout import service as checkout
 from liveshop.checkout.model import validate_quantity
-from liveshop.checkout.schemas import CheckoutView
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.core.errors import DomainError
 from liveshop.core.idempotency import validate_key
 from liveshop.core.ratelimit import RateLimiter
-from liveshop.inventory import service as inventory
 from liveshop.live import claims, purchase_settlement, sale_units
 from liveshop.live.claims import Tap
 from liveshop.live.model import PurchaseTerms, sold_out
 from liveshop.live.purchase_settlement import DuePurchase, SettlementQueue
-from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import BuyView
 from liveshop.live.sold_out import SoldOutGate
 from liveshop.live.tap_batches import TapBatches
@@ -56,10 +53,10 @@ class LivePurchases:
     and settlement queue); the sold-out ``gate`` is the process's."""
 
     def __init__(self, db: Database, settings: Settings, payments: PaymentProvider,
-                 limiter: RateLimiter, events: RoomEvents, gate: SoldOutGate) -> None:
+                 limiter: RateLimiter, gate: SoldOutGate) -> None:
         self._db, self._settings, self._payments = db, settings, payments
-        self._limiter, self._events, self.gate = limiter, events, gate
-        self._taps = TapBatches(functools.partial(claims.claim_units, db, events, gate), gate)
+        self._limiter, self.gate = limiter, gate
+        self._taps = TapBatches(functools.partial(claims.claim_units, db, gate), gate)
         self._settlement = SettlementQueue()
         self._paying_now = asyncio.Semaphore(PAID_AT_ONCE)
 
@@ -96,22 +93,22 @@ class LivePurchases:
 
     def settle(self, due: DuePurchase) -> None:
         """5. Pay for a claimed purchase with the units its sale holds: checkout and charge
-        under the tap's key, then paid; or, if that fails, its units go back to the sale."""
+        under the tap's key (the room's control panel is told of the order paid), then
+        paid; or, if that fails, its units go back to the sale."""
         purchase, buyer = due.purchase, due.buyer
         try:
             paid = one_tap.buy_now(
                 self._db, self._payments, self._settings, buyer, purchase.variant_id,
                 purchase.quantity, MARKETS[purchase.market], purchase.idempotency_key,
                 unit_price_override=purchase.unit_price, show_id=purchase.show_id,
-                creator_id=purchase.creator_id, hold_id=due.hold_id)
+                creator_id=purchase.creator_id, hold_id=due.hold_id,
+                flash_sale_id=purchase.sale_id)
         except DomainError as error:
             if error.code == purchase_settlement.IN_PROGRESS:
                 raise  # left leased: tried again once the lease runs out
             self._give_back(due, error)
             return
         purchase_settlement.mark_paid(self._db, purchase.id, paid.id)
-        self._announce_paid(purchase.show_id, purchase.variant_id, purchase.sale_id, paid,
-                            buyer)
 
     def settle_next(self) -> bool:
         """Settle the oldest pending purchase nobody holds; False when there is none."""
@@ -142,7 +139,6 @@ class LivePurchases:
         paid = one_tap.buy_now(self._db, self._payments, self._settings, tap.actor,
                                tap.variant_id, tap.quantity, tap.market, tap.idempotency_key,
                                show_id=tap.show_id, creator_id=terms.creator_id)
-        self._announce_paid(tap.show_id, tap.variant_id, None, paid, tap.actor)
         return purchase_settlement.paid_view(paid, None, None)
 
     def _give_back(self, due: DuePurchase, error: DomainError) -> None:
@@ -151,8 +147,7 @@ class LivePurchases:
         purchase = due.purchase
         stock = sale_units.give_back_units(self._db, self._settings, purchase, due.buyer)
         purchase_settlement.mark_failed(self._db, purchase.id, error)
-        sale_units.announce_units_left(self._db, self._events, self.gate, purchase.show_id,
-                                       purchase.variant_id, stock)
+        sale_units.tell_gate(self._db, self.gate, purchase.show_id, purchase.variant_id, stock)
 
     def _give_up(self, due: DuePurchase, error: Exception) -> None:
         """Stop retrying a purchase that keeps failing: its units go back on sale and the
@@ -160,7 +155,7 @@ class LivePurchases:
         and its units stay sold."""
         purchase = due.purchase
         if not purchase_settlement.is_pending(self._db, purchase.id):
-            return  # failed after it was settled (e.g. telling the room): nothing to undo
+            return  # settled meanwhile (e.g. by another process): nothing to undo
         opened = one_tap.one_tap_checkout(self._db, due.buyer, purchase.idempotency_key)
         if opened is not None and opened.status == "paid":
             purchase_settlement.mark_paid(self._db, purchase.id, opened.id)
@@ -173,18 +168,3 @@ class LivePurchases:
         self._give_back(due, purchase_settlement.could_not_complete())
         log.error("gave up flash-sale purchase %s after %d attempts; its units went back on "
                   "sale", purchase.id, purchase.attempts, exc_info=error)
-
-    def _announce_paid(self, show_id: int, variant_id: int, sale_id: int | None,
-                       paid: CheckoutView, buyer: Actor) -> None:
-        """The variant's stock after a purchase, and the order for the control room."""
-        with self._db.read() as session:
-            level = inventory.stock_of(session, [variant_id]).get(variant_id)
-        self._events.stock(show_id, {"variants": {
-            str(variant_id): [level.available, level.version] if level else [0, 0]}})
-        for order in paid.orders:
-            self._events.to_staff(show_id, {
-                "type": "order", "number": order.number, "total": order.total,
-                "currency": paid.currency, "buyer": buyer.display_name,
-                "items": [f"{line.quantity} x {line.product_title}" for line in order.lines],
-                "sale_id": sale_id,
-            })

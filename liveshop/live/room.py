@@ -24,8 +24,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from liveshop.live.broker import Broker, InProcessBroker, RedisBroker
+from liveshop.live.frames import ChatMessage, StockFrame, encode
 from liveshop.live.presence import RedisPresence
-from liveshop.live.room_events import CLOSE_BANNED, RoomEvents, channel_of, encode
+from liveshop.live.room_events import (
+    CLOSE_BANNED,
+    Envelope,
+    RoomEvents,
+    StockUpdate,
+    channel_of,
+)
 from liveshop.live.snapshots import SnapshotCache
 
 log = logging.getLogger("liveshop.live")
@@ -36,16 +43,18 @@ VIEWERS_INTERVAL_SECONDS = 1.0
 # Sockets offered a frame per turn of the event loop: few enough that requests are served
 # between the chunks of a pass over thousands of sockets.
 FANOUT_CHUNK = 500
-def merge_stock(older: dict[str, Any] | None, newer: dict[str, Any]) -> dict[str, Any]:
+
+
+def merge_stock(older: StockUpdate | None, newer: StockUpdate) -> StockUpdate:
     """Coalesce stock updates. Updates carry versions (variants: {id: [available, version]},
     sale: {id, remaining, v}) because purchases publish concurrently and may arrive out of
     order: the higher version wins."""
-    merged: dict[str, Any] = {"variants": dict((older or {}).get("variants", {})),
-                              "sale": (older or {}).get("sale")}
+    variants = dict((older or {}).get("variants", {}))
     for variant_id, (available, version) in newer.get("variants", {}).items():
-        current = merged["variants"].get(variant_id)
+        current = variants.get(variant_id)
         if current is None or version >= current[1]:
-            merged["variants"][variant_id] = [available, version]
+            variants[variant_id] = [available, version]
+    merged: StockUpdate = {"variants": variants, "sale": (older or {}).get("sale")}
     sale = newer.get("sale")
     current_sale = merged["sale"]
     if sale is not None and (current_sale is None or current_sale["id"] != sale["id"]
@@ -73,10 +82,11 @@ class Room:
     generation: int
     connections: set[Connection] = field(default_factory=set)
     visitors: dict[str, int] = field(default_factory=dict)
-    pending_chat: list[dict[str, Any]] = field(default_factory=list)
+    pending_chat: list[ChatMessage] = field(default_factory=list)
     pending_hearts: int = 0
+    # Reactions counted here since the last tick, published by the hub itself.
     local_hearts: int = 0
-    latest_stock: dict[str, Any] | None = None
+    latest_stock: StockUpdate | None = None
     stock_sent_at: float = 0.0
     # Versions already sent, so a late, older update is never shown after a newer one.
     sent_versions: dict[str, int] = field(default_factory=dict)
@@ -198,27 +208,25 @@ class Hub:
     # --- delivery ---
 
     def _receive(self, channel: str, message: bytes) -> None:
-        envelope = json.loads(message)
+        envelope: Envelope = json.loads(message)
         show_id = int(channel.rsplit(":", 1)[1])
         room = self.rooms.get(show_id)
         if room is None:
             return
-        target = envelope["to"]
-        if target != "hearts":  # reactions are not part of the snapshot
+        if envelope["to"] != "hearts":  # reactions are not part of the snapshot
             room.generation = next(self._generations)
-        if target == "chat":
+        if envelope["to"] == "chat":
             room.pending_chat.append(envelope["message"])
-        elif target == "stock":
+        elif envelope["to"] == "stock":
             room.latest_stock = merge_stock(room.latest_stock, envelope["stock"])
-        elif target == "hearts":
+        elif envelope["to"] == "hearts":
             room.pending_hearts += int(envelope["count"])
-        elif target == "all":
+        elif envelope["to"] == "all":
             self._deliver(room, encode(envelope["event"]))
-        elif target == "staff":
+        elif envelope["to"] == "staff":
             self._deliver(room, encode(envelope["event"]), lambda c: c.is_staff)
-        elif target == "user":
-            user = envelope["user"]
-            code = int(envelope.get("close", CLOSE_BANNED))
+        elif envelope["to"] == "user":
+            user, code = envelope["user"], int(envelope.get("close", CLOSE_BANNED))
             self._deliver(room, encode(envelope["event"]), lambda c: c.user_id == user,
                           then=(lambda: self._disconnect(room, user, code))
                           if envelope.get("disconnect") else None)
@@ -270,6 +278,7 @@ class Hub:
         now = time.monotonic() if now is None else now
         for room in list(self.rooms.values()):
             if room.local_hearts:
+                # Counted in memory, not committed by a use case: published directly.
                 self.events.hearts(room.show_id, room.local_hearts)
                 room.local_hearts = 0
             if room.pending_chat:
@@ -290,13 +299,13 @@ class Hub:
                 self._deliver(room, encode({"type": "viewers", "count": room.viewer_count}))
 
     @staticmethod
-    def _fresh_stock(room: Room, stock: dict[str, Any]) -> dict[str, Any] | None:
+    def _fresh_stock(room: Room, stock: StockUpdate) -> StockFrame | None:
         variants = {}
-        for variant_id, (available, version) in stock["variants"].items():
+        for variant_id, (available, version) in stock.get("variants", {}).items():
             if version > room.sent_versions.get(f"variant:{variant_id}", -1):
                 room.sent_versions[f"variant:{variant_id}"] = version
                 variants[variant_id] = available
-        frame: dict[str, Any] = {"type": "stock", "variants": variants}
+        frame: StockFrame = {"type": "stock", "variants": variants}
         sale = stock.get("sale")
         if sale is not None and sale["v"] > room.sent_versions.get(f"sale:{sale['id']}", -1):
             room.sent_versions[f"sale:{sale['id']}"] = sale["v"]

@@ -1,19 +1,18 @@
 """The room's WebSocket endpoint: snapshot on connect, then events; chat and reactions in.
 
-Protocol: docs/live-protocol.md. Buying and moderation go through the HTTP API (they need
-idempotency keys and clear status codes); their results arrive here as events.
+Protocol: docs/live-protocol.md, its messages typed in liveshop/live/frames.py. Buying and
+moderation go through the HTTP API (they need idempotency keys and clear status codes);
+their results arrive here as events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable
-from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -27,9 +26,20 @@ from liveshop.core.errors import DomainError
 from liveshop.live import chat, snapshots
 from liveshop.live.admission import address_key
 from liveshop.live.deps import Live
+from liveshop.live.frames import (
+    ErrorFrame,
+    Ping,
+    PongFrame,
+    React,
+    Refusal,
+    SendChat,
+    encode,
+    joiner_snapshot,
+    parse_client_message,
+)
 from liveshop.live.model import epoch_ms
 from liveshop.live.room import Hub
-from liveshop.live.room_events import CLOSE_BANNED, CLOSE_TOO_SLOW, encode
+from liveshop.live.room_events import CLOSE_BANNED, CLOSE_TOO_SLOW
 from liveshop.live.socket_writes import send_now_of
 from liveshop.markets.model import MARKETS, market_from_accept_language
 from liveshop.web.context import AppContext
@@ -187,10 +197,10 @@ async def _send_snapshot(context: AppContext, hub: Hub, connection: SocketConnec
     else:
         shared, you = await asyncio.gather(shared_part, run_in_threadpool(
             snapshots.room_viewer, context.db, show_id, actor))
-    connection.is_staff = bool(you["can_moderate"])
+    connection.is_staff = you["can_moderate"]
     # Not kept in the caller's frame: the socket's coroutine outlives the snapshot by hours.
-    connection.start(f'{shared[:-1]},"server_time":{epoch_ms(utcnow())},'
-                     f'"viewers":{hub.viewer_count(show_id)},"you":{encode(you)}}}')
+    connection.start(joiner_snapshot(shared, epoch_ms(utcnow()), hub.viewer_count(show_id),
+                                     you))
 
 
 @router.websocket("/ws/shows/{show_id}")
@@ -208,10 +218,11 @@ async def room(websocket: WebSocket, show_id: int, live: Live) -> None:
     user_id = websocket.session.get("uid")
     user_id = user_id if isinstance(user_id, int) else None
     if not allowance.take(address, user_id):
-        await websocket.send_text(encode({
+        too_many: ErrorFrame = {
             "type": "error", "code": "too_many_sockets",
             "message": "Too many live rooms are open from here; close one and this one "
-                       "reconnects"}))
+                       "reconnects"}
+        await websocket.send_text(encode(too_many))
         await websocket.close(code=CLOSE_TOO_MANY_SOCKETS)
         return
     try:
@@ -226,8 +237,9 @@ async def _serve_room(websocket: WebSocket, show_id: int, context: AppContext, h
     try:
         if actor is not None and await run_in_threadpool(
                 chat.is_banned, context.db, show_id, actor.user_id):
-            await websocket.send_text(encode({"type": "error", "code": "banned",
-                                              "message": "You are banned from this shop's shows"}))
+            banned: ErrorFrame = {"type": "error", "code": "banned",
+                                  "message": "You are banned from this shop's shows"}
+            await websocket.send_text(encode(banned))
             await websocket.close(code=CLOSE_BANNED)
             return
     except DomainError:
@@ -272,39 +284,37 @@ async def _read_forever(websocket: WebSocket, context: AppContext, hub: Hub,
                 raise WebSocketDisconnect(received.get("code", 1000), received.get("reason"))
             return
         if len(raw) > MAX_INCOMING_BYTES:
-            _error(connection, "too_large", "Message too large", None, None)
+            connection.offer(encode(Refusal("too_large", "Message too large", None).frame()))
             continue
-        try:
-            message: dict[str, Any] = json.loads(raw)
-            kind = message["type"]
-        except (ValueError, KeyError, TypeError):
-            _error(connection, "invalid", "Send JSON with a type", "type", None)
-            continue
-        ref = message.get("ref")
-        if kind == "ping":
-            connection.offer(encode({"type": "pong", "server_time": epoch_ms(utcnow()),
-                                     "ref": ref}))
-        elif kind == "react":
+        message = parse_client_message(raw)
+        if isinstance(message, Refusal):
+            connection.offer(encode(message.frame()))
+        elif isinstance(message, Ping):
+            pong: PongFrame = {"type": "pong", "server_time": epoch_ms(utcnow()),
+                               "ref": message.ref}
+            connection.offer(encode(pong))
+        elif isinstance(message, React):
             now = time.monotonic()
             if now - reactions_window >= 1:
                 reactions_window, reactions = now, 0
             reactions += 1
             if reactions <= REACTIONS_PER_SECOND:
                 hub.react(show_id)
-        elif kind == "chat":
-            if actor is None:
-                _error(connection, "not_authenticated", "Log in to chat", "text", ref)
-                continue
-            try:
-                await run_in_threadpool(chat.post_chat, context.db, context.limiter,
-                                        hub.events, actor, show_id, str(message.get("text", "")))
-            except DomainError as error:
-                _error(connection, error.code, error.message, error.field, ref)
-        else:
-            _error(connection, "unknown_type", f"Unknown message type {kind!r}", "type", ref)
+        elif isinstance(message, SendChat):
+            await _post_chat(context, connection, actor, show_id, message)
 
 
-def _error(connection: SocketConnection, code: str, message: str, field: str | None,
-           ref: Any) -> None:
-    connection.offer(encode({"type": "error", "code": code, "message": message,
-                             "field": field, "ref": ref}))
+async def _post_chat(context: AppContext, connection: SocketConnection, actor: Actor | None,
+                     show_id: int, message: SendChat) -> None:
+    """Post as the chat API posts (the room hears it once committed), or answer why not."""
+    refused: Refusal | None = None
+    if actor is None:
+        refused = Refusal("not_authenticated", "Log in to chat", "text", message.ref)
+    else:
+        try:
+            await run_in_threadpool(chat.post_chat, context.db, context.limiter, actor,
+                                    show_id, message.text)
+        except DomainError as error:
+            refused = Refusal(error.code, error.message, error.field, message.ref)
+    if refused is not None:
+        connection.offer(encode(refused.frame()))

@@ -1,5 +1,6 @@
 """A flash sale's units left: taken by a claim (liveshop/live/claims.py), given back by a
-purchase that failed, and announced to the room and to this process's sold-out gate."""
+purchase that failed, recorded for the room in the transaction that changed them, and told
+to this process's sold-out gate after it commits."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from sqlalchemy.orm import Session
 from liveshop.accounts.model import Actor
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
+from liveshop.core.events import record
 from liveshop.core.idempotency import run_once
 from liveshop.inventory import service as inventory
 from liveshop.live import model
+from liveshop.live.events import SaleSoldOut, StockChanged
 from liveshop.live.orm import FlashSale, FlashSaleClaim, SalePurchase
-from liveshop.live.room_events import RoomEvents
 from liveshop.live.sold_out import SoldOutGate
 
 # A tap's give-back of its units is stored under its Idempotency-Key in a scope of its own
@@ -53,19 +55,26 @@ def close_gate(session: Session, gate: SoldOutGate, show_id: int, variant_id: in
     return claimants
 
 
-def announce_units_left(db: Database, events: RoomEvents, gate: SoldOutGate, show_id: int,
-                        variant_id: int, stock: SaleStock) -> None:
-    """Units left in the sale, after a claim or a give-back: sold out closes the gate, units
-    left reopen it. The versions let the gate and the hubs drop what arrives out of order."""
+def record_units_left(session: Session, show_id: int, stock: SaleStock) -> None:
+    """In the transaction that took or gave back units: the room is told the units left,
+    and that the sale sold out when none are."""
+    record(session, StockChanged(show_id, sale={
+        "id": stock.sale_id, "remaining": stock.remaining, "v": stock.version}))
+    if stock.remaining == 0:
+        record(session, SaleSoldOut(show_id, stock.sale_id))
+
+
+def tell_gate(db: Database, gate: SoldOutGate, show_id: int, variant_id: int,
+              stock: SaleStock) -> None:
+    """After the commit that left the sale ``stock``: sold out closes this process's gate,
+    units left reopen it. Called directly, not as a handler of the events above: the gate
+    is this process's own memory, and the claimer must have closed it before it answers
+    the taps. The versions let the gate drop what arrives out of order."""
     if stock.remaining == 0:
         with db.read() as session:
             close_gate(session, gate, show_id, variant_id, stock.sale_id, stock.version)
     else:
         gate.reopen(show_id, variant_id, stock.sale_id, stock.version)
-    events.stock(show_id, {"sale": {"id": stock.sale_id, "remaining": stock.remaining,
-                                    "v": stock.version}})
-    if stock.remaining == 0:
-        events.broadcast(show_id, {"type": "sale_sold_out", "sale_id": stock.sale_id})
 
 
 def give_back_units(db: Database, settings: Settings, purchase: SalePurchase,
@@ -76,7 +85,7 @@ def give_back_units(db: Database, settings: Settings, purchase: SalePurchase,
     sale_id, quantity = purchase.sale_id, purchase.quantity
 
     def give_back(session: Session) -> tuple[int, Any]:
-        stock = _give_back(session, sale_id, buyer.user_id, quantity)
+        stock = _give_back(session, purchase.show_id, sale_id, buyer.user_id, quantity)
         return 200, {"released": quantity, "remaining": stock.remaining, "v": stock.version}
 
     released = run_once(db, user_id=buyer.user_id, key=purchase.idempotency_key,
@@ -88,9 +97,11 @@ def give_back_units(db: Database, settings: Settings, purchase: SalePurchase,
     return SaleStock(sale_id, int(released["remaining"]), int(released["v"]))
 
 
-def _give_back(session: Session, sale_id: int, buyer_id: int, quantity: int) -> SaleStock:
+def _give_back(session: Session, show_id: int, sale_id: int, buyer_id: int, quantity: int
+               ) -> SaleStock:
     """One conditional UPDATE decides where the units go, so a sale ending meanwhile
-    (liveshop/live/sales.py) counts them exactly once."""
+    (liveshop/live/sales.py) counts them exactly once. Units back on sale are recorded for
+    the room; those of a sale over go back to ordinary stock (its room saw it end)."""
     session.execute(update(FlashSaleClaim)
                     .where(FlashSaleClaim.sale_id == sale_id,
                            FlashSaleClaim.buyer_id == buyer_id)
@@ -103,7 +114,9 @@ def _give_back(session: Session, sale_id: int, buyer_id: int, quantity: int) -> 
                                    version=FlashSale.version + 1)
                            .returning(FlashSale.remaining, FlashSale.version)).first()
     if back is not None:
-        return SaleStock(sale_id, back.remaining, back.version)
+        stock = SaleStock(sale_id, back.remaining, back.version)
+        record_units_left(session, show_id, stock)
+        return stock
     over = session.execute(select(FlashSale.hold_id, FlashSale.remaining, FlashSale.version)
                            .where(FlashSale.id == sale_id)).one()
     inventory.unhold(session, over.hold_id, quantity, note=f"flash sale {sale_id} over")

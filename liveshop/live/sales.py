@@ -9,7 +9,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Literal
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
@@ -18,13 +18,15 @@ from liveshop.accounts.model import Actor
 from liveshop.catalog.orm import Variant
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, InvalidInput, NotFound
+from liveshop.core.events import record
 from liveshop.inventory import service as inventory
 from liveshop.inventory.orm import StockLevel
 from liveshop.live import model
 from liveshop.live.access import load_show, markets_of, require_host
+from liveshop.live.events import SaleEnded, SaleStarted, StockChanged
+from liveshop.live.frames import FlashSaleCard
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.orm import FlashSale, ShowProduct
-from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import SaleIn, SaleView
 from liveshop.markets.model import MARKETS
 
@@ -43,7 +45,8 @@ def _sale_view(session: Session, sale: FlashSale) -> SaleView:
                     status=sale.status)
 
 
-def sale_event(session: Session, sale: FlashSale) -> dict[str, Any]:
+def sale_card(session: Session, sale: FlashSale) -> FlashSaleCard:
+    """The sale as the room shows it (docs/live-protocol.md, "A flash sale")."""
     variant = session.get(Variant, sale.variant_id)
     assert variant is not None
     regular = {p.market: p.amount_minor for p in variant.prices}
@@ -69,8 +72,7 @@ def active_sale(session: Session, show_id: int, now: datetime | None = None) -> 
     ).order_by(FlashSale.id.desc())).first()
 
 
-def start_sale(db: Database, events: RoomEvents, actor: Actor, show_id: int,
-               data: SaleIn) -> SaleView:
+def start_sale(db: Database, actor: Actor, show_id: int, data: SaleIn) -> SaleView:
     with db.transaction() as session:
         show = load_show(session, show_id, lock=True)
         require_host(session, actor, show)
@@ -101,16 +103,12 @@ def start_sale(db: Database, events: RoomEvents, actor: Actor, show_id: int,
             available = variant_stock(session, [variant.id]).get(variant.id, [0])[0]
             raise Conflict(f"Only {available} units are in stock", field="quantity",
                            code="not_enough_stock") from None
-        event = sale_event(session, sale)
-        view = _sale_view(session, sale)
-        stock = variant_stock(session, [variant.id])
-    events.broadcast(show_id, {"type": "sale", "sale": event})
-    announce_stock(events, show_id, stock)
-    return view
+        record(session, SaleStarted(show_id, sale_card(session, sale)))
+        record(session, StockChanged.of_variants(show_id, variant_stock(session, [variant.id])))
+        return _sale_view(session, sale)
 
 
-def stop_sale(db: Database, events: RoomEvents, actor: Actor, show_id: int,
-              sale_id: int) -> SaleView:
+def stop_sale(db: Database, actor: Actor, show_id: int, sale_id: int) -> SaleView:
     with db.transaction() as session:
         show = load_show(session, show_id)
         require_host(session, actor, show)
@@ -121,45 +119,38 @@ def stop_sale(db: Database, events: RoomEvents, actor: Actor, show_id: int,
         session.refresh(sale)
         if not stopped:
             raise Conflict(f"The sale is already {sale.status}", field="sale_id")
-        view = _sale_view(session, sale)
-        stock = variant_stock(session, [sale.variant_id])
-    events.broadcast(show_id, {"type": "sale_ended", "sale_id": sale_id, "reason": "stopped"})
-    announce_stock(events, show_id, stock)
-    return view
+        record_sales_ended(session, stopped, "stopped")
+        return _sale_view(session, sale)
 
 
-async def end_expired_sales_forever(db: Database, events: RoomEvents) -> None:
+async def end_expired_sales_forever(db: Database) -> None:
     """Run :func:`end_expired_sales` every ``SALE_SWEEP_SECONDS`` (a task of the app)."""
     while True:
         await asyncio.sleep(SALE_SWEEP_SECONDS)
         try:
-            await asyncio.to_thread(end_expired_sales, db, events)
+            await asyncio.to_thread(end_expired_sales, db)
         except Exception:
             log.exception("ending expired flash sales failed")
 
 
-def end_expired_sales(db: Database, events: RoomEvents, now: datetime | None = None) -> int:
+def end_expired_sales(db: Database, now: datetime | None = None) -> int:
     """Close sales whose time ran out, so prices revert for everyone."""
     now = now or utcnow()
     with db.transaction() as session:
         expired = close_sales(session, "ended", FlashSale.ends_at <= now)
-        stock = variant_stock(session, [sale.variant_id for sale in expired])
-    for sale in expired:
-        events.broadcast(sale.show_id, {"type": "sale_ended", "sale_id": sale.id,
-                                        "reason": "time"})
-        announce_stock(events, sale.show_id, {sale.variant_id: stock[sale.variant_id]})
+        record_sales_ended(session, expired, "time")
     return len(expired)
 
 
 @dataclass(frozen=True)
-class _ClosedSale:
+class ClosedSale:
     id: int
     show_id: int
     variant_id: int
 
 
 def close_sales(session: Session, status: str, *which: ColumnElement[bool]
-                 ) -> list[_ClosedSale]:
+                ) -> list[ClosedSale]:
     """End the running sales ``which`` picks and give their unclaimed units back to ordinary
     stock. One conditional UPDATE reads the units left as it ends each sale, so no claim can
     take one in between; units claimed but not yet paid for stay held until their purchase
@@ -174,12 +165,23 @@ def close_sales(session: Session, status: str, *which: ColumnElement[bool]
         if sale.hold_id is not None:
             inventory.unhold(session, sale.hold_id, sale.remaining,
                              note=f"flash sale {sale.id} {status}")
-    return [_ClosedSale(sale.id, sale.show_id, sale.variant_id) for sale in closed]
+    return [ClosedSale(sale.id, sale.show_id, sale.variant_id) for sale in closed]
+
+
+def record_sales_ended(session: Session, closed: list[ClosedSale],
+                       reason: Literal["time", "stopped"]) -> None:
+    """Each sale :func:`close_sales` closed ended for ``reason``; its variant's stock, with
+    the units it gave back."""
+    stock = variant_stock(session, [sale.variant_id for sale in closed])
+    for sale in closed:
+        record(session, SaleEnded(sale.show_id, sale.id, reason))
+        record(session, StockChanged.of_variants(
+            sale.show_id, {sale.variant_id: stock[sale.variant_id]}))
 
 
 def variant_stock(session: Session, variant_ids: Collection[int]) -> dict[int, list[int]]:
     """Units available at regular prices and the stock's version, as room events carry
-    them."""
+    them (:class:`StockChanged`)."""
     if not variant_ids:
         return {}
     return {variant_id: [available, version] for variant_id, available, version in
@@ -187,9 +189,3 @@ def variant_stock(session: Session, variant_ids: Collection[int]) -> dict[int, l
                                    StockLevel.version)
                             .where(StockLevel.variant_id.in_(set(variant_ids))))}
 
-
-def announce_stock(events: RoomEvents, show_id: int, stock: dict[int, list[int]]) -> None:
-    if stock:
-        events.stock(show_id, {"variants": {str(variant_id): available_and_version
-                                            for variant_id, available_and_version
-                                            in stock.items()}})

@@ -1,6 +1,7 @@
 """Live shows: scheduling, the lineup and its product cards, going live and ending, pins,
-and the reads of the show pages. Each use case owns its transaction and tells the room after
-the commit, so a viewer never sees a change that was rolled back."""
+and the reads of the show pages. Each use case owns its transaction and records what the
+room must be told in it (liveshop/live/events.py): told after the commit, so a viewer never
+sees a change that was rolled back."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from liveshop.core import media
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from liveshop.core.events import record
 from liveshop.inventory.orm import StockLevel
 from liveshop.live import model
 from liveshop.live.access import (
@@ -30,7 +32,9 @@ from liveshop.live.access import (
     require_host,
     require_moderator,
 )
+from liveshop.live.events import ProductPinned, ShowEnded, ShowWentLive, StockChanged
 from liveshop.live.follows import notify_audience
+from liveshop.live.frames import CardPrice, ProductCard, VariantCard
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.orm import (
     FlashSale,
@@ -41,8 +45,7 @@ from liveshop.live.orm import (
     ShowProduct,
     ShowReminder,
 )
-from liveshop.live.room_events import RoomEvents
-from liveshop.live.sales import announce_stock, close_sales, variant_stock
+from liveshop.live.sales import close_sales, variant_stock
 from liveshop.live.schemas import ShowCreate, ShowStats, ShowUpdate, ShowView
 from liveshop.markets.model import MARKETS, get_market
 from liveshop.orders.orm import Order
@@ -200,20 +203,19 @@ def list_shows(db: Database, market: str | None = None, status: str | None = Non
         return show_views(session, _listed_shows(session, market, status, shop_id, limit))
 
 
-def go_live(db: Database, events: RoomEvents, actor: Actor, show_id: int) -> ShowView:
+def go_live(db: Database, actor: Actor, show_id: int) -> ShowView:
     with db.transaction() as session:
         show = load_show(session, show_id, lock=True)
         require_host(session, actor, show)
         model.ensure_show_transition(show.status, ShowStatus.LIVE)
-        show.status, show.started_at = ShowStatus.LIVE, utcnow()
+        now = utcnow()
+        show.status, show.started_at = ShowStatus.LIVE, now
         notify_audience(session, show, f"Live now: {show.title}")
-        view = show_view(session, show)
-    events.broadcast(show_id, {"type": "status", "status": "live",
-                               "started_at": epoch_ms(view.started_at or utcnow())})
-    return view
+        record(session, ShowWentLive(show_id, epoch_ms(now)))
+        return show_view(session, show)
 
 
-def end_show(db: Database, events: RoomEvents, actor: Actor | None, show_id: int) -> ShowView:
+def end_show(db: Database, actor: Actor | None, show_id: int) -> ShowView:
     """End the show (actor None: the system, e.g. the publisher never came back)."""
     with db.transaction() as session:
         show = load_show(session, show_id, lock=True)
@@ -226,22 +228,21 @@ def end_show(db: Database, events: RoomEvents, actor: Actor | None, show_id: int
                                               ShowPin.unpinned_at.is_(None))
                         .values(unpinned_at=now))
         ended = close_sales(session, "ended", FlashSale.show_id == show_id)
-        stock = variant_stock(session, [sale.variant_id for sale in ended])
-        view = show_view(session, show)
-    events.broadcast(show_id, {"type": "status", "status": "ended"})
-    announce_stock(events, show_id, stock)
-    return view
+        record(session, ShowEnded(show_id))
+        record(session, StockChanged.of_variants(
+            show_id, variant_stock(session, [sale.variant_id for sale in ended])))
+        return show_view(session, show)
 
 
 def product_cards(session: Session, product_ids: Collection[int],
-                  markets: list[str]) -> dict[int, dict[str, Any]]:
+                  markets: list[str]) -> dict[int, ProductCard]:
     """The cards shown over the video, by product id, in three queries however many
     products (a lineup must not cost queries per product). Prices for every market of the
     show, so one encoded frame serves every viewer; the client shows its own market's price.
     A variant without a price in those markets is left out."""
     titles = dict(session.execute(
         select(Product.id, Product.title).where(Product.id.in_(product_ids))).all())
-    variants: dict[int, dict[int, dict[str, Any]]] = {}
+    variants: dict[int, dict[int, VariantCard]] = {}
     for row in session.execute(
             select(Variant.product_id, Variant.id, Variant.option1, Variant.option2,
                    Variant.option3, VariantPrice.market, VariantPrice.amount_minor,
@@ -251,32 +252,31 @@ def product_cards(session: Session, product_ids: Collection[int],
             .where(Variant.product_id.in_(titles), VariantPrice.market.in_(markets))
             .order_by(Variant.product_id, Variant.position, Variant.id)):
         label = " / ".join(v for v in (row.option1, row.option2, row.option3) if v)
-        variant = variants.setdefault(row.product_id, {}).setdefault(row.id, {
-            "id": row.id, "label": label or "Standard", "prices": {},
-            "available": row.available or 0})
-        variant["prices"][row.market] = {
-            "amount": row.amount_minor, "compare_at": row.compare_at_minor,
-            "formatted": MARKETS[row.market].format(row.amount_minor)}
+        variant = variants.setdefault(row.product_id, {}).setdefault(row.id, VariantCard(
+            id=row.id, label=label or "Standard", prices={}, available=row.available or 0))
+        variant["prices"][row.market] = CardPrice(
+            amount=row.amount_minor, compare_at=row.compare_at_minor,
+            formatted=MARKETS[row.market].format(row.amount_minor))
     images = catalog.first_images(session, titles)
-    return {product_id: {
-        "id": product_id, "title": title,
-        "image": media.url_of(images[product_id].path) if product_id in images else None,
-        "variants": list(variants.get(product_id, {}).values()),
-    } for product_id, title in titles.items()}
+    return {product_id: ProductCard(
+        id=product_id, title=title,
+        image=media.url_of(images[product_id].path) if product_id in images else None,
+        variants=list(variants.get(product_id, {}).values()),
+    ) for product_id, title in titles.items()}
 
 
-def product_card(session: Session, product_id: int, markets: list[str]) -> dict[str, Any] | None:
+def product_card(session: Session, product_id: int, markets: list[str]) -> ProductCard | None:
     return product_cards(session, [product_id], markets).get(product_id)
 
 
-def lineup_cards(session: Session, show: Show) -> list[dict[str, Any]]:
+def lineup_cards(session: Session, show: Show) -> list[ProductCard]:
     product_ids = [item.product_id for item in show.lineup]
     cards = product_cards(session, product_ids, markets_of(show))
     return [cards[product_id] for product_id in product_ids if product_id in cards]
 
 
-def pin(db: Database, events: RoomEvents, actor: Actor, show_id: int,
-        product_id: int | None) -> dict[str, Any] | None:
+def pin(db: Database, actor: Actor, show_id: int, product_id: int | None
+        ) -> ProductCard | None:
     with db.transaction() as session:
         show = load_show(session, show_id, lock=True)
         require_host(session, actor, show)
@@ -293,8 +293,8 @@ def pin(db: Database, events: RoomEvents, actor: Actor, show_id: int,
         if product_id is not None:
             session.add(ShowPin(show_id=show_id, product_id=product_id, pinned_at=now))
             card = product_card(session, product_id, markets_of(show))
-    events.broadcast(show_id, {"type": "pin", "product": card})
-    return card
+        record(session, ProductPinned(show_id, card))
+        return card
 
 
 def pin_timeline(db: Database, show_id: int) -> list[dict[str, Any]]:
@@ -328,7 +328,7 @@ def show_stats(db: Database, actor: Actor, show_id: int, viewers: int) -> ShowSt
 @dataclass(frozen=True)
 class ShowPage:
     show: ShowView
-    lineup: list[dict[str, Any]]
+    lineup: list[ProductCard]
     can_host: bool
     can_moderate: bool
     reminded: bool

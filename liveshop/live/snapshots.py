@@ -17,7 +17,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from liveshop.accounts.model import Actor
 from liveshop.core.config import Settings
@@ -25,8 +24,9 @@ from liveshop.core.db import Database
 from liveshop.live import model
 from liveshop.live.access import can_host, can_moderate, load_show, markets_of
 from liveshop.live.chat import banned_from_shop, muted_until, recent_chat
+from liveshop.live.frames import SharedSnapshot, Viewer
 from liveshop.live.model import epoch_ms
-from liveshop.live.sales import active_sale, sale_event
+from liveshop.live.sales import active_sale, sale_card
 from liveshop.live.shows import lineup_cards, product_card, show_view
 from liveshop.live.video_link import video_link
 
@@ -70,7 +70,8 @@ class SnapshotCache:
                 del self._entries[key]
 
 
-def room_snapshot(db: Database, settings: Settings, show_id: int, market: str) -> dict[str, Any]:
+def room_snapshot(db: Database, settings: Settings, show_id: int, market: str
+                  ) -> SharedSnapshot:
     """The part of the snapshot that is the same for every viewer of the room in ``market``
     (shared by joiners through :class:`SnapshotCache`). ``server_time``, ``viewers`` and
     ``you`` are each joiner's own."""
@@ -86,20 +87,20 @@ def room_snapshot(db: Database, settings: Settings, show_id: int, market: str) -
                      "slow_mode_seconds": show.slow_mode_seconds},
             "pinned": product_card(session, show.pinned_product_id, markets)
             if show.pinned_product_id else None,
-            "sale": sale_event(session, sale) if sale else None,
+            "sale": sale_card(session, sale) if sale else None,
             "lineup": lineup_cards(session, show),
-            "chat": [message.model_dump() for message in recent_chat(session, show_id)],
+            "chat": recent_chat(session, show_id),
             "video": video_link().room_view(session, settings.hls_base_url, show_id),
         }
 
 
-ANONYMOUS_VIEWER: dict[str, Any] = {
+ANONYMOUS_VIEWER: Viewer = {
     "user_id": None, "name": None, "can_chat": False, "can_moderate": False,
     "can_host": False, "muted_until": None,
 }
 
 
-def room_viewer(db: Database, show_id: int, actor: Actor) -> dict[str, Any]:
+def room_viewer(db: Database, show_id: int, actor: Actor) -> Viewer:
     """The snapshot's ``you``: what this signed-in viewer may do in the room."""
     with db.read() as session:
         show = load_show(session, show_id)

@@ -20,13 +20,10 @@ class VideoLink(Protocol):
         """The ``video`` object of the room snapshot and the replay (docs/video.md)."""
         ...
 
-    def hand_over(self, session: Session, show_ids: Collection[int]) -> list[int]:
-        """These shows changed hands: a new stream key for each, in the caller's
-        transaction. The shows whose publisher was cut off."""
-        ...
-
-    def cut_off_event(self, hls_base_url: str, show_id: int) -> dict[str, Any]:
-        """The room event saying the show's publisher was cut off (it may come back)."""
+    def hand_over(self, session: Session, show_ids: Collection[int]) -> None:
+        """These shows changed hands: a new stream key for each, and a publisher streaming
+        with the old one cut off (its room is told, once the caller's transaction commits),
+        in the caller's transaction."""
         ...
 
 

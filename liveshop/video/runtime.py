@@ -19,7 +19,6 @@ from imageio_ffmpeg import get_ffmpeg_exe
 from liveshop.accounts.model import Actor
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
-from liveshop.live.room_events import RoomEvents
 from liveshop.video import model, service
 from liveshop.video.model import KIND_RECORDING, Publisher
 from liveshop.video.packager import Packager, grab_poster
@@ -51,10 +50,9 @@ class PublishSession:
 
 
 class VideoRuntime:
-    def __init__(self, settings: Settings, db: Database, events: RoomEvents):
+    def __init__(self, settings: Settings, db: Database):
         self.settings = settings
         self.db = db
-        self.events = events
         self.ffmpeg = get_ffmpeg_exe()
         self.sessions: dict[int, PublishSession] = {}
         self.rtmp_port: int | None = None
@@ -108,8 +106,7 @@ class VideoRuntime:
                      ) -> PublishSession:
         """Refuse (DomainError) or accept a publisher; no media has been read yet."""
         grant = await asyncio.to_thread(
-            service.begin_publish, self.db, self.events, publisher, key=key, show_id=show_id,
-            actor=actor, hls_base_url=self.settings.hls_base_url)
+            service.begin_publish, self.db, publisher, key=key, show_id=show_id, actor=actor)
         previous = self.sessions.get(grant.show_id)
         if previous is not None:
             # Cut off in the database (the show changed hands) before the supervisor got to
@@ -144,8 +141,7 @@ class VideoRuntime:
         if self.sessions.get(session.show_id) is session:
             del self.sessions[session.show_id]
         if dropped:
-            await asyncio.to_thread(service.publisher_dropped, self.db, self.events,
-                                    self.settings.hls_base_url, session.show_id)
+            await asyncio.to_thread(service.publisher_dropped, self.db, session.show_id)
 
     async def _cut_off(self, session: PublishSession) -> None:
         """Disconnect a publisher the database no longer has live."""
@@ -163,8 +159,7 @@ class VideoRuntime:
             await asyncio.sleep(FIRST_SEGMENT_POLL_SECONDS)
         await grab_poster(self.ffmpeg, self.directory(session.show_id))
         started = model.first_program_date_time(recording.read_text())
-        await asyncio.to_thread(service.media_started, self.db, self.events, self.settings,
-                                session.show_id, started)
+        await asyncio.to_thread(service.media_started, self.db, session.show_id, started)
         while True:
             await asyncio.sleep(POSTER_SECONDS)
             await grab_poster(self.ffmpeg, self.directory(session.show_id))
@@ -198,5 +193,4 @@ class VideoRuntime:
                 # so ffmpeg cannot rewrite the playlists after ENDLIST.
                 session.kick.set()
                 await self.close(session)
-            await asyncio.to_thread(service.finish, self.db, self.events, self.settings,
-                                    show_id)
+            await asyncio.to_thread(service.finish, self.db, self.settings, show_id)

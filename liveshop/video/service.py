@@ -1,7 +1,8 @@
 """Video use cases: stream keys, who may publish, and the publish/drop/end state machine.
 
 The state lives in ``video_streams`` so every app process (and a restarted one) agrees on
-it; refusals happen here, before any media is read. Room events go out after the commit.
+it; refusals happen here, before any media is read. Each change of state is recorded as a
+``VideoStateChanged`` in its transaction: the room is told once it commits.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from liveshop.accounts.model import Actor
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, Forbidden, NotFound
+from liveshop.core.events import record
 from liveshop.live import access, shows
+from liveshop.live.frames import VideoFrame
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.orm import Show
-from liveshop.live.room_events import RoomEvents
 from liveshop.video import model
+from liveshop.video.events import VideoStateChanged
 from liveshop.video.model import KIND_LIVE, KIND_RECORDING, Publisher, StreamState
 from liveshop.video.orm import VideoStream
 from liveshop.video.schemas import StreamInfo
@@ -109,8 +112,8 @@ def revoke_publishing(session: Session, show_ids: Collection[int]) -> list[int]:
     key for each, in the caller's transaction, and the publisher streaming with the old one
     is cut off. The stream is marked dropped here, so nobody can resume with the old key
     and the new one may publish; the ingest process's supervisor sees its session is no
-    longer live in the database and disconnects it (:func:`cut_off_sessions`). The shows
-    whose publisher was cut off, for their room's ``video`` event."""
+    longer live in the database and disconnects it (:func:`cut_off_sessions`); its room
+    is told. The shows whose publisher was cut off."""
     if not show_ids:
         return []
     now = utcnow()
@@ -122,6 +125,7 @@ def revoke_publishing(session: Session, show_ids: Collection[int]) -> list[int]:
             stream.state, stream.publisher = StreamState.RECONNECTING, None
             stream.disconnected_at = stream.updated_at = now
             cut_off.append(stream.show_id)
+            record(session, VideoStateChanged(stream.show_id, StreamState.RECONNECTING))
     return cut_off
 
 
@@ -136,9 +140,8 @@ def cut_off_sessions(db: Database, show_ids: Collection[int]) -> list[int]:
     return sorted(set(show_ids) - live)
 
 
-def begin_publish(db: Database, events: RoomEvents, publisher: Publisher, *,
-                  key: str | None = None, show_id: int | None = None,
-                  actor: Actor | None = None, hls_base_url: str = "") -> Grant:
+def begin_publish(db: Database, publisher: Publisher, *, key: str | None = None,
+                  show_id: int | None = None, actor: Actor | None = None) -> Grant:
     """Accept or refuse a publisher before any media is read: RTMP by ``key``, the
     browser by ``show_id`` and ``actor``. Publishing to a scheduled show takes it live."""
     if show_id is not None:
@@ -175,17 +178,16 @@ def begin_publish(db: Database, events: RoomEvents, publisher: Publisher, *,
         try:
             if host is None:
                 raise Forbidden("The show's host account is closed", field="show_id")
-            shows.go_live(db, events, host, grant.show_id)
+            shows.go_live(db, host, grant.show_id)
         except Conflict:
             pass  # the host pressed Go live at the same moment
         except BaseException:
-            publisher_dropped(db, events, hls_base_url, grant.show_id)
+            publisher_dropped(db, grant.show_id)
             raise
     return grant
 
 
-def publisher_dropped(db: Database, events: RoomEvents, hls_base_url: str,
-                      show_id: int) -> None:
+def publisher_dropped(db: Database, show_id: int) -> None:
     """The publisher went away: viewers wait (grace period) instead of the show ending."""
     with db.transaction() as session:
         changed = rows_affected(session.execute(
@@ -193,13 +195,11 @@ def publisher_dropped(db: Database, events: RoomEvents, hls_base_url: str,
                                       VideoStream.state == StreamState.LIVE)
             .values(state=StreamState.RECONNECTING, publisher=None,
                     disconnected_at=utcnow(), updated_at=utcnow())))
-    if changed:
-        events.broadcast(show_id, video_event(hls_base_url, show_id,
-                                              StreamState.RECONNECTING))
+        if changed:
+            record(session, VideoStateChanged(show_id, StreamState.RECONNECTING))
 
 
-def media_started(db: Database, events: RoomEvents, settings: Settings, show_id: int,
-                  recording_started_at: datetime | None) -> None:
+def media_started(db: Database, show_id: int, recording_started_at: datetime | None) -> None:
     """The live playlist has segments: players can start. Remembers when the recording
     began (the first time only) for replay offsets."""
     with db.transaction() as session:
@@ -208,10 +208,11 @@ def media_started(db: Database, events: RoomEvents, settings: Settings, show_id:
             return
         if stream.recording_started_at is None and recording_started_at is not None:
             stream.recording_started_at = recording_started_at
-    events.broadcast(show_id, video_event(settings.hls_base_url, show_id, StreamState.LIVE))
+        record(session, VideoStateChanged(show_id, StreamState.LIVE))
 
 
-def video_event(hls_base_url: str, show_id: int, state: str) -> dict[str, Any]:
+def video_frame(hls_base_url: str, show_id: int, state: str) -> VideoFrame:
+    """The room's ``video`` frame for a stream now in ``state``."""
     playing = state in (StreamState.LIVE, StreamState.RECONNECTING)
     return {"type": "video", "state": state,
             "playlist": model.playlist_url(hls_base_url, show_id, KIND_LIVE) if playing
@@ -234,19 +235,20 @@ def due_to_end(db: Database, grace_seconds: float, now: datetime | None = None) 
         return sorted(set(late) | set(ended))
 
 
-def finish(db: Database, events: RoomEvents, settings: Settings, show_id: int) -> None:
+def finish(db: Database, settings: Settings, show_id: int) -> None:
     """End the show (if still live) and close its video for good. Call after the show's
-    packager has stopped, so nothing rewrites the playlists afterwards."""
+    packager has stopped, so nothing rewrites the playlists afterwards. The playlists are
+    closed first, so the room, told the video ended, finds them whole."""
     with contextlib.suppress(Conflict, NotFound):  # already ended by the host, or deleted
-        shows.end_show(db, events, None, show_id)
-    with db.transaction() as session:
-        session.execute(update(VideoStream).where(VideoStream.show_id == show_id).values(
-            state=StreamState.ENDED, publisher=None, updated_at=utcnow()))
+        shows.end_show(db, None, show_id)
     for kind in (KIND_LIVE, KIND_RECORDING):
         path = model.playlist_path(settings.media_dir, show_id, kind)
         if path.exists():
             _replace(path, model.with_endlist(path.read_text()))
-    events.broadcast(show_id, video_event(settings.hls_base_url, show_id, StreamState.ENDED))
+    with db.transaction() as session:
+        session.execute(update(VideoStream).where(VideoStream.show_id == show_id).values(
+            state=StreamState.ENDED, publisher=None, updated_at=utcnow()))
+        record(session, VideoStateChanged(show_id, StreamState.ENDED))
 
 
 def _replace(path: Path, text: str) -> None:

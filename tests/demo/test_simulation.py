@@ -22,13 +22,13 @@ def test_demo_show_goes_live_chats_runs_a_sale_and_sells(app: Any) -> None:
     context = app_services(app).context
     seed_demo(context.db, context.settings)
     hub = create_hub()
-    show_id, host, lineup = ensure_live_show(context, hub)
-    assert ensure_live_show(context, hub)[0] == show_id  # a restart keeps the same show
+    show_id, host, lineup = ensure_live_show(context)
+    assert ensure_live_show(context)[0] == show_id  # a restart keeps the same show
     assert shows.get_show(context.db, show_id).status == "live"
 
     # The purchases a viewer's tap goes through in the app (liveshop/live/purchases.py).
     purchases = LivePurchases(context.db, context.settings, context.payments, context.limiter,
-                              hub.events, SoldOutGate())
+                              SoldOutGate())
     simulation = DemoSimulation(context, hub, purchases)
     simulation.random.seed(7)
     bots = _bots(context.db)

@@ -24,13 +24,14 @@ from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
+from liveshop.core.events import EventBus
 from liveshop.core.ratelimit import MemoryRateLimiter
 from liveshop.live import claims, sales, shows
-from liveshop.live.broker import InProcessBroker
 from liveshop.live.claims import Tap
 from liveshop.live.model import PurchaseTerms
 from liveshop.live.purchases import LivePurchases
 from liveshop.live.room_events import RoomEvents
+from liveshop.live.room_publisher import RoomPublisher
 from liveshop.live.schemas import BuyView, SaleIn, ShowCreate
 from liveshop.live.socket_writes import RoomWebSocketProtocol
 from liveshop.live.sold_out import SoldOutGate
@@ -224,12 +225,11 @@ def make_sale(db: Database) -> Callable[..., Sale]:
         shop = create_shop(db, host.user_id, {"UK": 399})
         product, (variant,) = create_product(db, shop, [VariantSpec(
             prices={"UK": 2000}, stock=units + 10 if stock is None else stock)])
-        events = RoomEvents(InProcessBroker())
         show = shows.create_show(db, host, ShowCreate(
             shop_id=shop, title="Drop", scheduled_at=utcnow() + timedelta(minutes=1),
             markets=["UK"], product_ids=[product]))
-        shows.go_live(db, events, host, show.id)
-        started = sales.start_sale(db, events, host, show.id, SaleIn(
+        shows.go_live(db, host, show.id)
+        started = sales.start_sale(db, host, show.id, SaleIn(
             variant_id=variant, prices={"UK": SALE_PRICE}, quantity=units, per_buyer_limit=1,
             duration_seconds=300))
         actors = [actor_of_token(db, token) for token in make_buyers(db, buyers)]
@@ -240,11 +240,18 @@ def make_sale(db: Database) -> Callable[..., Sale]:
 
 
 def purchases_of(db: Database, settings: Settings, *, gate: SoldOutGate | None = None,
-                 payments: PaymentProvider | None = None,
-                 events: RoomEvents | None = None) -> LivePurchases:
+                 payments: PaymentProvider | None = None) -> LivePurchases:
     """The live rooms' purchases as the app builds them, without an app."""
     return LivePurchases(db, settings, payments or TestPaymentProvider(), MemoryRateLimiter(),
-                         events or RoomEvents(InProcessBroker()), gate or SoldOutGate())
+                         gate or SoldOutGate())
+
+
+def tell_rooms(db: Database, events: RoomEvents) -> None:
+    """From now on the rooms are told what use cases commit on ``db`` through ``events``, as
+    an app built on it tells them through its hub (liveshop/app.py), and besides it."""
+    bus = db.after_commit if isinstance(db.after_commit, EventBus) else EventBus()
+    RoomPublisher(lambda: events).subscribe(bus)
+    db.after_commit = bus
 
 
 def tap(purchases: LivePurchases, buyer: Actor, show_id: int, variant_id: int,
@@ -262,13 +269,11 @@ def settle_all(purchases: LivePurchases) -> int:
     return settled_count
 
 
-def claim_together(db: Database, gate: SoldOutGate, taps: Sequence[Tap],
-                   events: RoomEvents | None = None
+def claim_together(db: Database, gate: SoldOutGate, taps: Sequence[Tap]
                    ) -> list[BuyView | PurchaseTerms | BaseException]:
     """What taps arriving in one turn of the event loop get from the claim: batched as the
     app batches them (liveshop/live/tap_batches.py), each answer or error in order."""
-    claim_units = functools.partial(claims.claim_units, db,
-                                    events or RoomEvents(InProcessBroker()), gate)
+    claim_units = functools.partial(claims.claim_units, db, gate)
 
     async def crowd() -> list[BuyView | PurchaseTerms | BaseException]:
         batches = TapBatches(claim_units, gate)

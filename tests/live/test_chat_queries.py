@@ -8,8 +8,6 @@ from collections.abc import Callable
 from liveshop.core.db import Database
 from liveshop.core.ratelimit import MemoryRateLimiter
 from liveshop.live import chat
-from liveshop.live.broker import InProcessBroker
-from liveshop.live.room_events import RoomEvents
 from tests.live.conftest import Sale
 from tests.queries import selects
 
@@ -21,9 +19,8 @@ VIEWER_CHAT_SELECTS = 6
 def test_a_chat_post_reads_the_show_without_its_lineup(
         db: Database, make_sale: Callable[[int, int], Sale]) -> None:
     sale = make_sale(1, 1)
-    events = RoomEvents(InProcessBroker())
     with selects(db) as seen:
-        posted = chat.post_chat(db, MemoryRateLimiter(), events, sale.buyers[0],
+        posted = chat.post_chat(db, MemoryRateLimiter(), sale.buyers[0],
                                 sale.show_id, "hello")
     assert posted.text == "hello"
     assert not [statement for statement in seen if "show_products" in statement]

@@ -29,3 +29,13 @@ def test_the_socket_refuses_the_same_text(live_show: LiveShow,
     assert "U+0000" in error["message"]
     room.send(type="chat", text="  fine\t")
     assert room.chat_texts() == ["fine"]
+
+
+def test_the_socket_refuses_text_that_is_not_a_string(live_show: LiveShow,
+                                                      people: Callable[..., Person]) -> None:
+    room = people().join(live_show.id)
+    room.send(type="chat", text=42, ref="n")
+    error = room.next("error")
+    assert (error["code"], error["field"], error["ref"]) == ("invalid", "text", "n")
+    room.send(type="chat", text="42")
+    assert room.chat_texts() == ["42"]

@@ -25,7 +25,7 @@ from liveshop.live.room_events import RoomEvents, channel_of
 from liveshop.live.schemas import BuyView
 from liveshop.payments.orm import PaymentMethod
 from tests.factories import VariantSpec, create_product, create_shop, make_buyers
-from tests.live.conftest import Room, Sale, purchases_of, settled, tap
+from tests.live.conftest import Room, Sale, purchases_of, settled, tap, tell_rooms
 from tests.processes import SERVING_SECRET_KEY, Server
 
 
@@ -175,7 +175,8 @@ def test_a_retried_tap_whose_claim_another_process_made_replays_instead_of_sold_
         with db.read() as session:
             hold_id = session.scalar(select(FlashSale.hold_id)
                                      .where(FlashSale.id == sale.sale_id))
-        purchases_of(db, settings, events=RoomEvents(broker)).settle(
+        tell_rooms(db, RoomEvents(broker))
+        purchases_of(db, settings).settle(
             DuePurchase(purchase, holder, hold_id))
         with db.read() as session:
             assert session.scalar(select(FlashSale.remaining)

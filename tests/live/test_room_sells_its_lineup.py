@@ -20,11 +20,9 @@ from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, InvalidInput
 from liveshop.live import sales, shows
-from liveshop.live.broker import InProcessBroker
 from liveshop.live.claims import Tap
 from liveshop.live.model import PurchaseTerms
 from liveshop.live.orm import FlashSale, SalePurchase
-from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import BuyView, SaleIn, ShowCreate, ShowUpdate
 from liveshop.live.sold_out import SoldOutGate
 from liveshop.markets.model import MARKETS
@@ -74,12 +72,11 @@ def room(db: Database) -> Room:
     unlisted, (unlisted_variant,) = create_product(db, shop, [VariantSpec(prices, stock=50)])
     other_shop = create_shop(db, _seller(db, "Other").user_id, {"UK": 399, "DE": 499})
     _, (foreign_variant,) = create_product(db, other_shop, [VariantSpec(prices, stock=50)])
-    events = RoomEvents(InProcessBroker())
     show = shows.create_show(db, host, ShowCreate(
         shop_id=shop, title="Drop", scheduled_at=utcnow() + timedelta(minutes=1),
         markets=["UK", "DE"], product_ids=[listed]))
-    shows.go_live(db, events, host, show.id)
-    sale = sales.start_sale(db, events, host, show.id, SaleIn(
+    shows.go_live(db, host, show.id)
+    sale = sales.start_sale(db, host, show.id, SaleIn(
         variant_id=sale_variant, prices={"UK": 900, "DE": 1100}, quantity=20,
         per_buyer_limit=1, duration_seconds=300))
     return Room(show.id, shop, host, listed, sale_variant, lineup_variant, unlisted,

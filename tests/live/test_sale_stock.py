@@ -30,9 +30,7 @@ from liveshop.inventory import service as inventory
 from liveshop.inventory.model import counters_from_ledger
 from liveshop.inventory.orm import StockHold, StockLevel
 from liveshop.live import sales, shows
-from liveshop.live.broker import InProcessBroker
 from liveshop.live.orm import FlashSale, SalePurchase
-from liveshop.live.room_events import RoomEvents
 from liveshop.live.schemas import BuyView, SaleIn, ShowCreate
 from liveshop.live.sold_out import SoldOutGate
 from liveshop.markets.model import MARKETS
@@ -66,10 +64,6 @@ def assert_ledger_balances(db: Database, variant_id: int) -> None:
     assert explained == {"available": available, "reserved": reserved, "held": held,
                          "sold": sold}
     assert in_holds == held
-
-
-def events() -> RoomEvents:
-    return RoomEvents(InProcessBroker())
 
 
 def tap(db: Database, settings: Settings, sale: Sale, buyer: Actor,
@@ -149,11 +143,11 @@ def test_a_declined_card_gives_the_unit_back_to_the_running_sale(
 
 def end_sale(db: Database, sale: Sale, how: str) -> None:
     if how == "stopped":
-        sales.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
+        sales.stop_sale(db, sale.host, sale.show_id, sale.sale_id)
     elif how == "time":
-        assert sales.end_expired_sales(db, events(), now=utcnow() + timedelta(hours=3)) >= 1
+        assert sales.end_expired_sales(db, now=utcnow() + timedelta(hours=3)) >= 1
     else:
-        shows.end_show(db, events(), sale.host, sale.show_id)
+        shows.end_show(db, sale.host, sale.show_id)
 
 
 @pytest.mark.parametrize("how", ["stopped", "time", "show ended"])
@@ -182,7 +176,7 @@ def test_claims_pending_when_a_sale_ends_are_still_settled(
     for buyer in (declined, paying, also_paying):
         assert tap(db, settings, sale, buyer).status == "pending"
 
-    sales.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
+    sales.stop_sale(db, sale.host, sale.show_id, sale.sale_id)
     # Only the unclaimed unit goes back; the three claimed stay held for their buyers.
     assert counters(db, sale.variant_id) == (1, 0, 3, 0)
     bought_late = tap(db, settings, sale, late)  # at the regular price now
@@ -216,7 +210,7 @@ def test_stopping_a_sale_amid_taps_and_payments_counts_every_unit_once(
 
     def stop_midway() -> None:
         time.sleep(0.05)
-        sales.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
+        sales.stop_sale(db, sale.host, sale.show_id, sale.sale_id)
         stopped.set()
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -258,7 +252,7 @@ def test_a_sale_started_before_sales_held_stock_works_as_before(
     settle_all(db, settings)
     assert counters(db, sale.variant_id) == (3, 0, 0, 1)  # bought from available
     assert sale_state(db, sale.sale_id) == ("active", 1)
-    sales.stop_sale(db, events(), sale.host, sale.show_id, sale.sale_id)
+    sales.stop_sale(db, sale.host, sale.show_id, sale.sale_id)
     assert counters(db, sale.variant_id) == (3, 0, 0, 1)  # nothing was held to give back
     assert_ledger_balances(db, sale.variant_id)
 
@@ -286,7 +280,7 @@ def live_room(db: Database, stock: int, buyers: int) -> Room:
     show = shows.create_show(db, host, ShowCreate(
         shop_id=shop, title="Drop", scheduled_at=utcnow() + timedelta(minutes=1),
         markets=["UK"], product_ids=[product]))
-    shows.go_live(db, events(), host, show.id)
+    shows.go_live(db, host, show.id)
     actors = [actor_of_token(db, token) for token in make_buyers(db, buyers)]
     people = [actor for actor in actors if actor is not None]
     _change_card(db, people[0], token=DECLINED)
@@ -337,7 +331,7 @@ def test_any_sequence_keeps_sale_units_backed_and_the_ledger_exact(
         if step == "start":
             if running() is None:
                 try:
-                    started = sales.start_sale(db, events(), room.host, room.show_id, SaleIn(
+                    started = sales.start_sale(db, room.host, room.show_id, SaleIn(
                         variant_id=variant, prices={"UK": SALE_PRICE}, quantity=number + 1,
                         per_buyer_limit=number + 1, duration_seconds=300))
                     sale_ids.append(started.id)
@@ -365,13 +359,13 @@ def test_any_sequence_keeps_sale_units_backed_and_the_ledger_exact(
         elif step == "settle":
             settle_next(db, settings)
         elif step == "stop" and running() is not None:
-            sales.stop_sale(db, events(), room.host, room.show_id, sale_ids[-1])
+            sales.stop_sale(db, room.host, room.show_id, sale_ids[-1])
         elif step == "expire":
-            sales.end_expired_sales(db, events(), now=utcnow() + timedelta(hours=3))
+            sales.end_expired_sales(db, now=utcnow() + timedelta(hours=3))
         assert_ledger_balances(db, variant)
         assert_holds_match_sales(db, variant)
 
-    shows.end_show(db, events(), room.host, room.show_id)
+    shows.end_show(db, room.host, room.show_id)
     settle_all(db, settings)
     assert counters(db, variant)[2] == 0
     assert_ledger_balances(db, variant)

@@ -14,9 +14,7 @@ from liveshop.accounts.orm import User
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Forbidden
-from liveshop.live.broker import InProcessBroker
 from liveshop.live.orm import Show
-from liveshop.live.room_events import RoomEvents
 from liveshop.video import service
 from liveshop.video.model import Publisher, StreamState
 from liveshop.video.orm import VideoStream
@@ -104,7 +102,7 @@ def test_a_publisher_cut_off_in_the_database_goes_before_the_next_one_publishes(
     show_id, old_key = _live_show(db)
 
     async def scenario() -> dict[str, Any]:
-        runtime = VideoRuntime(settings, db, RoomEvents(InProcessBroker()))
+        runtime = VideoRuntime(settings, db)
         cut = await runtime.accept(Publisher.RTMP, key=old_key)
         new_key = _revoke(db, show_id)
         # The shop publishes before the supervisor came round: the old session goes first,
@@ -131,6 +129,5 @@ def test_a_host_without_the_shops_grant_cannot_publish_from_the_browser(
     creator = _user(db, Role.CREATOR, "Cleo")
     show_id, _ = _live_show(db, host=creator)
     with pytest.raises(Forbidden):
-        service.begin_publish(db, RoomEvents(InProcessBroker()), Publisher.BROWSER,
-                              show_id=show_id, actor=creator)
+        service.begin_publish(db, Publisher.BROWSER, show_id=show_id, actor=creator)
     assert _stream(db, show_id).state == StreamState.IDLE

@@ -93,8 +93,7 @@ def test_stream_api_is_for_the_host_and_regenerating_the_key_replaces_it(
     assert renewed.status_code == 200
     assert renewed.json()["stream_key"] != body["stream_key"]
     with pytest.raises(Exception, match="Unknown stream key"):
-        service.begin_publish(db, app_services(host.app).hub.events, service.Publisher.RTMP,
-                              key=body["stream_key"])
+        service.begin_publish(db, service.Publisher.RTMP, key=body["stream_key"])
 
     stranger = make_user("seller")
     assert stranger.get(f"/api/v1/shows/{show_id}/stream").status_code == 403
@@ -109,7 +108,7 @@ def test_hls_base_url_is_used_in_urls(make_user: Any, db: Database, settings: Se
     body = host.get(f"/api/v1/shows/{show_id}/stream").json()
     assert body["playlist"] == f"https://cdn.example.com/video/{show_id}/live/index.m3u8"
     assert body["poster"] == f"https://cdn.example.com/video/{show_id}/poster.jpg"
-    event = service.video_event(settings.hls_base_url, show_id, "live")
+    event = service.video_frame(settings.hls_base_url, show_id, "live")
     assert event["playlist"] == body["playlist"]
 
 
