@@ -12,7 +12,6 @@ from starlette.requests import HTTPConnection
 from liveshop.live.admission import SocketAllowance
 from liveshop.live.purchases import LivePurchases
 from liveshop.live.room import Hub
-from liveshop.live.room_events import RoomEvents
 from liveshop.web.deps import WebServices, services_of
 
 
@@ -32,11 +31,6 @@ class LiveServices(WebServices, Protocol):
 def live_services(connection: HTTPConnection) -> LiveServices:
     services: LiveServices = services_of(connection)
     return services
-
-
-def room_events(connection: HTTPConnection) -> RoomEvents:
-    """What the rooms are told (the hub's), for the routes that tell them."""
-    return live_services(connection).hub.events
 
 
 async def get_live_services(connection: HTTPConnection) -> LiveServices:
