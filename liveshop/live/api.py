@@ -186,7 +186,7 @@ def add_moderator(show_id: Id, user_id: Id, actor: CurrentActor, context: Contex
 
 
 @router.post("/shows/{show_id}/moderators", response_model=ModeratorView)
-def add_moderator_by_name(show_id: int, data: ModeratorIn, actor: CurrentActor,
+def add_moderator_by_name(show_id: Id, data: ModeratorIn, actor: CurrentActor,
                           context: Context) -> ModeratorView:
     """Make someone a moderator by display name or e-mail address (404 when no account
     has it, 409 ambiguous_user when several people share the name)."""

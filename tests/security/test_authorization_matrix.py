@@ -376,6 +376,9 @@ ROWS: dict[tuple[str, str], Row] = {
         chat_moderator(200)),
     ("PUT", "/shows/{show_id}/moderators/{user_id}"): Row(
         lambda w, r: Call(f"/shows/{w.live_show_id}/moderators/{w.victim.id}"), host(200)),
+    ("POST", "/shows/{show_id}/moderators"): Row(
+        lambda w, r: Call(f"/shows/{w.live_show_id}/moderators",
+                          {"user": w.victim.user["email"]}), host(200)),
     ("DELETE", "/shows/{show_id}/moderators/{user_id}"): Row(
         lambda w, r: Call(f"/shows/{w.live_show_id}/moderators/{w.victim.id}"), host(200)),
     ("PUT", "/shops/{shop_id}/chat-filter"): Row(

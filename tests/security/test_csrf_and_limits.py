@@ -86,7 +86,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 # Which logged-in user posts each form (the one it is meant for).
-SELLER_FORMS = re.compile(r"^/seller/")
+# API tokens are for sellers and admins: a buyer is refused before the CSRF check.
+SELLER_FORMS = re.compile(r"^/seller/|^/account/tokens")
 
 
 def page_post_routes() -> list[str]:
@@ -162,7 +163,7 @@ def fresh_app(tmp_path: Path) -> Iterator[FastAPI]:
     # The limiter's clock stands still: past the free failures a log-in waits 1 s, which a
     # loaded machine (parallel test workers) may spend serving the next request.
     stopped = time.monotonic()
-    app.state.context.limiter = MemoryRateLimiter(clock=lambda: stopped)
+    app_services(app).context.limiter = MemoryRateLimiter(clock=lambda: stopped)
     yield app
     db.dispose()
 
