@@ -87,7 +87,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 # Which logged-in user posts each form (the one it is meant for).
 # API tokens are for sellers and admins: a buyer is refused before the CSRF check.
-SELLER_FORMS = re.compile(r"^/seller/|^/account/tokens")
+SELLER_FORMS = re.compile(r"^/seller/|^/account/tokens$")
 
 
 def page_post_routes() -> list[str]:
