@@ -203,19 +203,25 @@ def change_password(
                               revoke_api_tokens=revoke_api_tokens)
         changed = service.change_password(context.db, context.limiter, context.settings, actor,
                                           data, keeping_session=session_of(request, actor))
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]).replace("_", " ")
-        return _account_page(request, context, actor, status_code=422,
-                             error=f"{field}: {first['msg']}")
-    except DomainError as error:
-        return _account_page(request, context, actor, status_code=error.status,
-                             error=error.message)
+    except (ValidationError, DomainError) as error:
+        return _refused_form(request, context, actor, error)
     ended = changed.sessions_ended
     notice = (f"Password changed; {ended} other session{'s' * (ended != 1)} logged out"
               + (f", {changed.api_tokens_revoked} API token(s) revoked."
                  if changed.api_tokens_revoked else "."))
     return _account_page(request, context, actor, notice=notice)
+
+
+def _refused_form(request: Request, context: Context, actor: Actor,
+                  error: ValidationError | DomainError) -> Response:
+    """The account page again, saying which field of the posted form was refused."""
+    if isinstance(error, DomainError):
+        return _account_page(request, context, actor, status_code=error.status,
+                             error=error.message)
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]).replace("_", " ")
+    return _account_page(request, context, actor, status_code=422,
+                         error=f"{field}: {first['msg']}")
 
 
 @router.post("/account/tokens", dependencies=[FormCsrf])
@@ -258,12 +264,6 @@ def add_address(
         data = AddressIn(full_name=full_name, line1=line1, line2=line2, city=city,
                          postcode=postcode, region=region, country=country)
         service.save_address(context.db, actor, data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]).replace("_", " ")
-        return _account_page(request, context, actor, status_code=422,
-                             error=f"{field}: {first['msg']}")
-    except DomainError as error:
-        return _account_page(request, context, actor, status_code=error.status,
-                             error=error.message)
+    except (ValidationError, DomainError) as error:
+        return _refused_form(request, context, actor, error)
     return RedirectResponse("/account", status_code=303)
