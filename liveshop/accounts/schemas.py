@@ -50,6 +50,16 @@ class PasswordChange(JsonInput):
         default=False, description="also revoke every API token (e.g. after a compromise)")
 
 
+class ProfileChange(JsonInput):
+    """What a user may change about themselves; fields left out stay as they are."""
+
+    display_name: Annotated[str, SingleLine(min_length=1, max_length=80)] | None = None
+    email: Annotated[EmailStr, Field(max_length=254)] | None = None
+    current_password: str | None = Field(
+        default=None, max_length=200,
+        description="required when the e-mail address changes (a new address is a new way in)")
+
+
 class PasswordChanged(BaseModel):
     sessions_ended: int = Field(description="other browsers' sessions that were logged out")
     api_tokens_revoked: int

@@ -27,6 +27,7 @@ from liveshop.accounts.schemas import (
     NewToken,
     PasswordChange,
     PasswordChanged,
+    ProfileChange,
     SignUp,
     TokenView,
     UserStatusView,
@@ -213,6 +214,35 @@ def change_password(db: Database, limiter: RateLimiter, settings: Settings, acto
     if revoked:
         forget_everywhere(user_id=actor.user_id)
     return PasswordChanged(sessions_ended=ended, api_tokens_revoked=revoked)
+
+
+def change_profile(db: Database, limiter: RateLimiter, settings: Settings, actor: Actor,
+                   data: ProfileChange) -> UserView:
+    """Rename the account, or move it to another e-mail address. Sign-in links go to the
+    address, so changing it takes the current password (throttled like a password change)
+    and voids the links already sent to the old one."""
+    new_email = normalised_email(data.email) if data.email is not None else None
+    try:
+        with db.transaction() as session:
+            user = session.get(User, actor.user_id)
+            if user is None:
+                raise NotFound("No such user")
+            if data.display_name is not None:
+                user.display_name = data.display_name.strip()
+            if new_email is not None and new_email != user.email:
+                limiter.hit(f"password-change:{actor.user_id}",
+                            limit=PASSWORD_CHANGES_PER_WINDOW,
+                            window_seconds=settings.login_window_seconds)
+                if not security.verify_password(user.password_hash,
+                                                data.current_password or ""):
+                    raise InvalidInput("Give your current password to change your e-mail",
+                                       field="current_password", code="wrong_password")
+                user.email = new_email
+                _expire_links(session, user.id)
+                session.flush()  # a taken address fails here, as a conflict on the field
+            return UserView.model_validate(user)
+    except IntegrityError:
+        raise Conflict("An account with this email already exists", field="email") from None
 
 
 def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> UserStatusView:

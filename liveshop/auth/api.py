@@ -23,6 +23,7 @@ from liveshop.accounts.schemas import (
     NewToken,
     PasswordChange,
     PasswordChanged,
+    ProfileChange,
     SignUp,
     TokenCreate,
     TokenView,
@@ -156,6 +157,12 @@ def list_tokens(actor: CurrentActor, context: Context) -> list[TokenView]:
 @router.delete("/tokens/{token_id}", response_model=TokenView)
 def revoke_token(token_id: Id, actor: CurrentActor, context: Context) -> TokenView:
     return service.revoke_api_token(context.db, actor, token_id)
+
+
+@router.patch("/me", response_model=UserView)
+def change_profile(data: ProfileChange, actor: CurrentActor, context: Context) -> UserView:
+    """Setting values, so a retry changes nothing further: no Idempotency-Key needed."""
+    return service.change_profile(context.db, context.limiter, context.settings, actor, data)
 
 
 @router.post("/me/addresses", status_code=201, response_model=AddressView)

@@ -16,6 +16,7 @@ from liveshop.accounts.schemas import (
     LogIn,
     LoginLinkRequest,
     PasswordChange,
+    ProfileChange,
     SignUp,
     TokenCreate,
 )
@@ -190,6 +191,21 @@ def _account_page(request: Request, context: Context, actor: Actor, *, status_co
 @router.get("/account")
 def account(request: Request, context: Context, actor: CurrentActor) -> Response:
     return _account_page(request, context, actor)
+
+
+@router.post("/account/profile", dependencies=[FormCsrf])
+def change_profile(
+    request: Request, context: Context, actor: CurrentActor,
+    display_name: Annotated[str, Form()] = "", email: Annotated[str, Form()] = "",
+    current_password: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        data = ProfileChange(display_name=display_name, email=email,
+                             current_password=current_password or None)
+        service.change_profile(context.db, context.limiter, context.settings, actor, data)
+    except (ValidationError, DomainError) as error:
+        return _refused_form(request, context, actor, error)
+    return _account_page(request, context, actor, notice="Profile saved.")
 
 
 @router.post("/account/password", dependencies=[FormCsrf])

@@ -247,6 +247,7 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w, r: Call("/tokens/" + str(w.ok(w.customer, "POST", "/tokens",
                                                 json={"name": "x"})["id"])),
         own_private(200, admin=True)),
+    ("PATCH", "/me"): Row(lambda w, r: Call("/me", {"display_name": "Renamed"}), anyone(200)),
     ("POST", "/me/addresses"): Row(lambda w, r: Call("/me/addresses", ADDRESS), anyone(201)),
     ("PUT", "/admin/users/{user_id}/role"): Row(
         lambda w, r: Call(f"/admin/users/{w.victim.id}/role", {"role": "buyer"}),

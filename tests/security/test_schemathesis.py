@@ -57,6 +57,7 @@ UNSTATABLE: dict[str, tuple[str, ...]] = {
     # no mail reaches it; an image is an image by its bytes; a banned word is one word in
     # Python's Unicode sense (\w), which an ECMA-262 pattern cannot name.
     "POST /api/v1/auth/password": ("current_password",),
+    "PATCH /api/v1/me": ("current_password", "email"),
     "POST /api/v1/auth/signup": ("email",),
     "POST /api/v1/payment-methods": ("card.number",),
     # (Paying takes a saved card or a new one: "card" when there is neither.)
