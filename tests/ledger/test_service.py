@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from liveshop.core.db import Database
 from liveshop.core.errors import Conflict
@@ -129,9 +130,16 @@ def test_the_trial_balance_is_zero_in_every_currency(db: Database) -> None:
         assert ledger.balance(session, AccountKey.creator_payable(99, "GBP")) == 0
 
 
-def test_a_posting_of_zero_is_refused_by_the_database(db: Database) -> None:
-    from sqlalchemy.exc import IntegrityError
+def test_the_database_itself_refuses_a_second_entry_for_a_source(db: Database) -> None:
+    """Not only ``post``'s check: a writer that skipped it is stopped by the unique index."""
+    with db.transaction() as session:
+        ledger.post(session, line_paid_entry(UK_LINE))
+    with pytest.raises(IntegrityError), db.transaction() as session:
+        session.add(JournalEntryRow(source_kind="order_line_paid", source_ref="1"))
+        session.flush()
 
+
+def test_a_posting_of_zero_is_refused_by_the_database(db: Database) -> None:
     with pytest.raises(IntegrityError), db.transaction() as session:
         posted = ledger.post(session, entry(SourceKey("t", "1"), [
             (AccountKey.cash("GBP"), 5), (AccountKey.seller_payable(1, "GBP"), -5)]))
