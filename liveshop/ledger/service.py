@@ -24,7 +24,6 @@ from liveshop.ledger.model import (
     Leg,
     Owner,
     SourceKey,
-    entry,
 )
 from liveshop.ledger.orm import JournalEntryRow, LedgerAccount, Posting
 
@@ -150,8 +149,10 @@ def _legs_of(session: Session, entry_id: int) -> tuple[Leg, ...]:
         .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
         .where(Posting.entry_id == entry_id)
     ).all()
-    return entry(SourceKey("read", "back"), [
-        (_key(row.kind, row.owner, row.currency), row.amount) for row in rows]).legs
+    # In the order ``ledger.model.entry`` gives legs, so an entry read back equals the one
+    # that was posted.
+    return tuple(sorted((Leg(_key(row.kind, row.owner, row.currency), row.amount)
+                         for row in rows), key=lambda leg: leg.account))
 
 
 def _same_legs_or_conflict(session: Session, entry_id: int, wanted: JournalEntry) -> None:
