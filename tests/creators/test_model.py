@@ -34,7 +34,7 @@ from liveshop.creators.model import (
     split_line,
     split_refund,
 )
-from liveshop.ledger.model import AccountKey, JournalEntry, check_balanced
+from liveshop.ledger.model import AccountKey, AccountKind, JournalEntry, check_balanced
 from liveshop.markets.model import MARKETS
 
 NOW = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
@@ -275,7 +275,7 @@ def test_every_entry_balances_and_clawbacks_never_exceed_commission(
     # Only a line's creator is ever credited with its commission, and never more than the
     # commission and bonus of the lines they earned minus what was clawed back.
     for account, amounts in books.postings.items():
-        if account.kind.value == "creator_payable":
+        if account.kind is AccountKind.CREATOR_PAYABLE:
             owed = -sum(amounts)
             earned = sum(split_line(line).creator for line in paid
                          if str(line.creator_id) == account.owner.ref
