@@ -7,6 +7,7 @@ from liveshop.checkout import orm as checkout_orm
 from liveshop.core import events, idempotency
 from liveshop.core.db import Base
 from liveshop.inventory import orm as inventory_orm
+from liveshop.ledger import orm as ledger_orm
 from liveshop.live import orm as live_orm
 from liveshop.orders import orm as orders_orm
 from liveshop.payments import orm as payments_orm
@@ -16,5 +17,5 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts_orm", "catalog_orm", "checkout_orm", "events", "idempotency", "inventory_orm",
-    "live_orm", "metadata", "orders_orm", "payments_orm", "video_orm",
+    "ledger_orm", "live_orm", "metadata", "orders_orm", "payments_orm", "video_orm",
 ]

@@ -1,0 +1,1 @@
+"""Creators and affiliate commerce: plans, attribution, commission, clawbacks."""

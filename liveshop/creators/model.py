@@ -1,0 +1,385 @@
+"""Affiliate rules: rates, attribution, commission, clawbacks, platform fees, and the journal
+entries a paid or refunded order line produces. Pure: no HTTP, no SQL, integer minor units.
+
+docs/creators.md states the same rules with worked examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from liveshop.core.errors import InvalidInput
+from liveshop.core.money import divide_half_up
+from liveshop.ledger.model import AccountKey, JournalEntry, SourceKey, entry
+from liveshop.markets.model import MARKETS, Market, get_market
+
+BASIS_POINTS = 10_000  # 100%
+# An affiliate plan's commission: 1% to 80% of the line's net price (TikTok Shop's bounds).
+MIN_RATE_BP = 100
+MAX_RATE_BP = 8_000
+# The platform's fee per market. At most 20%: with a commission of at most 80% the seller's
+# share of a line is never negative.
+DEFAULT_FEE_BP = 500
+MAX_FEE_BP = 2_000
+# A share link or showcase click earns the sale for this long (configurable per platform).
+DEFAULT_ATTRIBUTION_WINDOW = timedelta(days=7)
+MAX_ATTRIBUTION_WINDOW = timedelta(days=90)
+
+# Sources of journal entries (ledger SourceKey kinds): one entry per source, ever.
+LINE_PAID = "order_line_paid"
+LINE_REFUNDED = "order_line_refunded"
+SHIPPING_PAID = "order_shipping_paid"
+SHIPPING_REFUNDED = "order_shipping_refunded"
+
+
+# --- rates and fees ---
+
+def check_rate(rate_bp: int, field: str = "rate_bp") -> int:
+    """A commission rate in basis points, 1% (100) to 80% (8000)."""
+    if not _is_int(rate_bp) or not MIN_RATE_BP <= rate_bp <= MAX_RATE_BP:
+        raise InvalidInput(
+            f"A commission rate is {MIN_RATE_BP} to {MAX_RATE_BP} basis points "
+            f"(1% to 80%), not {rate_bp!r}", field=field, code="rate_out_of_range")
+    return rate_bp
+
+
+def check_bonus(bonus_bp: int, rate_bp: int, field: str = "bonus_bp") -> int:
+    """A platform-funded creator bonus on top of the seller's rate: the two together stay
+    within the 80% a rate may be, so a creator never earns more than the line's net."""
+    if not _is_int(bonus_bp) or bonus_bp < 0 or rate_bp + bonus_bp > MAX_RATE_BP:
+        raise InvalidInput(
+            f"A bonus is 0 to {MAX_RATE_BP - rate_bp} basis points on a rate of {rate_bp} "
+            f"(rate and bonus together at most {MAX_RATE_BP}), not {bonus_bp!r}",
+            field=field, code="bonus_out_of_range")
+    return bonus_bp
+
+
+def check_fee(fee_bp: int, field: str = "fee_bp") -> int:
+    """A platform fee in basis points, 0 (a fee holiday) to 20%."""
+    if not _is_int(fee_bp) or not 0 <= fee_bp <= MAX_FEE_BP:
+        raise InvalidInput(f"A platform fee is 0 to {MAX_FEE_BP} basis points (0% to 20%), "
+                           f"not {fee_bp!r}", field=field, code="fee_out_of_range")
+    return fee_bp
+
+
+def check_window(window: timedelta, field: str = "attribution_window") -> timedelta:
+    if not timedelta(0) < window <= MAX_ATTRIBUTION_WINDOW:
+        raise InvalidInput(f"An attribution window is more than nothing and at most "
+                           f"{MAX_ATTRIBUTION_WINDOW.days} days", field=field)
+    return window
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    """The platform fee of each market, in basis points (an admin sets them)."""
+
+    fees_bp: Mapping[str, int] = field(
+        default_factory=lambda: dict.fromkeys(MARKETS, DEFAULT_FEE_BP))
+
+    def __post_init__(self) -> None:
+        for market, fee_bp in self.fees_bp.items():
+            get_market(market, field="fees_bp")
+            check_fee(fee_bp, field=f"fees_bp.{market}")
+
+    def fee_bp(self, market: str) -> int:
+        return self.fees_bp.get(market, DEFAULT_FEE_BP)
+
+
+def commission_on(net: int, rate_bp: int) -> int:
+    """``rate_bp`` of a net amount, rounded half-up to the minor unit."""
+    return divide_half_up(net * rate_bp, BASIS_POINTS)
+
+
+# --- attribution ---
+
+class Source(StrEnum):
+    """Where a sale came from, strongest first."""
+
+    LIVE_ROOM = "live_room"
+    REPLAY = "replay"
+    SHARE_LINK = "share_link"
+    SHOWCASE = "showcase"
+    NONE = "none"
+
+
+CLICK_SOURCES = frozenset({Source.SHARE_LINK, Source.SHOWCASE})
+
+
+@dataclass(frozen=True)
+class Room:
+    """The live room (or its replay) a line was bought in, and who hosted it."""
+
+    show_id: int
+    host_id: int
+    live: bool = True  # False: bought while watching the replay
+
+
+@dataclass(frozen=True)
+class Click:
+    """A buyer's click on a creator's share link (``?ref=``) or showcase."""
+
+    creator_id: int
+    at: datetime
+    via: Source = Source.SHARE_LINK
+
+    def __post_init__(self) -> None:
+        if self.via not in CLICK_SOURCES:
+            raise InvalidInput("A click comes from a share link or a showcase", field="via")
+
+
+@dataclass(frozen=True)
+class Attribution:
+    creator_id: int | None
+    source: Source
+    why: str
+    show_id: int | None = None
+
+
+def attribute(*, buyer_id: int, seller_id: int, room: Room | None, clicks: Iterable[Click],
+              now: datetime, window: timedelta = DEFAULT_ATTRIBUTION_WINDOW) -> Attribution:
+    """Which creator, if any, a line bought now earns commission for.
+
+    A purchase in a live room or its replay belongs to the room: its host earns it, unless
+    the host is the seller (their own show earns nothing). Otherwise the buyer's last click
+    on a creator's share link or showcase within ``window`` wins. Whoever wins, nobody earns
+    from their own purchase (self-referral) or from their own shop's sale. Whether the
+    creator has an active plan for the product (and its rate) is the caller's question.
+    """
+    check_window(window)
+    if room is not None:
+        source = Source.LIVE_ROOM if room.live else Source.REPLAY
+        if room.host_id == seller_id:
+            return Attribution(None, Source.NONE, "bought in the seller's own show",
+                               room.show_id)
+        return _unless_own(Attribution(room.host_id, source, f"bought in show {room.show_id}",
+                                       room.show_id), buyer_id, seller_id)
+    recent = [click for click in clicks if now - window <= click.at <= now]
+    if not recent:
+        return Attribution(None, Source.NONE, "no show and no click within the window")
+    last = max(recent, key=lambda click: click.at)
+    return _unless_own(Attribution(last.creator_id, last.via,
+                                   f"last click on {last.at.isoformat()}"),
+                       buyer_id, seller_id)
+
+
+def _unless_own(candidate: Attribution, buyer_id: int, seller_id: int) -> Attribution:
+    if candidate.creator_id == buyer_id:
+        return Attribution(None, Source.NONE, "self-referral: the creator is the buyer",
+                           candidate.show_id)
+    if candidate.creator_id == seller_id:
+        return Attribution(None, Source.NONE, "the creator is the seller", candidate.show_id)
+    return candidate
+
+
+# --- splitting a paid line ---
+
+@dataclass(frozen=True)
+class PaidLine:
+    """An order line as paid, with the terms in force at payment (the order line keeps them).
+
+    ``line_total`` and ``tax`` are the order line's: in tax-inclusive markets (UK, EU) the
+    total contains the VAT ``tax``; in the US the total is before sales tax, which liveshop
+    does not collect (``tax`` is 0, markets/model.py)."""
+
+    line_id: int
+    shop_id: int
+    market: str
+    line_total: int
+    tax: int
+    creator_id: int | None = None
+    rate_bp: int = 0
+    bonus_bp: int = 0
+    fee_bp: int = DEFAULT_FEE_BP
+
+    def __post_init__(self) -> None:
+        get_market(self.market)
+        if not _is_int(self.line_total) or self.line_total < 0:
+            raise InvalidInput("A line total is a non-negative amount", field="line_total")
+        if not _is_int(self.tax) or not 0 <= self.tax <= self.line_total:
+            raise InvalidInput("A line's tax is between 0 and its total", field="tax")
+        if self.creator_id is None:
+            if self.rate_bp or self.bonus_bp:
+                raise InvalidInput("A line without a creator earns no commission",
+                                   field="rate_bp")
+        else:
+            check_rate(self.rate_bp)
+            check_bonus(self.bonus_bp, self.rate_bp)
+        check_fee(self.fee_bp)
+
+    @classmethod
+    def priced(cls, line_id: int, shop_id: int, market: str, line_total: int, *,
+               creator_id: int | None = None, rate_bp: int = 0, bonus_bp: int = 0,
+               fee_bp: int = DEFAULT_FEE_BP) -> PaidLine:
+        """A line whose tax is the market's on its total, as checkout prices it
+        (``Market.tax_of``, checkout/model.py ``price_line``)."""
+        return cls(line_id, shop_id, market, line_total, get_market(market).tax_of(line_total),
+                   creator_id, rate_bp, bonus_bp, fee_bp)
+
+    @property
+    def market_rules(self) -> Market:
+        return MARKETS[self.market]
+
+    @property
+    def currency(self) -> str:
+        return self.market_rules.currency
+
+    @property
+    def paid(self) -> int:
+        """What the buyer paid for the line (sales tax is added only where it is added on
+        top of the price, which no market liveshop serves does today)."""
+        return self.line_total + (0 if self.market_rules.tax_inclusive else self.tax)
+
+    @property
+    def net(self) -> int:
+        """The line's price without VAT or sales tax: what commission and fee are on."""
+        return self.paid - self.tax
+
+
+@dataclass(frozen=True)
+class LineSplit:
+    """Who gets what of an amount the buyer paid (or is refunded): paid = vat + net, and
+    net = commission + fee + seller. The bonus comes on top, from the platform's budget."""
+
+    paid: int
+    vat: int
+    commission: int
+    bonus: int
+    fee: int
+    seller: int
+
+    @property
+    def net(self) -> int:
+        return self.paid - self.vat
+
+    @property
+    def creator(self) -> int:
+        return self.commission + self.bonus
+
+
+def split_line(line: PaidLine) -> LineSplit:
+    """Commission and fee are taken from the seller's side of the net price; VAT goes to
+    the market's tax authority whole. The seller's share is what is left."""
+    net = line.net
+    commission = commission_on(net, line.rate_bp)
+    bonus = commission_on(net, line.bonus_bp)
+    fee = commission_on(net, line.fee_bp)
+    return LineSplit(line.paid, line.tax, commission, bonus, fee, net - commission - fee)
+
+
+def split_refund(line: PaidLine, refunded_before: int, refunded_now: int) -> LineSplit:
+    """What a refund of ``refunded_now`` takes back from each share, after
+    ``refunded_before`` had been refunded on the line: in proportion to the amount, to the
+    minor unit. Computed as the difference of the cumulative shares, so partial refunds that
+    add up to the whole line take back exactly each share, and never more: a clawback never
+    exceeds the commission earned."""
+    if not _is_int(refunded_before) or not _is_int(refunded_now) or refunded_before < 0 \
+            or refunded_now < 0 or refunded_before + refunded_now > line.paid:
+        raise InvalidInput(f"A line of {line.paid} cannot refund {refunded_now} more after "
+                           f"{refunded_before}", field="amount", code="over_refund")
+    whole = split_line(line)
+    before = _refunded_shares(whole, refunded_before)
+    after = _refunded_shares(whole, refunded_before + refunded_now)
+    return LineSplit(*(a - b for a, b in zip(_fields(after), _fields(before), strict=True)))
+
+
+def _refunded_shares(whole: LineSplit, refunded: int) -> LineSplit:
+    # Two-way splits nested one in another: VAT | net, then commission | rest, then
+    # fee | seller. Each share of a two-way split grows by 0 or 1 per unit refunded, so the
+    # other (the remainder) never shrinks either: every share rises monotonically from 0 to
+    # its whole as the refunds add up to the line.
+    vat = _share(whole.vat, whole.paid, refunded)
+    net = refunded - vat
+    commission = _share(whole.commission, whole.net, net)
+    bonus = _share(whole.bonus, whole.net, net)
+    rest = net - commission
+    fee = _share(whole.fee, whole.net - whole.commission, rest)
+    return LineSplit(refunded, vat, commission, bonus, fee, rest - fee)
+
+
+def _share(part: int, whole: int, amount: int) -> int:
+    return 0 if whole == 0 else divide_half_up(part * amount, whole)
+
+
+def _fields(split: LineSplit) -> tuple[int, ...]:
+    return (split.paid, split.vat, split.commission, split.bonus, split.fee, split.seller)
+
+
+# --- journal entries ---
+
+def line_paid_entry(line: PaidLine) -> JournalEntry:
+    """buyer's payment received = VAT payable + creator payable + platform fee + seller
+    payable (commission and fee out of the seller's side); a bonus moves from the platform's
+    incentive expense to the creator."""
+    split = split_line(line)
+    return entry(SourceKey(LINE_PAID, str(line.line_id)),
+                 _legs(line, split, sign=1), memo=f"order line {line.line_id} paid")
+
+
+def line_refund_entry(line: PaidLine, refund_id: int, refunded_before: int,
+                      refunded_now: int) -> JournalEntry:
+    """The paid entry's legs in reverse, for the refunded proportion: the buyer's money
+    leaves cash, and VAT, commission (the clawback), bonus, fee and the seller's share are
+    taken back. A clawback after a payout leaves the creator's account negative; the next
+    payout nets it."""
+    split = split_refund(line, refunded_before, refunded_now)
+    return entry(SourceKey(LINE_REFUNDED, f"{refund_id}:{line.line_id}"),
+                 _legs(line, split, sign=-1),
+                 memo=f"refund {refund_id} of order line {line.line_id}")
+
+
+def shipping_paid_entry(order_id: int, shop_id: int, market: str, shipping: int,
+                        shipping_tax: int) -> JournalEntry:
+    """Shipping goes to the seller whole (no commission, no fee), its VAT to the market."""
+    paid = _shipping_paid(market, shipping, shipping_tax)
+    return entry(SourceKey(SHIPPING_PAID, str(order_id)),
+                 _shipping_legs(shop_id, market, paid, shipping_tax, sign=1),
+                 memo=f"order {order_id} shipping paid")
+
+
+def shipping_refund_entry(order_id: int, shop_id: int, market: str, shipping: int,
+                          shipping_tax: int) -> JournalEntry:
+    """Shipping is refunded whole or not at all (orders/model.py ``plan_refund``), once."""
+    paid = _shipping_paid(market, shipping, shipping_tax)
+    return entry(SourceKey(SHIPPING_REFUNDED, str(order_id)),
+                 _shipping_legs(shop_id, market, paid, shipping_tax, sign=-1),
+                 memo=f"order {order_id} shipping refunded")
+
+
+def _legs(line: PaidLine, split: LineSplit, sign: int) -> list[tuple[AccountKey, int]]:
+    currency, market = line.currency, line.market
+    legs = [
+        (AccountKey.cash(currency), sign * split.paid),
+        (AccountKey.vat_payable(market, currency), -sign * split.vat),
+        (AccountKey.platform_fee_revenue(market, currency), -sign * split.fee),
+        (AccountKey.seller_payable(line.shop_id, currency), -sign * split.seller),
+    ]
+    if line.creator_id is not None:
+        creator = AccountKey.creator_payable(line.creator_id, currency)
+        legs += [(creator, -sign * split.commission),
+                 (creator, -sign * split.bonus),
+                 (AccountKey.incentive_expense(market, currency), sign * split.bonus)]
+    return legs
+
+
+def _shipping_paid(market: str, shipping: int, shipping_tax: int) -> int:
+    rules = get_market(market)
+    if not _is_int(shipping) or shipping < 0:
+        raise InvalidInput("Shipping is a non-negative amount", field="shipping")
+    if not _is_int(shipping_tax) or not 0 <= shipping_tax <= shipping:
+        raise InvalidInput("Shipping's tax is between 0 and the shipping", field="tax")
+    return shipping + (0 if rules.tax_inclusive else shipping_tax)
+
+
+def _shipping_legs(shop_id: int, market: str, paid: int, tax: int, sign: int
+                   ) -> list[tuple[AccountKey, int]]:
+    currency = MARKETS[market].currency
+    return [(AccountKey.cash(currency), sign * paid),
+            (AccountKey.vat_payable(market, currency), -sign * tax),
+            (AccountKey.seller_payable(shop_id, currency), -sign * (paid - tax))]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,1 @@
+"""The books: double-entry journal entries, accounts and balances derived from postings."""
