@@ -1,4 +1,4 @@
-"""Revision 0012 (the books) upgrades a database in use without losing a row, and the
+"""Revision 0009 (the books) upgrades a database in use without losing a row, and the
 books work in the upgraded database."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ ROWS: list[tuple[str, dict[str, object]]] = [
 LEDGER_TABLES = ("ledger_accounts", "ledger_entries", "ledger_postings")
 
 
-def test_0012_adds_the_books_and_keeps_every_row(empty_database_url: str  # noqa: F811
+def test_0009_adds_the_books_and_keeps_every_row(empty_database_url: str  # noqa: F811
                                                  ) -> None:
     config = migrate.alembic_config(empty_database_url)
     command.upgrade(config, "0008")
@@ -36,7 +36,7 @@ def test_0012_adds_the_books_and_keeps_every_row(empty_database_url: str  # noqa
                 values = ", ".join(f":{column}" for column in row)
                 connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({values})"),
                                    row)
-        command.upgrade(config, "0012")
+        command.upgrade(config, "0009")
         assert set(LEDGER_TABLES) <= set(sa.inspect(engine).get_table_names())
         with engine.connect() as connection:
             for table, _ in ROWS:

@@ -8,7 +8,7 @@ A region (a US state, a county) completes addresses that are printed "Austin, TX
 Shops have a page at /{slug}; a shop whose slug is one of the site's own paths (it could
 be named "Cart") would never be reached there, so such a slug gets "-shop" appended.
 
-(0007 is another change's number; whichever lands second revises the other.)
+(No revision 0007: the number was reserved for a change that landed differently.)
 """
 from collections.abc import Sequence
 

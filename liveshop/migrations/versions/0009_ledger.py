@@ -1,6 +1,6 @@
 """the books: ledger accounts, journal entries and postings
 
-Revision ID: 0012
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03 15:00:00.000000
 
@@ -18,7 +18,7 @@ from alembic import op
 
 from liveshop.core.db import UTCDateTime
 
-revision: str = '0012'
+revision: str = '0009'
 down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
