@@ -211,16 +211,28 @@ def save_shot(page: Page, name: str) -> Path:
 # --- the checks, each a function of a drawn page ---
 
 def horizontal_overflow(page: Page) -> list[str]:
-    """What sticks out past the right edge: the page's width, and the widest culprits."""
+    """What sticks out past the right edge (the page's width, and the widest culprits), and
+    boxes whose content is cut off at their right edge, to be scrolled sideways (a table
+    whose last column shows half a word)."""
     return list(page.evaluate("""() => {
         const width = document.documentElement.clientWidth;
-        if (document.documentElement.scrollWidth <= width) return [];
+        const name = (element) => `${element.tagName.toLowerCase()}.${
+            [...element.classList].join(".")}`;
+        const found = [...document.body.querySelectorAll("*")].filter((element) => {
+            const style = getComputedStyle(element);
+            return ["auto", "scroll"].includes(style.overflowX) && element.clientWidth > 0
+                && element.scrollWidth > element.clientWidth + 1
+                && element.checkVisibility({ checkVisibilityCSS: true });
+        }).map((element) => `${name(element)} scrolls sideways: ${element.scrollWidth}px`
+            + ` of content in ${element.clientWidth}px`);
+        if (document.documentElement.scrollWidth <= width) return found;
         const wide = [...document.body.querySelectorAll("*")].filter((element) => {
             const box = element.getBoundingClientRect();
             return box.width > 0 && box.right > width + 1;
-        }).slice(0, 5).map((element) => `${element.tagName.toLowerCase()}.${element.className}`
+        }).slice(0, 5).map((element) => `${name(element)}`
             + ` ends at ${Math.round(element.getBoundingClientRect().right)}px`);
-        return [`page is ${document.documentElement.scrollWidth}px wide for ${width}px`, ...wide];
+        return [`page is ${document.documentElement.scrollWidth}px wide for ${width}px`,
+                ...wide, ...found];
     }"""))
 
 
