@@ -14,6 +14,7 @@ it runs (an inline copy would be refused as an inline script).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -318,9 +319,9 @@ def covered_text(page: Page) -> list[str]:
     return list(page.evaluate(COVERED_TEXT))
 
 
-# Marks every control a visitor can see (and operate) with data-kb; counts the ones the
-# focus has reached. A radio group is one stop for the Tab key (arrows move inside it), so
-# only its checked (or first) radio is expected.
+# Marks every control a visitor can see (and operate) with data-kb (in an open modal
+# dialog: its controls); counts the ones the focus has reached. A radio group is one stop
+# for the Tab key (arrows move inside it), so only its checked (or first) radio is expected.
 MARK_CONTROLS = """() => {
     const selector = "a[href], button, input:not([type=hidden]), select, textarea, summary, "
         + "[tabindex], video[controls], audio[controls], [contenteditable=true]";
@@ -334,7 +335,9 @@ MARK_CONTROLS = """() => {
     let next = Number(document.body.dataset.kbNext || 0);
     const groups = new Set([...document.querySelectorAll("[data-kb][type=radio]")]
         .map((radio) => `${radio.form?.id}/${radio.name}`));
-    for (const element of document.querySelectorAll(selector)) {
+    // An open modal dialog makes the rest of the page inert: only its controls count.
+    const scope = document.querySelector("dialog[open]:modal") ?? document;
+    for (const element of scope.querySelectorAll(selector)) {
         if (element.dataset.kb !== undefined || element.disabled
             || element.getAttribute("tabindex") === "-1" || element.closest("[inert]")) continue;
         if (!element.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
@@ -385,7 +388,12 @@ CLICK_ONLY = """() => {
 def unreachable_by_keyboard(page: Page) -> list[str]:
     """Press Tab through the page; on a phone the header's menu is opened with Enter on the
     way, as a keyboard user would. Returns the controls the focus never reached."""
-    page.evaluate("() => document.activeElement?.blur()")
+    page.evaluate("""() => {
+        document.activeElement?.blur();
+        for (const marked of document.querySelectorAll("[data-kb]")) delete marked.dataset.kb;
+        delete document.body.dataset.kbNext;
+        window.__reached?.clear();
+    }""")
     controls: int = page.evaluate(MARK_CONTROLS)
     if page.locator(CLOSED_MENU).count():
         for _ in range(controls):
@@ -434,7 +442,7 @@ def test_the_page_fits_reads_and_works_from_the_keyboard(
 # --- the live room over time: a sale, chat and the unmute button all at once ---
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_the_live_room_covers_no_text_with_everything_on_screen(
+def test_the_live_room_covers_no_text_and_its_sheets_work_from_the_keyboard(
         viewport: ViewportSize, stage: Stage, live_server: LiveServer,
         new_context: NewContext) -> None:
     page = open_page(new_context, live_server, stage, "buyer", viewport, "viewer")
@@ -446,13 +454,19 @@ def test_the_live_room_covers_no_text_with_everything_on_screen(
     page.locator(".video-unmute").evaluate("button => { button.hidden = false; }")
     expect(page.locator(".video-unmute")).to_be_visible()
     assert covered_text(page) == []
-    page.locator("#sale-banner").click()
-    expect(page.locator("#sale-sheet .tile-total-amount")).to_have_text("£18.99")
+
+    # The sheets open and work from the keyboard too: the sale's, then the bag.
     width = "phone" if viewport == PHONE else "desktop"
-    save_shot(page, f"live-room-sale-sheet-{width}")
-    assert axe_violations(page) == []
-    page.keyboard.press("Escape")
-    expect(page.locator("#sale-sheet")).to_be_hidden()
+    for opener, sheet in (("#sale-banner", "#sale-sheet"), ("#bag-button", "#bag")):
+        page.locator(opener).focus()
+        page.keyboard.press("Enter")
+        expect(page.locator(f"{sheet} .tile-total-amount").first).to_have_text(
+            "£18.99" if sheet == "#sale-sheet" else re.compile("£"))
+        save_shot(page, f"live-room-{sheet[1:]}-{width}")
+        assert axe_violations(page) == [], sheet
+        assert unreachable_by_keyboard(page) == [], sheet
+        page.keyboard.press("Escape")
+        expect(page.locator(sheet)).to_be_hidden()
 
 
 # --- the header at desktop width ---
