@@ -1,5 +1,5 @@
 // The viewer's live room: snapshot + events over the socket, one-tap buying over HTTP.
-import { bindSheets, describeQuote, oneTapBuying, oneTapQuote, pricingOf } from "./buying.js";
+import { bindSheets, oneTapBuying, pricingOf, showQuote } from "./buying.js";
 import { ChatList, Clock, connectRoom, formatCountdown, formatMoney, toaster } from "./live-common.js";
 import { LivePlayer } from "./player.js";
 
@@ -124,7 +124,7 @@ function refreshTile(tile, card) {
   const button = tile.querySelector(".buy-button");
   if (!current) {
     price.textContent = "Not sold in your market";
-    tile.querySelector(".tile-total").hidden = true;
+    showTotal(tile, null);
     compare.textContent = stock.textContent = "";
     button.hidden = true;
     return;
@@ -151,13 +151,8 @@ function refreshTile(tile, card) {
 }
 
 function showTotal(tile, unitPrice) {
-  const quote = state.market === pricing.market ? oneTapQuote(unitPrice, pricing) : null;
   const line = tile.querySelector(".tile-total");
-  line.hidden = quote === null;
-  if (!quote) return;
-  const { total, breakdown } = describeQuote(quote, pricing);
-  line.querySelector(".tile-total-amount").textContent = total;
-  line.querySelector(".tile-breakdown").textContent = breakdown;
+  showQuote(line, state.market === pricing.market ? unitPrice : null, pricing);
 }
 
 function renderPinned() {
@@ -259,7 +254,6 @@ function renderSale() {
   $("sale-left").textContent = soldOut ? "" : `${sale.remaining} of ${sale.quantity} left`;
   $("sale-sold-out").hidden = !soldOut;
   banner.classList.toggle("sold-out", soldOut);
-  banner.setAttribute("aria-label", `Flash sale: ${sale.title}, ${sale.variant_label}, ${price.formatted}. Buy`);
   banner.hidden = false;
   tickSale();
 }
