@@ -105,10 +105,12 @@ def shop_form_values(shop: Any) -> dict[str, str]:
     return values
 
 
-@router.get("/seller")
-def dashboard(request: Request, actor: CurrentActor, context: Context) -> Response:
-    shops = service.my_shops(context.db, seller(actor))
-    return render(request, "catalog/seller/dashboard.html", shops=shops, form={}, error=None)
+# The seller home, /seller, is liveshop/seller/pages.py: it reads orders and shows too.
+
+@router.get("/seller/shops/new")
+def new_shop(request: Request, actor: CurrentActor) -> Response:
+    seller(actor)
+    return render(request, "catalog/seller/new_shop.html", form={}, error=None)
 
 
 @router.post("/seller/shops", dependencies=[FormCsrf])
@@ -121,9 +123,8 @@ def create_shop(request: Request, actor: CurrentActor, context: Context,
         shop = service.create_shop(context.db, actor, data)
     except (DomainError, ValidationError) as error:
         message, _ = error_text(error)
-        return render(request, "catalog/seller/dashboard.html", status_code=status_of(error),
-                      shops=service.my_shops(context.db, actor), form=submitted(form),
-                      error=message)
+        return render(request, "catalog/seller/new_shop.html", status_code=status_of(error),
+                      form=submitted(form), error=message)
     return redirect(f"/seller/shops/{shop.id}/products")
 
 
