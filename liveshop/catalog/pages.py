@@ -372,6 +372,8 @@ def create_product(request: Request, shop_id: int, actor: CurrentActor, context:
     shop = service.get_owned_shop(context.db, actor, shop_id)
     values = with_derived_prices(submitted(form), shop_price_form(request, shop, {
         "base_market": text(form, "base_market")}, market))
+    if text(form, "preview"):  # "Show every market's price": worked out, not saved
+        return render_shop_products(request, context, actor, shop_id, market, values, None)
     rows: list[tuple[int, VariantIn]] = []
     try:
         names = form_option_names(form)
@@ -436,6 +438,11 @@ def save_variants(request: Request, product_id: int, actor: CurrentActor, contex
     values = with_derived_prices(submitted(form), shop_price_form(
         request, service.get_owned_shop(context.db, actor, product.shop_id),
         {"base_market": text(form, "base_market")}, market))
+    if text(form, "preview"):
+        details = {k: v for k, v in product_form_values(product).items()
+                   if k in ("title", "description", "tags", "status")}
+        return render_product_editor(request, context, actor, product_id, market,
+                                     {**details, **values})
     rows: list[tuple[int, VariantIn]] = []
     try:
         names = form_option_names(form)

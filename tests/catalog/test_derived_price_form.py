@@ -105,3 +105,19 @@ def test_the_api_works_out_the_same_prices(client: Any) -> None:
     assert answer.json()["rates_as_of"] == "2026-12-01"
     refused = client.get("/api/v1/markets/UK/derived-prices?amount=0")
     assert refused.status_code == 422 and refused.json()["error"]["field"] == "amount"
+
+
+def test_without_the_script_the_worked_out_prices_are_shown_before_saving(
+        make_user: Any) -> None:
+    seller = make_user("seller")
+    shop = make_shop(seller, markets={"UK": 399, "DE": 499})
+    url = f"/seller/shops/{shop['id']}/products"
+    page = seller.get(url, headers=HTML).text
+    shown = seller.post(url, headers=HTML, data={
+        "csrf_token": csrf_from(page), "title": "Cable Jumper", "base_market": "UK",
+        "variant-0-sku": "CJ-1", "variant-0-price-UK": "29.99", "preview": "1"})
+    assert shown.status_code == 200
+    assert box(shown.text, "variant-0-price-DE") == "34.99"
+    assert '<details class="other-prices" open>' in shown.text
+    assert seller.get("/api/v1/shops/mine").json()[0]["id"] == shop["id"]
+    assert "Cable Jumper" not in seller.get(url, headers=HTML).text  # nothing saved
