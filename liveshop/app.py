@@ -45,6 +45,7 @@ from liveshop.live.video_link import connect as connect_video_link
 from liveshop.markets import api as markets_api
 from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
+from liveshop.seller import pages as seller_pages
 from liveshop.services import AppServices, Services
 from liveshop.storefront import pages as storefront_pages
 from liveshop.storefront import shops as shop_pages
@@ -73,8 +74,8 @@ API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api
                catalog_api.stock_router, checkout_api.router, orders_api.router,
                video_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
-    auth_pages, storefront_pages, catalog_pages, checkout_pages, orders_pages, live_pages,
-    api_docs))
+    auth_pages, storefront_pages, seller_pages, catalog_pages, checkout_pages, orders_pages,
+    live_pages, api_docs))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (

@@ -118,10 +118,15 @@ def create_shop(db: Database, actor: Actor, data: ShopCreate) -> ShopView:
 
 def my_shops(db: Database, actor: Actor) -> list[ShopView]:
     with db.read() as session:
-        shops = session.scalars(
-            select(Shop).where(Shop.owner_id == actor.user_id).order_by(Shop.id)
-        ).all()
-        return [_shop_view(shop) for shop in shops]
+        return owned_shops(session, actor)
+
+
+def owned_shops(session: Session, actor: Actor) -> list[ShopView]:
+    """The actor's own shops, oldest first (two queries: shops, their markets)."""
+    shops = session.scalars(
+        select(Shop).where(Shop.owner_id == actor.user_id).order_by(Shop.id)
+    ).all()
+    return [_shop_view(shop) for shop in shops]
 
 
 def get_shop(db: Database, shop_id: int) -> ShopView:

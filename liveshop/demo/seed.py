@@ -114,8 +114,10 @@ def _create_product(session: Session, media_dir: Path, shop: Shop, sku_stem: str
         session.add(variant)
         session.flush()
         inventory.ensure_level(session, variant.id)
-        # Now and then a variant is sold out, so the shop pages show that state too.
-        quantity = 0 if rng.random() < 0.07 else rng.randint(3, 40)
+        # Now and then a variant is sold out, so the shop pages show that state too, or
+        # runs low, so the seller home has something to restock.
+        roll = rng.random()
+        quantity = 0 if roll < 0.07 else rng.randint(1, 3) if roll < 0.14 else rng.randint(4, 40)
         if quantity:
             inventory.receive(session, variant.id, quantity, note="demo opening stock")
 

@@ -130,7 +130,11 @@ def _may_schedule(actor: Actor) -> Actor:
 def seller_shows(request: Request, actor: CurrentActor, context: Context,
                  created: int | None = None) -> Response:
     mine = shows.my_shows(context.db, _may_schedule(actor))
-    return render(request, "live/seller_shows.html", shows=mine, created=created)
+    # Without a shop to host for, "Schedule a show" would lead nowhere: the page says
+    # what to do first instead.
+    may_schedule = bool(creators.hostable_shop_ids(context.db, actor))
+    return render(request, "live/seller_shows.html", shows=mine, created=created,
+                  may_schedule=may_schedule)
 
 
 def _schedule_form(request: Request, context: Context, actor: Actor, shop_id: int | None,

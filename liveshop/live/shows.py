@@ -366,6 +366,19 @@ def my_shows(db: Database, actor: Actor, limit: int = 100) -> list[ShowView]:
         return show_views(session, list(shows))
 
 
+def coming_up(session: Session, shop_ids: Sequence[int], limit: int) -> list[ShowView]:
+    """The shops' shows that are live, then those scheduled, soonest first: what the seller
+    does next. A building block, in the caller's transaction."""
+    if not shop_ids:
+        return []
+    shows = session.scalars(select(Show).where(
+        Show.shop_id.in_(shop_ids),
+        Show.status.in_([ShowStatus.LIVE.value, ShowStatus.SCHEDULED.value]),
+    ).order_by((Show.status == ShowStatus.LIVE.value).desc(), Show.scheduled_at, Show.id)
+        .limit(limit))
+    return show_views(session, list(shows))
+
+
 def home_shows(db: Database, market_code: str, limit: int = 12
                ) -> tuple[list[ShowView], list[ShowView]]:
     """For the home page: shows live now, then upcoming ones, selling in the market."""

@@ -176,6 +176,61 @@ def list_shop_orders(db: Database, actor: Actor, shop_id: int,
         return _listing(session, *conditions, limit=limit, offset=offset)
 
 
+# --- the seller's work (building blocks of the seller home: the caller's transaction) ---
+
+def to_ship(session: Session, shop_ids: Sequence[int], limit: int
+            ) -> tuple[int, list[OrderSummary]]:
+    """How many of the shops' orders are paid and wait to be shipped, and the oldest
+    ``limit`` of them (first come, first shipped)."""
+    waiting = (Order.shop_id.in_(shop_ids), Order.status == OrderStatus.PAID.value)
+    count = session.scalar(select(func.count()).select_from(Order).where(*waiting)) or 0
+    rows = session.execute(
+        select(Order, Shop.name, User.display_name)
+        .join(Shop, Shop.id == Order.shop_id).join(User, User.id == Order.buyer_id)
+        .where(*waiting).order_by(Order.paid_at, Order.id).limit(limit)).all()
+    return count, _summaries(session, [(row[0], row[1], row[2]) for row in rows])
+
+
+@dataclass(frozen=True)
+class ReturnToDecide:
+    id: int
+    order_id: int
+    order_number: str
+    shop_name: str
+    buyer_name: str
+    reason: str
+    created_at: datetime
+
+
+def returns_to_decide(session: Session, shop_ids: Sequence[int], limit: int
+                      ) -> tuple[int, list[ReturnToDecide]]:
+    """Return requests of the shops that nobody has approved or rejected yet, oldest first."""
+    open_ = (Order.shop_id.in_(shop_ids), ReturnRequest.status == "requested")
+    count = session.scalar(select(func.count()).select_from(ReturnRequest).join(
+        Order, Order.id == ReturnRequest.order_id).where(*open_)) or 0
+    rows = session.execute(
+        select(ReturnRequest, Order.number, Shop.name, User.display_name)
+        .join(Order, Order.id == ReturnRequest.order_id)
+        .join(Shop, Shop.id == Order.shop_id).join(User, User.id == ReturnRequest.buyer_id)
+        .where(*open_).order_by(ReturnRequest.created_at, ReturnRequest.id).limit(limit)).all()
+    return count, [ReturnToDecide(request.id, request.order_id, number, shop_name, buyer,
+                                  request.reason, request.created_at)
+                   for request, number, shop_name, buyer in rows]
+
+
+def sales_since(session: Session, shop_ids: Sequence[int], since: datetime
+                ) -> dict[str, tuple[int, int]]:
+    """Currency -> (orders, amount in minor units) of the shops' orders paid since ``since``,
+    less what was refunded on them. Each currency on its own: amounts in different
+    currencies are never added."""
+    rows = session.execute(
+        select(Order.currency, func.count(), func.sum(Order.total - Order.refunded_amount))
+        .where(Order.shop_id.in_(shop_ids), Order.paid_at.is_not(None),
+               Order.paid_at >= since)
+        .group_by(Order.currency).order_by(Order.currency)).all()
+    return {currency: (int(orders), int(amount or 0)) for currency, orders, amount in rows}
+
+
 def _actions(access: Access, returns: list[ReturnRequest], now: datetime) -> list[str]:
     order, status = access.order, OrderStatus(access.order.status)
     actions: list[str] = []
