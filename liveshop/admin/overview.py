@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
@@ -21,11 +21,11 @@ from liveshop.orders.orm import Order
 def _paid_since(session: Session, since: datetime | None) -> tuple[int, list[MoneyTotal]]:
     """Orders paid (since ``since``) and their totals per currency. GMV counts what buyers
     paid for goods, shipping and tax when they paid; later refunds do not lower it."""
-    condition = Order.paid_at.is_not(None)
+    conditions: list[ColumnElement[bool]] = [Order.paid_at.is_not(None)]
     if since is not None:
-        condition &= Order.paid_at >= since
+        conditions.append(Order.paid_at >= since)
     rows = session.execute(select(Order.currency, func.count(), func.sum(Order.total))
-                           .where(condition).group_by(Order.currency)).tuples().all()
+                           .where(*conditions).group_by(Order.currency)).all()
     count = sum(int(n) for _, n, _ in rows)
     totals = model.money_by_currency((currency, int(total or 0)) for currency, _, total in rows)
     return count, [MoneyTotal(currency=currency, amount=amount,

@@ -55,7 +55,7 @@ def _form(model: type[M], **data: Any) -> M:
                            field=field) from None
 
 
-def _page(request: Request, name: str, section: str, **context: object) -> Response:
+def _page(request: Request, name: str, section: str, **context: Any) -> Response:
     return render(request, f"admin/{name}.html", sections=SECTIONS, section=section,
                   notice=DONE.get(request.query_params.get("done", "")), **context)
 

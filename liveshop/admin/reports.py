@@ -89,13 +89,13 @@ def report(db: Database, limiter: RateLimiter, reporter: Actor, data: ReportIn
 
 def _views(session: Session, reports: Sequence[Report]) -> list[ReportView]:
     names = dict(session.execute(select(User.id, User.display_name).where(
-        User.id.in_({r.reporter_id for r in reports}))).tuples().all()) if reports else {}
+        User.id.in_({r.reporter_id for r in reports}))).all()) if reports else {}
     counts = {(target_type, target_id): count for target_type, target_id, count in
               session.execute(
                   select(Report.target_type, Report.target_id, func.count())
                   .where(Report.status == ReportStatus.OPEN.value,
                          Report.target_id.in_({r.target_id for r in reports}))
-                  .group_by(Report.target_type, Report.target_id)).tuples()}
+                  .group_by(Report.target_type, Report.target_id))}
     views = []
     for row in reports:
         target = _target(session, ReportTarget(row.target_type), row.target_id)

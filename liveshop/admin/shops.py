@@ -32,7 +32,7 @@ def _shop_views(session: Session, shops: list[tuple[Shop, str]]) -> list[AdminSh
     ids = [shop.id for shop, _ in shops]
     counts = dict(session.execute(
         select(Product.shop_id, func.count()).where(Product.shop_id.in_(ids))
-        .group_by(Product.shop_id)).tuples().all()) if ids else {}
+        .group_by(Product.shop_id)).all()) if ids else {}
     return [AdminShopView(id=shop.id, name=shop.name, slug=shop.slug, owner_id=shop.owner_id,
                           owner_email=email, suspended_at=shop.suspended_at,
                           products=counts.get(shop.id, 0), created_at=shop.created_at)
@@ -54,7 +54,7 @@ def search_shops(db: Database, admin: Actor, q: str = "", suspended: bool | None
         query = query.where(Shop.suspended_at.is_not(None) if suspended
                             else Shop.suspended_at.is_(None))
     with db.read() as session:
-        rows = session.execute(query.order_by(Shop.id.desc()).limit(limit)).tuples().all()
+        rows = session.execute(query.order_by(Shop.id.desc()).limit(limit)).all()
         return _shop_views(session, list(rows))
 
 
@@ -89,7 +89,7 @@ def set_shop_suspended(db: Database, admin: Actor, shop_id: int, suspended: bool
 
 def _show_views(session: Session, shows: list[Show]) -> list[AdminShowView]:
     names = dict(session.execute(select(Shop.id, Shop.name).where(
-        Shop.id.in_({show.shop_id for show in shows}))).tuples().all()) if shows else {}
+        Shop.id.in_({show.shop_id for show in shows}))).all()) if shows else {}
     return [AdminShowView(id=show.id, title=show.title, shop_id=show.shop_id,
                           shop_name=names.get(show.shop_id, ""), status=show.status,
                           scheduled_at=show.scheduled_at, started_at=show.started_at,

@@ -65,7 +65,7 @@ def test_only_admins_open_the_back_office(app: Any, make_user: Any, role: str) -
 def test_visitors_are_sent_to_log_in(app: Any) -> None:
     visitor = TestClient(app)
     for path in PAGES:
-        page = visitor.get(path, follow_redirects=False)
+        page = visitor.get(path, headers={"Accept": "text/html"}, follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"].startswith("/login"), path
 
 
@@ -93,19 +93,19 @@ def test_admin_pages_act_through_forms_with_csrf_and_show_the_audit(
     admin.post(f"/admin/users/{seller.id}/reinstate", data={"csrf_token": token})
     admin.post(f"/admin/users/{seller.id}/role",
                data={"csrf_token": token, "role": "creator"})
-    admin.post(f"/admin/shops/{shop['id']}/suspend", data={"csrf_token": token})
-    admin.post(f"/admin/shops/{shop['id']}/reinstate", data={"csrf_token": token})
     shows = admin.get("/admin/shows").text
     assert f'action="/admin/shows/{show_id}/end"' in shows
     admin.post(f"/admin/shows/{show_id}/end", data={"csrf_token": token})
     admin.post(f"/admin/shows/{show_id}/remove-replay", data={"csrf_token": token})
+    admin.post(f"/admin/shops/{shop['id']}/suspend", data={"csrf_token": token})
+    admin.post(f"/admin/shops/{shop['id']}/reinstate", data={"csrf_token": token})
     self_suspend = admin.post(f"/admin/users/{admin.id}/suspend", data={"csrf_token": token})
     assert self_suspend.status_code == 409 and "cannot suspend themselves" in self_suspend.text
 
     actions = [row.action for row in audit_rows(db)]
     assert actions == ["user.suspended", "user.reinstated", "user.role_changed",
-                       "shop.suspended", "shop.reinstated", "show.ended",
-                       "show.replay_removed"]
+                       "show.ended", "show.replay_removed", "shop.suspended",
+                       "shop.reinstated"]
     log = admin.get("/admin/audit").text
     assert re.findall(r'data-audit-id="(\d+)"', log) == [
         str(row.id) for row in reversed(audit_rows(db))]
