@@ -11,9 +11,10 @@ from liveshop.accounts.model import Actor, Role
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput
 
 REASON_MAX_LENGTH = 500
-# A report's reason is the buyer's own words; an admin's reason is optional, the audit row
-# keeps whatever was given.
-REPORT_REASON_MIN_LENGTH = 3
+# A report's reason is the buyer's own words, never blank (a length past one character is
+# no rule worth refusing a report over); an admin's reason is optional, the audit row keeps
+# whatever was given.
+REPORT_REASON_MIN_LENGTH = 1
 SEARCH_LIMIT = 50
 
 
@@ -88,7 +89,7 @@ def check_report(reporter_id: int, author_id: int, field: str) -> None:
 def check_reason(reason: str, field: str = "reason") -> str:
     cleaned = " ".join(reason.split())
     if len(cleaned) < REPORT_REASON_MIN_LENGTH:
-        raise InvalidInput("Say in a few words what is wrong", field=field)
+        raise InvalidInput("Say what is wrong", field=field)
     if len(cleaned) > REASON_MAX_LENGTH:
         raise InvalidInput(f"At most {REASON_MAX_LENGTH} characters", field=field)
     return cleaned

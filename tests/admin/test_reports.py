@@ -43,7 +43,7 @@ def test_a_message_is_reported_once_per_person_and_removed_by_an_admin(
     assert own.status_code == 422 and own.json()["error"]["field"] == "target_id"
     gone = _report(ann, "chat_message", 999_999)
     assert gone.status_code == 404 and gone.json()["error"]["field"] == "target_id"
-    short = _report(ann, "product", product_id, "x")
+    short = _report(ann, "product", product_id, " \t ")
     assert short.status_code == 422 and short.json()["error"]["field"] == "reason"
     assert ann.get("/api/v1/admin/reports").status_code == 403
 

@@ -308,7 +308,7 @@ function offerReport(item, message) {
 async function reportMessage(message, button) {
   const reason = window.prompt(`Report ${message.author}'s message to liveshop: what is wrong with it?`);
   if (reason === null) return;
-  if (reason.trim().length < 3) { toast("Say in a few words what is wrong"); return; }
+  if (!reason.trim()) { toast("Say what is wrong with it"); return; }
   try {
     await api("POST", "/api/v1/reports",
       { target_type: "chat_message", target_id: message.id, reason: reason.trim() });
