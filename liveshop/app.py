@@ -23,6 +23,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveshop.accounts.sessions import SESSION_IDLE
+from liveshop.accounts.tokens import forget_after_commit
+from liveshop.admin import api as admin_api
+from liveshop.admin import pages as admin_pages
 from liveshop.auth import api as auth_api
 from liveshop.auth import pages as auth_pages
 from liveshop.catalog import api as catalog_api
@@ -72,10 +75,10 @@ API_PREFIX = "/api/v1"
 # rooms' (taps, chat) come first, since they arrive by the thousand in a flash sale.
 API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api.router,
                catalog_api.stock_router, checkout_api.router, orders_api.router,
-               video_api.router)
+               video_api.router, admin_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
     auth_pages, storefront_pages, seller_pages, catalog_pages, checkout_pages, orders_pages,
-    live_pages, api_docs))
+    live_pages, admin_pages, api_docs))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (
@@ -157,6 +160,7 @@ def tell_rooms_after_commit(db: Database, settings: Settings,
     rooms = RoomPublisher(rooms_now)
     rooms.subscribe(bus)
     video_link.tell_rooms(bus, rooms, settings)
+    forget_after_commit(bus)  # a role change or suspension reaches this process's token cache
     db.after_commit = bus
     return bus
 

@@ -2,6 +2,7 @@
 (Alembic and the test suite read it from here)."""
 
 from liveshop.accounts import orm as accounts_orm
+from liveshop.admin import orm as admin_orm
 from liveshop.catalog import orm as catalog_orm
 from liveshop.checkout import orm as checkout_orm
 from liveshop.core import events, idempotency
@@ -16,6 +17,7 @@ from liveshop.video import orm as video_orm
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_orm", "catalog_orm", "checkout_orm", "events", "idempotency", "inventory_orm",
-    "ledger_orm", "live_orm", "metadata", "orders_orm", "payments_orm", "video_orm",
+    "accounts_orm", "admin_orm", "catalog_orm", "checkout_orm", "events", "idempotency",
+    "inventory_orm", "ledger_orm", "live_orm", "metadata", "orders_orm", "payments_orm",
+    "video_orm",
 ]

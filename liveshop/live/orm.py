@@ -41,6 +41,8 @@ class Show(Base):
     )
     slow_mode_seconds: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A platform admin took the replay down (liveshop/admin): listed nowhere, page not found.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     lineup: Mapped[list[ShowProduct]] = relationship(
         cascade="all, delete-orphan", order_by="ShowProduct.position", lazy="selectin"
