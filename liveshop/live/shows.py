@@ -210,7 +210,7 @@ def go_live(db: Database, actor: Actor, show_id: int) -> ShowView:
         model.ensure_show_transition(show.status, ShowStatus.LIVE)
         now = utcnow()
         show.status, show.started_at = ShowStatus.LIVE, now
-        notify_audience(session, show, f"Live now: {show.title}")
+        notify_audience(session, show)
         record(session, ShowWentLive(show_id, epoch_ms(now)))
         return show_view(session, show)
 
