@@ -29,8 +29,8 @@ def notify_audience(session: Session, show: Show) -> None:
         select(ShowReminder.user_id).where(ShowReminder.show_id == show.id)))
     audience.discard(show.host_id)
     shop = session.scalar(select(Shop.name).where(Shop.id == show.shop_id)) or ""
-    emails = dict(session.execute(
-        select(User.id, User.email).where(User.id.in_(audience))).tuples().all())
+    emails = {row.id: row.email for row in session.execute(
+        select(User.id, User.email).where(User.id.in_(audience)))}
     for user_id in sorted(audience):
         post(session, user_id, notices.show_live(show.id, show.title, shop, user_id),
              emails.get(user_id))
