@@ -13,7 +13,7 @@ only after the commit.
   and :class:`OutboxRelay` delivers it to its handlers at least once, retrying with backoff
   until they succeed, even across a crash between the commit and the delivery. Its
   handlers must therefore be idempotent. A handler that must hear a durable event at once
-  and may miss it (a room broadcast of an order paid) subscribes ``at_commit`` instead.
+  and may miss it (a room broadcast of an order paid) uses ``subscribe_at_commit``.
 """
 
 from __future__ import annotations
