@@ -193,15 +193,12 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     Unless LIVESHOP_SECRET_KEY is set, the secret key is var/secret_key (made on first run)."""
     if not get_settings().secret_key:
         os.environ["LIVESHOP_SECRET_KEY"] = demo_secret_key()
-    # The demo sends no mail: it writes it under var/mail (LIVESHOP_MAIL_BACKEND=file, the
-    # default) and shows it at /outbox to browsers on this machine.
-    os.environ.setdefault("LIVESHOP_MAIL_OUTBOX_PAGE", "true")
-    get_settings.cache_clear()
+        get_settings.cache_clear()
     _require_secret_key()
     migrate()
     seed()
     typer.echo(f"serving http://{host}:{port}")
-    if get_settings().mail_backend == "file":
+    if get_settings().mail_backend == "file":  # the demo's app shows it (demo/app.py)
         typer.echo(f"mail it would send: http://{host}:{port}/outbox")
     _uvicorn(host, port, app=DEMO_APP_FACTORY, factory=True)
 
