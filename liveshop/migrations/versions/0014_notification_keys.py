@@ -1,21 +1,24 @@
 """notifications get a key: what each is about, posted once
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0014
+Revises: 0009
 Create Date: 2026-12-03 15:00:00.000000
 
 Notices about orders are posted by handlers the outbox delivers at least once
 (liveshop/notifications/order_notices.py); the unique key ("order-shipped-42") is how a
 handler run again finds its notice posted, and posts and mails nothing more. Older notices
 have none (NULL, which the unique constraint allows any number of).
+
+(Planned as 0009, which the ledger took; 0010 to 0013 are other branches' numbers. Whichever
+lands later revises the chain's head.)
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0009'
-down_revision: str | None = '0008'
+revision: str = '0014'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
