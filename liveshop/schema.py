@@ -10,6 +10,7 @@ from liveshop.core.db import Base
 from liveshop.inventory import orm as inventory_orm
 from liveshop.ledger import orm as ledger_orm
 from liveshop.live import orm as live_orm
+from liveshop.notifications import orm as notifications_orm
 from liveshop.orders import orm as orders_orm
 from liveshop.payments import orm as payments_orm
 from liveshop.video import orm as video_orm
@@ -18,6 +19,7 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts_orm", "admin_orm", "catalog_orm", "checkout_orm", "events", "idempotency",
-    "inventory_orm", "ledger_orm", "live_orm", "metadata", "orders_orm", "payments_orm",
+    "inventory_orm", "ledger_orm", "live_orm", "metadata", "notifications_orm", "orders_orm",
+    "payments_orm",
     "video_orm",
 ]

@@ -216,7 +216,7 @@ def go_live(db: Database, actor: Actor, show_id: int) -> ShowView:
                            field="show_id", code="shop_suspended")
         now = utcnow()
         show.status, show.started_at = ShowStatus.LIVE, now
-        notify_audience(session, show, f"Live now: {show.title}")
+        notify_audience(session, show)
         record(session, ShowWentLive(show_id, epoch_ms(now)))
         return show_view(session, show)
 
