@@ -227,7 +227,9 @@ def horizontal_overflow(page: Page) -> list[str]:
             [...element.classList].join(".")}`;
         const found = [...document.body.querySelectorAll("*")].filter((element) => {
             const style = getComputedStyle(element);
-            return ["auto", "scroll"].includes(style.overflowX) && element.clientWidth > 0
+            // A scroller named as a region (a strip of cards on a phone) is meant to scroll.
+            const meant = element.matches("[role=region][aria-label]");
+            return !meant && ["auto", "scroll"].includes(style.overflowX) && element.clientWidth > 0
                 && element.scrollWidth > element.clientWidth + 1
                 && element.checkVisibility({ checkVisibilityCSS: true });
         }).map((element) => `${name(element)} scrolls sideways: ${element.scrollWidth}px`
