@@ -20,6 +20,7 @@ from liveshop.catalog.access import owned_product, owned_shop
 from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.catalog.schemas import (
     ImageView,
+    PriceIn,
     PriceView,
     ProductCard,
     ProductCreate,
@@ -312,27 +313,63 @@ def _flush_variants(session: Session) -> None:
                        field="variants", code="sku_taken") from None
 
 
-def create_product(db: Database, actor: Actor, shop_id: int, data: ProductCreate,
-                   market: Market) -> ProductView:
+@dataclass(frozen=True)
+class CheckedProduct:
+    """A new product's input with every catalog rule applied: what add_product writes."""
+
+    title: str
+    description: str
+    tags: list[str]
+    status: str
+    option_names: list[str]
+    variants: list[model.VariantRule]
+
+
+def check_product(data: ProductCreate) -> CheckedProduct:
+    """The catalog's rules for a new product, without the database (an importer's dry run
+    asks the same questions as the product form)."""
     title = model.check_text(data.title, "title")
     tags = model.normalise_tags(data.tags)
     names = model.check_option_names(data.options)
     rules = model.check_variants(names, _variant_inputs(data.variants))
+    return CheckedProduct(title, data.description.strip(), tags, data.status.value, names,
+                          rules)
+
+
+def check_skus_free(session: Session, shop_id: int, product_id: int | None,
+                    skus: Sequence[str]) -> None:
+    """Conflict (naming ``variants.N.sku``) when another product of the shop uses a SKU."""
+    _check_skus_free(session, shop_id, product_id,
+                     [model.VariantRule(sku, (), 0, ()) for sku in skus])
+
+
+def add_product(session: Session, actor: Actor, shop_id: int, data: ProductCreate) -> Product:
+    """Building block (the caller's transaction): create a product in the actor's shop."""
+    checked = check_product(data)
+    shop = owned_shop(session, actor, shop_id)
+    _check_skus_free(session, shop.id, None, checked.variants)
+    product = Product(shop_id=shop.id, title=checked.title, description=checked.description,
+                      tags=model.join_tags(checked.tags), status=checked.status)
+    _set_option_names(product, checked.option_names)
+    session.add(product)
+    session.flush()
+    for position, rule in enumerate(checked.variants):
+        variant = Variant(product_id=product.id, shop_id=shop.id, prices=[])
+        _apply_variant(variant, rule, position)
+        product.variants.append(variant)
+    _flush_variants(session)
+    for variant in product.variants:
+        inventory.ensure_level(session, variant.id)
+    return product
+
+
+def create_product(db: Database, actor: Actor, shop_id: int, data: ProductCreate,
+                   market: Market) -> ProductView:
+    check_product(data)  # bad input is refused before the transaction starts
     with db.transaction() as session:
-        shop = owned_shop(session, actor, shop_id)
-        _check_skus_free(session, shop.id, None, rules)
-        product = Product(shop_id=shop.id, title=title, description=data.description.strip(),
-                          tags=model.join_tags(tags), status=data.status.value)
-        _set_option_names(product, names)
-        session.add(product)
-        session.flush()
-        for position, rule in enumerate(rules):
-            variant = Variant(product_id=product.id, shop_id=shop.id, prices=[])
-            _apply_variant(variant, rule, position)
-            product.variants.append(variant)
-        _flush_variants(session)
-        for variant in product.variants:
-            inventory.ensure_level(session, variant.id)
+        product = add_product(session, actor, shop_id, data)
+        shop = session.get(Shop, product.shop_id)
+        assert shop is not None
         return _product_view(session, product, shop, market, owner=True)
 
 
@@ -370,19 +407,26 @@ def get_owned_product(db: Database, actor: Actor, product_id: int,
         return _product_view(session, product, shop, market, owner=True)
 
 
+def change_product(session: Session, actor: Actor, product_id: int,
+                   data: ProductUpdate) -> Product:
+    """Building block (the caller's transaction): change the fields ``data`` gives."""
+    product = owned_product(session, actor, product_id)
+    if data.title is not None:
+        product.title = model.check_text(data.title, "title")
+    if data.description is not None:
+        product.description = data.description.strip()
+    if data.tags is not None:
+        product.tags = model.join_tags(model.normalise_tags(data.tags))
+    if data.status is not None:
+        product.status = data.status.value
+    session.flush()
+    return product
+
+
 def update_product(db: Database, actor: Actor, product_id: int, data: ProductUpdate,
                    market: Market) -> ProductView:
     with db.transaction() as session:
-        product = owned_product(session, actor, product_id)
-        if data.title is not None:
-            product.title = model.check_text(data.title, "title")
-        if data.description is not None:
-            product.description = data.description.strip()
-        if data.tags is not None:
-            product.tags = model.join_tags(model.normalise_tags(data.tags))
-        if data.status is not None:
-            product.status = data.status.value
-        session.flush()
+        product = change_product(session, actor, product_id, data)
         shop = session.get(Shop, product.shop_id)
         assert shop is not None
         return _product_view(session, product, shop, market, owner=True)
@@ -406,33 +450,54 @@ def _remove_variant(session: Session, product: Product, variant: Variant) -> Non
         ) from None
 
 
+def variants_of(product: Product) -> list[VariantIn]:
+    """A product's variants as the input that would set them as they are (to keep some
+    while replacing others)."""
+    count = len(_option_names(product))
+    return [
+        VariantIn(sku=variant.sku, options=_option_values(variant, count),
+                  weight_grams=variant.weight_grams,
+                  prices={price.market: PriceIn(amount=price.amount_minor,
+                                                compare_at=price.compare_at_minor)
+                          for price in variant.prices})
+        for variant in product.variants
+    ]
+
+
+def set_variants(session: Session, actor: Actor, product_id: int,
+                 data: VariantsReplace) -> Product:
+    """Building block (the caller's transaction): replace the variant set. A variant whose
+    SKU stays keeps its id, so its stock, carts and orders still point at it."""
+    product = owned_product(session, actor, product_id)
+    names = (model.check_option_names(data.options) if data.options is not None
+             else _option_names(product))
+    rules = model.check_variants(names, _variant_inputs(data.variants))
+    _check_skus_free(session, product.shop_id, product.id, rules)
+    existing = {variant.sku.lower(): variant for variant in product.variants}
+    keep = {rule.sku.lower() for rule in rules}
+    # Removed rows go first so a re-added SKU or reordering never trips a constraint.
+    for sku, variant in existing.items():
+        if sku not in keep:
+            _remove_variant(session, product, variant)
+    _set_option_names(product, names)
+    for position, rule in enumerate(rules):
+        variant = existing.get(rule.sku.lower()) or Variant(
+            product_id=product.id, shop_id=product.shop_id, prices=[])
+        _apply_variant(variant, rule, position)
+        if variant.id is None:
+            product.variants.append(variant)
+    _flush_variants(session)
+    product.variants.sort(key=lambda v: v.position)
+    for variant in product.variants:
+        inventory.ensure_level(session, variant.id)
+    return product
+
+
 def replace_variants(db: Database, actor: Actor, product_id: int, data: VariantsReplace,
                      market: Market) -> ProductView:
-    """Replace the variant set. A variant whose SKU stays keeps its id, so its stock,
-    carts and orders still point at it."""
+    """Replace the variant set (``set_variants``) in a transaction of its own."""
     with db.transaction() as session:
-        product = owned_product(session, actor, product_id)
-        names = (model.check_option_names(data.options) if data.options is not None
-                 else _option_names(product))
-        rules = model.check_variants(names, _variant_inputs(data.variants))
-        _check_skus_free(session, product.shop_id, product.id, rules)
-        existing = {variant.sku.lower(): variant for variant in product.variants}
-        keep = {rule.sku.lower() for rule in rules}
-        # Removed rows go first so a re-added SKU or reordering never trips a constraint.
-        for sku, variant in existing.items():
-            if sku not in keep:
-                _remove_variant(session, product, variant)
-        _set_option_names(product, names)
-        for position, rule in enumerate(rules):
-            variant = existing.get(rule.sku.lower()) or Variant(
-                product_id=product.id, shop_id=product.shop_id, prices=[])
-            _apply_variant(variant, rule, position)
-            if variant.id is None:
-                product.variants.append(variant)
-        _flush_variants(session)
-        product.variants.sort(key=lambda v: v.position)
-        for variant in product.variants:
-            inventory.ensure_level(session, variant.id)
+        product = set_variants(session, actor, product_id, data)
         shop = session.get(Shop, product.shop_id)
         assert shop is not None
         return _product_view(session, product, shop, market, owner=True)
