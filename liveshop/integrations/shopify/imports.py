@@ -424,13 +424,9 @@ def start_run(db: Database, actor: Actor, shop_id: int, market: str, filename: s
               file_sha256: str, rows_total: int) -> int:
     """The import run's row (its progress and report), before the first batch."""
     with db.transaction() as session:
-        code = _chosen_market(session, actor, shop_id, market)
-        run = ShopifyImport(shop_id=shop_id, user_id=actor.user_id, market=code,
-                            filename=filename[:255], file_sha256=file_sha256,
-                            rows_total=rows_total, report=None)
-        session.add(run)
-        session.flush()
-        return run.id
+        run_id = new_run(session, actor, shop_id, market, filename, file_sha256)
+        session.get_one(ShopifyImport, run_id).rows_total = rows_total
+        return run_id
 
 
 def run_import(db: Database, actor: Actor, shop_id: int, text: TextIO, market: str,
@@ -526,3 +522,23 @@ def get_run(db: Database, actor: Actor, run_id: int) -> RunView:
         owned_shop(session, actor, run.shop_id, field="import_id")
         return RunView(run.id, run.shop_id, run.status, run.market, run.filename,
                        run.rows_total, run.rows_done, run.report)
+
+
+def set_total(db: Database, run_id: int, rows_total: int) -> None:
+    with db.transaction() as session:
+        run = session.get(ShopifyImport, run_id)
+        if run is not None:
+            run.rows_total = rows_total
+
+
+def new_run(session: Session, actor: Actor, shop_id: int, market: str, filename: str,
+            file_sha256: str) -> int:
+    """Building block of ``start_run``: the run's row in the caller's transaction (the API
+    stores it with the request's Idempotency-Key)."""
+    code = _chosen_market(session, actor, shop_id, market)
+    run = ShopifyImport(shop_id=shop_id, user_id=actor.user_id, market=code,
+                        filename=filename[:255], file_sha256=file_sha256, rows_total=0,
+                        report=None)
+    session.add(run)
+    session.flush()
+    return run.id
