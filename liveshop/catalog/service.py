@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, exists, func, or_, select
+from sqlalchemy import Row, Select, exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,8 +38,8 @@ from liveshop.catalog.schemas import (
 )
 from liveshop.core import media
 from liveshop.core.config import Settings
-from liveshop.core.db import Database
-from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from liveshop.core.db import Database, utcnow
+from liveshop.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from liveshop.core.inputs import clean_line
 from liveshop.inventory import service as inventory
 from liveshop.inventory.orm import StockLevel
@@ -272,8 +272,7 @@ def _check_skus_free(session: Session, shop_id: int, product_id: int | None,
         query = query.where(Variant.product_id != product_id)
     clashes = sorted(session.scalars(query), key=lambda sku: wanted[sku.lower()])
     if clashes:
-        raise Conflict(f"SKU {clashes[0]!r} is already used by another product in this shop",
-                       field=f"variants.{wanted[clashes[0].lower()]}.sku", code="sku_taken")
+        raise _sku_taken(clashes[0], wanted[clashes[0].lower()])
 
 
 def _apply_variant(variant: Variant, rule: model.VariantRule, position: int) -> None:
@@ -343,23 +342,113 @@ def check_skus_free(session: Session, shop_id: int, product_id: int | None,
                      [model.VariantRule(sku, (), 0, ()) for sku in skus])
 
 
+class ProductRefused(Exception):
+    """One product of a batch (``add_products``) breaks a rule: which one, and the error,
+    naming its field as for a single product (``variants.1.sku``). Nothing was written."""
+
+    def __init__(self, index: int, error: DomainError):
+        super().__init__(error.message)
+        self.index, self.error = index, error
+
+
+def _sku_taken(sku: str, variant_index: int) -> Conflict:
+    return Conflict(f"SKU {sku!r} is already used by another product in this shop",
+                    field=f"variants.{variant_index}.sku", code="sku_taken")
+
+
+def _check_batch_skus(session: Session, shop_id: int,
+                      checked: Sequence[CheckedProduct]) -> None:
+    """New products' SKUs: unique among themselves and free in the shop (one query)."""
+    first: dict[str, tuple[int, int]] = {}
+    for index, product in enumerate(checked):
+        for position, rule in enumerate(product.variants):
+            if rule.sku.lower() in first:
+                raise ProductRefused(index, _sku_taken(rule.sku, position))
+            first[rule.sku.lower()] = (index, position)
+    if not first:
+        return
+    taken = session.scalars(select(Variant.sku).where(
+        Variant.shop_id == shop_id, func.lower(Variant.sku).in_(list(first))))
+    clashes = sorted((first[sku.lower()], sku) for sku in taken)
+    if clashes:
+        (index, position), sku = clashes[0]
+        raise ProductRefused(index, _sku_taken(sku, position))
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    id: int
+    # In the order of the input's variants.
+    variant_ids: list[int]
+
+
+def add_products(session: Session, actor: Actor, shop_id: int,
+                 products: Sequence[ProductCreate]) -> list[NewProduct]:
+    """Building block (the caller's transaction): create products in the actor's shop, in
+    three INSERTs however many (an import's batch). Every rule is checked for every product
+    before anything is written; the first product that breaks one is ProductRefused."""
+    checked: list[CheckedProduct] = []
+    for index, data in enumerate(products):
+        try:
+            checked.append(check_product(data))
+        except DomainError as error:
+            raise ProductRefused(index, error) from None
+    shop = owned_shop(session, actor, shop_id)
+    _check_batch_skus(session, shop.id, checked)
+    if not checked:
+        return []
+    now = utcnow()
+    product_ids = list(session.scalars(
+        insert(Product).returning(Product.id, sort_by_parameter_order=True),
+        [{"shop_id": shop.id, "title": rules.title, "description": rules.description,
+          "tags": model.join_tags(rules.tags), "status": rules.status,
+          **_option_name_columns(rules.option_names), "created_at": now, "updated_at": now}
+         for rules in checked]))
+    variant_rows = [
+        {"product_id": product_id, "shop_id": shop.id, "sku": rule.sku,
+         **_option_value_columns(rule.options), "weight_grams": rule.weight_grams,
+         "position": position}
+        for product_id, rules in zip(product_ids, checked, strict=True)
+        for position, rule in enumerate(rules.variants)]
+    try:
+        variant_ids = list(session.scalars(
+            insert(Variant).returning(Variant.id, sort_by_parameter_order=True), variant_rows))
+    except IntegrityError:
+        raise Conflict("A SKU was just taken by another product; reload and retry",
+                       field="variants", code="sku_taken") from None
+    rules_in_order = [rule for rules in checked for rule in rules.variants]
+    prices = [{"variant_id": variant_id, "market": price.market, "currency": price.currency,
+               "amount_minor": price.amount, "compare_at_minor": price.compare_at}
+              for variant_id, rule in zip(variant_ids, rules_in_order, strict=True)
+              for price in rule.prices]
+    if prices:
+        session.execute(insert(VariantPrice), prices)
+    inventory.ensure_levels(session, variant_ids)
+    created, start = [], 0
+    for product_id, rules in zip(product_ids, checked, strict=True):
+        created.append(NewProduct(product_id, variant_ids[start:start + len(rules.variants)]))
+        start += len(rules.variants)
+    return created
+
+
+def _option_name_columns(names: Sequence[str]) -> dict[str, str | None]:
+    padded = [*names, None, None, None]
+    return {"option1_name": padded[0], "option2_name": padded[1], "option3_name": padded[2]}
+
+
+def _option_value_columns(values: Sequence[str]) -> dict[str, str | None]:
+    padded = [*values, None, None, None]
+    return {"option1": padded[0], "option2": padded[1], "option3": padded[2]}
+
+
 def add_product(session: Session, actor: Actor, shop_id: int, data: ProductCreate) -> Product:
     """Building block (the caller's transaction): create a product in the actor's shop."""
-    checked = check_product(data)
-    shop = owned_shop(session, actor, shop_id)
-    _check_skus_free(session, shop.id, None, checked.variants)
-    product = Product(shop_id=shop.id, title=checked.title, description=checked.description,
-                      tags=model.join_tags(checked.tags), status=checked.status)
-    _set_option_names(product, checked.option_names)
-    session.add(product)
-    session.flush()
-    for position, rule in enumerate(checked.variants):
-        variant = Variant(product_id=product.id, shop_id=shop.id, prices=[])
-        _apply_variant(variant, rule, position)
-        product.variants.append(variant)
-    _flush_variants(session)
-    for variant in product.variants:
-        inventory.ensure_level(session, variant.id)
+    try:
+        created = add_products(session, actor, shop_id, [data])[0]
+    except ProductRefused as refused:
+        raise refused.error from None
+    product = session.get(Product, created.id)
+    assert product is not None
     return product
 
 

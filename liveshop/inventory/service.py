@@ -12,11 +12,11 @@ of the variant's holds, and the ledger (stock_movements) explains every change
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from liveshop.core.db import Database, rows_affected, utcnow
@@ -47,6 +47,39 @@ def ensure_level(session: Session, variant_id: int) -> None:
     if session.get(StockLevel, variant_id) is None:
         session.add(StockLevel(variant_id=variant_id, available=0, reserved=0, sold=0))
         session.flush()
+
+
+def ensure_levels(session: Session, variant_ids: Collection[int]) -> None:
+    """``ensure_level`` for many variants (a batch of new products) in two statements."""
+    wanted = set(variant_ids)
+    if not wanted:
+        return
+    have = set(session.scalars(select(StockLevel.variant_id)
+                               .where(StockLevel.variant_id.in_(wanted))))
+    missing = sorted(wanted - have)
+    if missing:
+        session.execute(insert(StockLevel), [
+            {"variant_id": variant_id, "available": 0, "reserved": 0, "sold": 0}
+            for variant_id in missing])
+
+
+def receive_many(session: Session, quantities: Mapping[int, int], note: str = "") -> None:
+    """``receive`` for many variants at once (an import): one executemany per table."""
+    for quantity in quantities.values():
+        _positive(quantity)
+    if not quantities:
+        return
+    ensure_levels(session, quantities)
+    table = StockLevel.__table__
+    session.connection().execute(
+        update(table).where(table.c.variant_id == bindparam("variant"))
+        .values(available=table.c.available + bindparam("units"),
+                version=table.c.version + 1),
+        [{"variant": variant_id, "units": quantity}
+         for variant_id, quantity in quantities.items()])
+    session.execute(insert(StockMovement), [
+        {"variant_id": variant_id, "kind": "received", "quantity": quantity, "note": note}
+        for variant_id, quantity in quantities.items()])
 
 
 def receive(session: Session, variant_id: int, quantity: int, note: str = "") -> None:

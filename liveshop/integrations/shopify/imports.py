@@ -27,7 +27,7 @@ from itertools import islice
 from typing import Any, TextIO
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -167,21 +167,26 @@ def _refusal(draft: ProductDraft, layout: Layout, market: str,
     return Problem(row, column, message)
 
 
-def _variant_input(variant: VariantDraft, sku: str,
-                   kept_prices: dict[str, Any] | None = None) -> VariantIn:
+def _variant_fields(variant: VariantDraft, sku: str,
+                    kept_prices: dict[str, Any] | None = None) -> dict[str, Any]:
     prices = dict(kept_prices or {})
     prices.update({code: {"amount": amount, "compare_at": compare}
                    for code, (amount, compare) in variant.prices.items()})
-    return VariantIn.model_validate({
-        "sku": sku, "options": list(variant.options), "weight_grams": variant.grams,
-        "prices": prices})
+    return {"sku": sku, "options": list(variant.options), "weight_grams": variant.grams,
+            "prices": prices}
+
+
+def _variant_input(variant: VariantDraft, sku: str,
+                   kept_prices: dict[str, Any] | None = None) -> VariantIn:
+    return VariantIn.model_validate(_variant_fields(variant, sku, kept_prices))
 
 
 def _product_input(draft: ProductDraft, skus: Sequence[str]) -> ProductCreate:
+    """The file's product as the catalog's own input, validated as the API's would be."""
     return ProductCreate.model_validate({
         "title": draft.title, "description": draft.description, "tags": draft.tags,
         "status": draft.status.value, "options": draft.option_names,
-        "variants": [_variant_input(variant, sku).model_dump()
+        "variants": [_variant_fields(variant, sku)
                      for variant, sku in zip(draft.variants, skus, strict=True)],
     })
 
@@ -275,20 +280,76 @@ def _decide(report: ImportReport, draft: ProductDraft, link: ShopifyProductLink 
 # --- writing ---
 
 def _create(session: Session, actor: Actor, shop_id: int, draft: ProductDraft) -> None:
-    product = catalog.add_product(session, actor, shop_id,
-                                  _product_input(draft, _new_skus(draft)))
-    link = ShopifyProductLink(shop_id=shop_id, handle=draft.handle, product_id=product.id,
-                              digest=draft.digest(), imported=draft.content())
-    session.add(link)
+    try:
+        created = catalog.add_products(session, actor, shop_id,
+                                       [_product_input(draft, _new_skus(draft))])
+    except catalog.ProductRefused as refused:
+        raise refused.error from None
+    _link_created(session, shop_id, [(draft, created[0])])
+
+
+def _link_created(session: Session, shop_id: int,
+                  created: Sequence[tuple[ProductDraft, catalog.NewProduct]]) -> None:
+    """The links of products just created, their stock and their pictures to fetch: a few
+    statements for a whole batch."""
+    links = [ShopifyProductLink(shop_id=shop_id, handle=draft.handle, product_id=product.id,
+                                digest=draft.digest(), imported=draft.content())
+             for draft, product in created]
+    session.add_all(links)
     session.flush()
-    for variant_draft, variant in zip(draft.variants, product.variants, strict=True):
-        sku, options_key = _draft_key(variant_draft)
-        session.add(ShopifyVariantLink(product_link_id=link.id, variant_id=variant.id,
-                                       sku=sku, options_key=options_key,
-                                       barcode=variant_draft.barcode))
-        if variant_draft.quantity:
-            inventory.receive(session, variant.id, variant_draft.quantity, note=IMPORT_NOTE)
-    _add_images(session, product.id, draft)
+    variant_links: list[dict[str, Any]] = []
+    quantities: dict[int, int] = {}
+    images: list[dict[str, Any]] = []
+    for link, (draft, product) in zip(links, created, strict=True):
+        for variant_draft, variant_id in zip(draft.variants, product.variant_ids, strict=True):
+            sku, options_key = _draft_key(variant_draft)
+            variant_links.append({"product_link_id": link.id, "variant_id": variant_id,
+                                  "sku": sku, "options_key": options_key,
+                                  "barcode": variant_draft.barcode})
+            if variant_draft.quantity:
+                quantities[variant_id] = variant_draft.quantity
+        images += [{"product_id": product.id, "src": image.src, "position": image.position,
+                    "alt": image.alt} for image in draft.images]
+    session.execute(insert(ShopifyVariantLink), variant_links)
+    if images:
+        session.execute(insert(ShopifyPendingImage), images)
+    inventory.receive_many(session, quantities, note=IMPORT_NOTE)
+
+
+def _create_many(session: Session, actor: Actor, shop_id: int, drafts: list[ProductDraft],
+                 layout: Layout, market: str, report: ImportReport) -> None:
+    """A batch's new products through ``catalog.add_products`` in one savepoint. A product
+    the catalog refuses is reported and the rest tried again (nothing was written); a
+    clash at the write itself (another import at the same moment) falls back to one
+    product at a time."""
+    ready: list[tuple[ProductDraft, ProductCreate]] = []
+    for draft in drafts:
+        try:
+            ready.append((draft, _product_input(draft, _new_skus(draft))))
+        except ValidationError as error:
+            _refuse(report, draft, "create", _refusal(draft, layout, market, error))
+    while ready:
+        try:
+            with session.begin_nested():
+                products = catalog.add_products(session, actor, shop_id,
+                                                [data for _draft, data in ready])
+                _link_created(session, shop_id, [
+                    (draft, product) for (draft, _data), product in zip(
+                        ready, products, strict=True)])
+            return
+        except catalog.ProductRefused as refused:
+            draft, _data = ready.pop(refused.index)
+            _refuse(report, draft, "create", _refusal(draft, layout, market, refused.error))
+        except (DomainError, IntegrityError):
+            for draft, _data in ready:
+                _write_one(session, actor, shop_id, draft, None, layout, market, report,
+                           "create")
+            return
+
+
+def _refuse(report: ImportReport, draft: ProductDraft, action: str, problem: Problem) -> None:
+    _undo_count(report, action, draft)
+    report.note([problem])
 
 
 def _add_images(session: Session, product_id: int, draft: ProductDraft) -> None:
@@ -442,9 +503,17 @@ def run_import(db: Database, actor: Actor, shop_id: int, text: TextIO, market: s
             with db.transaction() as session:
                 owned_shop(session, actor, shop_id)
                 links = _links(session, shop_id, [draft.handle for draft in batch])
+                layout = found.layout or _no_layout()
+                new: list[ProductDraft] = []
                 for draft in batch:
-                    _import_one(session, actor, shop_id, draft, links.get(draft.handle),
-                                found.layout or _no_layout(), code, report)
+                    link = links.get(draft.handle)
+                    action = _decide(report, draft, link, None)
+                    if action == "create":
+                        new.append(draft)
+                    elif action == "update" and link is not None:
+                        _write_one(session, actor, shop_id, draft, link, layout, code,
+                                   report, action)
+                _create_many(session, actor, shop_id, new, layout, code, report)
                 report.rows = batch[-1].last_row - 1
                 run = session.get(ShopifyImport, run_id)
                 if run is not None:
@@ -459,12 +528,10 @@ def run_import(db: Database, actor: Actor, shop_id: int, text: TextIO, market: s
     return report
 
 
-def _import_one(session: Session, actor: Actor, shop_id: int, draft: ProductDraft,
-                link: ShopifyProductLink | None, layout: Layout, market: str,
-                report: ImportReport) -> None:
-    action = _decide(report, draft, link, None)
-    if action in ("skip", "unchanged"):
-        return
+def _write_one(session: Session, actor: Actor, shop_id: int, draft: ProductDraft,
+               link: ShopifyProductLink | None, layout: Layout, market: str,
+               report: ImportReport, action: str) -> None:
+    """One product in a savepoint of its own, so a refusal leaves the batch's others."""
     try:
         with session.begin_nested():
             if link is None:
@@ -472,12 +539,11 @@ def _import_one(session: Session, actor: Actor, shop_id: int, draft: ProductDraf
             else:
                 _update(session, actor, draft, link, report)
     except (DomainError, ValidationError) as error:
-        _undo_count(report, action, draft)
-        report.note([_refusal(draft, layout, market, error)])
+        _refuse(report, draft, action, _refusal(draft, layout, market, error))
     except IntegrityError:
-        _undo_count(report, action, draft)
-        report.note([Problem(draft.row, layout.header(Column.HANDLE), "Imported meanwhile by "
-                             "another import; run this one again")])
+        _refuse(report, draft, action, Problem(
+            draft.row, layout.header(Column.HANDLE), "Imported meanwhile by another "
+            "import; run this one again"))
 
 
 def _undo_count(report: ImportReport, action: str, draft: ProductDraft) -> None:

@@ -92,6 +92,7 @@ class ProductDraft:
     variants: list[VariantDraft] = field(default_factory=list)
     images: list[ImageDraft] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    _digest: str = field(default="", repr=False, compare=False)
 
     @property
     def has_errors(self) -> bool:
@@ -113,8 +114,10 @@ class ProductDraft:
         }
 
     def digest(self) -> str:
-        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        if not self._digest:
+            canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
+            self._digest = hashlib.sha256(canonical.encode()).hexdigest()
+        return self._digest
 
 
 def generated_sku(handle: str, options: Iterable[str]) -> str:
