@@ -375,6 +375,21 @@ def _check_batch_skus(session: Session, shop_id: int,
         raise ProductRefused(index, _sku_taken(sku, position))
 
 
+def check_new_products(session: Session, actor: Actor, shop_id: int,
+                       products: Sequence[ProductCreate]) -> list[CheckedProduct]:
+    """Building block: what ``add_products`` checks before it writes (an importer's dry run
+    asks it without writing): the first product that breaks a rule is ProductRefused."""
+    checked: list[CheckedProduct] = []
+    for index, data in enumerate(products):
+        try:
+            checked.append(check_product(data))
+        except DomainError as error:
+            raise ProductRefused(index, error) from None
+    owned_shop(session, actor, shop_id)
+    _check_batch_skus(session, shop_id, checked)
+    return checked
+
+
 @dataclass(frozen=True)
 class NewProduct:
     id: int
@@ -387,16 +402,10 @@ def add_products(session: Session, actor: Actor, shop_id: int,
     """Building block (the caller's transaction): create products in the actor's shop, in
     three INSERTs however many (an import's batch). Every rule is checked for every product
     before anything is written; the first product that breaks one is ProductRefused."""
-    checked: list[CheckedProduct] = []
-    for index, data in enumerate(products):
-        try:
-            checked.append(check_product(data))
-        except DomainError as error:
-            raise ProductRefused(index, error) from None
-    shop = owned_shop(session, actor, shop_id)
-    _check_batch_skus(session, shop.id, checked)
+    checked = check_new_products(session, actor, shop_id, products)
     if not checked:
         return []
+    shop = owned_shop(session, actor, shop_id)
     now = utcnow()
     product_ids = list(session.scalars(
         insert(Product).returning(Product.id, sort_by_parameter_order=True),

@@ -234,21 +234,38 @@ def _new_skus(draft: ProductDraft) -> list[str]:
             for variant in draft.variants]
 
 
-def _check(session: Session, shop_id: int, draft: ProductDraft, layout: Layout, market: str,
-           link: ShopifyProductLink | None) -> Problem | None:
-    """The catalog's answer to this product, without writing: None when it would take it."""
+def _check_update(session: Session, shop_id: int, draft: ProductDraft, layout: Layout,
+                  market: str, link: ShopifyProductLink) -> Problem | None:
+    """The catalog's answer to a changed product, without writing: None when it would
+    take it (its rules, and its SKUs free of the shop's other products)."""
     try:
-        data = _product_input(draft, _new_skus(draft))
-        catalog.check_product(data)
-        if link is None:
-            catalog.check_skus_free(session, shop_id, None,
-                                    [variant.sku for variant in data.variants])
-        else:
-            catalog.check_skus_free(session, shop_id, link.product_id,
-                                    [variant.sku for variant in draft.variants if variant.sku])
+        catalog.check_product(_product_input(draft, _new_skus(draft)))
+        catalog.check_skus_free(session, shop_id, link.product_id,
+                                [variant.sku for variant in draft.variants if variant.sku])
     except (DomainError, ValidationError) as error:
         return _refusal(draft, layout, market, error)
     return None
+
+
+def _check_new(session: Session, actor: Actor, shop_id: int, drafts: list[ProductDraft],
+               layout: Layout, market: str) -> dict[str, Problem]:
+    """The catalog's answer to a batch's new products, without writing (as
+    ``_create_many`` asks it before it writes): the refused ones' problems by handle."""
+    refused: dict[str, Problem] = {}
+    ready: list[tuple[ProductDraft, ProductCreate]] = []
+    for draft in drafts:
+        try:
+            ready.append((draft, _product_input(draft, _new_skus(draft))))
+        except ValidationError as error:
+            refused[draft.handle] = _refusal(draft, layout, market, error)
+    while ready:
+        try:
+            catalog.check_new_products(session, actor, shop_id, [data for _d, data in ready])
+            break
+        except catalog.ProductRefused as no:
+            draft, _data = ready.pop(no.index)
+            refused[draft.handle] = _refusal(draft, layout, market, no.error)
+    return refused
 
 
 def _decide(report: ImportReport, draft: ProductDraft, link: ShopifyProductLink | None,
@@ -464,12 +481,18 @@ def dry_run(db: Database, actor: Actor, shop_id: int, text: TextIO, market: str,
     drafts, found = _start(text, code)
     for batch in _batches(drafts):
         with db.read() as session:
+            layout = found.layout or _no_layout()
             links = _links(session, shop_id, [draft.handle for draft in batch])
+            refused = _check_new(session, actor, shop_id, [
+                draft for draft in batch
+                if draft.handle not in links and not draft.has_errors], layout, code)
             for draft in batch:
                 link = links.get(draft.handle)
-                refused = None if draft.has_errors else _check(
-                    session, shop_id, draft, found.layout or _no_layout(), code, link)
-                _decide(report, draft, link, refused)
+                problem = refused.get(draft.handle)
+                if link is not None and not draft.has_errors and (
+                        link.digest != draft.digest()):
+                    problem = _check_update(session, shop_id, draft, layout, code, link)
+                _decide(report, draft, link, problem)
         report.rows = batch[-1].last_row - 1
         if progress is not None:
             progress(report.rows, rows_total)
