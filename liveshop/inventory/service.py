@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from liveshop.core.db import Database, rows_affected, utcnow
@@ -71,6 +71,7 @@ def receive_many(session: Session, quantities: Mapping[int, int], note: str = ""
         return
     ensure_levels(session, quantities)
     table = StockLevel.__table__
+    assert isinstance(table, Table)
     session.connection().execute(
         update(table).where(table.c.variant_id == bindparam("variant"))
         .values(available=table.c.available + bindparam("units"),

@@ -138,10 +138,10 @@ def _column_of(draft: ProductDraft, layout: Layout, market: str,
             compare = len(rest) > 2 and rest[2] == "compare_at"
             if code == market:
                 return variant.row, layout.header(Column.COMPARE_AT if compare else Column.PRICE)
-            columns = layout.markets.get(code)
-            if columns is not None:
-                return variant.row, (columns.compare_at_header if compare
-                                     else columns.price_header)
+            priced = layout.markets.get(code)
+            if priced is not None:
+                return variant.row, (priced.compare_at_header if compare
+                                     else priced.price_header)
         return variant.row, ""
     columns = {"title": Column.TITLE, "description": Column.BODY, "tags": Column.TAGS,
                "status": Column.STATUS, "options": Column.OPTION1_NAME}
