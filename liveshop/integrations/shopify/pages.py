@@ -57,8 +57,9 @@ def _page(request: Request, context: Context, actor: Actor, shop_id: int, *,
           report: ImportReport | None = None, token: str = "", market: str = "",
           error: str | None = None, status_code: int = 200) -> Response:
     shop = catalog.get_owned_shop(context.db, actor, shop_id)
+    # "market" in a template is the visitor's (web/templating.py): the file's is its own.
     return render(request, "integrations/shopify/import.html", status_code=status_code,
-                  shop=shop, report=report, token=token, market=market, error=error)
+                  shop=shop, report=report, token=token, price_market=market, error=error)
 
 
 @router.get("/seller/shops/{shop_id}/import")
