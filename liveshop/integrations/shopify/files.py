@@ -3,6 +3,7 @@ without a BOM, CRLF or LF, read as a stream three times at most (count, dry run,
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from collections.abc import Iterator
@@ -28,6 +29,9 @@ def as_text(stream: BinaryIO) -> Iterator[TextIO]:
     except UnicodeDecodeError:
         raise InvalidInput("The file is not UTF-8 text: export it from Shopify again, or save "
                            "it as CSV UTF-8", field="file") from None
+    except csv.Error as error:
+        # A NUL byte, a cell over csv's size limit: not a spreadsheet's CSV.
+        raise InvalidInput(f"The file is not a readable CSV: {error}", field="file") from None
     finally:
         text.detach()
 

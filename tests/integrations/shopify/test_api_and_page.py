@@ -116,3 +116,15 @@ def test_cli_dry_run_then_import(make_user: Any, settings: Any, monkeypatch: Any
         assert len(seller.get(f"/api/v1/shops/{shop['id']}/products").json()) == 5
     finally:
         get_settings.cache_clear()
+
+
+def test_api_file_that_is_no_csv_is_a_422(make_user: Any) -> None:
+    seller = make_user("seller")
+    shop = make_shop(seller, markets={"UK": 399})
+    # One cell of more than a million characters is no spreadsheet's export.
+    huge = b"Handle,Title\nx," + b"a" * 1_000_001 + b"\n"
+    refused = seller.post(f"/api/v1/shops/{shop['id']}/imports",
+                          headers={"Idempotency-Key": "k7"},
+                          data={"market": "UK", "dry_run": "true"},
+                          files={"file": ("x.csv", huge, "text/csv")})
+    assert (refused.status_code, refused.json()["error"]["field"]) == (422, "file")
