@@ -4,7 +4,8 @@ Reports rows per second and peak memory (the child process's VmHWM) of the impor
 SQLite and PostgreSQL, beside a baseline measured in the same run on the same file: plain
 ``csv.reader`` over it (what reading the bytes alone costs on this machine). Also the
 re-import of the same file (every product unchanged). Images: none are fetched (``Image
-Src`` is only recorded as pending), so this is the import "without images".
+Src`` is only recorded as pending), so this is the import "without images". The dry run
+(what the page and CLI show first) is measured too.
 
     python -m bench.shopify_import [--rows 50000]
 """
@@ -76,7 +77,10 @@ def child(mode: str, url: str, file: str, shop_id: int) -> None:
         db = Database(url)
         owner = Actor(catalog.get_shop(db, shop_id).owner_id, Role.SELLER)
         with open(file, "rb") as stream:
-            report = files.import_file(db, owner, shop_id, stream, "UK", "bench.csv")
+            if mode == "dry":
+                report = files.dry_run(db, owner, shop_id, stream, "UK")
+            else:
+                report = files.import_file(db, owner, shop_id, stream, "UK", "bench.csv")
         rows = report.rows
         assert report.skipped == 0, report.problems[:3]
         db.dispose()
@@ -120,12 +124,14 @@ def run(url: str, label: str, file: Path) -> None:
     harness.migrate(url)
     shop_id = _shop(url)
     baseline = _measure("csv", url, file, shop_id)
+    dry = _measure("dry", url, file, shop_id)
     first = _measure("import", url, file, shop_id)
     again = _measure("import", url, file, shop_id)
     print(f"{label}: {int(first['rows']):,} rows")
     print(f"  baseline csv.reader: {baseline['per_second']:,.0f} rows/s, "
           f"peak {baseline['peak_mb']:.0f} MB")
-    for name, result in (("import", first), ("re-import (unchanged)", again)):
+    for name, result in (("dry run", dry), ("import", first),
+                         ("re-import (unchanged)", again)):
         print(f"  {name}: {result['per_second']:,.0f} rows/s ({result['seconds']:.1f} s), "
               f"peak {result['peak_mb']:.0f} MB; "
               f"{result['per_second'] / baseline['per_second']:.3f}x the baseline's rate")
