@@ -38,7 +38,7 @@ from liveshop.catalog.schemas import (
 )
 from liveshop.core import media
 from liveshop.core.config import Settings
-from liveshop.core.db import Database, utcnow
+from liveshop.core.db import Database, insert_rows, utcnow
 from liveshop.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from liveshop.core.inputs import clean_line
 from liveshop.inventory import service as inventory
@@ -430,8 +430,7 @@ def add_products(session: Session, actor: Actor, shop_id: int,
                "amount_minor": price.amount, "compare_at_minor": price.compare_at}
               for variant_id, rule in zip(variant_ids, rules_in_order, strict=True)
               for price in rule.prices]
-    if prices:
-        session.execute(insert(VariantPrice), prices)
+    insert_rows(session, VariantPrice, prices)
     inventory.ensure_levels(session, variant_ids)
     created, start = [], 0
     for product_id, rules in zip(product_ids, checked, strict=True):

@@ -8,13 +8,23 @@ lock; WAL keeps readers concurrent with the single writer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, create_engine, event
+from sqlalchemy import (
+    CursorResult,
+    DateTime,
+    Engine,
+    MetaData,
+    Result,
+    Table,
+    create_engine,
+    event,
+    insert,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -183,6 +193,18 @@ class Database:
 def rows_affected(result: Result[Any]) -> int:
     """Rows an UPDATE/DELETE touched: how conditional writes learn whether they won."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]
+                ) -> None:
+    """Many rows (with the same columns) in a few statements. Asking for a column back
+    makes SQLAlchemy send them as multi-row INSERTs of up to 1,000 rows ("insertmanyvalues",
+    compiled once); a plain executemany costs psycopg a statement per row, and those round
+    trips are most of a bulk write's time (an import's batch)."""
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    session.execute(insert(table).returning(*table.primary_key.columns), list(rows)).all()
 
 
 def upsert_into(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:

@@ -27,7 +27,7 @@ from itertools import islice
 from typing import Any, TextIO
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,7 @@ from liveshop.accounts.model import Actor
 from liveshop.catalog import service as catalog
 from liveshop.catalog.access import owned_product, owned_shop
 from liveshop.catalog.schemas import ProductCreate, ProductUpdate, VariantIn, VariantsReplace
-from liveshop.core.db import Database, utcnow
+from liveshop.core.db import Database, insert_rows, utcnow
 from liveshop.core.errors import DomainError, InvalidInput, NotFound
 from liveshop.integrations.shopify.columns import Column, Layout
 from liveshop.integrations.shopify.model import (
@@ -327,9 +327,8 @@ def _link_created(session: Session, shop_id: int,
                 quantities[variant_id] = variant_draft.quantity
         images += [{"product_id": product.id, "src": image.src, "position": image.position,
                     "alt": image.alt} for image in draft.images]
-    session.execute(insert(ShopifyVariantLink), variant_links)
-    if images:
-        session.execute(insert(ShopifyPendingImage), images)
+    insert_rows(session, ShopifyVariantLink, variant_links)
+    insert_rows(session, ShopifyPendingImage, [{**image, "status": "pending"} for image in images])
     inventory.receive_many(session, quantities, note=IMPORT_NOTE)
 
 
