@@ -24,6 +24,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
@@ -220,6 +221,15 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
                 copy.write_row(tuple(row[name] for name in names))
         return
     connection.execute(insert(table), list(rows))
+
+
+def refresh_statistics(session: Session, tables: Sequence[str]) -> None:
+    """Let PostgreSQL's planner see tables a bulk load is filling (ANALYZE, in the session's
+    transaction). Its statistics of a table that was empty when the load began say it is
+    still tiny, so it reads a growing table from end to end for an ``IN (...)`` that an index
+    answers; autoanalyze comes too late for a load. SQLite: nothing to do."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {', '.join(tables)}"))
 
 
 def upsert_into(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:

@@ -35,7 +35,7 @@ from liveshop.accounts.model import Actor
 from liveshop.catalog import service as catalog
 from liveshop.catalog.access import owned_product, owned_shop
 from liveshop.catalog.schemas import ProductCreate, ProductUpdate, VariantIn, VariantsReplace
-from liveshop.core.db import Database, insert_rows, utcnow
+from liveshop.core.db import Database, insert_rows, refresh_statistics, utcnow
 from liveshop.core.errors import DomainError, InvalidInput, NotFound
 from liveshop.integrations.shopify.columns import Column, Layout
 from liveshop.integrations.shopify.model import (
@@ -56,6 +56,9 @@ from liveshop.inventory import service as inventory
 from liveshop.markets.model import get_market
 
 BATCH_PRODUCTS = 200
+# The tables an import fills, whose statistics are refreshed as they grow (refresh_statistics).
+FILLED_TABLES = ("products", "variants", "variant_prices", "stock_levels", "stock_movements",
+                 "shopify_product_links", "shopify_variant_links")
 # A report keeps this many problems and names of products per kind; counts are exact.
 MAX_PROBLEMS = 1000
 MAX_LISTED = 200
@@ -520,9 +523,14 @@ def run_import(db: Database, actor: Actor, shop_id: int, text: TextIO, market: s
     code = check_shop(db, actor, shop_id, market)
     report = ImportReport(market=code, dry_run=False, rows_total=rows_total)
     drafts, found = _start(text, code)
+    refresh_at = 1
     try:
-        for batch in _batches(drafts):
+        for number, batch in enumerate(_batches(drafts), start=1):
             with db.transaction() as session:
+                if number == refresh_at:
+                    # After batches 1, 5, 25, 125...: each time the tables grew fivefold.
+                    refresh_statistics(session, FILLED_TABLES)
+                    refresh_at *= 5
                 owned_shop(session, actor, shop_id)
                 links = _links(session, shop_id, [draft.handle for draft in batch])
                 layout = found.layout or _no_layout()
