@@ -215,10 +215,17 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
         quoted = ", ".join(f'"{name}"' for name in names)
         driver = connection.connection.driver_connection
         assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(
-                f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(tuple(row[name] for name in names))
+        statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(tuple(row[name] for name in names))
+        except Exception as error:
+            # The driver's own error: a broken constraint (SQLSTATE class 23) is raised as
+            # SQLAlchemy raises it for an INSERT, so callers handle both alike.
+            if str(getattr(error, "sqlstate", "") or "").startswith("23"):
+                raise IntegrityError(statement, None, error) from error
+            raise
         return
     connection.execute(insert(table), list(rows))
 

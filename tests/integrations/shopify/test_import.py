@@ -179,3 +179,20 @@ def test_market_must_be_the_shops_and_shop_the_sellers(db: Database, seller_shop
     other = Actor(make_user("seller").id, Role.SELLER)
     with pytest.raises(Forbidden):
         run(db, other, shop_id, "classic.csv", dry=True)
+
+
+def test_bulk_rows_that_break_a_constraint_raise_integrity_error(db: Database,
+                                                                  seller_shop: Any) -> None:
+    """insert_rows (a COPY on PostgreSQL) fails as an INSERT would, so an import's batch can
+    fall back to one product at a time."""
+    from sqlalchemy.exc import IntegrityError
+
+    from liveshop.core.db import insert_rows
+    from liveshop.inventory.orm import StockLevel
+
+    actor, shop_id = seller_shop
+    run(db, actor, shop_id, "classic.csv")
+    variant_id = next(iter(variants_by_sku(db, shop_id).values())).id
+    with pytest.raises(IntegrityError), db.transaction() as session:
+        insert_rows(session, StockLevel, [{"variant_id": variant_id, "available": 0,
+                                           "reserved": 0, "sold": 0, "held": 0, "version": 0}])
