@@ -8,6 +8,8 @@ the error, never a 500. Form fields use the same field paths as the API in messa
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -31,7 +33,7 @@ from liveshop.catalog.schemas import (
     VariantsReplace,
 )
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
-from liveshop.markets.model import MARKETS, Market
+from liveshop.markets.model import MARKETS, Market, derivation_rule, derive_prices
 from liveshop.web.deps import Context, CurrentActor, CurrentMarket, FormCsrf
 from liveshop.web.templating import render
 
@@ -49,7 +51,7 @@ async def form_data(request: Request) -> FormData:
 Form = Annotated[FormData, Depends(form_data)]
 
 
-def text(form: FormData, key: str) -> str:
+def text(form: Mapping[str, Any], key: str) -> str:
     value = form.get(key)
     return value if isinstance(value, str) else ""
 
@@ -105,10 +107,12 @@ def shop_form_values(shop: Any) -> dict[str, str]:
     return values
 
 
-@router.get("/seller")
-def dashboard(request: Request, actor: CurrentActor, context: Context) -> Response:
-    shops = service.my_shops(context.db, seller(actor))
-    return render(request, "catalog/seller/dashboard.html", shops=shops, form={}, error=None)
+# The seller home, /seller, is liveshop/seller/pages.py: it reads orders and shows too.
+
+@router.get("/seller/shops/new")
+def new_shop(request: Request, actor: CurrentActor) -> Response:
+    seller(actor)
+    return render(request, "catalog/seller/new_shop.html", form={}, error=None)
 
 
 @router.post("/seller/shops", dependencies=[FormCsrf])
@@ -121,9 +125,8 @@ def create_shop(request: Request, actor: CurrentActor, context: Context,
         shop = service.create_shop(context.db, actor, data)
     except (DomainError, ValidationError) as error:
         message, _ = error_text(error)
-        return render(request, "catalog/seller/dashboard.html", status_code=status_of(error),
-                      shops=service.my_shops(context.db, actor), form=submitted(form),
-                      error=message)
+        return render(request, "catalog/seller/new_shop.html", status_code=status_of(error),
+                      form=submitted(form), error=message)
     return redirect(f"/seller/shops/{shop.id}/products")
 
 
@@ -153,7 +156,7 @@ def save_shop(request: Request, shop_id: int, actor: CurrentActor, context: Cont
 
 # --- seller: products ---
 
-def variant_rows(form: FormData, option_count: int) -> list[tuple[int, VariantIn]]:
+def variant_rows(form: Mapping[str, Any], option_count: int) -> list[tuple[int, VariantIn]]:
     """(row number shown to the seller, variant) for every filled-in variant row. Only the
     value boxes under named options count."""
     rows: list[tuple[int, VariantIn]] = []
@@ -210,6 +213,110 @@ def row_error(error: DomainError | ValidationError, rows: list[tuple[int, Varian
     return message
 
 
+# --- one price, the other markets worked out (markets/model.py derive_price) ---
+
+PRICE_KINDS = ("price", "compare")
+
+
+@dataclass(frozen=True)
+class PriceForm:
+    """How the variant rows ask for prices: one price in ``base`` (the shop's main market),
+    the shop's other markets worked out from it (``derived``) and shown for the seller to
+    change; ``others`` are markets the shop does not ship to, priced only by hand. Without
+    a market to ship to (``base`` None) every market is priced by hand."""
+
+    base: Market | None
+    derived: list[Market]
+    others: list[Market]
+    rule: str
+
+
+def price_form(shop_markets: list[str], chosen: str | None, visitor: Market) -> PriceForm:
+    """The main market: the one chosen on the form, else the visitor's market if the shop
+    ships there, else the first the shop ships to."""
+    shipped = [MARKETS[code] for code in MARKETS if code in shop_markets]
+    if not shipped:
+        return PriceForm(None, [], list(MARKETS.values()), derivation_rule())
+    base = next((m for m in shipped if m.code == chosen), None) or next(
+        (m for m in shipped if m.code == visitor.code), shipped[0])
+    return PriceForm(base, [m for m in shipped if m != base],
+                     [m for m in MARKETS.values() if m not in shipped], derivation_rule())
+
+
+def _typed_amount(values: Mapping[str, str], key: str, currency: str) -> int | None:
+    typed = values.get(key, "").strip()
+    try:
+        amount = model.parse_major(typed, currency, key) if typed else None
+    except DomainError:  # said when the row is read (variant_rows), naming the field
+        return None
+    return amount if amount is not None and amount > 0 else None
+
+
+def _derived_texts(values: Mapping[str, str], prefix: str, prices: PriceForm
+                   ) -> dict[str, str]:
+    """``{prefix}derived-{kind}-{market}`` -> the price worked out from the row's main-market
+    price as typed ("" when it is empty or not an amount)."""
+    base = prices.base
+    assert base is not None
+    amount = _typed_amount(values, f"{prefix}price-{base.code}", base.currency)
+    compare_at = _typed_amount(values, f"{prefix}compare-{base.code}", base.currency)
+    worked_out = {} if amount is None else {
+        price.market: price for price in derive_prices(amount, compare_at, base, prices.derived)}
+    texts: dict[str, str] = {}
+    for market in prices.derived:
+        price = worked_out.get(market.code)
+        texts[f"{prefix}derived-price-{market.code}"] = model.format_major(
+            price.amount if price else None, market.currency)
+        texts[f"{prefix}derived-compare-{market.code}"] = model.format_major(
+            price.compare_at if price else None, market.currency)
+    return texts
+
+
+def _rows_in(values: Mapping[str, Any]) -> list[int]:
+    return sorted(int(m.group(1)) for key in values if (m := ROW_KEY.fullmatch(key)))
+
+
+def with_derived_prices(values: dict[str, str], prices: PriceForm) -> dict[str, str]:
+    """The posted form with every worked-out price brought up to date.
+
+    The form posts, beside each market's box, the price it showed there as worked out
+    (``variant-N-derived-price-DE``). A box still holding that value was left to the rule,
+    so it follows the main-market price as now typed (with or without the page's script);
+    a box the seller changed or emptied is theirs and is kept as typed (empty: not sold
+    there). A form without a main market (the older form, API-like posts) is unchanged."""
+    if prices.base is None or values.get("base_market") != prices.base.code:
+        return values
+    result = dict(values)
+    for number in _rows_in(values):
+        prefix = f"variant-{number}-"
+        worked_out = _derived_texts(values, prefix, prices)
+        for market in prices.derived:
+            for kind in PRICE_KINDS:
+                shown = values.get(f"{prefix}derived-{kind}-{market.code}")
+                box = f"{prefix}{kind}-{market.code}"
+                if shown is None or values.get(box, "").strip() == shown.strip():
+                    result[box] = worked_out[f"{prefix}derived-{kind}-{market.code}"]
+    return result
+
+
+def shown_with_derived(values: dict[str, str], prices: PriceForm, rows: int
+                       ) -> dict[str, str]:
+    """Form values to render: each row's worked-out prices beside the typed ones, so the
+    page can tell a price that follows the rule from one the seller set."""
+    if prices.base is None:
+        return values
+    result = dict(values)
+    for number in range(rows):
+        prefix = f"variant-{number}-"
+        worked_out = _derived_texts(values, prefix, prices)
+        result.update(worked_out)
+        for key, text in worked_out.items():
+            box = key.replace("derived-", "", 1)
+            result.setdefault(box, text)
+    result["base_market"] = prices.base.code
+    return result
+
+
 def product_form_values(product: ProductView) -> dict[str, str]:
     values = {"title": product.title, "description": product.description,
               "tags": ", ".join(product.tags), "status": product.status.value}
@@ -221,6 +328,8 @@ def product_form_values(product: ProductView) -> dict[str, str]:
         values[f"{prefix}weight"] = str(variant.weight_grams)
         for index, value in enumerate(variant.options):
             values[f"{prefix}opt{index}"] = value
+        for code in MARKETS:  # a market it is not sold in stays empty, never worked out
+            values[f"{prefix}price-{code}"] = values[f"{prefix}compare-{code}"] = ""
         for code, price in variant.prices.items():
             values[f"{prefix}price-{code}"] = model.format_major(price.amount, price.currency)
             values[f"{prefix}compare-{code}"] = model.format_major(price.compare_at,
@@ -233,14 +342,22 @@ def row_count(form: dict[str, str]) -> int:
     return max(used, default=0) + 1 if used else NEW_VARIANT_ROWS
 
 
+def shop_price_form(request: Request, shop: Any, form: Mapping[str, str], market: Market
+                    ) -> PriceForm:
+    chosen = form.get("base_market") or request.query_params.get("base_market")
+    return price_form([entry.market for entry in shop.markets], chosen, market)
+
+
 def render_shop_products(request: Request, context: Context, actor: Actor, shop_id: int,
                          market: Market, form: dict[str, str], error: str | None,
                          status_code: int = 200) -> Response:
     shop = service.get_owned_shop(context.db, actor, shop_id)
     products = service.shop_products(context.db, actor, shop_id, market)
+    prices = shop_price_form(request, shop, form, market)
+    rows = row_count(form)
     return render(request, "catalog/seller/products.html", status_code=status_code, shop=shop,
-                  products=products, form=form, error=error, rows=row_count(form),
-                  statuses=list(model.ProductStatus))
+                  products=products, form=shown_with_derived(form, prices, rows), error=error,
+                  rows=rows, prices=prices, statuses=list(model.ProductStatus))
 
 
 @router.get("/seller/shops/{shop_id}/products")
@@ -252,11 +369,15 @@ def shop_products(request: Request, shop_id: int, actor: CurrentActor, context: 
 @router.post("/seller/shops/{shop_id}/products", dependencies=[FormCsrf])
 def create_product(request: Request, shop_id: int, actor: CurrentActor, context: Context,
                    market: CurrentMarket, form: Form) -> Response:
-    service.get_owned_shop(context.db, actor, shop_id)
+    shop = service.get_owned_shop(context.db, actor, shop_id)
+    values = with_derived_prices(submitted(form), shop_price_form(request, shop, {
+        "base_market": text(form, "base_market")}, market))
+    if text(form, "preview"):  # "Show every market's price": worked out, not saved
+        return render_shop_products(request, context, actor, shop_id, market, values, None)
     rows: list[tuple[int, VariantIn]] = []
     try:
         names = form_option_names(form)
-        rows = variant_rows(form, len(names))
+        rows = variant_rows(values, len(names))
         data = ProductCreate.model_validate({
             "title": text(form, "title"), "description": text(form, "description"),
             "tags": model.parse_tag_text(text(form, "tags")),
@@ -265,7 +386,7 @@ def create_product(request: Request, shop_id: int, actor: CurrentActor, context:
         })
         product = service.create_product(context.db, actor, shop_id, data, market)
     except (DomainError, ValidationError) as error:
-        return render_shop_products(request, context, actor, shop_id, market, submitted(form),
+        return render_shop_products(request, context, actor, shop_id, market, values,
                                     row_error(error, rows), status_code=status_of(error))
     return redirect(f"/seller/products/{product.id}?saved=1")
 
@@ -275,9 +396,12 @@ def render_product_editor(request: Request, context: Context, actor: Actor, prod
                           error: str | None = None, status_code: int = 200) -> Response:
     product = service.get_owned_product(context.db, actor, product_id, market)
     values = form if form is not None else product_form_values(product)
+    prices = shop_price_form(request, service.get_owned_shop(context.db, actor,
+                                                             product.shop_id), values, market)
+    rows = row_count(values)
     return render(request, "catalog/seller/product_edit.html", status_code=status_code,
-                  product=product, form=values, error=error, rows=row_count(values),
-                  statuses=list(model.ProductStatus),
+                  product=product, form=shown_with_derived(values, prices, rows), rows=rows,
+                  prices=prices, error=error, statuses=list(model.ProductStatus),
                   max_upload_mb=context.settings.max_upload_bytes // (1024 * 1024),
                   saved=request.query_params.get("saved") == "1")
 
@@ -310,10 +434,19 @@ def save_product(request: Request, product_id: int, actor: CurrentActor, context
 @router.post("/seller/products/{product_id}/variants", dependencies=[FormCsrf])
 def save_variants(request: Request, product_id: int, actor: CurrentActor, context: Context,
                   market: CurrentMarket, form: Form) -> Response:
+    product = service.get_owned_product(context.db, actor, product_id, market)
+    values = with_derived_prices(submitted(form), shop_price_form(
+        request, service.get_owned_shop(context.db, actor, product.shop_id),
+        {"base_market": text(form, "base_market")}, market))
+    if text(form, "preview"):
+        details = {k: v for k, v in product_form_values(product).items()
+                   if k in ("title", "description", "tags", "status")}
+        return render_product_editor(request, context, actor, product_id, market,
+                                     {**details, **values})
     rows: list[tuple[int, VariantIn]] = []
     try:
         names = form_option_names(form)
-        rows = variant_rows(form, len(names))
+        rows = variant_rows(values, len(names))
         data = VariantsReplace(options=names, variants=[variant for _, variant in rows])
         service.replace_variants(context.db, actor, product_id, data, market)
     except (DomainError, ValidationError) as error:
@@ -322,7 +455,7 @@ def save_variants(request: Request, product_id: int, actor: CurrentActor, contex
         details = {k: v for k, v in current.items()
                    if k in ("title", "description", "tags", "status")}
         return render_product_editor(request, context, actor, product_id, market,
-                                     {**details, **submitted(form)}, row_error(error, rows),
+                                     {**details, **values}, row_error(error, rows),
                                      status_of(error))
     return redirect(f"/seller/products/{product_id}?saved=1")
 

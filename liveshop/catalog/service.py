@@ -65,6 +65,7 @@ def _shop_view(shop: Shop) -> ShopView:
     return ShopView(
         id=shop.id, owner_id=shop.owner_id, name=shop.name, slug=shop.slug,
         description=shop.description, created_at=shop.created_at,
+        suspended_at=shop.suspended_at,
         markets=[
             ShopMarketView(market=entry.market, currency=MARKETS[entry.market].currency,
                            shipping=entry.shipping_minor,
@@ -119,10 +120,15 @@ def create_shop(db: Database, actor: Actor, data: ShopCreate) -> ShopView:
 
 def my_shops(db: Database, actor: Actor) -> list[ShopView]:
     with db.read() as session:
-        shops = session.scalars(
-            select(Shop).where(Shop.owner_id == actor.user_id).order_by(Shop.id)
-        ).all()
-        return [_shop_view(shop) for shop in shops]
+        return owned_shops(session, actor)
+
+
+def owned_shops(session: Session, actor: Actor) -> list[ShopView]:
+    """The actor's own shops, oldest first (two queries: shops, their markets)."""
+    shops = session.scalars(
+        select(Shop).where(Shop.owner_id == actor.user_id).order_by(Shop.id)
+    ).all()
+    return [_shop_view(shop) for shop in shops]
 
 
 def get_shop(db: Database, shop_id: int) -> ShopView:
@@ -139,9 +145,26 @@ def shop_by_slug(db: Database, slug: str) -> ShopView:
         raise NotFound("No such shop", field="shop_slug")
     with db.read() as session:
         shop = session.scalars(select(Shop).where(Shop.slug == slug)).one_or_none()
-        if shop is None:
+        if shop is None or shop.suspended_at is not None:
             raise NotFound("No such shop", field="shop_slug")
         return _shop_view(shop)
+
+
+def set_shop_suspended(session: Session, shop_id: int, suspended: bool) -> tuple[Shop, bool]:
+    """Suspend or reinstate a shop inside the caller's transaction (a platform admin's use
+    case, liveshop/admin): a suspended shop is not listed, its page and products are not
+    found and nothing of it can be bought (``_sold_in``, ``_visible_in``,
+    checkout's ``VariantInMarket.problem``). The shop's row, locked, as it now is, and
+    whether it was suspended before."""
+    shop = session.get(Shop, shop_id, with_for_update=True)
+    if shop is None:
+        raise NotFound("No such shop", field="shop_id")
+    was_suspended = shop.suspended_at is not None
+    if suspended:
+        shop.suspended_at = shop.suspended_at or utcnow()
+    else:
+        shop.suspended_at = None
+    return shop, was_suspended
 
 
 def shipping_by_market(db: Database, shop_id: int) -> dict[str, int]:
@@ -243,7 +266,7 @@ def _is_owner(actor: Actor | None, shop: Shop) -> bool:
 
 def _sold_in(product: Product, shop: Shop) -> list[str]:
     """Markets where buyers can see this product."""
-    if product.status != model.ProductStatus.ACTIVE:
+    if product.status != model.ProductStatus.ACTIVE or shop.suspended_at is not None:
         return []
     ships = {entry.market for entry in shop.markets}
     priced = {price.market for variant in product.variants for price in variant.prices}
@@ -529,6 +552,18 @@ def update_product(db: Database, actor: Actor, product_id: int, data: ProductUpd
         return _product_view(session, product, shop, market, owner=True)
 
 
+def unpublish_product(session: Session, product_id: int) -> tuple[Product, str]:
+    """Take a product off sale inside the caller's transaction (an admin upholding a
+    report): it goes back to draft, which its seller sees on their product list. The
+    product and the status it had."""
+    product = session.get(Product, product_id, with_for_update=True)
+    if product is None:
+        raise NotFound("No such product", field="product_id")
+    before = product.status
+    product.status = model.ProductStatus.DRAFT.value
+    return product, before
+
+
 def _remove_variant(session: Session, product: Product, variant: Variant) -> None:
     """Delete a variant nothing else refers to (409 variant_in_use otherwise).
 
@@ -741,7 +776,8 @@ def _visible_in(market: Market) -> Select[int, str, str, int, str]:
                            ShopMarket.market == market.code)
     return (
         select(*CARD_COLUMNS).join(Shop, Shop.id == Product.shop_id)
-        .where(Product.status == model.ProductStatus.ACTIVE.value, priced, ships)
+        .where(Product.status == model.ProductStatus.ACTIVE.value, Shop.suspended_at.is_(None),
+               priced, ships)
     )
 
 

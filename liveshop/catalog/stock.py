@@ -6,14 +6,16 @@ called."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
 from liveshop.catalog import model
 from liveshop.catalog.access import owned_shop, owned_variant
-from liveshop.catalog.orm import Product, Variant
+from liveshop.catalog.orm import Product, Shop, Variant
 from liveshop.core.db import Database
 from liveshop.inventory import service as inventory
 from liveshop.inventory.orm import StockLevel
@@ -48,6 +50,45 @@ def shop_stock(db: Database, actor: Actor, shop_id: int) -> list[StockView]:
                       level.sold if level else 0, level.held if level else 0)
             for variant, title, level in rows
         ]
+
+
+@dataclass(frozen=True)
+class LowStockView:
+    variant_id: int
+    shop_id: int
+    shop_name: str
+    product_id: int
+    product_title: str
+    variant_title: str
+    sku: str
+    available: int
+
+
+def low_stock(session: Session, shop_ids: Sequence[int], at_most: int, limit: int
+              ) -> tuple[int, list[LowStockView]]:
+    """Variants of the shops' active products with ``at_most`` units left to sell or fewer
+    (sold out included), the emptiest first: what to restock. A building block, in the
+    caller's transaction."""
+    low = (Variant.shop_id.in_(shop_ids), Product.status == model.ProductStatus.ACTIVE.value,
+           func.coalesce(StockLevel.available, 0) <= at_most)
+    joined = (select(func.count()).select_from(Variant)
+              .join(Product, Product.id == Variant.product_id)
+              .outerjoin(StockLevel, StockLevel.variant_id == Variant.id))
+    count = session.scalar(joined.where(*low)) or 0
+    # Columns, not Variant rows: those would load every variant's prices too.
+    rows = session.execute(
+        select(Variant.id, Variant.shop_id, Variant.product_id, Variant.sku, Variant.option1,
+               Variant.option2, Variant.option3, Product.title, Shop.name,
+               func.coalesce(StockLevel.available, 0))
+        .join(Product, Product.id == Variant.product_id)
+        .join(Shop, Shop.id == Variant.shop_id)
+        .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
+        .where(*low)
+        .order_by(func.coalesce(StockLevel.available, 0), Product.title, Variant.position)
+        .limit(limit)).all()
+    return count, [LowStockView(row[0], row[1], row[8], row[2], row[7],
+                                model.variant_title((row[4], row[5], row[6])), row[3], row[9])
+                   for row in rows]
 
 
 def receive_stock(db: Database, actor: Actor, variant_id: int, quantity: int,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from starlette.responses import JSONResponse, Response
 
 from liveshop.checkout import carts, one_tap, saved_cards, service
@@ -16,12 +16,15 @@ from liveshop.checkout.schemas import (
     CartView,
     CheckoutIn,
     CheckoutView,
+    OneTapQuoteView,
     PayIn,
     PaymentMethodIn,
     PaymentMethodView,
+    Quantity,
 )
 from liveshop.core.idempotency import StoredResponse
-from liveshop.core.inputs import Id
+from liveshop.core.inputs import Id, MinorUnits
+from liveshop.markets.model import MarketCode, get_market
 from liveshop.web.deps import Context, CurrentActor, CurrentMarket, IdempotencyKey
 from liveshop.web.errors import ErrorBody
 
@@ -97,6 +100,30 @@ def buy_now(data: BuyNowIn, actor: CurrentActor, market: CurrentMarket, context:
             idempotency_key: IdempotencyKey) -> CheckoutView:
     return one_tap.buy_now(context.db, context.payments, context.settings, actor,
                            data.variant_id, data.quantity, market, idempotency_key)
+
+
+# The same price asked by every viewer of a room at once (a sale starts): answerable by any
+# cache for a minute, since it names the shop, the market and the price in full.
+QUOTE_CACHE = "public, max-age=60"
+
+
+@router.get("/buy-now/quote", response_model=OneTapQuoteView,
+            responses={422: {"model": ErrorBody, "description": (
+                "Invalid input, or the shop does not ship to the market (field market)")}})
+def quote_buy_now(shop_id: Annotated[Id, Query()],
+                  unit_price: Annotated[MinorUnits, Query(description=(
+                      "The unit price shown (a sale price in a live room), minor units"))],
+                  market: CurrentMarket, context: Context, response: Response,
+                  quantity: Annotated[Quantity, Query()] = 1,
+                  market_code: Annotated[MarketCode | None, Query(
+                      alias="market",
+                      description="Market code; defaults to the visitor's market")] = None,
+                  ) -> OneTapQuoteView:
+    """What a one-tap purchase at this price charges, shipping and tax included, priced as
+    the purchase will be: the live room and replay show it before the tap."""
+    chosen = get_market(market_code, field="market") if market_code else market
+    response.headers["Cache-Control"] = QUOTE_CACHE
+    return one_tap.quote(context.db, shop_id, chosen, unit_price, quantity)
 
 
 @router.post("/payment-methods", status_code=201, response_model=PaymentMethodView)

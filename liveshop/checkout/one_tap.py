@@ -12,9 +12,16 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import Address, User
+from liveshop.catalog.service import shipping_by_market
 from liveshop.checkout import model
 from liveshop.checkout.market_variants import variant_in_market
-from liveshop.checkout.schemas import CheckoutIn, CheckoutView, PayIn
+from liveshop.checkout.schemas import (
+    CheckoutIn,
+    CheckoutView,
+    OneTapQuoteView,
+    PayIn,
+    QuoteAmounts,
+)
 from liveshop.checkout.service import (
     CHECKOUT_STEP,
     PAYMENT_STEP,
@@ -113,6 +120,26 @@ def one_tap_details(db: Database, user_id: int, market: Market) -> tuple[int, in
     if problem is not None:
         raise problem
     return address_id, method_id
+
+
+def quote(db: Database, shop_id: int, market: Market, unit_price: int, quantity: int
+          ) -> OneTapQuoteView:
+    """What a one-tap purchase of ``quantity`` units at ``unit_price`` (the room's regular
+    or sale price) from the shop charges in ``market``, shipping and tax included: the
+    amount the room shows before the tap, priced by the same rule as the purchase."""
+    shipping = shipping_by_market(db, shop_id).get(market.code)
+    if shipping is None:
+        raise InvalidInput(f"This shop does not ship to {market.name}", field="market",
+                           code="not_shipped_to_market")
+    order = model.price_order(market, shop_id, [model.LineInput(
+        variant_id=0, shop_id=shop_id, quantity=quantity, unit_price=unit_price)], shipping)
+    return OneTapQuoteView(
+        market=market.code, currency=market.currency, tax_inclusive=market.tax_inclusive,
+        unit_price=unit_price, quantity=quantity, subtotal=order.subtotal,
+        shipping=order.shipping, tax=order.tax, total=order.total,
+        formatted=QuoteAmounts(
+            subtotal=market.format(order.subtotal), shipping=market.format(order.shipping),
+            tax=market.format(order.tax), total=market.format(order.total)))
 
 
 def buy_now(db: Database, payments: PaymentProvider, settings: Settings, actor: Actor,

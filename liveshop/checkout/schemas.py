@@ -110,6 +110,32 @@ class BuyNowIn(JsonInput):
         "1 to LIVESHOP_MAX_UNITS_PER_VARIANT (10 by default)"))
 
 
+class QuoteAmounts(BaseModel):
+    """The amounts of a quote written in the market's currency and language ("£33.98")."""
+
+    subtotal: str
+    shipping: str
+    tax: str
+    total: str
+
+
+class OneTapQuoteView(BaseModel):
+    """What buying ``quantity`` units at ``unit_price`` from one shop charges in one tap:
+    one order, priced by the rule every checkout uses (checkout/model.py ``price_order``)."""
+
+    market: str
+    currency: str
+    tax_inclusive: bool = Field(description=(
+        "True: prices and shipping contain the tax (VAT); False: tax is added to the total"))
+    unit_price: int
+    quantity: int
+    subtotal: int
+    shipping: int
+    tax: int
+    total: int
+    formatted: QuoteAmounts
+
+
 class PaymentMethodIn(JsonInput):
     card: CardIn
     make_default: bool = False

@@ -1,6 +1,7 @@
 """What the demo's people have already done, so that every page has something to show: shows
 scheduled and shows to replay on the shop pages and /shows, and orders in each state
-(paid, shipped, delivered, returned and refunded) for the demo buyers and their sellers.
+(paid, shipped, delivered, a return to decide, returned and refunded) for the demo buyers
+and their sellers, and the demo creator invited to host a shop's shows.
 
 The orders go through the same use cases as a buyer's and a seller's clicks (cart, checkout,
 payment with the test provider, shipping, delivery, return, refund), so their timelines,
@@ -24,7 +25,7 @@ from liveshop.checkout.schemas import CardIn, CheckoutIn, PayIn
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.inventory.orm import StockLevel
-from liveshop.live.orm import Show, ShowPin, ShowProduct
+from liveshop.live.orm import ShopCreator, Show, ShowPin, ShowProduct
 from liveshop.markets.model import MARKETS
 from liveshop.orders import service as orders
 from liveshop.orders.schemas import RefundIn, ReturnIn, ShipIn
@@ -74,6 +75,7 @@ def seed_journeys(db: Database, settings: Settings) -> None:
             for number, plan in enumerate(SHOWS):
                 if plan.shop in shops:
                     _add_show(session, shops[plan.shop], plan, utcnow(), number)
+            _invite_creator(session, shops)
     _seed_orders(db, settings)
 
 
@@ -104,13 +106,22 @@ def _add_show(session: Session, shop: Shop, plan: ShowPlan, now: datetime, numbe
                                 unpinned_at=pinned + step))
 
 
+def _invite_creator(session: Session, shops: dict[str, Shop]) -> None:
+    email, slug, commission_bp = CREATOR_SHOP
+    creator_id = session.scalar(select(User.id).where(User.email == email))
+    if creator_id is not None and slug in shops:
+        session.add(ShopCreator(shop_id=shops[slug].id, creator_id=creator_id,
+                                commission_bp=commission_bp))
+
+
 @dataclass(frozen=True)
 class OrderPlan:
     buyer: str  # e-mail
     shop: str  # slug
     market: str
     products: tuple[int, ...]  # positions among the shop's products
-    # How far the order gets: paid, shipped, delivered or refunded (returned, then refunded).
+    # How far the order gets: paid, shipped, delivered, return requested (delivered, the
+    # return not yet decided) or refunded (returned, then refunded).
     reaches: str
 
 
@@ -121,7 +132,11 @@ ORDERS = (
     OrderPlan("ben@example.com", "thames-and-thread", "UK", (5,), "paid"),
     OrderPlan("lena@example.com", "kiez-kollektiv", "DE", (0, 1), "delivered"),
     OrderPlan("lena@example.com", "thames-and-thread", "DE", (6,), "paid"),
+    # Delivered, and the buyer asked to send it back: a return for the seller to decide.
+    OrderPlan("ben@example.com", "thames-and-thread", "UK", (7,), "return requested"),
 )
+# The demo creator hosts for this shop, so a creator's pages have a shop to schedule for.
+CREATOR_SHOP = ("nina@example.com", "thames-and-thread", 1000)
 
 
 def _seed_orders(db: Database, settings: Settings) -> None:
@@ -184,6 +199,8 @@ def _fulfil(db: Database, settings: Settings, payments: TestPaymentProvider, sel
         return
     detail = orders.request_return(db, buyer, order_id,
                                    ReturnIn(reason="The jumper is a size too small."))
+    if reaches == "return requested":
+        return
     orders.decide_return(db, seller, detail.returns[0].id, approve=True)
     orders.refund(db, payments, settings, seller, order_id, RefundIn(full=True),
                   f"demo-refund-{number}")

@@ -26,7 +26,7 @@ from liveshop.accounts.security import hash_password
 from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
-from liveshop.demo import images, journeys
+from liveshop.demo import back_office, images, journeys
 from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE, SHOPS, ProductSpec, ShopSpec
 from liveshop.integrations.shopify import files as shopify_files
 from liveshop.inventory import service as inventory
@@ -55,6 +55,7 @@ def seed_demo(db: Database, settings: Settings) -> list[str]:
     if seeded is not None:
         _redraw_missing_images(db, settings.media_dir)
     journeys.seed_journeys(db, settings)
+    back_office.seed_back_office(db)
     _import_from_shopify(db, settings.media_dir)
     return login_lines()
 
@@ -152,8 +153,10 @@ def _create_product(session: Session, media_dir: Path, shop: Shop, sku_stem: str
         session.add(variant)
         session.flush()
         inventory.ensure_level(session, variant.id)
-        # Now and then a variant is sold out, so the shop pages show that state too.
-        quantity = 0 if rng.random() < 0.07 else rng.randint(3, 40)
+        # Now and then a variant is sold out, so the shop pages show that state too, or
+        # runs low, so the seller home has something to restock.
+        roll = rng.random()
+        quantity = 0 if roll < 0.07 else rng.randint(1, 3) if roll < 0.14 else rng.randint(4, 40)
         if quantity:
             inventory.receive(session, variant.id, quantity, note="demo opening stock")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from liveshop.core.errors import InvalidInput
@@ -104,3 +105,103 @@ def _market_for_language_tag(tag: str) -> Market | None:
     by_language = {"de": "DE", "fr": "FR", "it": "IT", "es": "ES"}
     code = by_language.get(language)
     return MARKETS[code] if code else None
+
+
+# --- prices derived from one market's price (the seller's product form) ---
+#
+# A seller types one price, in the shop's main market; the other markets' prices are worked
+# out from it, shown, and may each be changed before saving. The rule, also stated on the
+# form and in docs/architecture.md:
+#   1. take the price before VAT (an inclusive price less the VAT it contains; a US price
+#      is already before sales tax),
+#   2. convert it at the fixed rates below,
+#   3. add the target market's VAT (none in the US),
+#   4. round UP to the next price ending in .99 (24.10 -> 24.99; 24.99 stays 24.99).
+# So a German and a French shopper pay the same net price with their own VAT (19% and 20%),
+# and no derived price is below the converted one. All integer arithmetic, no floats.
+
+
+@dataclass(frozen=True)
+class ExchangeRates:
+    """Fixed rates from configuration, dated: liveshop never asks the network for a rate,
+    so a price worked out today is worked out the same tomorrow. Change them here, with a
+    new date, when they drift."""
+
+    as_of: date
+    # Minor units of each currency that one million minor units of EUR buy.
+    per_million_eur: dict[str, int]
+
+    def describe(self) -> str:
+        def decimal(millionths: int) -> str:
+            whole, rest = divmod(millionths, 1_000_000)
+            return f"{whole}.{rest:06d}".rstrip("0").rstrip(".")
+
+        parts = [f"{decimal(self.per_million_eur[code])} {code}"
+                 for code in sorted(self.per_million_eur) if code != "EUR"]
+        return f"1 EUR = {' = '.join(parts)} (fixed rates of {self.as_of.isoformat()})"
+
+
+EXCHANGE_RATES = ExchangeRates(date(2026, 12, 1),
+                               {"EUR": 1_000_000, "GBP": 870_000, "USD": 1_160_000})
+# Derived prices end in this many minor units: x.99.
+PRICE_ENDING = 99
+PRICE_POINT_STEP = 100
+BASIS = 10_000
+
+
+def round_up_to_price_point(amount: int) -> int:
+    """The smallest amount ending in .99 that is not below ``amount``."""
+    return amount + (PRICE_ENDING - amount % PRICE_POINT_STEP) % PRICE_POINT_STEP
+
+
+def _gross_factor(market: Market) -> int:
+    """What a price before VAT is multiplied by (over BASIS) to be shown in the market."""
+    return BASIS + market.vat_bp if market.tax_inclusive else BASIS
+
+
+def converted_exactly(amount: int, source: Market, target: Market,
+                      rates: ExchangeRates = EXCHANGE_RATES) -> tuple[int, int]:
+    """``amount`` shown in ``source`` as a price shown in ``target``, exactly, as the
+    fraction (numerator, denominator): same net price, converted, with the target's VAT."""
+    numerator = amount * rates.per_million_eur[target.currency] * _gross_factor(target)
+    denominator = rates.per_million_eur[source.currency] * _gross_factor(source)
+    return numerator, denominator
+
+
+def derive_price(amount: int, source: Market, target: Market,
+                 rates: ExchangeRates = EXCHANGE_RATES) -> int:
+    """The price in ``target`` worked out from ``amount`` in ``source`` (minor units both).
+    The source market itself keeps the price as typed."""
+    if target.code == source.code:
+        return amount
+    numerator, denominator = converted_exactly(amount, source, target, rates)
+    return round_up_to_price_point(-(-numerator // denominator))
+
+
+@dataclass(frozen=True)
+class DerivedPrice:
+    market: str
+    currency: str
+    amount: int
+    compare_at: int | None
+
+
+def derive_prices(amount: int, compare_at: int | None, source: Market,
+                  targets: list[Market], rates: ExchangeRates = EXCHANGE_RATES
+                  ) -> list[DerivedPrice]:
+    """Each target's price and "was" price. A "was" price that rounds to the price itself
+    is dropped: a struck-out price must be above the price."""
+    derived = []
+    for target in targets:
+        price = derive_price(amount, source, target, rates)
+        was = None if compare_at is None else derive_price(compare_at, source, target, rates)
+        derived.append(DerivedPrice(target.code, target.currency, price,
+                                    was if was is not None and was > price else None))
+    return derived
+
+
+def derivation_rule(rates: ExchangeRates = EXCHANGE_RATES) -> str:
+    """The rule in words, for the form."""
+    return ("Other markets: the price before VAT, converted at "
+            f"{rates.describe()}, plus each market's VAT (none in the US), rounded up to "
+            "the next .99.")

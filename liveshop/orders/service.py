@@ -21,9 +21,11 @@ from liveshop.catalog.orm import Shop
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from liveshop.core.events import record
 from liveshop.core.idempotency import StoredResponse, fingerprint, run_once
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import MARKETS
+from liveshop.orders.events import OrderDelivered, OrderRefunded, OrderShipped, ReturnRequested
 from liveshop.orders.model import (
     REFUNDABLE,
     LineState,
@@ -176,6 +178,61 @@ def list_shop_orders(db: Database, actor: Actor, shop_id: int,
         return _listing(session, *conditions, limit=limit, offset=offset)
 
 
+# --- the seller's work (building blocks of the seller home: the caller's transaction) ---
+
+def to_ship(session: Session, shop_ids: Sequence[int], limit: int
+            ) -> tuple[int, list[OrderSummary]]:
+    """How many of the shops' orders are paid and wait to be shipped, and the oldest
+    ``limit`` of them (first come, first shipped)."""
+    waiting = (Order.shop_id.in_(shop_ids), Order.status == OrderStatus.PAID.value)
+    count = session.scalar(select(func.count()).select_from(Order).where(*waiting)) or 0
+    rows = session.execute(
+        select(Order, Shop.name, User.display_name)
+        .join(Shop, Shop.id == Order.shop_id).join(User, User.id == Order.buyer_id)
+        .where(*waiting).order_by(Order.paid_at, Order.id).limit(limit)).all()
+    return count, _summaries(session, [(row[0], row[1], row[2]) for row in rows])
+
+
+@dataclass(frozen=True)
+class ReturnToDecide:
+    id: int
+    order_id: int
+    order_number: str
+    shop_name: str
+    buyer_name: str
+    reason: str
+    created_at: datetime
+
+
+def returns_to_decide(session: Session, shop_ids: Sequence[int], limit: int
+                      ) -> tuple[int, list[ReturnToDecide]]:
+    """Return requests of the shops that nobody has approved or rejected yet, oldest first."""
+    open_ = (Order.shop_id.in_(shop_ids), ReturnRequest.status == "requested")
+    count = session.scalar(select(func.count()).select_from(ReturnRequest).join(
+        Order, Order.id == ReturnRequest.order_id).where(*open_)) or 0
+    rows = session.execute(
+        select(ReturnRequest, Order.number, Shop.name, User.display_name)
+        .join(Order, Order.id == ReturnRequest.order_id)
+        .join(Shop, Shop.id == Order.shop_id).join(User, User.id == ReturnRequest.buyer_id)
+        .where(*open_).order_by(ReturnRequest.created_at, ReturnRequest.id).limit(limit)).all()
+    return count, [ReturnToDecide(request.id, request.order_id, number, shop_name, buyer,
+                                  request.reason, request.created_at)
+                   for request, number, shop_name, buyer in rows]
+
+
+def sales_since(session: Session, shop_ids: Sequence[int], since: datetime
+                ) -> dict[str, tuple[int, int]]:
+    """Currency -> (orders, amount in minor units) of the shops' orders paid since ``since``,
+    less what was refunded on them. Each currency on its own: amounts in different
+    currencies are never added."""
+    rows = session.execute(
+        select(Order.currency, func.count(), func.sum(Order.total - Order.refunded_amount))
+        .where(Order.shop_id.in_(shop_ids), Order.paid_at.is_not(None),
+               Order.paid_at >= since)
+        .group_by(Order.currency).order_by(Order.currency)).all()
+    return {currency: (int(orders), int(amount or 0)) for currency, orders, amount in rows}
+
+
 def _actions(access: Access, returns: list[ReturnRequest], now: datetime) -> list[str]:
     order, status = access.order, OrderStatus(access.order.status)
     actions: list[str] = []
@@ -281,8 +338,13 @@ def ship(db: Database, actor: Actor, order_id: int, data: ShipIn) -> OrderDetail
         ensure_transition(access.order.status, OrderStatus.SHIPPED)
         access.order.carrier = data.carrier
         access.order.tracking_number = data.tracking_number
-        transition(session, access.order, OrderStatus.SHIPPED, actor.user_id,
+        order = access.order
+        transition(session, order, OrderStatus.SHIPPED, actor.user_id,
                    note=f"{data.carrier} {data.tracking_number}")
+        record(session, OrderShipped(order_id=order.id, number=order.number,
+                                     buyer_id=order.buyer_id, shop_id=order.shop_id,
+                                     carrier=data.carrier,
+                                     tracking_number=data.tracking_number))
         return _detail(session, access)
 
 
@@ -290,7 +352,10 @@ def deliver(db: Database, actor: Actor, order_id: int) -> OrderDetail:
     with db.transaction() as session:
         access = _access(session, actor, order_id, lock=True)
         access.require_seller("mark an order delivered")
-        transition(session, access.order, OrderStatus.DELIVERED, actor.user_id)
+        order = access.order
+        transition(session, order, OrderStatus.DELIVERED, actor.user_id)
+        record(session, OrderDelivered(order_id=order.id, number=order.number,
+                                       buyer_id=order.buyer_id, shop_id=order.shop_id))
         return _detail(session, access)
 
 
@@ -347,6 +412,10 @@ def _apply_refund(session: Session, payments: PaymentProvider, actor: Actor, ord
     refund = refund_payment(session, payments, payment, order.id, plan.amount,
                             idempotency_key=provider_key)
     order.refunded_amount += plan.amount
+    record(session, OrderRefunded(
+        refund_id=refund.id, order_id=order.id, number=order.number, buyer_id=order.buyer_id,
+        shop_id=order.shop_id, currency=order.currency, amount=plan.amount,
+        in_full=order.refunded_amount >= order.total))
     return refund
 
 
@@ -422,9 +491,14 @@ def request_return(db: Database, actor: Actor, order_id: int, data: ReturnIn,
         if open_request:
             raise Conflict("A return has already been requested for this order",
                            code="return_exists")
-        session.add(ReturnRequest(order_id=order.id, buyer_id=actor.user_id,
-                                  reason=data.reason, status="requested"))
+        request = ReturnRequest(order_id=order.id, buyer_id=actor.user_id,
+                                reason=data.reason, status="requested")
+        session.add(request)
+        session.flush()
         _note(session, order, actor.user_id, f"Return requested: {data.reason}")
+        record(session, ReturnRequested(return_id=request.id, order_id=order.id,
+                                        number=order.number, buyer_id=order.buyer_id,
+                                        shop_id=order.shop_id, reason=data.reason))
         return _detail(session, access)
 
 

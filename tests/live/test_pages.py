@@ -13,6 +13,7 @@ import pytest
 from liveshop.accounts.model import Actor, Role
 from liveshop.core.db import Database, utcnow
 from liveshop.live import follows, pages, shows
+from liveshop.notifications import service as notices
 from liveshop.web.templating import templates
 from tests.factories import VariantSpec, create_product, create_shop
 
@@ -97,16 +98,16 @@ def test_live_show_renders_the_room_with_its_data_attributes(scheduled: ShowSetu
     assert "/static/js/room.js" in html
 
 
-def test_the_room_carries_what_a_one_tap_purchase_adds_to_the_price(
+def test_the_room_carries_what_the_server_needs_to_quote_a_tap(
         scheduled: ShowSetup, client: Any) -> None:
-    """Shipping (and the market's VAT) reach the room, so it shows the total before the tap
-    that pays (the browser test checks the total shown is the total charged)."""
+    """The room asks the server what a tap charges (GET /api/v1/buy-now/quote) for its shop
+    and market; it carries no copy of the pricing rule (no VAT rate, no shipping fee)."""
     assert scheduled.host.post(f"/api/v1/shows/{scheduled.id}/live").status_code == 200
-    for language, shipping, vat_bp in (("en-GB", "399", "2000"), ("de-DE", "499", "1900")):
+    for language in ("en-GB", "de-DE"):
         html = client.get(f"/shows/{scheduled.id}", headers={"Accept-Language": language}).text
-        assert attribute(html, "room", "data-shipping") == shipping
-        assert attribute(html, "room", "data-vat-bp") == vat_bp
-        assert attribute(html, "room", "data-tax-inclusive") == "true"
+        assert attribute(html, "room", "data-shop-id") == str(scheduled.shop_id)
+        assert attribute(html, "room", "data-ships") == "true"
+        assert "data-vat-bp" not in html and "data-shipping" not in html
 
 
 def test_anonymous_room_has_sign_in_links_instead_of_chat(scheduled: ShowSetup,
@@ -258,10 +259,10 @@ def test_notifications_page_lists_and_marks_read(scheduled: ShowSetup, make_user
     assert fan.put(f"/api/v1/shops/{scheduled.shop_id}/follow").status_code == 200
     assert scheduled.host.post(f"/api/v1/shows/{scheduled.id}/live").status_code == 200
     actor = Actor(fan.id, Role.BUYER, "Fan")
-    assert follows.unread_count(db, actor) == 1
+    assert notices.unread_count(db, actor) == 1
     html = fan.get("/notifications").text
     assert f'href="/shows/{scheduled.id}"' in html and 'class="unread"' in html
-    assert follows.unread_count(db, actor) == 0
+    assert notices.unread_count(db, actor) == 0
 
 
 def test_home_strip_lists_live_shows_then_upcoming(db: Database, scheduled: ShowSetup,

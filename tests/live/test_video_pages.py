@@ -88,6 +88,8 @@ def test_replay_without_a_recording_says_so(show: Setup, client: Any) -> None:
     html = client.get(f"/shows/{show.id}").text
     assert attribute(html, "replay-video", "data-playlist") == ""
     assert "There is no recording of this show." in html
+    # Nothing to seek: no "Watch from 0:00:00" button that would do nothing.
+    assert 'class="pin-seek"' not in html
     assert html.index(HLS_SCRIPT) < html.index('src="/static/js/replay.js" type="module"')
 
 
@@ -113,6 +115,7 @@ def test_replay_carries_the_recording_and_each_pins_wall_clock_time(
     assert entry, "no pin entry"
     entry_html = entry.group(0)
     assert f'data-product-id="{show.product_id}"' in entry_html
+    assert 'class="pin-seek"' in entry_html
     pinned_ms = int(re.search(r'data-pinned-at="(\d+)"', entry_html).group(1))  # type: ignore[union-attr]
     assert abs(pinned_ms - epoch_ms(utcnow())) < 60_000
     assert pins[0]["product_id"] == show.product_id

@@ -1,14 +1,14 @@
 """shopify csv import: handle and variant links, import runs, pending images
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-03 15:30:00.000000
 
 The Shopify adapter's own tables (liveshop/integrations/shopify/orm.py), and an index on
 variants (shop_id, lower(sku)) for the catalog's case-blind SKU check, which an import asks
 once per batch. Only new tables and an index: an existing database keeps every row.
 
-(0010 to 0012 are other changes' numbers; whichever lands later revises the chain's head.)
+(0012 is another change's number; whichever lands later revises the chain's head.)
 """
 from collections.abc import Sequence
 
@@ -18,7 +18,7 @@ from alembic import op
 import liveshop.core.db
 
 revision: str = '0013'
-down_revision: str | None = '0009'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,41 +8,58 @@ const RETRIES = 2;
 const SHEET_CODES = ["payment_method_required", "address_required"];
 const $ = (id) => document.getElementById(id);
 
-// What the page says about one-tap prices in its market (data attributes of the room or
-// replay): the shop's shipping there (empty: it does not ship there) and the market's VAT.
+// What the page says about one-tap prices (data attributes of the room or replay): its
+// market, the show's shop and whether that shop ships to the market at all.
 export function pricingOf(root) {
-  const { shipping, vatBp, taxInclusive, currency, locale, market } = root.dataset;
-  return {
-    market, currency, locale, shipping: shipping === "" ? null : Number(shipping),
-    vatBp: Number(vatBp), taxInclusive: taxInclusive === "true",
-  };
+  const { shopId, ships, currency, locale, market } = root.dataset;
+  return { market, currency, locale, shopId, ships: ships === "true" };
 }
 
-function divideHalfUp(numerator, denominator) {
-  return Math.floor((numerator * 2 + denominator) / (denominator * 2));
-}
+// The server prices what a tap charges (GET /api/v1/buy-now/quote, checkout's one pricing
+// rule), so the total shown is the total charged. One request per price: a price asked
+// again (every stock update redraws the tiles) is answered from here.
+const quotes = new Map();
 
-// What a one-tap purchase charges, priced as checkout/model.py's price_order prices its
-// order (one shipping fee; VAT per line and on shipping, contained in inclusive markets'
-// prices, added in the others), so the total shown is the total charged. Null when the
-// shop does not ship to the market.
 export function oneTapQuote(unitPrice, pricing, quantity = 1) {
-  if (pricing.shipping === null || unitPrice === null) return null;
-  const taxOf = (amount) => (pricing.vatBp === 0 ? 0
-    : divideHalfUp(amount * pricing.vatBp, pricing.taxInclusive ? 10000 + pricing.vatBp : 10000));
-  const lines = unitPrice * quantity;
-  const tax = taxOf(lines) + taxOf(pricing.shipping);
-  return { shipping: pricing.shipping, tax, total: lines + pricing.shipping + (pricing.taxInclusive ? 0 : tax) };
+  if (!pricing.ships || unitPrice === null) return Promise.resolve(null);
+  const query = new URLSearchParams({
+    shop_id: pricing.shopId, market: pricing.market, unit_price: unitPrice, quantity,
+  }).toString();
+  if (!quotes.has(query)) {
+    quotes.set(query, api("GET", `/api/v1/buy-now/quote?${query}`).catch(() => {
+      quotes.delete(query); // asked again at the next redraw
+      return null;
+    }));
+  }
+  return quotes.get(query);
 }
 
 // "£28.99" and "incl. £3.99 shipping · £4.83 VAT" for a quote.
-export function describeQuote(quote, pricing) {
-  const money = (amount) => formatMoney(amount, pricing.currency, pricing.locale);
-  const shipping = quote.shipping ? `incl. ${money(quote.shipping)} shipping` : "free shipping";
+export function describeQuote(quote) {
+  const money = quote.formatted;
+  const shipping = quote.shipping ? `incl. ${money.shipping} shipping` : "free shipping";
   let tax = "";
-  if (pricing.taxInclusive && quote.tax) tax = ` · ${money(quote.tax)} VAT`;
-  else if (!pricing.taxInclusive) tax = quote.tax ? ` · ${money(quote.tax)} tax` : " · no sales tax";
-  return { total: money(quote.total), breakdown: shipping + tax };
+  if (quote.tax_inclusive && quote.tax) tax = ` · ${money.tax} VAT`;
+  else if (!quote.tax_inclusive) tax = quote.tax ? ` · ${money.tax} tax` : " · no sales tax";
+  return { total: money.total, breakdown: shipping + tax };
+}
+
+// Fills a "Total <amount> <breakdown>" line for a tap at `unitPrice` (null: hide it). The
+// line stays hidden while a new price is being priced, and only the latest price asked
+// for a line is shown there.
+export async function showQuote(line, unitPrice, pricing) {
+  const asked = unitPrice === null ? "" : String(unitPrice);
+  if (line.dataset.quoteFor !== asked) {
+    line.dataset.quoteFor = asked;
+    line.hidden = true;
+  }
+  const quote = asked ? await oneTapQuote(unitPrice, pricing) : null;
+  if (line.dataset.quoteFor !== asked) return;
+  line.hidden = quote === null;
+  if (!quote) return;
+  const { total, breakdown } = describeQuote(quote);
+  line.querySelector(".tile-total-amount").textContent = total;
+  line.querySelector(".tile-breakdown").textContent = breakdown;
 }
 
 // One tap = one Idempotency-Key. Only a network failure (no answer) is retried, with the

@@ -1,6 +1,6 @@
 // The replay of an ended show: the recording from its start, a timeline of what was pinned
 // (a tap jumps to that moment) and one-tap buying at regular prices.
-import { bindSheets, describeQuote, oneTapBuying, oneTapQuote, pricingOf } from "./buying.js";
+import { bindSheets, oneTapBuying, pricingOf, showQuote } from "./buying.js";
 import { toaster } from "./live-common.js";
 import { ReplayPlayer } from "./player.js";
 
@@ -31,13 +31,7 @@ function showPrice(entry) {
   if (option && price) price.textContent = option.dataset.price;
   // What the tap charges, shipping and tax included, before the tap.
   const line = entry.querySelector(".pin-total");
-  const quote = option ? oneTapQuote(Number(option.dataset.amount), pricing) : null;
-  if (!line) return;
-  line.hidden = quote === null;
-  if (!quote) return;
-  const { total, breakdown } = describeQuote(quote, pricing);
-  line.querySelector(".tile-total-amount").textContent = total;
-  line.querySelector(".tile-breakdown").textContent = breakdown;
+  if (line) showQuote(line, option ? Number(option.dataset.amount) : null, pricing);
 }
 
 for (const entry of timeline.querySelectorAll(".pin-entry")) showPrice(entry);

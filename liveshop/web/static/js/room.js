@@ -1,7 +1,8 @@
 // The viewer's live room: snapshot + events over the socket, one-tap buying over HTTP.
-import { bindSheets, describeQuote, oneTapBuying, oneTapQuote, pricingOf } from "./buying.js";
+import { bindSheets, oneTapBuying, pricingOf, showQuote } from "./buying.js";
 import { ChatList, Clock, connectRoom, formatCountdown, formatMoney, toaster } from "./live-common.js";
 import { LivePlayer } from "./player.js";
+import { api } from "./site.js";
 
 const root = document.getElementById("room");
 const showId = Number(root.dataset.showId);
@@ -11,7 +12,7 @@ const currency = root.dataset.currency;
 const locale = root.dataset.locale;
 const $ = (id) => document.getElementById(id);
 const toast = toaster($("toasts"));
-const chat = new ChatList($("chat-list"));
+const chat = new ChatList($("chat-list"), { decorate: signedIn ? offerReport : null });
 const clock = new Clock();
 const pricing = pricingOf(root);
 
@@ -124,7 +125,7 @@ function refreshTile(tile, card) {
   const button = tile.querySelector(".buy-button");
   if (!current) {
     price.textContent = "Not sold in your market";
-    tile.querySelector(".tile-total").hidden = true;
+    showTotal(tile, null);
     compare.textContent = stock.textContent = "";
     button.hidden = true;
     return;
@@ -151,13 +152,8 @@ function refreshTile(tile, card) {
 }
 
 function showTotal(tile, unitPrice) {
-  const quote = state.market === pricing.market ? oneTapQuote(unitPrice, pricing) : null;
   const line = tile.querySelector(".tile-total");
-  line.hidden = quote === null;
-  if (!quote) return;
-  const { total, breakdown } = describeQuote(quote, pricing);
-  line.querySelector(".tile-total-amount").textContent = total;
-  line.querySelector(".tile-breakdown").textContent = breakdown;
+  showQuote(line, state.market === pricing.market ? unitPrice : null, pricing);
 }
 
 function renderPinned() {
@@ -259,7 +255,6 @@ function renderSale() {
   $("sale-left").textContent = soldOut ? "" : `${sale.remaining} of ${sale.quantity} left`;
   $("sale-sold-out").hidden = !soldOut;
   banner.classList.toggle("sold-out", soldOut);
-  banner.setAttribute("aria-label", `Flash sale: ${sale.title}, ${sale.variant_label}, ${price.formatted}. Buy`);
   banner.hidden = false;
   tickSale();
 }
@@ -288,6 +283,34 @@ function floatHearts(count) {
     heart.style.animationDelay = `${i * 90}ms`;
     heart.addEventListener("animationend", () => heart.remove());
     layer.append(heart);
+  }
+}
+
+// --- reporting a message to the platform's admins ---
+
+function offerReport(item, message) {
+  if (String(message.user_id) === root.dataset.userId) return;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "chat-report";
+  button.textContent = "Report";
+  button.setAttribute("aria-label", `Report ${message.author}'s message`);
+  button.addEventListener("click", () => reportMessage(message, button));
+  item.append(" ", button);
+}
+
+async function reportMessage(message, button) {
+  const reason = window.prompt(`Report ${message.author}'s message to liveshop: what is wrong with it?`);
+  if (reason === null) return;
+  if (!reason.trim()) { toast("Say what is wrong with it"); return; }
+  try {
+    await api("POST", "/api/v1/reports",
+      { target_type: "chat_message", target_id: message.id, reason: reason.trim() });
+    button.disabled = true;
+    button.textContent = "Reported";
+    toast("Thanks: an admin will look at it");
+  } catch (error) {
+    toast(error.message);
   }
 }
 
