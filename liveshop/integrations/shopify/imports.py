@@ -14,8 +14,9 @@ touched, and a changed one gets only what changed. Products are matched by handl
 by SKU (by option values when the SKU is blank), through the adapter's own link tables.
 
 Prices: ``Variant Price`` is in the store's currency and the seller says which market it
-is for; ``Price / <Market>`` columns price the other markets they name. The catalog has no
-rule (yet) to derive one market's price from another's, so no other market is priced here.
+is for; ``Price / <Market>`` columns price the other markets they name; the shop's other
+markets get the price the markets' own rule derives from it (``with_derived_prices``), as on
+the product form: the importer has no rule of its own.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from liveshop.integrations.shopify.orm import (
     ShopifyVariantLink,
 )
 from liveshop.inventory import service as inventory
-from liveshop.markets.model import get_market
+from liveshop.markets.model import MARKETS, derive_prices, get_market
 
 BATCH_PRODUCTS = 200
 # The tables an import fills, whose statistics are refreshed as they grow (refresh_statistics).
@@ -461,9 +462,32 @@ def check_shop(db: Database, actor: Actor, shop_id: int, market: str) -> str:
         return _chosen_market(session, actor, shop_id, market)
 
 
-def _start(text: TextIO, market: str) -> tuple[Iterator[ProductDraft], FileProblems]:
+def _shop_markets(db: Database, shop_id: int) -> list[str]:
+    return list(catalog.shipping_by_market(db, shop_id))
+
+
+def with_derived_prices(draft: ProductDraft, market: str, shop_markets: Iterable[str]
+                        ) -> ProductDraft:
+    """Each variant priced in every market the shop ships to: where the file gives no price
+    (no ``Price / <Market>`` column), the markets' own rule works it out from the chosen
+    market's price (``derive_prices``, liveshop/markets/model.py: the net price converted
+    at fixed rates, plus the market's VAT, rounded up to .99), as the product form does."""
+    source = MARKETS[market]
+    for variant in draft.variants:
+        if market not in variant.prices:
+            continue
+        amount, compare_at = variant.prices[market]
+        missing = [MARKETS[code] for code in shop_markets if code not in variant.prices]
+        for derived in derive_prices(amount, compare_at, source, missing):
+            variant.prices[derived.market] = (derived.amount, derived.compare_at)
+    return draft
+
+
+def _start(text: TextIO, market: str, shop_markets: Sequence[str]
+           ) -> tuple[Iterator[ProductDraft], FileProblems]:
     found = FileProblems()
-    drafts = read_products(text, market, found)
+    drafts = (with_derived_prices(draft, market, shop_markets)
+              for draft in read_products(text, market, found))
     return drafts, found
 
 
@@ -480,7 +504,7 @@ def dry_run(db: Database, actor: Actor, shop_id: int, text: TextIO, market: str,
     """What importing the file would do, and every problem, writing nothing."""
     code = check_shop(db, actor, shop_id, market)
     report = ImportReport(market=code, dry_run=True, rows_total=rows_total)
-    drafts, found = _start(text, code)
+    drafts, found = _start(text, code, _shop_markets(db, shop_id))
     for batch in _batches(drafts):
         with db.read() as session:
             layout = found.layout or _no_layout()
@@ -522,7 +546,7 @@ def run_import(db: Database, actor: Actor, shop_id: int, text: TextIO, market: s
     is skipped and reported; the others are written."""
     code = check_shop(db, actor, shop_id, market)
     report = ImportReport(market=code, dry_run=False, rows_total=rows_total)
-    drafts, found = _start(text, code)
+    drafts, found = _start(text, code, _shop_markets(db, shop_id))
     refresh_at = 1
     try:
         for number, batch in enumerate(_batches(drafts), start=1):

@@ -196,3 +196,19 @@ def test_bulk_rows_that_break_a_constraint_raise_integrity_error(db: Database,
     with pytest.raises(IntegrityError), db.transaction() as session:
         insert_rows(session, StockLevel, [{"variant_id": variant_id, "available": 0,
                                            "reserved": 0, "sold": 0, "held": 0, "version": 0}])
+
+
+def test_markets_the_file_does_not_price_get_the_markets_rule(db: Database,
+                                                               seller_shop: Any) -> None:
+    """The shop ships to the UK and Germany; the mug's row prices the UK alone, so Germany
+    gets the price the product form would work out (markets.model.derive_prices)."""
+    from liveshop.markets.model import MARKETS, derive_price
+
+    actor, shop_id = seller_shop
+    run(db, actor, shop_id, "classic.csv")
+    mug = variants_by_sku(db, shop_id)["MUG-1"]
+    assert {p.market: p.amount_minor for p in mug.prices} == {
+        "UK": 1250, "DE": derive_price(1250, MARKETS["UK"], MARKETS["DE"])}
+    # The file's own Price / Germany wins over the rule.
+    tee = variants_by_sku(db, shop_id)["TEE-M-BLK"]
+    assert {p.market: p.amount_minor for p in tee.prices}["DE"] == 2795
