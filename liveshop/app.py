@@ -38,6 +38,8 @@ from liveshop.core.config import Settings, check_secret_key
 from liveshop.core.db import Database
 from liveshop.core.events import EventBus
 from liveshop.core.gil import hand_over_sooner
+from liveshop.integrations.shopify import api as shopify_api
+from liveshop.integrations.shopify import pages as shopify_pages
 from liveshop.live import api as live_api
 from liveshop.live import pages as live_pages
 from liveshop.live import room, room_socket, sales
@@ -78,10 +80,10 @@ API_PREFIX = "/api/v1"
 # rooms' (taps, chat) come first, since they arrive by the thousand in a flash sale.
 API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api.router,
                catalog_api.stock_router, checkout_api.router, orders_api.router,
-               notifications_api.router, video_api.router, admin_api.router)
+               notifications_api.router, video_api.router, admin_api.router, shopify_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
     auth_pages, storefront_pages, seller_pages, catalog_pages, checkout_pages, orders_pages,
-    live_pages, notifications_pages, admin_pages, api_docs))
+    live_pages, notifications_pages, admin_pages, shopify_pages, api_docs))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (

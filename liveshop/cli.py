@@ -203,5 +203,31 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     _uvicorn(host, port, app=DEMO_APP_FACTORY, factory=True)
 
 
+@app.command("import-shopify")
+def import_shopify(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                help="Shopify product export (CSV)"),
+    shop: int = typer.Option(..., "--shop", help="The shop's id"),
+    market: str = typer.Option(..., "--market",
+                               help="The market the file's Variant Price is for, e.g. UK"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report only; write nothing"),
+) -> None:
+    """Import a Shopify product export into a shop, as its owner: a dry run's report first,
+    then the import with progress (rows done / total). Running it again changes nothing."""
+    from liveshop.core.db import Database
+    from liveshop.core.errors import DomainError
+    from liveshop.integrations.shopify import commands
+
+    db = Database(get_settings().database_url)
+    try:
+        code = commands.import_shopify(db, file, shop, market, dry_run, typer.echo)
+    except DomainError as error:
+        typer.echo(f"error: {error.field}: {error.message}", err=True)
+        code = 2
+    finally:
+        db.dispose()
+    raise typer.Exit(code)
+
+
 if __name__ == "__main__":
     app()

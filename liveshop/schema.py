@@ -7,6 +7,7 @@ from liveshop.catalog import orm as catalog_orm
 from liveshop.checkout import orm as checkout_orm
 from liveshop.core import events, idempotency
 from liveshop.core.db import Base
+from liveshop.integrations.shopify import orm as shopify_orm
 from liveshop.inventory import orm as inventory_orm
 from liveshop.ledger import orm as ledger_orm
 from liveshop.live import orm as live_orm
@@ -20,6 +21,6 @@ metadata = Base.metadata
 __all__ = [
     "accounts_orm", "admin_orm", "catalog_orm", "checkout_orm", "events", "idempotency",
     "inventory_orm", "ledger_orm", "live_orm", "metadata", "notifications_orm", "orders_orm",
-    "payments_orm",
+    "payments_orm", "shopify_orm",
     "video_orm",
 ]

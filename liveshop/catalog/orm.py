@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from liveshop.core.db import Base, UTCDateTime, utcnow
@@ -107,6 +107,11 @@ class Variant(Base):
     prices: Mapped[list[VariantPrice]] = relationship(
         back_populates="variant", cascade="all, delete-orphan", lazy="selectin"
     )
+
+
+# SKUs are unique per shop without case (catalog.service._check_skus_free asks
+# ``lower(sku) IN (...)``): without this index each check reads every variant of the table.
+Index("ix_variants_shop_id_lower_sku", Variant.shop_id, func.lower(Variant.sku))
 
 
 class VariantPrice(Base):

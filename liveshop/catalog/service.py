@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, exists, func, or_, select
+from sqlalchemy import Row, Select, exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from liveshop.catalog.access import owned_product, owned_shop
 from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.catalog.schemas import (
     ImageView,
+    PriceIn,
     PriceView,
     ProductCard,
     ProductCreate,
@@ -37,8 +38,8 @@ from liveshop.catalog.schemas import (
 )
 from liveshop.core import media
 from liveshop.core.config import Settings
-from liveshop.core.db import Database, utcnow
-from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from liveshop.core.db import Database, insert_rows, utcnow
+from liveshop.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from liveshop.core.inputs import clean_line
 from liveshop.inventory import service as inventory
 from liveshop.inventory.orm import StockLevel
@@ -294,8 +295,7 @@ def _check_skus_free(session: Session, shop_id: int, product_id: int | None,
         query = query.where(Variant.product_id != product_id)
     clashes = sorted(session.scalars(query), key=lambda sku: wanted[sku.lower()])
     if clashes:
-        raise Conflict(f"SKU {clashes[0]!r} is already used by another product in this shop",
-                       field=f"variants.{wanted[clashes[0].lower()]}.sku", code="sku_taken")
+        raise _sku_taken(clashes[0], wanted[clashes[0].lower()])
 
 
 def _apply_variant(variant: Variant, rule: model.VariantRule, position: int) -> None:
@@ -335,27 +335,161 @@ def _flush_variants(session: Session) -> None:
                        field="variants", code="sku_taken") from None
 
 
-def create_product(db: Database, actor: Actor, shop_id: int, data: ProductCreate,
-                   market: Market) -> ProductView:
+@dataclass(frozen=True)
+class CheckedProduct:
+    """A new product's input with every catalog rule applied: what add_product writes."""
+
+    title: str
+    description: str
+    tags: list[str]
+    status: str
+    option_names: list[str]
+    variants: list[model.VariantRule]
+
+
+def check_product(data: ProductCreate) -> CheckedProduct:
+    """The catalog's rules for a new product, without the database (an importer's dry run
+    asks the same questions as the product form)."""
     title = model.check_text(data.title, "title")
     tags = model.normalise_tags(data.tags)
     names = model.check_option_names(data.options)
     rules = model.check_variants(names, _variant_inputs(data.variants))
+    return CheckedProduct(title, data.description.strip(), tags, data.status.value, names,
+                          rules)
+
+
+def check_skus_free(session: Session, shop_id: int, product_id: int | None,
+                    skus: Sequence[str]) -> None:
+    """Conflict (naming ``variants.N.sku``) when another product of the shop uses a SKU."""
+    _check_skus_free(session, shop_id, product_id,
+                     [model.VariantRule(sku, (), 0, ()) for sku in skus])
+
+
+class ProductRefused(Exception):
+    """One product of a batch (``add_products``) breaks a rule: which one, and the error,
+    naming its field as for a single product (``variants.1.sku``). Nothing was written."""
+
+    def __init__(self, index: int, error: DomainError):
+        super().__init__(error.message)
+        self.index, self.error = index, error
+
+
+def _sku_taken(sku: str, variant_index: int) -> Conflict:
+    return Conflict(f"SKU {sku!r} is already used by another product in this shop",
+                    field=f"variants.{variant_index}.sku", code="sku_taken")
+
+
+def _check_batch_skus(session: Session, shop_id: int,
+                      checked: Sequence[CheckedProduct]) -> None:
+    """New products' SKUs: unique among themselves and free in the shop (one query)."""
+    first: dict[str, tuple[int, int]] = {}
+    for index, product in enumerate(checked):
+        for position, rule in enumerate(product.variants):
+            if rule.sku.lower() in first:
+                raise ProductRefused(index, _sku_taken(rule.sku, position))
+            first[rule.sku.lower()] = (index, position)
+    if not first:
+        return
+    taken = session.scalars(select(Variant.sku).where(
+        Variant.shop_id == shop_id, func.lower(Variant.sku).in_(list(first))))
+    clashes = sorted((first[sku.lower()], sku) for sku in taken)
+    if clashes:
+        (index, position), sku = clashes[0]
+        raise ProductRefused(index, _sku_taken(sku, position))
+
+
+def check_new_products(session: Session, actor: Actor, shop_id: int,
+                       products: Sequence[ProductCreate]) -> list[CheckedProduct]:
+    """Building block: what ``add_products`` checks before it writes (an importer's dry run
+    asks it without writing): the first product that breaks a rule is ProductRefused."""
+    checked: list[CheckedProduct] = []
+    for index, data in enumerate(products):
+        try:
+            checked.append(check_product(data))
+        except DomainError as error:
+            raise ProductRefused(index, error) from None
+    owned_shop(session, actor, shop_id)
+    _check_batch_skus(session, shop_id, checked)
+    return checked
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    id: int
+    # In the order of the input's variants.
+    variant_ids: list[int]
+
+
+def add_products(session: Session, actor: Actor, shop_id: int,
+                 products: Sequence[ProductCreate]) -> list[NewProduct]:
+    """Building block (the caller's transaction): create products in the actor's shop, in
+    three INSERTs however many (an import's batch). Every rule is checked for every product
+    before anything is written; the first product that breaks one is ProductRefused."""
+    checked = check_new_products(session, actor, shop_id, products)
+    if not checked:
+        return []
+    shop = owned_shop(session, actor, shop_id)
+    now = utcnow()
+    product_ids = list(session.scalars(
+        insert(Product).returning(Product.id, sort_by_parameter_order=True),
+        [{"shop_id": shop.id, "title": rules.title, "description": rules.description,
+          "tags": model.join_tags(rules.tags), "status": rules.status,
+          **_option_name_columns(rules.option_names), "created_at": now, "updated_at": now}
+         for rules in checked]))
+    variant_rows = [
+        {"product_id": product_id, "shop_id": shop.id, "sku": rule.sku,
+         **_option_value_columns(rule.options), "weight_grams": rule.weight_grams,
+         "position": position}
+        for product_id, rules in zip(product_ids, checked, strict=True)
+        for position, rule in enumerate(rules.variants)]
+    try:
+        variant_ids = list(session.scalars(
+            insert(Variant).returning(Variant.id, sort_by_parameter_order=True), variant_rows))
+    except IntegrityError:
+        raise Conflict("A SKU was just taken by another product; reload and retry",
+                       field="variants", code="sku_taken") from None
+    rules_in_order = [rule for rules in checked for rule in rules.variants]
+    prices = [{"variant_id": variant_id, "market": price.market, "currency": price.currency,
+               "amount_minor": price.amount, "compare_at_minor": price.compare_at}
+              for variant_id, rule in zip(variant_ids, rules_in_order, strict=True)
+              for price in rule.prices]
+    insert_rows(session, VariantPrice, prices)
+    inventory.ensure_levels(session, variant_ids)
+    created, start = [], 0
+    for product_id, rules in zip(product_ids, checked, strict=True):
+        created.append(NewProduct(product_id, variant_ids[start:start + len(rules.variants)]))
+        start += len(rules.variants)
+    return created
+
+
+def _option_name_columns(names: Sequence[str]) -> dict[str, str | None]:
+    padded = [*names, None, None, None]
+    return {"option1_name": padded[0], "option2_name": padded[1], "option3_name": padded[2]}
+
+
+def _option_value_columns(values: Sequence[str]) -> dict[str, str | None]:
+    padded = [*values, None, None, None]
+    return {"option1": padded[0], "option2": padded[1], "option3": padded[2]}
+
+
+def add_product(session: Session, actor: Actor, shop_id: int, data: ProductCreate) -> Product:
+    """Building block (the caller's transaction): create a product in the actor's shop."""
+    try:
+        created = add_products(session, actor, shop_id, [data])[0]
+    except ProductRefused as refused:
+        raise refused.error from None
+    product = session.get(Product, created.id)
+    assert product is not None
+    return product
+
+
+def create_product(db: Database, actor: Actor, shop_id: int, data: ProductCreate,
+                   market: Market) -> ProductView:
+    check_product(data)  # bad input is refused before the transaction starts
     with db.transaction() as session:
-        shop = owned_shop(session, actor, shop_id)
-        _check_skus_free(session, shop.id, None, rules)
-        product = Product(shop_id=shop.id, title=title, description=data.description.strip(),
-                          tags=model.join_tags(tags), status=data.status.value)
-        _set_option_names(product, names)
-        session.add(product)
-        session.flush()
-        for position, rule in enumerate(rules):
-            variant = Variant(product_id=product.id, shop_id=shop.id, prices=[])
-            _apply_variant(variant, rule, position)
-            product.variants.append(variant)
-        _flush_variants(session)
-        for variant in product.variants:
-            inventory.ensure_level(session, variant.id)
+        product = add_product(session, actor, shop_id, data)
+        shop = session.get(Shop, product.shop_id)
+        assert shop is not None
         return _product_view(session, product, shop, market, owner=True)
 
 
@@ -393,19 +527,26 @@ def get_owned_product(db: Database, actor: Actor, product_id: int,
         return _product_view(session, product, shop, market, owner=True)
 
 
+def change_product(session: Session, actor: Actor, product_id: int,
+                   data: ProductUpdate) -> Product:
+    """Building block (the caller's transaction): change the fields ``data`` gives."""
+    product = owned_product(session, actor, product_id)
+    if data.title is not None:
+        product.title = model.check_text(data.title, "title")
+    if data.description is not None:
+        product.description = data.description.strip()
+    if data.tags is not None:
+        product.tags = model.join_tags(model.normalise_tags(data.tags))
+    if data.status is not None:
+        product.status = data.status.value
+    session.flush()
+    return product
+
+
 def update_product(db: Database, actor: Actor, product_id: int, data: ProductUpdate,
                    market: Market) -> ProductView:
     with db.transaction() as session:
-        product = owned_product(session, actor, product_id)
-        if data.title is not None:
-            product.title = model.check_text(data.title, "title")
-        if data.description is not None:
-            product.description = data.description.strip()
-        if data.tags is not None:
-            product.tags = model.join_tags(model.normalise_tags(data.tags))
-        if data.status is not None:
-            product.status = data.status.value
-        session.flush()
+        product = change_product(session, actor, product_id, data)
         shop = session.get(Shop, product.shop_id)
         assert shop is not None
         return _product_view(session, product, shop, market, owner=True)
@@ -441,33 +582,54 @@ def _remove_variant(session: Session, product: Product, variant: Variant) -> Non
         ) from None
 
 
+def variants_of(product: Product) -> list[VariantIn]:
+    """A product's variants as the input that would set them as they are (to keep some
+    while replacing others)."""
+    count = len(_option_names(product))
+    return [
+        VariantIn(sku=variant.sku, options=_option_values(variant, count),
+                  weight_grams=variant.weight_grams,
+                  prices={price.market: PriceIn(amount=price.amount_minor,
+                                                compare_at=price.compare_at_minor)
+                          for price in variant.prices})
+        for variant in product.variants
+    ]
+
+
+def set_variants(session: Session, actor: Actor, product_id: int,
+                 data: VariantsReplace) -> Product:
+    """Building block (the caller's transaction): replace the variant set. A variant whose
+    SKU stays keeps its id, so its stock, carts and orders still point at it."""
+    product = owned_product(session, actor, product_id)
+    names = (model.check_option_names(data.options) if data.options is not None
+             else _option_names(product))
+    rules = model.check_variants(names, _variant_inputs(data.variants))
+    _check_skus_free(session, product.shop_id, product.id, rules)
+    existing = {variant.sku.lower(): variant for variant in product.variants}
+    keep = {rule.sku.lower() for rule in rules}
+    # Removed rows go first so a re-added SKU or reordering never trips a constraint.
+    for sku, variant in existing.items():
+        if sku not in keep:
+            _remove_variant(session, product, variant)
+    _set_option_names(product, names)
+    for position, rule in enumerate(rules):
+        variant = existing.get(rule.sku.lower()) or Variant(
+            product_id=product.id, shop_id=product.shop_id, prices=[])
+        _apply_variant(variant, rule, position)
+        if variant.id is None:
+            product.variants.append(variant)
+    _flush_variants(session)
+    product.variants.sort(key=lambda v: v.position)
+    for variant in product.variants:
+        inventory.ensure_level(session, variant.id)
+    return product
+
+
 def replace_variants(db: Database, actor: Actor, product_id: int, data: VariantsReplace,
                      market: Market) -> ProductView:
-    """Replace the variant set. A variant whose SKU stays keeps its id, so its stock,
-    carts and orders still point at it."""
+    """Replace the variant set (``set_variants``) in a transaction of its own."""
     with db.transaction() as session:
-        product = owned_product(session, actor, product_id)
-        names = (model.check_option_names(data.options) if data.options is not None
-                 else _option_names(product))
-        rules = model.check_variants(names, _variant_inputs(data.variants))
-        _check_skus_free(session, product.shop_id, product.id, rules)
-        existing = {variant.sku.lower(): variant for variant in product.variants}
-        keep = {rule.sku.lower() for rule in rules}
-        # Removed rows go first so a re-added SKU or reordering never trips a constraint.
-        for sku, variant in existing.items():
-            if sku not in keep:
-                _remove_variant(session, product, variant)
-        _set_option_names(product, names)
-        for position, rule in enumerate(rules):
-            variant = existing.get(rule.sku.lower()) or Variant(
-                product_id=product.id, shop_id=product.shop_id, prices=[])
-            _apply_variant(variant, rule, position)
-            if variant.id is None:
-                product.variants.append(variant)
-        _flush_variants(session)
-        product.variants.sort(key=lambda v: v.position)
-        for variant in product.variants:
-            inventory.ensure_level(session, variant.id)
+        product = set_variants(session, actor, product_id, data)
         shop = session.get(Shop, product.shop_id)
         assert shop is not None
         return _product_view(session, product, shop, market, owner=True)

@@ -8,13 +8,24 @@ lock; WAL keeps readers concurrent with the single writer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, create_engine, event
+from sqlalchemy import (
+    CursorResult,
+    DateTime,
+    Engine,
+    MetaData,
+    Result,
+    Table,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -183,6 +194,49 @@ class Database:
 def rows_affected(result: Result[Any]) -> int:
     """Rows an UPDATE/DELETE touched: how conditional writes learn whether they won."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]
+                ) -> None:
+    """Many rows in a few statements, in the session's transaction. Every row names the
+    same columns, and every column without a database default (Python-side defaults are
+    not applied here).
+
+    PostgreSQL: one COPY (psycopg parses a statement's placeholders on the client, which
+    costs more than the server's work for a multi-row INSERT of thousands of values).
+    SQLite: an executemany, which runs in-process."""
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    session.flush()
+    names = list(rows[0])
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{name}"' for name in names)
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(tuple(row[name] for name in names))
+        except Exception as error:
+            # The driver's own error: a broken constraint (SQLSTATE class 23) is raised as
+            # SQLAlchemy raises it for an INSERT, so callers handle both alike.
+            if str(getattr(error, "sqlstate", "") or "").startswith("23"):
+                raise IntegrityError(statement, None, error) from error
+            raise
+        return
+    connection.execute(insert(table), list(rows))
+
+
+def refresh_statistics(session: Session, tables: Sequence[str]) -> None:
+    """Let PostgreSQL's planner see tables a bulk load is filling (ANALYZE, in the session's
+    transaction). Its statistics of a table that was empty when the load began say it is
+    still tiny, so it reads a growing table from end to end for an ``IN (...)`` that an index
+    answers; autoanalyze comes too late for a load. SQLite: nothing to do."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {', '.join(tables)}"))
 
 
 def upsert_into(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:

@@ -1,4 +1,5 @@
-"""Demo data: people with known passwords, five shops in six markets, forty products.
+"""Demo data: people with known passwords, five shops in six markets, forty products, and a
+sixth shop imported from a Shopify product export.
 
 Idempotent: the whole catalogue is written in one transaction, and a database that already
 has the demo admin is left as it is (only product pictures missing from the media directory
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 # Every table must be mapped before the first flush (stock movements point at orders), and
 # the CLI imports nothing else that would pull them in.
 import liveshop.schema  # noqa: F401
+from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import Address, User
 from liveshop.accounts.security import hash_password
 from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Variant, VariantPrice
@@ -26,8 +28,14 @@ from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.demo import back_office, images, journeys
 from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE, SHOPS, ProductSpec, ShopSpec
+from liveshop.integrations.shopify import files as shopify_files
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import MARKETS
+
+# Harbour & Pine's catalogue is a Shopify product export, imported at every start.
+SHOPIFY_CSV = Path(__file__).parent / "shopify_products.csv"
+SHOPIFY_SHOP_SLUG = "harbour-and-pine"
+SHOPIFY_SHOP_OWNER = "maya@example.com"
 
 
 def seed_demo(db: Database, settings: Settings) -> list[str]:
@@ -48,7 +56,37 @@ def seed_demo(db: Database, settings: Settings) -> list[str]:
         _redraw_missing_images(db, settings.media_dir)
     journeys.seed_journeys(db, settings)
     back_office.seed_back_office(db)
+    _import_from_shopify(db, settings.media_dir)
     return login_lines()
+
+
+def _import_from_shopify(db: Database, media_dir: Path) -> None:
+    """A shop brought in from Shopify: its products come from a product export CSV through
+    the importer (liveshop/integrations/shopify), as a seller's upload would, once, when the
+    shop is new. The importer records ``Image Src`` URLs to fetch later; the demo draws a
+    picture for each product meanwhile, as it does for the other shops."""
+    with db.transaction() as session:
+        if session.scalars(select(Shop.id).where(Shop.slug == SHOPIFY_SHOP_SLUG)).first():
+            return
+        owner = session.scalars(select(User).where(User.email == SHOPIFY_SHOP_OWNER)).one()
+        shop = Shop(owner_id=owner.id, name="Harbour & Pine", slug=SHOPIFY_SHOP_SLUG,
+                    description="Coastal goods from Portland, Maine, brought over from its "
+                    "Shopify store with the product CSV import.",
+                    markets=[ShopMarket(market="US", shipping_minor=600),
+                             ShopMarket(market="UK", shipping_minor=900)])
+        session.add(shop)
+        session.flush()
+        shop_id, actor = shop.id, Actor(owner.id, Role.SELLER)
+    with SHOPIFY_CSV.open("rb") as stream:
+        shopify_files.import_file(db, actor, shop_id, stream, "US", SHOPIFY_CSV.name)
+    with db.transaction() as session:
+        for product in session.scalars(select(Product).where(Product.shop_id == shop_id)):
+            relative = _image_path(product.id, product.title)
+            width, height = images.write(media_dir / relative, product.title,
+                                         _image_seed(product.title))
+            session.add(ProductImage(product_id=product.id, path=relative,
+                                     content_type=images.CONTENT_TYPE, width=width,
+                                     height=height, position=0, alt=product.title))
 
 
 def login_lines() -> list[str]:
@@ -152,7 +190,7 @@ def _image_seed(title: str) -> int:
 
 def _redraw_missing_images(db: Database, media_dir: Path) -> None:
     """A fresh media directory next to an already seeded database gets its pictures back."""
-    slugs = [spec.slug for spec in SHOPS]
+    slugs = [spec.slug for spec in SHOPS] + [SHOPIFY_SHOP_SLUG]
     with db.read() as session:
         rows = session.execute(
             select(ProductImage.path, Product.title)

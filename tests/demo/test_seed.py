@@ -18,7 +18,7 @@ from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Varian
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE
-from liveshop.demo.seed import seed_demo
+from liveshop.demo.seed import SHOPIFY_SHOP_SLUG, seed_demo
 from liveshop.inventory.orm import StockLevel, StockMovement
 from liveshop.markets.model import COUNTRY_TO_MARKET, MARKETS
 from liveshop.schema import metadata
@@ -47,7 +47,9 @@ def test_catalogue_is_complete_and_consistent(db: Database, settings: Settings) 
     seed_demo(db, settings)
 
     with db.read() as session:
-        products = session.scalars(select(Product).where(Product.status == "active")).all()
+        # Harbour & Pine's products are a Shopify export's (test_the_shopify_shop_is_imported).
+        products = session.scalars(select(Product).join(Shop, Shop.id == Product.shop_id).where(
+            Product.status == "active", Shop.slug != SHOPIFY_SHOP_SLUG)).all()
         assert len(products) >= 30
         shop_markets: dict[int, set[str]] = {}
         for row in session.scalars(select(ShopMarket)):
@@ -101,6 +103,23 @@ def test_catalogue_is_complete_and_consistent(db: Database, settings: Settings) 
         assert {"report.dismissed", "shop.suspended", "shop.reinstated"} <= set(actions)
         assert session.scalar(select(func.count()).select_from(Shop).where(
             Shop.suspended_at.is_not(None))) == 0
+
+
+def test_the_shopify_shop_is_imported(db: Database, settings: Settings) -> None:
+    """`make demo` shows a shop whose catalogue came from a Shopify product export."""
+    seed_demo(db, settings)
+    with db.read() as session:
+        shop = session.scalars(select(Shop).where(Shop.slug == SHOPIFY_SHOP_SLUG)).one()
+        products = {p.title: p for p in session.scalars(
+            select(Product).where(Product.shop_id == shop.id))}
+        assert set(products) == {"Harbour Canvas Tote", "Pine Rib Beanie", "Tide Chart Tee",
+                                 "Driftwood Candle", "Sailcloth Apron"}
+        assert products["Sailcloth Apron"].status == "draft"
+        tee = products["Tide Chart Tee"]
+        assert [v.sku for v in tee.variants] == ["HP-TEE-S-NVY", "HP-TEE-M-NVY", "HP-TEE-L-NVY"]
+        assert {(p.market, p.amount_minor) for p in tee.variants[0].prices} == {
+            ("US", 3600), ("UK", 2900)}
+        assert all(product.images for product in products.values())
 
 
 def test_pictures_missing_from_a_new_media_dir_are_drawn_again(

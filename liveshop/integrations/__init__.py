@@ -1,0 +1,1 @@
+"""Adapters to other systems (plug-ins: the domain packages never import them)."""
