@@ -1,6 +1,6 @@
 """shopify csv import: handle and variant links, import runs, pending images
 
-Revision ID: 0013
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-03 15:30:00.000000
 
@@ -17,7 +17,7 @@ from alembic import op
 
 import liveshop.core.db
 
-revision: str = '0013'
+revision: str = '0012'
 down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
