@@ -7,8 +7,6 @@ Create Date: 2026-12-03 15:30:00.000000
 The Shopify adapter's own tables (liveshop/integrations/shopify/orm.py), and an index on
 variants (shop_id, lower(sku)) for the catalog's case-blind SKU check, which an import asks
 once per batch. Only new tables and an index: an existing database keeps every row.
-
-(0012 is another change's number; whichever lands later revises the chain's head.)
 """
 from collections.abc import Sequence
 
