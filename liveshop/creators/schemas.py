@@ -1,0 +1,51 @@
+"""Affiliate plan inputs and views (the API's and the pages')."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from liveshop.core.inputs import Id, JsonInput, Timestamp
+
+
+class PlanKind(StrEnum):
+    OPEN = "open"  # any creator, one rate
+    TARGETED = "targeted"  # one invited creator, their own rate, until an end date
+
+
+class PlanIn(JsonInput):
+    """A plan for one of the shop's products. ``rate_bp``: 100 to 8000 (1% to 80%),
+    checked by the service so the error names the field. A targeted plan names its
+    ``creator_id`` and ``ends_at``; an open plan has neither."""
+
+    product_id: Id
+    kind: PlanKind = Field(strict=False)
+    rate_bp: int
+    creator_id: Id | None = None
+    ends_at: Timestamp | None = None
+
+
+class PlanChange(JsonInput):
+    """Only the fields sent change. A new rate applies to sales paid after it."""
+
+    rate_bp: int | None = None
+    paused: bool | None = None
+    ends_at: Timestamp | None = None
+
+
+class PlanView(BaseModel):
+    id: int
+    shop_id: int
+    product_id: int
+    product_title: str
+    kind: PlanKind
+    creator_id: int | None
+    rate_bp: int
+    paused: bool
+    ends_at: datetime | None
+    # Whether it earns commission now: not paused and not past its end.
+    active: bool
+    created_at: datetime
+    updated_at: datetime
