@@ -3,6 +3,7 @@ with a refund, once however often either is retried. On SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -248,4 +249,31 @@ def test_paying_again_or_retrying_posts_once(stage: Stage, db: Database,
         commission.book_paid(session, order)
     assert entry_count(db) == entries
     assert creator_balance(db, stage.creator.id) == -200
+    assert_books_even(db)
+
+
+def test_a_flash_sale_bought_in_the_creators_room_earns_commission_once_settled(
+        stage: Stage, db: Database, client: TestClient) -> None:
+    """Flash-sale taps are answered before they are paid; the settlement queue pays them
+    (liveshop/live/purchase_settlement.py) through the same payment step, which books them."""
+    open_plan(stage, 1500)
+    show_id = schedule_live(stage.creator, stage.shop_id, stage.product_id)
+    sale = stage.creator.post(f"/api/v1/shows/{show_id}/sales", json={
+        "variant_id": stage.variant_id, "prices": {"UK": 1200}, "quantity": 5,
+        "per_buyer_limit": 1, "duration_seconds": 120})
+    assert sale.status_code == 201, sale.text
+    (token,) = make_buyers(db, 1)
+    tapped = buy(client, token, show_id, stage.variant_id)
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + 20
+    while tapped["status"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        tapped = client.get(f"/api/v1/purchases/{tapped['purchase_id']}",
+                            headers=headers).json()
+    assert tapped["status"] == "paid", tapped
+    line = only_line(db, paid_order_id(db, tapped))
+    assert (line.unit_price, line.creator_id, line.commission_bp) == (
+        1200, stage.creator.id, 1500)
+    # £12.00 with VAT: net 1000, 15% = 150.
+    assert creator_balance(db, stage.creator.id) == -150
     assert_books_even(db)
