@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from liveshop.core.inputs import Id, JsonInput, Timestamp
+from liveshop.creators.model import BASIS_POINTS
+
+# The schema's bounds are loose (0 to 100%); the service's ``check_rate`` holds a plan to
+# 1%-80% with an error that says so (rate_out_of_range).
+RateInput = Annotated[int, Field(ge=0, le=BASIS_POINTS)]
 
 
 class PlanKind(StrEnum):
@@ -22,7 +28,7 @@ class PlanIn(JsonInput):
 
     product_id: Id
     kind: PlanKind = Field(strict=False)
-    rate_bp: int
+    rate_bp: RateInput
     creator_id: Id | None = None
     ends_at: Timestamp | None = None
 
@@ -30,7 +36,7 @@ class PlanIn(JsonInput):
 class PlanChange(JsonInput):
     """Only the fields sent change. A new rate applies to sales paid after it."""
 
-    rate_bp: int | None = None
+    rate_bp: RateInput | None = None
     paused: bool | None = None
     ends_at: Timestamp | None = None
 
