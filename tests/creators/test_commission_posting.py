@@ -277,3 +277,16 @@ def test_a_flash_sale_bought_in_the_creators_room_earns_commission_once_settled(
     # £12.00 with VAT: net 1000, 15% = 150.
     assert creator_balance(db, stage.creator.id) == -150
     assert_books_even(db)
+
+
+def test_a_creator_buying_in_their_own_room_earns_nothing(stage: Stage, db: Database) -> None:
+    open_plan(stage, 1000)
+    with db.read() as session:
+        own = Order(buyer_id=stage.creator.id, creator_id=stage.creator.id, show_id=1,
+                    shop_id=stage.shop_id)
+        assert commission._terms_now(session, own, utcnow()) == {}
+        viewer = Order(buyer_id=stage.owner.id + 1000, creator_id=stage.creator.id,
+                       show_id=1, shop_id=stage.shop_id)
+        viewer.lines = [OrderLine(variant_id=stage.variant_id)]
+        assert commission._terms_now(session, viewer, utcnow()) == {
+            stage.variant_id: (stage.creator.id, 1000)}
