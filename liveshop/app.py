@@ -23,6 +23,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveshop.accounts.sessions import SESSION_IDLE
+from liveshop.accounts.tokens import forget_after_commit
+from liveshop.admin import api as admin_api
+from liveshop.admin import pages as admin_pages
 from liveshop.auth import api as auth_api
 from liveshop.auth import pages as auth_pages
 from liveshop.catalog import api as catalog_api
@@ -44,6 +47,9 @@ from liveshop.live.room_publisher import RoomPublisher
 from liveshop.live.sold_out import SoldOutLane
 from liveshop.live.video_link import connect as connect_video_link
 from liveshop.markets import api as markets_api
+from liveshop.notifications import api as notifications_api
+from liveshop.notifications import pages as notifications_pages
+from liveshop.notifications.subscriptions import notify_after_commit
 from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
 from liveshop.seller import pages as seller_pages
@@ -73,10 +79,11 @@ API_PREFIX = "/api/v1"
 # rooms' (taps, chat) come first, since they arrive by the thousand in a flash sale.
 API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api.router,
                catalog_api.stock_router, checkout_api.router, orders_api.router,
-               video_api.router, creators_api.router)
+               notifications_api.router, video_api.router, admin_api.router,
+               creators_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
     auth_pages, storefront_pages, seller_pages, catalog_pages, checkout_pages, orders_pages,
-    live_pages, api_docs))
+    live_pages, notifications_pages, admin_pages, api_docs))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (
@@ -151,13 +158,15 @@ async def background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
 
 
 def tell_rooms_after_commit(db: Database, settings: Settings,
-                            rooms_now: Callable[[], RoomEvents]) -> EventBus:
+                            rooms_now: Callable[[], RoomEvents],
+                            bus: EventBus | None = None) -> EventBus:
     """The domain events that use cases commit on ``db`` are handled after each commit: the
     live rooms are told, through ``rooms_now()`` (the hub of the event loop serving then)."""
-    bus = EventBus()
+    bus = bus or EventBus()
     rooms = RoomPublisher(rooms_now)
     rooms.subscribe(bus)
     video_link.tell_rooms(bus, rooms, settings)
+    forget_after_commit(bus)  # a role change or suspension reaches this process's token cache
     db.after_commit = bus
     return bus
 
@@ -221,7 +230,10 @@ def create_app(settings: Settings, db: Database | None = None, *,
     # The one thing on the app's state: routes and sockets reach it through their
     # dependencies (liveshop/web/deps.py services_of).
     app.state.services = services
-    tell_rooms_after_commit(db, settings, lambda: services.current().hub.events)
+    bus = tell_rooms_after_commit(db, settings, lambda: services.current().hub.events,
+                                  services.events)
+    # Notices and mails, delivered through the outbox by services.outbox (the lifespan).
+    notify_after_commit(bus, db, services.context.mailer, settings.public_url)
     _route(app)
     complete_openapi(app, settings)
     _add_middleware(app, services)
@@ -275,6 +287,8 @@ async def _start_background_work(services: Services,
         TOKEN_USE_WRITE_SECONDS, stamp_use, "stamping token and session use")))
     running.push_async_callback(run_logged, stamp_use, "stamping token and session use")
     await running.enter_async_context(room.serving(hub))
+    # Durable events (notices, mails) to their handlers, at least once.
+    await running.enter_async_context(background(services.outbox.run()))
     await running.enter_async_context(background(
         sales.end_expired_sales_forever(db)))
     # Flash-sale purchases are paid for after the tap is answered.

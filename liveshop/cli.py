@@ -198,6 +198,8 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     migrate()
     seed()
     typer.echo(f"serving http://{host}:{port}")
+    if get_settings().mail_backend == "file":  # the demo's app shows it (demo/app.py)
+        typer.echo(f"mail it would send: http://{host}:{port}/outbox")
     _uvicorn(host, port, app=DEMO_APP_FACTORY, factory=True)
 
 

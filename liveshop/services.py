@@ -4,11 +4,12 @@ application on them).
 
 Two lifetimes. What lives as long as the app is built with it, once: the web kit's context
 (settings, database, rate limiter, payment provider, mailer, token look-ups), the sold-out
-gate and the socket allowance. What belongs to the event loop serving the app is built by
-the app's lifespan, once per serving loop (tests serve one app on several loops, one after
-another): the room hub (on Redis when configured), the live purchases (their batches of
-taps and settlement queue) and the video runtime. An app used without being started (a
-test client outside ``with``) gets in-process ones, built on its first request.
+gate, the socket allowance, the event bus and its outbox relay. What belongs to the event
+loop serving the app is built by the app's lifespan, once per serving loop (tests serve one
+app on several loops, one after another): the room hub (on Redis when configured), the live
+purchases (their batches of taps and settlement queue) and the video runtime. An app used
+without being started (a test client outside ``with``) gets in-process ones, built on its
+first request.
 
 Routes and sockets reach them through FastAPI dependencies: ``services_of`` in
 liveshop/web/deps.py reads them off the app, and each package's providers take what they
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
+from liveshop.core.events import EventBus, OutboxRelay
 from liveshop.core.mail import mailer_for
 from liveshop.core.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from liveshop.live import room
@@ -52,6 +54,8 @@ class Services:
     context: AppContext
     sale_gate: SoldOutGate
     socket_allowance: SocketAllowance
+    # Delivers the durable domain events (notices, mails) to their handlers.
+    outbox: OutboxRelay
     # This event loop's.
     hub: Hub
     purchases: LivePurchases  # flash-sale taps and the settlement worker
@@ -88,6 +92,9 @@ class AppServices:
             mailer=mailer_for(settings),
         )
         self.sale_gate = SoldOutGate()
+        # The app's domain events: handlers subscribed by the composition root (app.py).
+        self.events = EventBus()
+        self.outbox = OutboxRelay(db.transaction, self.events)
         self.socket_allowance = SocketAllowance(settings.room_sockets_per_ip,
                                                 settings.room_sockets_per_user)
         self._serving: Services | None = None
@@ -123,7 +130,7 @@ class AppServices:
         context = self.context
         return Services(
             context=context, sale_gate=self.sale_gate, socket_allowance=self.socket_allowance,
-            hub=hub,
+            outbox=self.outbox, hub=hub,
             purchases=LivePurchases(context.db, context.settings, context.payments,
                                     context.limiter, self.sale_gate),
             video=VideoRuntime(context.settings, context.db))

@@ -38,6 +38,9 @@ FORBIDDEN = {
     "the production app importing the demo": (
         "app.py", "\nfrom liveshop.demo import seed  # noqa: F401\n",
         "liveshop.app is not allowed to import liveshop.demo"),
+    "a domain importing the back office": (
+        "live/shows.py", "\nfrom liveshop.admin import audit  # noqa: F401\n",
+        "liveshop.live is not allowed to import liveshop.admin"),
     "a page reading a table itself": (
         "storefront/pages.py", "\nfrom liveshop.catalog.orm import Product  # noqa: F401\n",
         "liveshop.storefront.pages is not allowed to import liveshop.catalog.orm"),

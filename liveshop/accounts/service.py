@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from liveshop.accounts import security
 from liveshop.accounts.devices import KnownDevices
+from liveshop.accounts.events import UserAccessChanged
 from liveshop.accounts.model import (
     Actor,
     Backoff,
@@ -39,12 +40,12 @@ from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import (
     Conflict,
-    Forbidden,
     InvalidInput,
     NotAuthenticated,
     NotFound,
     RateLimited,
 )
+from liveshop.core.events import record
 from liveshop.core.mail import Mail
 from liveshop.core.ratelimit import RateLimiter
 from liveshop.markets.model import COUNTRY_TO_MARKET
@@ -245,26 +246,38 @@ def change_profile(db: Database, limiter: RateLimiter, settings: Settings, actor
         raise Conflict("An account with this email already exists", field="email") from None
 
 
-def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> UserStatusView:
-    """Suspend (``active=False``) or reinstate a user; admins only. A suspension ends every
-    session of the user and voids their unused sign-in links; their API tokens stop working
-    at once in this process and within ``TokenLookup.TTL_SECONDS`` in others, and work again
-    if the user is reinstated (sessions do not: the user logs in again)."""
-    if not admin.is_admin:
-        raise Forbidden("Only an admin can suspend or reinstate users")
-    if user_id == admin.user_id and not active:
-        raise Conflict("Admins cannot suspend themselves", field="user_id")
-    with db.transaction() as session:
-        user = session.get(User, user_id)
-        if user is None:
-            raise NotFound("No such user", field="user_id")
-        user.is_active = active
-        if not active:
-            end_sessions_of(session, user.id)
-            _expire_links(session, user.id)
-        changed = UserStatusView.model_validate(user)
-    forget_everywhere(user_id=user_id)
-    return changed
+def change_active(session: Session, user_id: int, active: bool) -> tuple[UserStatusView, bool]:
+    """Suspend (``active=False``) or reinstate a user inside the caller's transaction (a
+    platform admin's use case, liveshop/admin). A suspension ends every session of the user
+    and voids their unused sign-in links, in this transaction: their next request with a
+    cookie is refused. Their API tokens are refused by the database from the commit on,
+    at once by this process's token lookups and within ``TokenLookup.TTL_SECONDS`` (10 s)
+    by other processes' (``UserAccessChanged``); they work again if the user is reinstated
+    (sessions do not: the user logs in again). The user as now, and whether they were
+    active before."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("No such user", field="user_id")
+    was_active = user.is_active
+    user.is_active = active
+    if not active:
+        end_sessions_of(session, user.id)
+        _expire_links(session, user.id)
+    record(session, UserAccessChanged(user.id))
+    return UserStatusView.model_validate(user), was_active
+
+
+def change_role(session: Session, user_id: int, role: Role) -> tuple[UserStatusView, Role]:
+    """Give a user another role inside the caller's transaction (a platform admin's use
+    case); their API tokens stop acting in the old role as ``change_active`` says. The user
+    as now and their previous role."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("No such user", field="user_id")
+    previous = Role(user.role)
+    user.role = role.value
+    record(session, UserAccessChanged(user.id))
+    return UserStatusView.model_validate(user), previous
 
 
 def _expire_links(session: Session, user_id: int) -> None:
@@ -356,16 +369,3 @@ def list_addresses(db: Database, actor: Actor) -> list[AddressView]:
             .order_by(Address.is_default.desc(), Address.id.desc())
         )
         return [AddressView.model_validate(row) for row in rows]
-
-
-def set_role(db: Database, admin: Actor, user_id: int, role: Role) -> UserView:
-    if not admin.is_admin:
-        raise Forbidden("Only an admin can change roles")
-    with db.transaction() as session:
-        user = session.get(User, user_id)
-        if user is None:
-            raise NotFound("No such user", field="user_id")
-        user.role = role.value
-        changed = UserView.model_validate(user)
-    forget_everywhere(user_id=user_id)  # its API tokens must not keep acting in the old role
-    return changed

@@ -21,11 +21,13 @@ import anyio.to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
+from liveshop.accounts.events import UserAccessChanged
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import ApiToken, User
 from liveshop.accounts.security import token_digest
 from liveshop.core.batching import PerLoop, TurnBatcher
 from liveshop.core.db import Database, utcnow
+from liveshop.core.events import EventBus
 
 # last_used_at is refreshed at most this often, so API reads do not each cost a write.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
@@ -196,3 +198,9 @@ def forget_everywhere(*, digest: str | None = None, user_id: int | None = None) 
     the change is committed, so no lookup can read the old state again."""
     for lookup in list(_LOOKUPS):
         lookup.forget(digest=digest, user_id=user_id)
+
+
+def forget_after_commit(bus: EventBus) -> None:
+    """Once a role change or suspension commits, this process's lookups forget the user's
+    tokens (subscribed by the composition root)."""
+    bus.subscribe(UserAccessChanged, lambda event: forget_everywhere(user_id=event.user_id))

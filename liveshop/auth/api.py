@@ -4,7 +4,7 @@ addresses, roles and suspension."""
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from liveshop.accounts import service, sessions
 from liveshop.accounts.devices import (
@@ -13,7 +13,7 @@ from liveshop.accounts.devices import (
     device_cookie_after_sign_in,
     read_device_cookie,
 )
-from liveshop.accounts.model import Actor, Role
+from liveshop.accounts.model import Actor
 from liveshop.accounts.schemas import (
     AddressIn,
     AddressView,
@@ -27,10 +27,9 @@ from liveshop.accounts.schemas import (
     SignUp,
     TokenCreate,
     TokenView,
-    UserStatusView,
     UserView,
 )
-from liveshop.core.inputs import Id, JsonInput
+from liveshop.core.inputs import Id
 from liveshop.core.mail import send_logged
 from liveshop.markets.visitor import MARKET_CHOICE
 from liveshop.web.context import AppContext
@@ -173,23 +172,3 @@ def add_address(data: AddressIn, actor: CurrentActor, context: Context) -> Addre
 @router.get("/me/addresses", response_model=list[AddressView])
 def list_addresses(actor: CurrentActor, context: Context) -> list[AddressView]:
     return service.list_addresses(context.db, actor)
-
-
-class RoleChange(JsonInput):
-    role: Role = Field(strict=False)
-
-
-@router.put("/admin/users/{user_id}/role", response_model=UserView)
-def change_role(user_id: Id, data: RoleChange, actor: CurrentActor, context: Context) -> UserView:
-    return service.set_role(context.db, actor, user_id, data.role)
-
-
-@router.post("/admin/users/{user_id}/suspend", response_model=UserStatusView)
-def suspend_user(user_id: Id, actor: CurrentActor, context: Context) -> UserStatusView:
-    """Ends the user's sessions; their API tokens stop working (within 10 s everywhere)."""
-    return service.set_active(context.db, actor, user_id, False)
-
-
-@router.post("/admin/users/{user_id}/reinstate", response_model=UserStatusView)
-def reinstate_user(user_id: Id, actor: CurrentActor, context: Context) -> UserStatusView:
-    return service.set_active(context.db, actor, user_id, True)

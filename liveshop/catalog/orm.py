@@ -19,6 +19,9 @@ class Shop(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by a platform admin (liveshop/admin): the shop is not listed, its page and products
+    # are not found, nothing of it can be bought and its shows cannot go live.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     markets: Mapped[list[ShopMarket]] = relationship(
         back_populates="shop", cascade="all, delete-orphan", lazy="selectin"

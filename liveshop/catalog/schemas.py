@@ -66,6 +66,8 @@ class ShopView(BaseModel):
     description: str
     markets: list[ShopMarketView]
     created_at: datetime
+    suspended_at: datetime | None = Field(
+        default=None, description="Set while a platform admin has the shop suspended")
 
 
 class PriceIn(JsonInput):

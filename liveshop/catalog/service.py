@@ -37,7 +37,7 @@ from liveshop.catalog.schemas import (
 )
 from liveshop.core import media
 from liveshop.core.config import Settings
-from liveshop.core.db import Database
+from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from liveshop.core.inputs import clean_line
 from liveshop.inventory import service as inventory
@@ -64,6 +64,7 @@ def _shop_view(shop: Shop) -> ShopView:
     return ShopView(
         id=shop.id, owner_id=shop.owner_id, name=shop.name, slug=shop.slug,
         description=shop.description, created_at=shop.created_at,
+        suspended_at=shop.suspended_at,
         markets=[
             ShopMarketView(market=entry.market, currency=MARKETS[entry.market].currency,
                            shipping=entry.shipping_minor,
@@ -143,9 +144,26 @@ def shop_by_slug(db: Database, slug: str) -> ShopView:
         raise NotFound("No such shop", field="shop_slug")
     with db.read() as session:
         shop = session.scalars(select(Shop).where(Shop.slug == slug)).one_or_none()
-        if shop is None:
+        if shop is None or shop.suspended_at is not None:
             raise NotFound("No such shop", field="shop_slug")
         return _shop_view(shop)
+
+
+def set_shop_suspended(session: Session, shop_id: int, suspended: bool) -> tuple[Shop, bool]:
+    """Suspend or reinstate a shop inside the caller's transaction (a platform admin's use
+    case, liveshop/admin): a suspended shop is not listed, its page and products are not
+    found and nothing of it can be bought (``_sold_in``, ``_visible_in``,
+    checkout's ``VariantInMarket.problem``). The shop's row, locked, as it now is, and
+    whether it was suspended before."""
+    shop = session.get(Shop, shop_id, with_for_update=True)
+    if shop is None:
+        raise NotFound("No such shop", field="shop_id")
+    was_suspended = shop.suspended_at is not None
+    if suspended:
+        shop.suspended_at = shop.suspended_at or utcnow()
+    else:
+        shop.suspended_at = None
+    return shop, was_suspended
 
 
 def shipping_by_market(db: Database, shop_id: int) -> dict[str, int]:
@@ -247,7 +265,7 @@ def _is_owner(actor: Actor | None, shop: Shop) -> bool:
 
 def _sold_in(product: Product, shop: Shop) -> list[str]:
     """Markets where buyers can see this product."""
-    if product.status != model.ProductStatus.ACTIVE:
+    if product.status != model.ProductStatus.ACTIVE or shop.suspended_at is not None:
         return []
     ships = {entry.market for entry in shop.markets}
     priced = {price.market for variant in product.variants for price in variant.prices}
@@ -391,6 +409,18 @@ def update_product(db: Database, actor: Actor, product_id: int, data: ProductUpd
         shop = session.get(Shop, product.shop_id)
         assert shop is not None
         return _product_view(session, product, shop, market, owner=True)
+
+
+def unpublish_product(session: Session, product_id: int) -> tuple[Product, str]:
+    """Take a product off sale inside the caller's transaction (an admin upholding a
+    report): it goes back to draft, which its seller sees on their product list. The
+    product and the status it had."""
+    product = session.get(Product, product_id, with_for_update=True)
+    if product is None:
+        raise NotFound("No such product", field="product_id")
+    before = product.status
+    product.status = model.ProductStatus.DRAFT.value
+    return product, before
 
 
 def _remove_variant(session: Session, product: Product, variant: Variant) -> None:
@@ -584,7 +614,8 @@ def _visible_in(market: Market) -> Select[int, str, str, int, str]:
                            ShopMarket.market == market.code)
     return (
         select(*CARD_COLUMNS).join(Shop, Shop.id == Product.shop_id)
-        .where(Product.status == model.ProductStatus.ACTIVE.value, priced, ships)
+        .where(Product.status == model.ProductStatus.ACTIVE.value, Shop.suspended_at.is_(None),
+               priced, ships)
     )
 
 

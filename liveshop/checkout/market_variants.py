@@ -36,6 +36,8 @@ class VariantInMarket:
         """Why this cannot be bought in the market at all (stock aside), or None."""
         if self.product.status != "active":
             return "No longer for sale"
+        if self.shop.suspended_at is not None:
+            return f"{self.shop.name} is not selling at the moment"
         if self.unit_price is None:
             return f"Not sold in {market.name}"
         if self.shipping is None:

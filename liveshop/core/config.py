@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Session and device cookies are signed with the secret key: anyone who knows it can sign a
@@ -54,11 +54,25 @@ class Settings(BaseSettings):
     # The site's address as people reach it, for links in e-mails (never taken from the
     # request's Host header, which a client can forge to aim a link at its own site).
     public_url: str = "http://127.0.0.1:8000"
-    # Outgoing mail (core/mail.py): "file" writes each message under mail_dir (development),
-    # "memory" keeps them in the process (tests).
-    mail_backend: Literal["file", "memory"] = "file"
+    # Outgoing mail (core/mail.py): "smtp" sends through the SMTP server below (production),
+    # "file" writes each message under mail_dir (development, the demo), "memory" keeps them
+    # in the process (tests).
+    mail_backend: Literal["file", "memory", "smtp"] = "file"
     mail_dir: Path = Path("var/mail")
+    # The sender of every message (the From header and the SMTP envelope).
     mail_from: str = "liveshop <no-reply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # "starttls": plain connection upgraded with STARTTLS (port 587); "tls": TLS from the
+    # first byte (port 465); "none": no encryption (a relay on the same host only).
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    # Empty: the server takes mail without logging in.
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = 30.0
+    # The page /outbox shows the messages mail_dir holds, to visitors on this machine
+    # (the demo turns it on; its mails are never sent). Off: /outbox is a 404.
+    mail_outbox_page: bool = False
     # The test provider's own ledger (a separate database, as a real provider is separate);
     # empty: in memory. Lets its idempotency hold across processes and restarts.
     test_provider_url: str = ""

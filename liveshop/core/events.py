@@ -12,7 +12,8 @@ only after the commit.
   pushes to Shopify): it is also written to the ``outbox`` table in the same transaction,
   and :class:`OutboxRelay` delivers it to its handlers at least once, retrying with backoff
   until they succeed, even across a crash between the commit and the delivery. Its
-  handlers must therefore be idempotent.
+  handlers must therefore be idempotent. A handler that must hear a durable event at once
+  and may miss it (a room broadcast of an order paid) uses ``subscribe_at_commit``.
 """
 
 from __future__ import annotations
@@ -93,13 +94,28 @@ class EventBus:
         # Each type's handlers are replaced whole under the lock and read without it (a
         # dict read is atomic): every claim of a flash sale is handled here.
         self._handlers: dict[type[DomainEvent], tuple[Handler, ...]] = {}
+        # Called right after the commit even when the event is durable (and delivered to
+        # ``_handlers`` by the relay).
+        self._at_commit: dict[type[DomainEvent], tuple[Handler, ...]] = {}
         self._lock = threading.Lock()
         # Told that durable events were committed (the relay wakes up); thread-safe.
         self.durable_committed: Callable[[], None] = lambda: None
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+        """``handler`` hears every committed ``event_type``: right after the commit, or,
+        for a durable event, through the outbox (at least once)."""
         with self._lock:
             self._handlers[event_type] = (*self._handlers.get(event_type, ()), handler)
+
+    def subscribe_at_commit(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+        """``handler`` hears ``event_type`` right after the commit, in the committing
+        thread, even when the event is durable: for quick handlers that must not wait for
+        the relay and may miss an event (a crash between the commit and the call)."""
+        with self._lock:
+            if event_type.durable:
+                self._at_commit[event_type] = (*self._at_commit.get(event_type, ()), handler)
+            else:
+                self._handlers[event_type] = (*self._handlers.get(event_type, ()), handler)
 
     def handlers(self, event_type: type[DomainEvent]) -> tuple[Handler, ...]:
         return self._handlers.get(event_type, ())
@@ -110,8 +126,10 @@ class EventBus:
         for event in events:
             if event.durable:
                 durable = True
-                continue
-            for handler in self.handlers(type(event)):
+                handlers = self._at_commit.get(type(event), ())
+            else:
+                handlers = self.handlers(type(event))
+            for handler in handlers:
                 try:
                     handler(event)
                 except Exception:
@@ -202,13 +220,14 @@ class OutboxRelay:
         self._bus.durable_committed = self.wake
         try:
             while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.SWEEP_SECONDS)
+                # First what is due already: what a stopped process (or a seed) left.
                 self._wake.clear()
                 try:
                     await asyncio.to_thread(self.deliver_due)
                 except Exception:  # e.g. the database restarting: the next sweep tries again
                     log.exception("relaying outbox messages failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.SWEEP_SECONDS)
         finally:
             self._bus.durable_committed = lambda: None
             self._loop = self._wake = None

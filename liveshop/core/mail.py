@@ -1,18 +1,23 @@
-"""Outgoing mail behind a small interface, like payments and media: a development mailer that
-writes each message to a file, and an in-memory one for tests. A production deployment adds
-its provider (SMTP, an e-mail API) as another ``Mailer`` chosen by LIVESHOP_MAIL_BACKEND.
+"""Outgoing mail behind a small interface, like payments and media: an SMTP mailer for
+production, a development mailer that writes each message to a file (the demo shows them at
+/outbox), and an in-memory one for tests, chosen by LIVESHOP_MAIL_BACKEND (docs/deploy.md).
+Another provider (an e-mail API) is another ``Mailer``.
 """
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import secrets
+import smtplib
+import ssl
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.parser import BytesParser
+from email.utils import formatdate, make_msgid, parsedate_to_datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from liveshop.core.config import Settings
 from liveshop.core.db import utcnow
@@ -20,11 +25,19 @@ from liveshop.core.db import utcnow
 log = logging.getLogger("liveshop.mail")
 
 
+# Message-IDs of mails sent again (a retry after a crash) repeat the first one's, so mail
+# clients show the copies as one message.
+MESSAGE_ID_DOMAIN = "liveshop.invalid"
+
+
 @dataclass(frozen=True)
 class Mail:
     to: str
     subject: str
     text: str
+    # A key naming this mail for good (e.g. "order-shipped-42"): its Message-ID is built
+    # from it, so a copy sent again is the same message. None: a fresh Message-ID.
+    key: str | None = None
 
 
 class Mailer(Protocol):
@@ -38,7 +51,8 @@ def as_message(mail: Mail, sender: str) -> EmailMessage:
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="liveshop.invalid")
+    message["Message-ID"] = (f"<{mail.key}@{MESSAGE_ID_DOMAIN}>" if mail.key
+                             else make_msgid(domain=MESSAGE_ID_DOMAIN))
     message.set_content(mail.text)
     return message
 
@@ -71,10 +85,85 @@ class MemoryMailer:
             self.outbox.append(mail)
 
 
+SmtpSecurity = Literal["none", "starttls", "tls"]
+
+
+class SmtpMailer:
+    """Production: each message goes to an SMTP server (a provider's relay or the host's
+    MTA), over TLS from the start (``tls``, port 465), upgraded with STARTTLS
+    (``starttls``, port 587) or in the clear (``none``: a relay on this host), logging in
+    when a username is set. One connection per message: mails are few and come from the
+    outbox relay's one thread. Any failure raises, so the relay tries again later."""
+
+    def __init__(self, host: str, port: int, sender: str, *, security: SmtpSecurity,
+                 username: str = "", password: str = "", timeout: float = 30.0,
+                 tls_context: ssl.SSLContext | None = None) -> None:
+        self.host, self.port, self.sender, self.security = host, port, sender, security
+        self.username, self._password, self.timeout = username, password, timeout
+        # Certificates are checked against the system's authorities (tests pass their own).
+        self._tls = tls_context or ssl.create_default_context()
+
+    def send(self, mail: Mail) -> None:
+        message = as_message(mail, self.sender)
+        smtp: smtplib.SMTP = (
+            smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls)
+            if self.security == "tls" else smtplib.SMTP(self.host, self.port,
+                                                        timeout=self.timeout))
+        with smtp:
+            if self.security == "starttls":
+                smtp.starttls(context=self._tls)
+            if self.username:
+                smtp.login(self.username, self._password)
+            refused = smtp.send_message(message)
+        if refused:  # some recipients taken, some not: there is only ever one
+            raise smtplib.SMTPRecipientsRefused(refused)
+        log.info("mail to %s (%s) handed to %s:%d", mail.to, mail.subject, self.host,
+                 self.port)
+
+
 def mailer_for(settings: Settings) -> Mailer:
     if settings.mail_backend == "memory":
         return MemoryMailer()
+    if settings.mail_backend == "smtp":
+        return SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from,
+                          security=settings.smtp_security, username=settings.smtp_username,
+                          password=settings.smtp_password.get_secret_value(),
+                          timeout=settings.smtp_timeout_seconds)
     return FileMailer(settings.mail_dir, settings.mail_from)
+
+
+@dataclass(frozen=True)
+class StoredMail:
+    """A message the file mailer wrote, as a page shows it."""
+
+    name: str
+    to: str
+    subject: str
+    sent_at: str
+    text: str
+
+
+def read_file_outbox(directory: Path, limit: int = 50, to: str = "",
+                     scanned: int = 2000) -> list[StoredMail]:
+    """The newest ``limit`` messages FileMailer wrote under ``directory`` (to ``to`` only,
+    when given, among the newest ``scanned``), newest first."""
+    if not directory.is_dir():
+        return []
+    mails: list[StoredMail] = []
+    for path in sorted(directory.glob("*.eml"), reverse=True)[:scanned]:
+        if len(mails) == limit:
+            break
+        message = BytesParser(policy=email.policy.default).parsebytes(path.read_bytes())
+        if to and str(message["To"] or "").lower() != to.lower():
+            continue
+        body = message.get_body(preferencelist=("plain",)) if isinstance(
+            message, EmailMessage) else None
+        date = message["Date"]
+        mails.append(StoredMail(
+            name=path.name, to=str(message["To"] or ""), subject=str(message["Subject"] or ""),
+            sent_at=f"{parsedate_to_datetime(date):%d %b %Y, %H:%M} UTC" if date else "",
+            text=body.get_content() if body is not None else ""))
+    return mails
 
 
 def send_logged(mailer: Mailer, mail: Mail) -> None:

@@ -25,6 +25,8 @@ def simulated_show(services: Services) -> AbstractAsyncContextManager[None]:
 
 def create_demo_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """A serving process's app (``uvicorn --factory liveshop.demo.app:create_demo_app``),
-    on the environment's settings unless given others."""
-    return create_app(settings or get_settings(), db, serving_process=True,
-                      plug_ins=(simulated_show,))
+    on the environment's settings unless given others. The demo sends no mail: with the
+    file backend (the default) what it would send is shown at /outbox, to browsers on this
+    machine (liveshop/notifications/pages.py)."""
+    settings = (settings or get_settings()).model_copy(update={"mail_outbox_page": True})
+    return create_app(settings, db, serving_process=True, plug_ins=(simulated_show,))

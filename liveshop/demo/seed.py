@@ -24,7 +24,7 @@ from liveshop.accounts.security import hash_password
 from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
-from liveshop.demo import images, journeys
+from liveshop.demo import back_office, images, journeys
 from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE, SHOPS, ProductSpec, ShopSpec
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import MARKETS
@@ -47,6 +47,7 @@ def seed_demo(db: Database, settings: Settings) -> list[str]:
     if seeded is not None:
         _redraw_missing_images(db, settings.media_dir)
     journeys.seed_journeys(db, settings)
+    back_office.seed_back_office(db)
     return login_lines()
 
 

@@ -21,7 +21,6 @@ from liveshop.live.schemas import (
     ModeratorIn,
     ModeratorView,
     MuteIn,
-    NotificationView,
     PinIn,
     SaleIn,
     SaleView,
@@ -240,12 +239,6 @@ def remind(show_id: Id, actor: CurrentActor, context: Context) -> Done:
 def forget(show_id: Id, actor: CurrentActor, context: Context) -> Done:
     follows.remind_me(context.db, actor, show_id, False)
     return Done()
-
-
-@router.get("/notifications", response_model=list[NotificationView])
-def notifications(actor: CurrentActor, context: Context, mark_read: bool = False
-                  ) -> list[NotificationView]:
-    return follows.notifications(context.db, actor, mark_read)
 
 
 @router.get("/shows/{show_id}/stats", response_model=ShowStats)

@@ -126,17 +126,26 @@ def recent_chat(session: Session, show_id: int) -> list[ChatMessageFrame]:
 
 def delete_message(db: Database, actor: Actor, show_id: int, message_id: int) -> None:
     with db.transaction() as session:
-        show = load_show(session, show_id)
-        require_moderator(session, actor, show)
-        message = session.get(ChatMessage, message_id)
-        if message is None or message.show_id != show_id:
-            raise NotFound("No such message", field="message_id")
-        if message.user_id != actor.user_id:
-            actor_rank, author_rank = _ranks(session, show, actor, message.user_id)
-            model.ensure_may_moderate(actor_rank, author_rank, field="message_id")
-        if message.deleted_at is None:
-            message.deleted_at, message.deleted_by = utcnow(), actor.user_id
-        record(session, ChatDeleted(show_id, [message_id]))
+        remove_message(session, actor, show_id, message_id)
+
+
+def remove_message(session: Session, actor: Actor, show_id: int, message_id: int
+                   ) -> ChatMessage:
+    """Delete a chat message inside the caller's transaction, by its author or someone
+    above them on the moderation ladder (a platform admin upholding a report is at its
+    top); the room hears it after the commit. The message."""
+    show = load_show(session, show_id)
+    require_moderator(session, actor, show)
+    message = session.get(ChatMessage, message_id)
+    if message is None or message.show_id != show_id:
+        raise NotFound("No such message", field="message_id")
+    if message.user_id != actor.user_id:
+        actor_rank, author_rank = _ranks(session, show, actor, message.user_id)
+        model.ensure_may_moderate(actor_rank, author_rank, field="message_id")
+    if message.deleted_at is None:
+        message.deleted_at, message.deleted_by = utcnow(), actor.user_id
+    record(session, ChatDeleted(show_id, [message_id]))
+    return message
 
 
 def mute(db: Database, actor: Actor, show_id: int, user_id: int, minutes: int) -> datetime:

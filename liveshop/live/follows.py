@@ -1,25 +1,26 @@
-"""Follows of shops and creators, reminders of upcoming shows, and the notifications they
-bring."""
+"""Follows of shops and creators, reminders of upcoming shows, and the notices (in the
+centre and by mail, liveshop/notifications) they bring when a show goes live."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
 from liveshop.catalog.orm import Shop
-from liveshop.core.db import Database, set_row_present, utcnow
+from liveshop.core.db import Database, set_row_present
 from liveshop.core.errors import Conflict, NotFound
 from liveshop.live.access import load_show
 from liveshop.live.model import ShowStatus
-from liveshop.live.orm import CreatorFollow, Notification, ShopFollow, Show, ShowReminder
-from liveshop.live.schemas import NotificationView
+from liveshop.live.orm import CreatorFollow, ShopFollow, Show, ShowReminder
+from liveshop.notifications import model as notices
+from liveshop.notifications.service import post
 
 
-def notify_audience(session: Session, show: Show, text: str) -> None:
-    """Notify the followers of the show's shop and host, and those who asked to be
-    reminded of it (the host aside), linking to the show."""
+def notify_audience(session: Session, show: Show) -> None:
+    """Tell the followers of the show's shop and host, and those who asked to be reminded
+    of it (the host aside), that it is live: a notice linking to the show, and a mail."""
     audience = set(session.scalars(
         select(ShopFollow.follower_id).where(ShopFollow.shop_id == show.shop_id)))
     audience |= set(session.scalars(
@@ -27,8 +28,12 @@ def notify_audience(session: Session, show: Show, text: str) -> None:
     audience |= set(session.scalars(
         select(ShowReminder.user_id).where(ShowReminder.show_id == show.id)))
     audience.discard(show.host_id)
+    shop = session.scalar(select(Shop.name).where(Shop.id == show.shop_id)) or ""
+    emails = {row.id: row.email for row in session.execute(
+        select(User.id, User.email).where(User.id.in_(audience)))}
     for user_id in sorted(audience):
-        session.add(Notification(user_id=user_id, text=text, link=f"/shows/{show.id}"))
+        post(session, user_id, notices.show_live(show.id, show.title, shop, user_id),
+             emails.get(user_id))
 
 
 def follow_shop(db: Database, actor: Actor, shop_id: int, on: bool = True) -> None:
@@ -55,27 +60,6 @@ def remind_me(db: Database, actor: Actor, show_id: int, on: bool = True) -> None
             raise Conflict("Reminders are for upcoming shows", field="show_id")
         set_row_present(session, ShowReminder, (show_id, actor.user_id), on,
                         lambda: ShowReminder(show_id=show_id, user_id=actor.user_id))
-
-
-def notifications(db: Database, actor: Actor, mark_read: bool = False
-                  ) -> list[NotificationView]:
-    with db.transaction() as session:
-        rows = session.scalars(select(Notification).where(
-            Notification.user_id == actor.user_id).order_by(Notification.id.desc()).limit(50)
-        ).all()
-        views = [NotificationView(id=n.id, text=n.text, link=n.link, created_at=n.created_at,
-                                  read=n.read_at is not None) for n in rows]
-        if mark_read:
-            session.execute(update(Notification).where(
-                Notification.user_id == actor.user_id, Notification.read_at.is_(None))
-                .values(read_at=utcnow()))
-        return views
-
-
-def unread_count(db: Database, actor: Actor) -> int:
-    with db.read() as session:
-        return session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.user_id == actor.user_id, Notification.read_at.is_(None))) or 0
 
 
 def shop_followers(db: Database, actor: Actor | None, shop_id: int) -> tuple[int, bool]:

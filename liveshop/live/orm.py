@@ -1,5 +1,5 @@
 """Live-show tables: shows and their lineup, pins, flash sales, chat and moderation,
-follows, reminders and in-app notifications."""
+follows and reminders (their notices: liveshop/notifications)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ class Show(Base):
     )
     slow_mode_seconds: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A platform admin took the replay down (liveshop/admin): listed nowhere, page not found.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     lineup: Mapped[list[ShowProduct]] = relationship(
         cascade="all, delete-orphan", order_by="ShowProduct.position", lazy="selectin"
@@ -242,14 +244,3 @@ class ShowReminder(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-
-
-class Notification(Base):
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    text: Mapped[str] = mapped_column(String(300))
-    link: Mapped[str] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

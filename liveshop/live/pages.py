@@ -1,5 +1,5 @@
 """Live-show HTML pages: the show page (waiting room, live room, replay), the host's control
-room, the seller's show list and schedule form, and in-app notifications.
+room, the seller's show list and schedule form.
 
 The room itself is driven by static/js/room.js and control.js over the WebSocket
 (docs/live-protocol.md); these routes render the first paint and the data attributes the
@@ -23,7 +23,7 @@ from liveshop.checkout import model as checkout_model
 from liveshop.core import media
 from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
-from liveshop.live import chat, creators, follows, shows
+from liveshop.live import chat, creators, shows
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.schemas import ShowCreate, ShowView
 from liveshop.live.video_link import video_link
@@ -193,10 +193,3 @@ def create_show(request: Request, actor: CurrentActor, context: Context,
                               message, status_of(error))
     return redirect(f"/seller/shows?created={show.id}")
 
-
-# --- notifications ---
-
-@router.get("/notifications")
-def notifications(request: Request, actor: CurrentActor, context: Context) -> Response:
-    items = follows.notifications(context.db, actor, mark_read=True)
-    return render(request, "live/notifications.html", items=items)

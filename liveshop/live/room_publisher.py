@@ -53,7 +53,8 @@ class RoomPublisher:
         bus.subscribe(SlowModeChanged, self.slow_mode_changed)
         bus.subscribe(UserMuted, self.user_muted)
         bus.subscribe(UserBanned, self.user_banned)
-        bus.subscribe(OrderPaid, self.order_paid)
+        # Durable (its e-mail goes through the outbox); the room hears it at once.
+        bus.subscribe_at_commit(OrderPaid, self.order_paid)
 
     def broadcast(self, show_id: int, frame: Frame) -> None:
         """To everyone in the room: for the facts of packages above live (the video's)."""

@@ -188,10 +188,3 @@ class ShowStats(BaseModel):
     orders: int
     revenue: dict[str, int] = Field(description="paid order totals per currency, minor units")
 
-
-class NotificationView(BaseModel):
-    id: int
-    text: str
-    link: str
-    created_at: datetime
-    read: bool

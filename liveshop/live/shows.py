@@ -180,7 +180,9 @@ def get_show(db: Database, show_id: int) -> ShowView:
 
 
 def _shows_of(market: str | None, shop_id: int | None) -> Select[Show]:
-    query = select(Show)
+    """Every listing of shows: never a removed replay nor a suspended shop's show."""
+    suspended = select(Shop.id).where(Shop.suspended_at.is_not(None))
+    query = select(Show).where(Show.removed_at.is_(None), Show.shop_id.not_in(suspended))
     if market:
         query = query.where(Show.markets.contains(f",{market},"))
     if shop_id:
@@ -208,9 +210,13 @@ def go_live(db: Database, actor: Actor, show_id: int) -> ShowView:
         show = load_show(session, show_id, lock=True)
         require_host(session, actor, show)
         model.ensure_show_transition(show.status, ShowStatus.LIVE)
+        shop = session.get(Shop, show.shop_id)
+        if shop is not None and shop.suspended_at is not None:
+            raise Conflict(f"{shop.name} is suspended: its shows cannot go live",
+                           field="show_id", code="shop_suspended")
         now = utcnow()
         show.status, show.started_at = ShowStatus.LIVE, now
-        notify_audience(session, show, f"Live now: {show.title}")
+        notify_audience(session, show)
         record(session, ShowWentLive(show_id, epoch_ms(now)))
         return show_view(session, show)
 
@@ -221,17 +227,44 @@ def end_show(db: Database, actor: Actor | None, show_id: int) -> ShowView:
         show = load_show(session, show_id, lock=True)
         if actor is not None:
             require_host(session, actor, show)
-        model.ensure_show_transition(show.status, ShowStatus.ENDED)
-        now = utcnow()
-        show.status, show.ended_at = ShowStatus.ENDED, now
-        session.execute(update(ShowPin).where(ShowPin.show_id == show_id,
-                                              ShowPin.unpinned_at.is_(None))
-                        .values(unpinned_at=now))
-        ended = close_sales(session, "ended", FlashSale.show_id == show_id)
-        record(session, ShowEnded(show_id))
-        record(session, StockChanged.of_variants(
-            show_id, variant_stock(session, [sale.variant_id for sale in ended])))
-        return show_view(session, show)
+        return finish_show(session, show)
+
+
+def finish_show(session: Session, show: Show) -> ShowView:
+    """End ``show`` (loaded locked) inside the caller's transaction: pins closed, its sale
+    ended, the room told after the commit. The end of a show by its host, by the system,
+    or by a platform admin (liveshop/admin) is this one step."""
+    show_id = show.id
+    model.ensure_show_transition(show.status, ShowStatus.ENDED)
+    now = utcnow()
+    show.status, show.ended_at = ShowStatus.ENDED, now
+    session.execute(update(ShowPin).where(ShowPin.show_id == show_id,
+                                          ShowPin.unpinned_at.is_(None))
+                    .values(unpinned_at=now))
+    ended = close_sales(session, "ended", FlashSale.show_id == show_id)
+    record(session, ShowEnded(show_id))
+    record(session, StockChanged.of_variants(
+        show_id, variant_stock(session, [sale.variant_id for sale in ended])))
+    return show_view(session, show)
+
+
+def remove_replay(session: Session, show_id: int) -> Show:
+    """Take an ended show's replay down inside the caller's transaction (a platform admin,
+    liveshop/admin): it leaves every listing and its page is not found. The recording's
+    files stay until the operator deletes them (they may be evidence)."""
+    show = load_show(session, show_id, lock=True, lineup=False)
+    if show.status != ShowStatus.ENDED:
+        raise Conflict("Only an ended show has a replay; end the show first",
+                       field="show_id", code="not_ended")
+    show.removed_at = show.removed_at or utcnow()
+    return show
+
+
+def live_shows_of_shop(session: Session, shop_id: int) -> list[Show]:
+    """The shop's shows on air now, locked: a suspension ends each (``finish_show``)."""
+    return list(session.scalars(select(Show).where(
+        Show.shop_id == shop_id, Show.status == ShowStatus.LIVE
+    ).order_by(Show.id).with_for_update()))
 
 
 def product_cards(session: Session, product_ids: Collection[int],
@@ -339,6 +372,8 @@ def show_page(db: Database, actor: Actor | None, show_id: int) -> ShowPage:
     """The show with its lineup cards and what this visitor may do and has chosen."""
     with db.read() as session:
         show = load_show(session, show_id)
+        if show.removed_at is not None and not (actor is not None and actor.is_admin):
+            raise NotFound("No such show", field="show_id")
         user_id = actor.user_id if actor else None
         return ShowPage(
             show=show_view(session, show), lineup=lineup_cards(session, show),

@@ -21,10 +21,12 @@ from liveshop.catalog.orm import Shop
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from liveshop.core.events import record
 from liveshop.core.idempotency import StoredResponse, fingerprint, run_once
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import MARKETS
 from liveshop.orders import commission
+from liveshop.orders.events import OrderDelivered, OrderRefunded, OrderShipped, ReturnRequested
 from liveshop.orders.model import (
     REFUNDABLE,
     LineState,
@@ -342,8 +344,13 @@ def ship(db: Database, actor: Actor, order_id: int, data: ShipIn) -> OrderDetail
         ensure_transition(access.order.status, OrderStatus.SHIPPED)
         access.order.carrier = data.carrier
         access.order.tracking_number = data.tracking_number
-        transition(session, access.order, OrderStatus.SHIPPED, actor.user_id,
+        order = access.order
+        transition(session, order, OrderStatus.SHIPPED, actor.user_id,
                    note=f"{data.carrier} {data.tracking_number}")
+        record(session, OrderShipped(order_id=order.id, number=order.number,
+                                     buyer_id=order.buyer_id, shop_id=order.shop_id,
+                                     carrier=data.carrier,
+                                     tracking_number=data.tracking_number))
         return _detail(session, access)
 
 
@@ -351,7 +358,10 @@ def deliver(db: Database, actor: Actor, order_id: int) -> OrderDetail:
     with db.transaction() as session:
         access = _access(session, actor, order_id, lock=True)
         access.require_seller("mark an order delivered")
-        transition(session, access.order, OrderStatus.DELIVERED, actor.user_id)
+        order = access.order
+        transition(session, order, OrderStatus.DELIVERED, actor.user_id)
+        record(session, OrderDelivered(order_id=order.id, number=order.number,
+                                       buyer_id=order.buyer_id, shop_id=order.shop_id))
         return _detail(session, access)
 
 
@@ -409,6 +419,10 @@ def _apply_refund(session: Session, payments: PaymentProvider, actor: Actor, ord
     refund = refund_payment(session, payments, payment, order.id, plan.amount,
                             idempotency_key=provider_key)
     order.refunded_amount += plan.amount
+    record(session, OrderRefunded(
+        refund_id=refund.id, order_id=order.id, number=order.number, buyer_id=order.buyer_id,
+        shop_id=order.shop_id, currency=order.currency, amount=plan.amount,
+        in_full=order.refunded_amount >= order.total))
     session.flush()
     commission.book_refund(session, order, refund.id, refunded_before, plan.quantities,
                            with_shipping=plan.completes)
@@ -487,9 +501,14 @@ def request_return(db: Database, actor: Actor, order_id: int, data: ReturnIn,
         if open_request:
             raise Conflict("A return has already been requested for this order",
                            code="return_exists")
-        session.add(ReturnRequest(order_id=order.id, buyer_id=actor.user_id,
-                                  reason=data.reason, status="requested"))
+        request = ReturnRequest(order_id=order.id, buyer_id=actor.user_id,
+                                reason=data.reason, status="requested")
+        session.add(request)
+        session.flush()
         _note(session, order, actor.user_id, f"Return requested: {data.reason}")
+        record(session, ReturnRequested(return_id=request.id, order_id=order.id,
+                                        number=order.number, buyer_id=order.buyer_id,
+                                        shop_id=order.shop_id, reason=data.reason))
         return _detail(session, access)
 
 

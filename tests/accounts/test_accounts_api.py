@@ -146,7 +146,8 @@ def test_addresses_are_saved_and_checked(make_user: Any) -> None:
 def test_only_admin_changes_roles(make_user: Any) -> None:
     admin, ann = make_user("admin"), make_user()
     assert ann.put(f"/api/v1/admin/users/{ann.id}/role", json={"role": "admin"}).status_code == 403
-    changed = admin.put(f"/api/v1/admin/users/{ann.id}/role", json={"role": "moderator"})
+    changed = admin.put(f"/api/v1/admin/users/{ann.id}/role", json={"role": "moderator"},
+                        headers={"Idempotency-Key": f"role-{ann.id}"})
     assert changed.status_code == 200 and changed.json()["role"] == "moderator"
 
 

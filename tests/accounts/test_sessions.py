@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -133,6 +134,11 @@ def test_the_account_page_changes_the_password(app: Any, make_user: Any) -> None
     assert short.status_code == 422 and "new password" in short.text
 
 
+def key() -> dict[str, str]:
+    """A fresh Idempotency-Key, as the back office's writes take (liveshop/admin/api.py)."""
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
 def test_suspension_ends_sessions_and_stops_api_tokens_at_once(
         app: Any, make_user: Any) -> None:
     admin, ann = make_user("admin"), make_user()
@@ -142,16 +148,17 @@ def test_suspension_ends_sessions_and_stops_api_tokens_at_once(
     api = TestClient(app)
     assert api.get("/api/v1/me", headers=bearer).status_code == 200  # remembered (TokenLookup)
 
-    assert ann.post(f"/api/v1/admin/users/{admin.id}/suspend").status_code == 403
-    assert admin.post(f"/api/v1/admin/users/{admin.id}/suspend").status_code == 409
-    suspended = admin.post(f"/api/v1/admin/users/{ann.id}/suspend")
+    assert ann.post(f"/api/v1/admin/users/{admin.id}/suspend", headers=key()).status_code == 403
+    assert admin.post(f"/api/v1/admin/users/{admin.id}/suspend",
+                      headers=key()).status_code == 409
+    suspended = admin.post(f"/api/v1/admin/users/{ann.id}/suspend", headers=key())
     assert suspended.status_code == 200 and suspended.json()["is_active"] is False
     for browser in (ann.http, thief):
         assert browser.get("/api/v1/me").status_code == 401
     assert api.get("/api/v1/me", headers=bearer).status_code == 401
     assert log_in(app, ann.user["email"])[1].status_code == 401
 
-    reinstated = admin.post(f"/api/v1/admin/users/{ann.id}/reinstate")
+    reinstated = admin.post(f"/api/v1/admin/users/{ann.id}/reinstate", headers=key())
     assert reinstated.status_code == 200 and reinstated.json()["is_active"] is True
     assert thief.get("/api/v1/me").status_code == 401  # ended sessions stay ended
     assert api.get("/api/v1/me", headers=bearer).status_code == 200

@@ -13,8 +13,9 @@ from liveshop.accounts import tokens
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import ApiToken, User
 from liveshop.accounts.security import token_digest
-from liveshop.accounts.tokens import TokenLookup, TokenUse
+from liveshop.accounts.tokens import TokenLookup, TokenUse, forget_after_commit
 from liveshop.core.db import Database
+from liveshop.core.events import EventBus
 from tests.conftest import run_async
 from tests.factories import make_buyers
 from tests.queries import selects
@@ -82,8 +83,12 @@ def test_a_role_change_in_this_process_applies_at_once(db: Database) -> None:
     lookup = TokenLookup(db, TokenUse())
     actor = lookup_one(lookup, token)
     assert actor is not None and actor.role is Role.BUYER
-    admin = Actor(user_id=0, role=Role.ADMIN)
-    accounts.set_role(db, admin, actor.user_id, Role.SELLER)
+    # Told after the commit, as the composition root subscribes it (liveshop/app.py).
+    bus = EventBus()
+    forget_after_commit(bus)
+    db.after_commit = bus
+    with db.transaction() as session:
+        accounts.change_role(session, actor.user_id, Role.SELLER)
     changed = lookup_one(lookup, token)
     assert changed is not None and changed.role is Role.SELLER
 

@@ -247,3 +247,44 @@ def test_retries_back_off_up_to_a_ceiling() -> None:
     assert retry_delay(2) == timedelta(seconds=10)
     assert retry_delay(4) == timedelta(seconds=40)
     assert retry_delay(30) == timedelta(minutes=30)
+
+
+def test_a_durable_event_can_also_be_heard_right_after_the_commit(
+        db: Database, bus: EventBus) -> None:
+    user_id = _user(db)
+    at_once: list[int] = []
+    relayed: list[int] = []
+    bus.subscribe_at_commit(Welcomed, lambda event: at_once.append(event.user_id))
+    bus.subscribe(Welcomed, lambda event: relayed.append(event.user_id))
+    _welcome(db, user_id)
+    assert (at_once, relayed) == ([user_id], [])  # the room hears it; the mail waits
+    assert OutboxRelay(db.transaction, bus).deliver_due() == 1
+    assert (at_once, relayed) == ([user_id], [user_id])  # each once
+    with pytest.raises(RuntimeError):
+        _welcome(db, user_id, fail=True)
+    assert at_once == [user_id]
+
+
+def test_a_starting_relay_delivers_what_was_left_before_it_waits(
+        db: Database, bus: EventBus) -> None:
+    user_id = _user(db)
+    _welcome(db, user_id)  # committed while no relay ran (a seed, a process that died)
+    relay = OutboxRelay(db.transaction, bus)
+    relay.SWEEP_SECONDS = 60.0  # no sweep within the test: only the start can deliver
+
+    async def scenario() -> list[int]:
+        delivered: list[int] = []
+        arrived = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def send(event: Welcomed) -> None:
+            delivered.append(event.user_id)
+            loop.call_soon_threadsafe(arrived.set)
+
+        bus.subscribe(Welcomed, send)
+        running = asyncio.create_task(relay.run())
+        await asyncio.wait_for(arrived.wait(), 5)
+        running.cancel()
+        return delivered
+
+    assert asyncio.run(scenario()) == [user_id]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from liveshop.core import migrate
 from liveshop.core.db import make_engine
@@ -50,7 +51,10 @@ def _counts(engine: sa.Engine) -> dict[str, int]:
 def test_0014_keeps_every_order_line_without_terms(empty_database_url: str  # noqa: F811
                                                    ) -> None:
     config = migrate.alembic_config(empty_database_url)
-    command.upgrade(config, "0009")
+    # Whatever 0014 follows (the integrator re-points it as other changes land).
+    before = ScriptDirectory.from_config(config).get_revision("0014").down_revision
+    assert isinstance(before, str)
+    command.upgrade(config, before)
     engine = make_engine(empty_database_url)
     try:
         with engine.begin() as connection:
@@ -66,7 +70,7 @@ def test_0014_keeps_every_order_line_without_terms(empty_database_url: str  # no
         with engine.connect() as connection:
             assert connection.execute(sa.text(TERMS)).one() == (None, 0, 0, None, 2400)
 
-        command.downgrade(config, "0009")
+        command.downgrade(config, before)
         assert "affiliate_plans" not in sa.inspect(engine).get_table_names()
         assert _counts(engine) == before
     finally:

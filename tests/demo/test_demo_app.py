@@ -56,3 +56,12 @@ def test_the_demo_app_is_a_serving_app_with_the_simulation(
     monkeypatch.setattr(demo_app, "create_app", lambda *args, **kwargs: built.append(kwargs))
     demo_app.create_demo_app()
     assert built == [{"serving_process": True, "plug_ins": (demo_app.simulated_show,)}]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_demo_app_shows_its_mail_outbox_and_the_production_app_does_not(
+        settings: Settings, db: Database) -> None:
+    serving = settings.model_copy(update={"secret_key": "k" * 48})
+    demo = demo_app.create_demo_app(serving, db)
+    assert app_services(demo).settings.mail_outbox_page
+    assert not app_services(create_app(serving, db)).settings.mail_outbox_page

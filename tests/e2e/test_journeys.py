@@ -106,6 +106,12 @@ VISITS = [
     Visit("seller-shows", "seller", "/seller/shows"),
     Visit("seller-new-show", "seller", "/seller/shows/new"),
     Visit("control-room", "seller", "/shows/{show_id}/control", ready="#chat-list .chat-message"),
+    Visit("admin", "admin", "/admin"),
+    Visit("admin-users", "admin", "/admin/users"),
+    Visit("admin-shops", "admin", "/admin/shops"),
+    Visit("admin-shows", "admin", "/admin/shows"),
+    Visit("admin-reports", "admin", "/admin/reports"),
+    Visit("admin-audit", "admin", "/admin/audit"),
 ]
 
 

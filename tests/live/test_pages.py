@@ -13,6 +13,7 @@ import pytest
 from liveshop.accounts.model import Actor, Role
 from liveshop.core.db import Database, utcnow
 from liveshop.live import follows, pages, shows
+from liveshop.notifications import service as notices
 from liveshop.web.templating import templates
 from tests.factories import VariantSpec, create_product, create_shop
 
@@ -258,10 +259,10 @@ def test_notifications_page_lists_and_marks_read(scheduled: ShowSetup, make_user
     assert fan.put(f"/api/v1/shops/{scheduled.shop_id}/follow").status_code == 200
     assert scheduled.host.post(f"/api/v1/shows/{scheduled.id}/live").status_code == 200
     actor = Actor(fan.id, Role.BUYER, "Fan")
-    assert follows.unread_count(db, actor) == 1
+    assert notices.unread_count(db, actor) == 1
     html = fan.get("/notifications").text
     assert f'href="/shows/{scheduled.id}"' in html and 'class="unread"' in html
-    assert follows.unread_count(db, actor) == 0
+    assert notices.unread_count(db, actor) == 0
 
 
 def test_home_strip_lists_live_shows_then_upcoming(db: Database, scheduled: ShowSetup,

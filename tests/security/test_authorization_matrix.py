@@ -163,6 +163,27 @@ class World:
         return int(self.ok(self.seller, "POST", f"/shows/{self.live_show_id}/chat",
                            json={"text": "Welcome!"})["id"])
 
+    def victims_message(self) -> int:
+        """A message none of the callers wrote, so each may report it."""
+        app_services(self.app).context.limiter.reset(f"chat:{self.live_show_id}:{self.victim.id}")
+        return int(self.ok(self.victim, "POST", f"/shows/{self.live_show_id}/chat",
+                           json={"text": "Buy followers here"})["id"])
+
+    def fresh_report(self) -> int:
+        return int(self.ok(self.customer, "POST", "/reports", json={
+            "target_type": "chat_message", "target_id": self.victims_message(),
+            "reason": "Spam"})["id"])
+
+    def fresh_shop(self) -> int:
+        return int(self.ok(self.users["other_seller"], "POST", "/shops", json={
+            "name": f"Shop {uuid.uuid4().hex[:6]}",
+            "markets": [{"market": "UK", "shipping": 399}]})["id"])
+
+    def fresh_replay(self) -> int:
+        show_id = self.fresh_show(live=True)
+        self.ok(self.seller, "POST", f"/shows/{show_id}/end")
+        return show_id
+
 
 # --- expected statuses ---
 
@@ -262,6 +283,27 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/admin/users/{user_id}/reinstate"): Row(
         lambda w, r: Call(f"/admin/users/{w.victim.id}/reinstate"),
         expect(200, ("admin",), 403)),
+    # back office (liveshop/admin) and reports
+    ("POST", "/admin/shops/{shop_id}/suspend"): Row(
+        lambda w, r: Call(f"/admin/shops/{w.fresh_shop()}/suspend", {"reason": "Checks"}),
+        expect(200, ("admin",), 403)),
+    ("POST", "/admin/shops/{shop_id}/reinstate"): Row(
+        lambda w, r: Call(f"/admin/shops/{w.fresh_shop()}/reinstate"),
+        expect(200, ("admin",), 403)),
+    ("POST", "/admin/shows/{show_id}/end"): Row(
+        lambda w, r: Call(f"/admin/shows/{w.fresh_show(live=True)}/end"),
+        expect(200, ("admin",), 403)),
+    ("DELETE", "/admin/shows/{show_id}/replay"): Row(
+        lambda w, r: Call(f"/admin/shows/{w.fresh_replay()}/replay"),
+        expect(200, ("admin",), 403)),
+    ("POST", "/admin/reports/{report_id}/decision"): Row(
+        lambda w, r: Call(f"/admin/reports/{w.fresh_report()}/decision",
+                          {"decision": "dismiss"}),
+        expect(200, ("admin",), 403)),
+    ("POST", "/reports"): Row(
+        lambda w, r: Call("/reports", {"target_type": "chat_message",
+                                       "target_id": w.victims_message(), "reason": "Spam"}),
+        anyone(201)),
     # markets
     ("PUT", "/market"): Row(lambda w, r: Call("/market", {"market": "UK"}), public(200)),
     # catalog

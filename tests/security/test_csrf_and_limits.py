@@ -43,7 +43,11 @@ class Site:
     app: FastAPI
     seller: UserClient
     buyer: UserClient
+    admin: UserClient
     ids: dict[str, int]
+    # The back office's forms act on targets of their own (another seller's shop, show and
+    # product, another user): suspending the shop the other forms use would refuse them.
+    admin_ids: dict[str, int]
 
 
 def api(user: UserClient, method: str, path: str, **kwargs: Any) -> Any:
@@ -79,9 +83,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         "return_id": return_id, "item_id": cart["shops"][0]["lines"][0]["item_id"],
         "token_id": api(buyer, "POST", "/tokens", json={"name": "t"})["id"],
     }
-    yield Site(app, seller, buyer, ids)
-    seller.http.close()
-    buyer.http.close()
+    admin, other_seller = sign_up(app, "admin"), sign_up(app, "seller")
+    other_shop = api(other_seller, "POST", "/shops", json={
+        "name": "Other", "markets": [{"market": "UK", "shipping": 399}]})["id"]
+    other_product, _ = create_product(db, other_shop, [VariantSpec(prices={"UK": 999})])
+    other_show = api(other_seller, "POST", "/shows", json={
+        "shop_id": other_shop, "title": "Other", "markets": ["UK"],
+        "product_ids": [other_product],
+        "scheduled_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()})["id"]
+    report = api(buyer, "POST", "/reports", json={
+        "target_type": "product", "target_id": other_product, "reason": "Looks fake"})
+    admin_ids = {"shop_id": other_shop, "show_id": other_show, "product_id": other_product,
+                 "user_id": sign_up(app, "buyer").id, "report_id": report["id"]}
+    yield Site(app, seller, buyer, admin, ids, admin_ids)
+    for user in (seller, buyer, admin, other_seller):
+        user.http.close()
     db.dispose()
 
 
@@ -111,11 +127,18 @@ def test_page_post_routes_are_all_covered() -> None:
 
 
 KNOWN_PARAMS = {"shop_id", "product_id", "variant_id", "image_id", "method_id", "order_id",
-                "return_id", "item_id", "token_id"}
+                "return_id", "item_id", "token_id", "show_id", "user_id", "report_id"}
+ADMIN_FORMS = re.compile(r"^/admin/")
 
 
 def _poster(site: Site, path: str) -> UserClient:
+    if ADMIN_FORMS.match(path):
+        return site.admin
     return site.seller if SELLER_FORMS.match(path) else site.buyer
+
+
+def _ids_for(site: Site, path: str) -> dict[str, int]:
+    return site.admin_ids if ADMIN_FORMS.match(path) else site.ids
 
 
 # Posting these ends the session they are sent with (on the server), which the other
@@ -128,7 +151,7 @@ def test_form_post_without_csrf_token_is_refused(site: Site, path: str) -> None:
     user = _poster(site, path)
     if path in ENDS_THE_SESSION:
         user = log_in_again(site.app, user)
-    url = fill(path, site.ids)
+    url = fill(path, _ids_for(site, path))
     # A cross-site form carries the session cookie but neither the field nor the header.
     forged = clone(site.app, user)
     del forged.headers["X-CSRF-Token"]

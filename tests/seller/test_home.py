@@ -22,11 +22,11 @@ from tests.orders.conftest import build_order
 from tests.queries import selects
 
 HTML = {"Accept": "text/html"}
-# The page: the session and its user, the cart badge. The home: shops and their markets;
-# orders to ship (count, list, lines, pictures: variants and images); returns (count,
-# list); low stock (count, list); shows (list, lineups, shop names, host names, pictures);
-# sales.
-HOME_SELECTS = 2 + 2 + 5 + 2 + 2 + 5 + 1
+# The page: the session and its user, the cart badge, the unread alerts. The home: shops
+# and their markets; orders to ship (count, list, lines, pictures: variants and images);
+# returns (count, list); low stock (count, list); shows (list, lineups, shop names, host
+# names, pictures); sales.
+HOME_SELECTS = 3 + 2 + 5 + 2 + 2 + 5 + 1
 
 
 def section(page: str, section_id: str) -> str:

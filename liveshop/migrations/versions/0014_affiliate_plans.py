@@ -1,7 +1,7 @@
 """affiliate plans, and the terms an order line was paid under
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-03 16:00:00.000000
 
 A new table, ``affiliate_plans`` (liveshop/creators/orm.py), and four columns on
@@ -10,7 +10,7 @@ and the market's fee in force when it was paid. Existing lines keep every value 
 creator, a rate and bonus of 0 and no fee (NULL: paid before the books, so nothing was
 posted for them and a refund of them posts nothing either).
 
-(0010 to 0013 are other changes' numbers; whichever lands later revises the chain's head.)
+(0012 and 0013 are other changes' numbers; whichever lands later revises the chain's head.)
 """
 from collections.abc import Sequence
 
@@ -20,7 +20,7 @@ from alembic import op
 from liveshop.core.db import UTCDateTime
 
 revision: str = '0014'
-down_revision: str | None = '0009'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,6 +2,7 @@
 import { bindSheets, oneTapBuying, pricingOf, showQuote } from "./buying.js";
 import { ChatList, Clock, connectRoom, formatCountdown, formatMoney, toaster } from "./live-common.js";
 import { LivePlayer } from "./player.js";
+import { api } from "./site.js";
 
 const root = document.getElementById("room");
 const showId = Number(root.dataset.showId);
@@ -11,7 +12,7 @@ const currency = root.dataset.currency;
 const locale = root.dataset.locale;
 const $ = (id) => document.getElementById(id);
 const toast = toaster($("toasts"));
-const chat = new ChatList($("chat-list"));
+const chat = new ChatList($("chat-list"), { decorate: signedIn ? offerReport : null });
 const clock = new Clock();
 const pricing = pricingOf(root);
 
@@ -282,6 +283,34 @@ function floatHearts(count) {
     heart.style.animationDelay = `${i * 90}ms`;
     heart.addEventListener("animationend", () => heart.remove());
     layer.append(heart);
+  }
+}
+
+// --- reporting a message to the platform's admins ---
+
+function offerReport(item, message) {
+  if (String(message.user_id) === root.dataset.userId) return;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "chat-report";
+  button.textContent = "Report";
+  button.setAttribute("aria-label", `Report ${message.author}'s message`);
+  button.addEventListener("click", () => reportMessage(message, button));
+  item.append(" ", button);
+}
+
+async function reportMessage(message, button) {
+  const reason = window.prompt(`Report ${message.author}'s message to liveshop: what is wrong with it?`);
+  if (reason === null) return;
+  if (!reason.trim()) { toast("Say what is wrong with it"); return; }
+  try {
+    await api("POST", "/api/v1/reports",
+      { target_type: "chat_message", target_id: message.id, reason: reason.trim() });
+    button.disabled = true;
+    button.textContent = "Reported";
+    toast("Thanks: an admin will look at it");
+  } catch (error) {
+    toast(error.message);
   }
 }
 
