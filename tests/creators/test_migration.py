@@ -52,9 +52,9 @@ def test_0014_keeps_every_order_line_without_terms(empty_database_url: str  # no
                                                    ) -> None:
     config = migrate.alembic_config(empty_database_url)
     # Whatever 0014 follows (the integrator re-points it as other changes land).
-    before = ScriptDirectory.from_config(config).get_revision("0014").down_revision
-    assert isinstance(before, str)
-    command.upgrade(config, before)
+    previous = ScriptDirectory.from_config(config).get_revision("0014").down_revision
+    assert isinstance(previous, str)
+    command.upgrade(config, previous)
     engine = make_engine(empty_database_url)
     try:
         with engine.begin() as connection:
@@ -70,7 +70,7 @@ def test_0014_keeps_every_order_line_without_terms(empty_database_url: str  # no
         with engine.connect() as connection:
             assert connection.execute(sa.text(TERMS)).one() == (None, 0, 0, None, 2400)
 
-        command.downgrade(config, before)
+        command.downgrade(config, previous)
         assert "affiliate_plans" not in sa.inspect(engine).get_table_names()
         assert _counts(engine) == before
     finally:
