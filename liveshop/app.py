@@ -38,6 +38,7 @@ from liveshop.core.config import Settings, check_secret_key
 from liveshop.core.db import Database
 from liveshop.core.events import EventBus
 from liveshop.core.gil import hand_over_sooner
+from liveshop.creators import api as creators_api
 from liveshop.integrations.shopify import api as shopify_api
 from liveshop.integrations.shopify import pages as shopify_pages
 from liveshop.live import api as live_api
@@ -80,7 +81,8 @@ API_PREFIX = "/api/v1"
 # rooms' (taps, chat) come first, since they arrive by the thousand in a flash sale.
 API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api.router,
                catalog_api.stock_router, checkout_api.router, orders_api.router,
-               notifications_api.router, video_api.router, admin_api.router, shopify_api.router)
+               notifications_api.router, video_api.router, admin_api.router,
+               creators_api.router, shopify_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
     auth_pages, storefront_pages, seller_pages, catalog_pages, checkout_pages, orders_pages,
     live_pages, notifications_pages, admin_pages, shopify_pages, api_docs))

@@ -7,6 +7,7 @@ from liveshop.catalog import orm as catalog_orm
 from liveshop.checkout import orm as checkout_orm
 from liveshop.core import events, idempotency
 from liveshop.core.db import Base
+from liveshop.creators import orm as creators_orm
 from liveshop.integrations.shopify import orm as shopify_orm
 from liveshop.inventory import orm as inventory_orm
 from liveshop.ledger import orm as ledger_orm
@@ -19,8 +20,8 @@ from liveshop.video import orm as video_orm
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_orm", "admin_orm", "catalog_orm", "checkout_orm", "events", "idempotency",
-    "inventory_orm", "ledger_orm", "live_orm", "metadata", "notifications_orm", "orders_orm",
-    "payments_orm", "shopify_orm",
+    "accounts_orm", "admin_orm", "catalog_orm", "checkout_orm", "creators_orm", "events",
+    "idempotency", "inventory_orm", "ledger_orm", "live_orm", "metadata", "notifications_orm",
+    "orders_orm", "payments_orm", "shopify_orm",
     "video_orm",
 ]

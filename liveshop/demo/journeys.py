@@ -1,7 +1,8 @@
 """What the demo's people have already done, so that every page has something to show: shows
 scheduled and shows to replay on the shop pages and /shows, and orders in each state
 (paid, shipped, delivered, a return to decide, returned and refunded) for the demo buyers
-and their sellers, and the demo creator invited to host a shop's shows.
+and their sellers, and the demo creator invited to host a shop's shows, whose products are
+open to creators for a commission.
 
 The orders go through the same use cases as a buyer's and a seller's clicks (cart, checkout,
 payment with the test provider, shipping, delivery, return, refund), so their timelines,
@@ -24,6 +25,7 @@ from liveshop.checkout import service as checkout
 from liveshop.checkout.schemas import CardIn, CheckoutIn, PayIn
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
+from liveshop.creators.orm import AffiliatePlan
 from liveshop.inventory.orm import StockLevel
 from liveshop.live.orm import ShopCreator, Show, ShowPin, ShowProduct
 from liveshop.markets.model import MARKETS
@@ -76,6 +78,7 @@ def seed_journeys(db: Database, settings: Settings) -> None:
                 if plan.shop in shops:
                     _add_show(session, shops[plan.shop], plan, utcnow(), number)
             _invite_creator(session, shops)
+            _open_to_creators(session, shops)
     _seed_orders(db, settings)
 
 
@@ -114,6 +117,18 @@ def _invite_creator(session: Session, shops: dict[str, Shop]) -> None:
                                 commission_bp=commission_bp))
 
 
+def _open_to_creators(session: Session, shops: dict[str, Shop]) -> None:
+    """The shop that invited the demo creator opens its products to every creator."""
+    slug, rate_bp = OPEN_PLANS
+    if slug not in shops:
+        return
+    shop = shops[slug]
+    for product_id in session.scalars(select(Product.id).where(
+            Product.shop_id == shop.id, Product.status == "active").order_by(Product.id)):
+        session.add(AffiliatePlan(shop_id=shop.id, product_id=product_id, kind="open",
+                                  rate_bp=rate_bp, paused=False))
+
+
 @dataclass(frozen=True)
 class OrderPlan:
     buyer: str  # e-mail
@@ -137,6 +152,8 @@ ORDERS = (
 )
 # The demo creator hosts for this shop, so a creator's pages have a shop to schedule for.
 CREATOR_SHOP = ("nina@example.com", "thames-and-thread", 1000)
+# ... and opens its products to any creator at 12%: the demo creator's show earns that.
+OPEN_PLANS = ("thames-and-thread", 1200)
 
 
 def _seed_orders(db: Database, settings: Settings) -> None:

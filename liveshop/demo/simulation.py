@@ -26,6 +26,7 @@ from liveshop.catalog.orm import Product, Shop, VariantPrice
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import DomainError
 from liveshop.demo.catalog import SHOPS
+from liveshop.demo.journeys import CREATOR_SHOP
 from liveshop.inventory import service as inventory
 from liveshop.live import chat, sales, shows
 from liveshop.live.orm import Show
@@ -39,7 +40,9 @@ from liveshop.web.context import AppContext
 
 log = logging.getLogger("liveshop.demo")
 
-HOST_EMAIL = SHOPS[0].owner
+# The demo creator hosts the show for the shop that invited her, and earns commission on
+# what the simulated viewers buy (the shop's open affiliate plans, liveshop/demo/journeys.py).
+HOST_EMAIL, HOST_SHOP = CREATOR_SHOP[0], CREATOR_SHOP[1]
 SHOW_TITLE = "Friday Night Knit Drop"
 BOT_NAMES = ("Amara", "Tom", "Priya", "Luca", "Sofia", "Jamal", "Elif", "Noah", "Chloé",
              "Mateo", "Hannah", "Kenji")
@@ -96,8 +99,7 @@ def _bots(db: Database) -> list[Actor]:
 def _host(db: Database) -> tuple[Actor, int]:
     with db.read() as session:
         host = session.scalars(select(User).where(User.email == HOST_EMAIL)).one()
-        shop_id = session.scalars(select(Shop.id).where(Shop.owner_id == host.id)
-                                  .order_by(Shop.id)).first()
+        shop_id = session.scalars(select(Shop.id).where(Shop.slug == HOST_SHOP)).first()
         assert shop_id is not None, "run the demo seed first"
         return Actor(host.id, Role(host.role), host.display_name), shop_id
 
@@ -114,7 +116,7 @@ def ensure_live_show(context: AppContext) -> tuple[int, Actor, list[int]]:
             .order_by(Product.id).limit(LINEUP_SIZE)))
         show_id = live.id if live else None
     if show_id is None:
-        shop_markets = SHOPS[0].shipping
+        shop_markets = next(spec for spec in SHOPS if spec.slug == HOST_SHOP).shipping
         created = shows.create_show(db, host, ShowCreate(
             shop_id=shop_id, title=SHOW_TITLE, scheduled_at=utcnow(),
             description="New-season knitwear, live from our East London studio.",

@@ -7,7 +7,7 @@ at all. ``trial_balance_of`` is the one use case with its own (read) transaction
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, insert, or_, select
@@ -173,3 +173,43 @@ def _any_of(keys: Sequence[AccountKey]) -> ColumnElement[bool]:
     return or_(*(and_(LedgerAccount.kind == key.kind.value,
                       LedgerAccount.owner == str(key.owner),
                       LedgerAccount.currency == key.currency) for key in keys))
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPosting:
+    """One posting to an account, with the source of its entry."""
+
+    source: SourceKey
+    amount: int
+
+
+def postings_to(session: Session, account: AccountKey,
+                source_kinds: Collection[str] | None = None) -> list[AccountPosting]:
+    """The account's postings (of entries from ``source_kinds``, if given), oldest first:
+    what a payee's statement lists line by line."""
+    query = (select(JournalEntryRow.source_kind, JournalEntryRow.source_ref, Posting.amount)
+             .join(Posting, Posting.entry_id == JournalEntryRow.id)
+             .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+             .where(_any_of([account])).order_by(Posting.id))
+    if source_kinds is not None:
+        query = query.where(JournalEntryRow.source_kind.in_(source_kinds))
+    return [AccountPosting(SourceKey(row.source_kind, row.source_ref), int(row.amount))
+            for row in session.execute(query)]
+
+
+def postings_of_sources(session: Session, kind: AccountKind, sources: Collection[SourceKey]
+                        ) -> list[tuple[SourceKey, AccountKey, int]]:
+    """The postings to accounts of ``kind`` made by the entries of these sources."""
+    if not sources:
+        return []
+    rows = session.execute(
+        select(JournalEntryRow.source_kind, JournalEntryRow.source_ref, LedgerAccount.kind,
+               LedgerAccount.owner, LedgerAccount.currency, Posting.amount)
+        .join(Posting, Posting.entry_id == JournalEntryRow.id)
+        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+        .where(LedgerAccount.kind == kind.value,
+               or_(*(and_(JournalEntryRow.source_kind == source.kind,
+                          JournalEntryRow.source_ref == source.ref) for source in sources)))
+        .order_by(Posting.id)).all()
+    return [(SourceKey(row.source_kind, row.source_ref), _key(row.kind, row.owner, row.currency),
+             int(row.amount)) for row in rows]

@@ -19,6 +19,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from liveshop.core.db import Base, UTCDateTime, utcnow
 
+# The shop's grant to a creator is the creators domain's table; the live room reads it.
+from liveshop.creators.orm import ShopCreator as ShopCreator
+
 
 class Show(Base):
     __tablename__ = "shows"
@@ -206,21 +209,6 @@ class ShopChatFilter(Base):
         ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
     )
     word: Mapped[str] = mapped_column(String(60), primary_key=True)
-
-
-class ShopCreator(Base):
-    """A creator the shop invited to host its shows, with their commission."""
-
-    __tablename__ = "shop_creators"
-
-    shop_id: Mapped[int] = mapped_column(
-        ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
-    )
-    creator_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    commission_bp: Mapped[int] = mapped_column(Integer, default=1000)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ShopFollow(Base):

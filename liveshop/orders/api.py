@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 from starlette.responses import JSONResponse
 
 from liveshop.core.inputs import MAX_INTEGER, Id
-from liveshop.orders import service
+from liveshop.orders import commission, service
 from liveshop.orders.model import OrderStatus
 from liveshop.orders.schemas import (
     CancelIn,
+    Earnings,
     OrderDetail,
     OrderSummary,
     RefundIn,
@@ -33,6 +34,12 @@ def my_orders(actor: CurrentActor, context: Context, checkout_id: Id | None = No
               limit: Limit = 50, offset: Offset = 0) -> list[OrderSummary]:
     """The buyer's own orders, newest first."""
     return service.list_buyer_orders(context.db, actor, checkout_id, limit, offset)
+
+
+@router.get("/me/earnings", response_model=Earnings)
+def my_earnings(actor: CurrentActor, context: Context) -> Earnings:
+    """The caller's own commission as a creator, per order line, from the books."""
+    return commission.earnings(context.db, actor)
 
 
 @router.get("/orders/{order_id}", response_model=OrderDetail)

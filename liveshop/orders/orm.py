@@ -65,6 +65,15 @@ class OrderLine(Base):
     line_total: Mapped[int] = mapped_column(Integer)
     tax: Mapped[int] = mapped_column(Integer)
     refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # The terms in force when the line was paid (liveshop/orders/commission.py), copied so a
+    # later rate change never touches it: who earns commission on it, at which rate, the
+    # platform's bonus on top and the market's fee. ``fee_bp`` is None for lines paid before
+    # the books existed: nothing was posted for them, so nothing is reversed either.
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True,
+                                                   index=True)
+    commission_bp: Mapped[int] = mapped_column(Integer, default=0)
+    bonus_bp: Mapped[int] = mapped_column(Integer, default=0)
+    fee_bp: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from liveshop.accounts.model import Actor
 from liveshop.core.errors import DomainError, InvalidInput
 from liveshop.markets.model import MARKETS
-from liveshop.orders import service
+from liveshop.orders import commission, service
 from liveshop.orders.model import OrderStatus
 from liveshop.orders.schemas import CancelIn, RefundIn, RefundLineIn, ReturnIn, ShipIn
 from liveshop.web.deps import Context, CurrentActor, FormCsrf
@@ -25,6 +25,8 @@ router = APIRouter()
 PAGE_SIZE = 50
 STATUSES = frozenset(status.value for status in OrderStatus)
 LOCALES = {code: market.locale for code, market in MARKETS.items()}
+# A currency's amounts in the locale of the first market that uses it.
+CURRENCY_LOCALE = {market.currency: market.locale for market in reversed(MARKETS.values())}
 # Messages after a successful form post, chosen by a fixed key so no text comes from the URL.
 DONE = {
     "cancelled": "The order was cancelled. Anything paid is being refunded to the card.",
@@ -62,6 +64,17 @@ def _done(request: Request) -> str | None:
 
 def _redirect(path: str, done: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?done={done}", status_code=303)
+
+
+# --- creator ---
+
+@router.get("/creators/earnings")
+def creator_earnings(request: Request, actor: CurrentActor, context: Context) -> Response:
+    """The creator's commission per order line (anyone signed in sees their own: a buyer
+    who never hosted sees none)."""
+    return render(request, "orders/earnings.html",
+                  earnings=commission.earnings(context.db, actor), locales=LOCALES,
+                  currency_locale=CURRENCY_LOCALE)
 
 
 # --- buyer ---

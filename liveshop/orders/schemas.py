@@ -109,6 +109,27 @@ class OrderSummary(BaseModel):
     image_url: str | None = Field(None, description="the first line's product picture")
 
 
+class LineCommission(BaseModel):
+    """A creator's commission on one order line, from the books: earned when it was paid,
+    less what refunds clawed back."""
+
+    line_id: int
+    order_id: int
+    order_number: str
+    product_title: str
+    creator_id: int
+    creator_name: str
+    currency: str
+    rate_bp: int
+    earned: int
+    clawed_back: int
+    # What the creator is owed for the line now (earned - clawed_back).
+    net: int
+    # earned | partly_clawed_back | clawed_back
+    state: str
+    paid_at: datetime | None
+
+
 class OrderDetail(OrderSummary):
     tax_inclusive: bool
     subtotal: int
@@ -126,6 +147,8 @@ class OrderDetail(OrderSummary):
     events: list[OrderEventView]
     returns: list[ReturnView]
     refunds: list[RefundView]
+    # The creators' commission on the lines: shown to the shop's seller (and admins) only.
+    commissions: list[LineCommission] = Field(default_factory=list)
     actions: list[str] = Field(
         description="What the requesting user may do now: cancel, request_return, ship, "
         "deliver, refund, review_returns."
@@ -135,3 +158,11 @@ class OrderDetail(OrderSummary):
 class RefundResult(BaseModel):
     refund: RefundView
     order: OrderDetail
+
+
+class Earnings(BaseModel):
+    """A creator's commission per order line, newest first, and the totals per currency
+    still owed to them (pending: payouts come later)."""
+
+    lines: list[LineCommission]
+    pending: dict[str, int]

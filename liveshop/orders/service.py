@@ -25,6 +25,7 @@ from liveshop.core.events import record
 from liveshop.core.idempotency import StoredResponse, fingerprint, run_once
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import MARKETS
+from liveshop.orders import commission
 from liveshop.orders.events import OrderDelivered, OrderRefunded, OrderShipped, ReturnRequested
 from liveshop.orders.model import (
     REFUNDABLE,
@@ -109,6 +110,10 @@ def transition(session: Session, order: Order, target: OrderStatus, actor_id: in
         setattr(order, stamp, now or utcnow())
     session.add(OrderEvent(order_id=order.id, from_status=previous, to_status=target.value,
                            actor_id=actor_id, note=note))
+    if target is OrderStatus.PAID:
+        # In the payment's transaction, whichever path paid: the money is in the books
+        # with the payment, or neither is.
+        commission.book_paid(session, order, now)
 
 
 def _note(session: Session, order: Order, actor_id: int | None, note: str) -> None:
@@ -310,6 +315,7 @@ def _detail(session: Session, access: Access) -> OrderDetail:
         ],
         returns=[_return_view(r, order, refunds) for r in returns],
         refunds=[_refund_view(r, order) for r in refunds],
+        commissions=commission.order_commissions(session, order) if access.is_seller else [],
         actions=_actions(access, returns, utcnow()),
     )
 
@@ -404,6 +410,7 @@ def _apply_refund(session: Session, payments: PaymentProvider, actor: Actor, ord
         raise Conflict("Nothing is left to refund on this order", code="nothing_to_refund")
     payment = succeeded_payment(session, order.checkout_id)
     lines = {line.id: line for line in order.lines}
+    refunded_before = {line.id: line.refunded_quantity for line in order.lines}
     for line_id, quantity in plan.quantities.items():
         line = lines[line_id]
         inventory.restock(session, line.variant_id, quantity, order.id,
@@ -416,6 +423,9 @@ def _apply_refund(session: Session, payments: PaymentProvider, actor: Actor, ord
         refund_id=refund.id, order_id=order.id, number=order.number, buyer_id=order.buyer_id,
         shop_id=order.shop_id, currency=order.currency, amount=plan.amount,
         in_full=order.refunded_amount >= order.total))
+    session.flush()
+    commission.book_refund(session, order, refund.id, refunded_before, plan.quantities,
+                           with_shipping=plan.completes)
     return refund
 
 

@@ -13,6 +13,7 @@ from liveshop.live.orm import ChatMessage, FlashSale
 from liveshop.live.purchases import LivePurchases
 from liveshop.live.room import create_hub
 from liveshop.live.sold_out import SoldOutGate
+from liveshop.orders import commission
 from liveshop.orders.orm import Order
 from liveshop.services import app_services
 from tests.conftest import run_async
@@ -52,3 +53,9 @@ def test_demo_show_goes_live_chats_runs_a_sale_and_sells(app: Any) -> None:
         paid = session.scalars(select(Order).where(Order.show_id == show_id,
                                                    Order.status == "paid")).all()
     assert len(paid) == 3
+    # The demo creator hosts the show: each line bought earns her commission, in the books.
+    assert host.display_name == "Nina Live"
+    assert all(line.creator_id == host.user_id and line.commission_bp == 1200
+               for order in paid for line in order.lines)
+    earnings = commission.earnings(context.db, host)
+    assert len(earnings.lines) == 3 and earnings.pending["GBP"] > 0

@@ -113,6 +113,10 @@ class World:
             self.ok(self.seller, "POST", f"/shows/{show['id']}/live")
         return int(show["id"])
 
+    def fresh_plan(self) -> int:
+        return int(self.ok(self.seller, "POST", f"/shops/{self.shop_id}/affiliate-plans", json={
+            "product_id": self.fresh_product()[0], "kind": "open", "rate_bp": 800})["id"])
+
     def fresh_order(self, state: str = "paid") -> int:
         checkout = self.ok(self.customer, "POST", "/buy-now",
                            json={"variant_id": self.variant_id, "quantity": 1})
@@ -448,6 +452,14 @@ ROWS: dict[tuple[str, str], Row] = {
         shop_owner(200)),
     ("DELETE", "/shops/{shop_id}/creators/{creator_id}"): Row(
         lambda w, r: Call(f"/shops/{w.shop_id}/creators/{w.star.id}"), shop_owner(200)),
+    # creators
+    ("POST", "/shops/{shop_id}/affiliate-plans"): Row(
+        lambda w, r: Call(f"/shops/{w.shop_id}/affiliate-plans", {
+            "product_id": w.fresh_product()[0], "kind": "open", "rate_bp": 800}),
+        shop_owner(201)),
+    ("PATCH", "/affiliate-plans/{plan_id}"): Row(
+        lambda w, r: Call(f"/affiliate-plans/{w.fresh_plan()}", {"rate_bp": 900}),
+        shop_owner(200)),
     # video
     ("POST", "/shows/{show_id}/stream/key"): Row(
         lambda w, r: Call(f"/shows/{w.scheduled_show_id}/stream/key"), host(200)),

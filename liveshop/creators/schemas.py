@@ -1,0 +1,57 @@
+"""Affiliate plan inputs and views (the API's and the pages')."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from liveshop.core.inputs import Id, JsonInput, Timestamp
+from liveshop.creators.model import BASIS_POINTS
+
+# The schema's bounds are loose (0 to 100%); the service's ``check_rate`` holds a plan to
+# 1%-80% with an error that says so (rate_out_of_range).
+RateInput = Annotated[int, Field(ge=0, le=BASIS_POINTS)]
+
+
+class PlanKind(StrEnum):
+    OPEN = "open"  # any creator, one rate
+    TARGETED = "targeted"  # one invited creator, their own rate, until an end date
+
+
+class PlanIn(JsonInput):
+    """A plan for one of the shop's products. ``rate_bp``: 100 to 8000 (1% to 80%),
+    checked by the service so the error names the field. A targeted plan names its
+    ``creator_id`` and ``ends_at``; an open plan has neither."""
+
+    product_id: Id
+    kind: PlanKind = Field(strict=False)
+    rate_bp: RateInput
+    creator_id: Id | None = None
+    ends_at: Timestamp | None = None
+
+
+class PlanChange(JsonInput):
+    """Only the fields sent change. A new rate applies to sales paid after it."""
+
+    rate_bp: RateInput | None = None
+    paused: bool | None = None
+    ends_at: Timestamp | None = None
+
+
+class PlanView(BaseModel):
+    id: int
+    shop_id: int
+    product_id: int
+    product_title: str
+    kind: PlanKind
+    creator_id: int | None
+    rate_bp: int
+    paused: bool
+    ends_at: datetime | None
+    # Whether it earns commission now: not paused and not past its end.
+    active: bool
+    created_at: datetime
+    updated_at: datetime
