@@ -9,11 +9,11 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from liveshop.core.inputs import Id, JsonInput, Timestamp
-from liveshop.creators.model import BASIS_POINTS
+from liveshop.creators.model import MAX_RATE_BP, MIN_RATE_BP
 
-# The schema's bounds are loose (0 to 100%); the service's ``check_rate`` holds a plan to
-# 1%-80% with an error that says so (rate_out_of_range).
-RateInput = Annotated[int, Field(ge=0, le=BASIS_POINTS)]
+# The rule itself (1% to 80%), stated so that generated clients know it; the service's
+# ``check_rate`` holds callers that do not come through this schema to the same bounds.
+RateInput = Annotated[int, Field(ge=MIN_RATE_BP, le=MAX_RATE_BP)]
 
 
 class PlanKind(StrEnum):

@@ -59,6 +59,11 @@ class Call:
     path: str
     json: Any = None
     files: dict[str, Any] | None = None
+    form: dict[str, str] | None = None  # multipart fields beside ``files``
+
+
+SHOPIFY_CSV = (b"Handle,Title,Variant Price,Status\r\n"
+               b"linen-shirt,Linen shirt,39.00,active\r\n")
 
 
 @dataclass
@@ -326,6 +331,11 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w, r: Call(f"/products/{w.fresh_product(stock=0)[0]}/variants", {
             "options": ["Size"], "variants": _products_body()["variants"]}),
         shop_owner(200)),
+    # A dry run: the owner gets the report, nothing is written.
+    ("POST", "/shops/{shop_id}/imports"): Row(
+        lambda w, r: Call(f"/shops/{w.shop_id}/imports", files={"file": (
+            "products.csv", SHOPIFY_CSV, "text/csv")}, form={"market": "UK", "dry_run": "true"}),
+        shop_owner(200)),
     ("POST", "/products/{product_id}/images"): Row(
         lambda w, r: Call(f"/products/{w.product_id}/images", files=_image_file()),
         shop_owner(201)),
@@ -539,7 +549,7 @@ def test_route_answers_each_role_as_expected(world: World, route: tuple[str, str
             user = log_in_again(world.app, user)
         client = clone(world.app, user)
         response = client.request(
-            method, API_PREFIX + call.path, json=call.json, files=call.files,
+            method, API_PREFIX + call.path, json=call.json, files=call.files, data=call.form,
             headers={"Idempotency-Key": uuid.uuid4().hex})
         client.close()
         if response.status_code != row.expected[role]:
