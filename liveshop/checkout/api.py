@@ -102,9 +102,10 @@ def buy_now(data: BuyNowIn, actor: CurrentActor, market: CurrentMarket, context:
                            data.variant_id, data.quantity, market, idempotency_key)
 
 
-# The same price asked by every viewer of a room at once (a sale starts): answerable by any
-# cache for a minute, since it names the shop, the market and the price in full.
-QUOTE_CACHE = "public, max-age=60"
+# The same price asked again and again by a viewer's page: the browser may keep it a minute.
+# Private, never a shared cache's: without ``market`` the answer follows the visitor's
+# session (no Vary can say so), and a session's answers may carry its Set-Cookie.
+QUOTE_CACHE = "private, max-age=60"
 
 
 @router.get("/buy-now/quote", response_model=OneTapQuoteView,

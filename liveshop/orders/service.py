@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
@@ -228,10 +228,11 @@ def returns_to_decide(session: Session, shop_ids: Sequence[int], limit: int
 def sales_since(session: Session, shop_ids: Sequence[int], since: datetime
                 ) -> dict[str, tuple[int, int]]:
     """Currency -> (orders, amount in minor units) of the shops' orders paid since ``since``,
-    less what was refunded on them. Each currency on its own: amounts in different
-    currencies are never added."""
+    less what was refunded on them; an order refunded in full is no sale. Each currency on its
+    own: amounts in different currencies are never added."""
+    kept = case((Order.refunded_amount < Order.total, 1), else_=0)
     rows = session.execute(
-        select(Order.currency, func.count(), func.sum(Order.total - Order.refunded_amount))
+        select(Order.currency, func.sum(kept), func.sum(Order.total - Order.refunded_amount))
         .where(Order.shop_id.in_(shop_ids), Order.paid_at.is_not(None),
                Order.paid_at >= since)
         .group_by(Order.currency).order_by(Order.currency)).all()

@@ -27,8 +27,8 @@ def test_a_uk_quote_adds_shipping_and_names_the_vat_it_contains(
     assert quote["tax_inclusive"] and quote["currency"] == "GBP"
     assert quote["formatted"] == {"subtotal": "£29.99", "shipping": "£3.99", "tax": "£5.67",
                                   "total": "£33.98"}
-    # Every viewer of a room asks for the same price at once: any cache may answer.
-    assert "public" in response.headers["cache-control"]
+    # The browser may keep it; a shared cache must not (it follows the visitor's session).
+    assert response.headers["cache-control"] == "private, max-age=60"
 
 
 def test_quantity_and_another_market_price_the_same_way(client: TestClient,

@@ -84,6 +84,10 @@ def test_the_seller_home_lists_what_waits_across_shops(app: Any, db: Database,
     with db.transaction() as session:
         session.execute(update(Order).where(Order.id == yesterday).values(
             paid_at=utcnow() - timedelta(days=1, hours=1)))
+    refunded = stage.order(stage.europe, stage.plenty, "UK", status="shipped")
+    with db.transaction() as session:  # refunded in full: no sale, neither sum nor count
+        session.execute(update(Order).where(Order.id == refunded).values(
+            refunded_amount=Order.total))
     later = schedule(stage.seller, stage.europe, "Knit night", 48)
     soon = schedule(stage.seller, stage.america, "Cupping live", 5, "US")
 
@@ -111,7 +115,7 @@ def test_the_seller_home_lists_what_waits_across_shops(app: Any, db: Database,
     assert f'href="/shows/{later}"' in next_show
 
     # Paid today, per currency, never added: 3 orders in GBP (one shipped, one delivered)
-    # and one in EUR; yesterday's order is not today's sale.
+    # and one in EUR; yesterday's order and the one refunded in full are not today's sales.
     sales = section(page.text, "sales-today")
     gbp = re.search(r'data-currency="GBP"><strong[^>]*>([^<]+)</strong> <span[^>]*>(\d+) orders?',
                     sales)
