@@ -9,7 +9,7 @@ from alembic import command
 
 from liveshop.core import migrate
 from liveshop.core.db import make_engine
-from tests.core.test_migrations import empty_database_url  # noqa: F401 (fixture)
+from tests.core.test_migrations import empty_database_url, insert_rows  # noqa: F401
 
 NOW = datetime.now(UTC).replace(tzinfo=None)
 ROWS: list[tuple[str, dict[str, object]]] = [
@@ -48,12 +48,7 @@ def test_0005_keeps_every_row_and_leaves_a_running_sale_without_a_hold(
     command.upgrade(config, "0002")
     engine = make_engine(empty_database_url)
     try:
-        with engine.begin() as connection:
-            for table, row in ROWS:
-                columns = ", ".join(row)
-                values = ", ".join(f":{column}" for column in row)
-                connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({values})"),
-                                   row)
+        insert_rows(engine, ROWS)
         command.upgrade(config, "0005")
         with engine.connect() as connection:
             for table, _ in ROWS:

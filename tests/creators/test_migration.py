@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 
 from liveshop.core import migrate
 from liveshop.core.db import make_engine
-from tests.core.test_migrations import empty_database_url  # noqa: F401 (fixture)
+from tests.core.test_migrations import empty_database_url, insert_rows  # noqa: F401
 
 NOW = datetime.now(UTC).replace(tzinfo=None)
 SHIP_TO = '{"country": "GB"}'
@@ -57,12 +57,7 @@ def test_0013_keeps_every_order_line_without_terms(empty_database_url: str  # no
     command.upgrade(config, previous)
     engine = make_engine(empty_database_url)
     try:
-        with engine.begin() as connection:
-            for table, row in ROWS:
-                columns = ", ".join(row)
-                values = ", ".join(f":{column}" for column in row)
-                connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({values})"),
-                                   row)
+        insert_rows(engine, ROWS)
         before = _counts(engine)
         command.upgrade(config, "0013")
         assert "affiliate_plans" in sa.inspect(engine).get_table_names()

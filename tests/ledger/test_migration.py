@@ -12,7 +12,7 @@ from liveshop.core import migrate
 from liveshop.core.db import Database, make_engine
 from liveshop.creators.model import PaidLine, line_paid_entry
 from liveshop.ledger import service as ledger
-from tests.core.test_migrations import empty_database_url  # noqa: F401 (fixture)
+from tests.core.test_migrations import empty_database_url, insert_rows  # noqa: F401
 
 NOW = datetime.now(UTC).replace(tzinfo=None)
 ROWS: list[tuple[str, dict[str, object]]] = [
@@ -30,12 +30,7 @@ def test_0009_adds_the_books_and_keeps_every_row(empty_database_url: str  # noqa
     command.upgrade(config, "0008")
     engine = make_engine(empty_database_url)
     try:
-        with engine.begin() as connection:
-            for table, row in ROWS:
-                columns = ", ".join(row)
-                values = ", ".join(f":{column}" for column in row)
-                connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({values})"),
-                                   row)
+        insert_rows(engine, ROWS)
         command.upgrade(config, "0009")
         assert set(LEDGER_TABLES) <= set(sa.inspect(engine).get_table_names())
         with engine.connect() as connection:
