@@ -131,6 +131,13 @@ if (deriveFrom) {
     summarise(row);
   };
 
+  // A price typed before this script arrived (a slow phone) is worked out now.
+  for (const row of rowsBox.querySelectorAll(".variant-row")) {
+    const typed = field(row, "price", base)?.value.trim();
+    const shown = [...row.querySelectorAll('[name*="-derived-price-"]')];
+    if (typed && shown.every((twin) => !twin.value.trim())) workOut(row);
+  }
+
   rowsBox.addEventListener("input", (event) => {
     const row = event.target.closest(".variant-row");
     if (!row) return;
