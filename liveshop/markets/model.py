@@ -8,7 +8,7 @@ from typing import Annotated
 
 from liveshop.core.errors import InvalidInput
 from liveshop.core.inputs import OneOf
-from liveshop.core.money import Money, divide_half_up
+from liveshop.core.money import MAX_MINOR_UNITS, Money, divide_half_up
 
 
 @dataclass(frozen=True)
@@ -190,11 +190,17 @@ def derive_prices(amount: int, compare_at: int | None, source: Market,
                   targets: list[Market], rates: ExchangeRates = EXCHANGE_RATES
                   ) -> list[DerivedPrice]:
     """Each target's price and "was" price. A "was" price that rounds to the price itself
-    is dropped: a struck-out price must be above the price."""
+    is dropped: a struck-out price must be above the price. A market where the price would
+    pass the largest amount a price may be (``MAX_MINOR_UNITS``) is left out, and so is such
+    a "was" price: the seller sets that market's price or leaves it unsold there."""
     derived = []
     for target in targets:
         price = derive_price(amount, source, target, rates)
+        if price > MAX_MINOR_UNITS:
+            continue
         was = None if compare_at is None else derive_price(compare_at, source, target, rates)
+        if was is not None and was > MAX_MINOR_UNITS:
+            was = None
         derived.append(DerivedPrice(target.code, target.currency, price,
                                     was if was is not None and was > price else None))
     return derived

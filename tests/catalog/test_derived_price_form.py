@@ -121,3 +121,15 @@ def test_without_the_script_the_worked_out_prices_are_shown_before_saving(
     assert '<details class="other-prices" open>' in shown.text
     assert seller.get("/api/v1/shops/mine").json()[0]["id"] == shop["id"]
     assert "Cable Jumper" not in seller.get(url, headers=HTML).text  # nothing saved
+
+
+def test_a_price_too_large_for_a_market_is_not_worked_out_there(client: Any) -> None:
+    # 1,000,000.00 USD is the largest price; in euros with VAT it would be more than that.
+    answer = client.get("/api/v1/markets/US/derived-prices?amount=100000000&compare_at=100000000")
+    assert answer.status_code == 200, answer.text
+    markets = {p["market"] for p in answer.json()["prices"]}
+    assert "DE" not in markets and "UK" in markets, markets
+    highest = client.get("/api/v1/markets/UK/derived-prices?amount=50000000&compare_at=90000000")
+    for price in highest.json()["prices"]:
+        assert price["amount"] <= 100_000_000
+        assert price["compare_at"] is None or price["compare_at"] <= 100_000_000
