@@ -280,6 +280,14 @@ def change_role(session: Session, user_id: int, role: Role) -> tuple[UserStatusV
     return UserStatusView.model_validate(user), previous
 
 
+def lock_active_admins(session: Session) -> list[int]:
+    """The active admins' ids, their rows locked (in id order, so two admin actions never
+    deadlock) until the caller's transaction ends."""
+    return list(session.scalars(
+        select(User.id).where(User.role == Role.ADMIN.value, User.is_active.is_(True))
+        .order_by(User.id).with_for_update()))
+
+
 def _expire_links(session: Session, user_id: int) -> None:
     session.execute(update(LoginLink).where(LoginLink.user_id == user_id,
                                             LoginLink.used_at.is_(None))

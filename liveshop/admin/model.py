@@ -3,7 +3,7 @@ how a decision on one is recorded, and how the overview adds money up."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from enum import StrEnum
 
@@ -64,6 +64,12 @@ def require_admin(actor: Actor | None) -> Actor:
     if actor is None or not actor.is_admin:
         raise Forbidden("Only a platform admin can open the back office", code="admin_only")
     return actor
+
+
+def require_admin_now(admin: Actor, active_admin_ids: Collection[int]) -> None:
+    """The acting admin is one of the platform's active admins as the action commits."""
+    if admin.user_id not in active_admin_ids:
+        raise Forbidden("You are no longer a platform admin", code="admin_only")
 
 
 def check_role_change(admin: Actor, user_id: int, new: Role) -> None:

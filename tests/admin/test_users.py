@@ -7,7 +7,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from liveshop.accounts.model import Actor, Role
+from liveshop.admin import users
+from liveshop.admin.schemas import RoleChangeIn
 from liveshop.core.db import Database
+from liveshop.core.errors import Forbidden
 from tests.admin.conftest import admin_post, audit_rows, key
 from tests.conftest import DEFAULT_PASSWORD
 
@@ -101,3 +105,20 @@ def test_bad_input_names_the_field(app: Any, make_user: Any) -> None:
     assert long.status_code == 422 and long.json()["error"]["field"] == "reason"
     nobody = admin_post(admin, "/users/999999/suspend")
     assert nobody.status_code == 404 and nobody.json()["error"]["field"] == "user_id"
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+        app: Any, db: Database, make_user: Any) -> None:
+    """Each request's actor was read as an admin before the other committed: the second to
+    commit finds its admin demoted and acts no more (the admins' rows are locked)."""
+    ada, bob = make_user("admin"), make_user("admin")
+    as_read = {client.id: Actor(user_id=client.id, role=Role.ADMIN) for client in (ada, bob)}
+    users.change_role(db, as_read[ada.id], bob.id, RoleChangeIn(role=Role.BUYER, reason=""))
+    try:
+        users.change_role(db, as_read[bob.id], ada.id, RoleChangeIn(role=Role.BUYER, reason=""))
+    except Forbidden as refused:
+        assert refused.code == "admin_only"
+    else:
+        raise AssertionError("a demoted admin demoted the last admin")
+    assert ada.get("/api/v1/me").json()["role"] == "admin"
+    assert [row.action for row in audit_rows(db)] == ["user.role_changed"]
