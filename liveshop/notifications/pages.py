@@ -7,16 +7,16 @@ import ipaddress
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from liveshop.accounts.model import Actor
 from liveshop.core.errors import NotFound
-from liveshop.core.inputs import SingleLine
+from liveshop.core.inputs import MAX_INTEGER, SingleLine
 from liveshop.core.mail import read_file_outbox
 from liveshop.notifications import service
-from liveshop.web.deps import Context, CurrentActor, context_of
+from liveshop.web.deps import Context, CurrentActor, FormCsrf, context_of
 from liveshop.web.templating import add_page_context, render
 
 router = APIRouter()
@@ -43,10 +43,19 @@ add_page_context(alerts_badge)
 
 @router.get("/notifications")
 def notifications(request: Request, actor: CurrentActor, context: Context) -> Response:
-    """Newest first, those unread until now marked "New"; opening the centre reads them."""
-    items = service.notifications(context.db, actor, mark_read=True)
+    """Newest first, those unread marked "New". Showing them reads nothing: the page's
+    script marks them read once a person sees it (a prefetch or link preview does not),
+    and the "Mark as read" button does so without the script."""
+    items = service.notifications(context.db, actor)
     return render(request, "notifications/notifications.html", items=items,
                   unread_here=sum(not item.read for item in items))
+
+
+@router.post("/notifications/read", dependencies=[FormCsrf])
+def mark_read(actor: CurrentActor, context: Context,
+              up_to_id: Annotated[int, Form(ge=1, le=MAX_INTEGER)]) -> Response:
+    service.mark_read(context.db, actor, up_to_id)
+    return RedirectResponse("/notifications", status_code=303)
 
 
 def _from_this_machine(request: Request) -> bool:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from liveshop.core.inputs import Id, JsonInput
 
 
 class NotificationView(BaseModel):
@@ -13,3 +15,12 @@ class NotificationView(BaseModel):
     link: str
     created_at: datetime
     read: bool
+
+
+class MarkReadIn(JsonInput):
+    up_to_id: Id = Field(description="The newest notice shown: it and every older one "
+                                     "become read")
+
+
+class MarkedRead(BaseModel):
+    marked: int = Field(description="How many notices this marked read")

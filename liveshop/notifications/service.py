@@ -64,21 +64,26 @@ def send_queued_mail(mailer: Mailer, public_url: str) -> Callable[[MailQueued], 
     return send
 
 
-def notifications(db: Database, actor: Actor, mark_read: bool = False
-                  ) -> list[NotificationView]:
-    """The actor's newest notices, each saying whether it was read before; ``mark_read``:
-    all of them are read from now on (the centre was opened)."""
-    with db.transaction() as session:
+def notifications(db: Database, actor: Actor) -> list[NotificationView]:
+    """The actor's newest notices, each saying whether it was read. Reading them changes
+    nothing: a prefetch or a link preview must not make news look old (``mark_read``)."""
+    with db.read() as session:
         rows = session.scalars(select(Notification).where(
             Notification.user_id == actor.user_id).order_by(Notification.id.desc())
             .limit(LISTED)).all()
-        views = [NotificationView(id=n.id, text=n.text, link=n.link, created_at=n.created_at,
-                                  read=n.read_at is not None) for n in rows]
-        if mark_read:
-            session.execute(update(Notification).where(
-                Notification.user_id == actor.user_id, Notification.read_at.is_(None))
-                .values(read_at=utcnow()))
-        return views
+        return [NotificationView(id=n.id, text=n.text, link=n.link, created_at=n.created_at,
+                                 read=n.read_at is not None) for n in rows]
+
+
+def mark_read(db: Database, actor: Actor, up_to_id: int) -> int:
+    """The actor's notices up to ``up_to_id`` (those the centre showed them) are read from
+    now on; one that arrived since stays new. Marking again marks nothing more. How many
+    it marked."""
+    with db.transaction() as session:
+        marked = session.execute(update(Notification).where(
+            Notification.user_id == actor.user_id, Notification.id <= up_to_id,
+            Notification.read_at.is_(None)).values(read_at=utcnow()))
+        return int(getattr(marked, "rowcount", 0) or 0)
 
 
 def unread_count(db: Database, actor: Actor) -> int:

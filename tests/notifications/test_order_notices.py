@@ -5,6 +5,7 @@ commit through the outbox, never twice."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from liveshop.core.mail import Mail, MemoryMailer
 from liveshop.notifications.orm import Notification
 from liveshop.services import app_services
 from tests.checkout.conftest import OK_CARD, UK_ADDRESS
+from tests.html import csrf_from
 from tests.orders.conftest import OrderFactory, Shop
 
 HTML = {"Accept": "text/html"}
@@ -202,7 +204,30 @@ def test_the_alerts_link_counts_unread_notices_until_the_centre_is_opened(
     for order_id in (first, second):
         assert f'<a href="/orders/{order_id}">Order {number_of(buyer, order_id)} has shipped' \
                in centre
+    # Showing the centre reads nothing (a prefetch must not); its button, or its script
+    # once the page is seen, marks what it showed.
+    assert buyer.get("/notifications", headers=HTML).text.count('class="unread"') == 2
+    newest = int(re.search(r'name="up_to_id" value="(\d+)"', centre).group(1))
+    marked = buyer.post("/notifications/read", headers=HTML, follow_redirects=False,
+                        data={"csrf_token": csrf_from(centre), "up_to_id": str(newest)})
+    assert marked.status_code == 303 and marked.headers["location"] == "/notifications"
     again = buyer.get("/notifications", headers=HTML).text
     assert again.count('class="read"') == 2 and 'class="unread"' not in again
+    assert "Mark as read" not in again
     home = buyer.get("/", headers=HTML).text
     assert '<a href="/notifications" class="nav-link">Alerts</a>' in home
+
+
+def test_marking_read_covers_the_notices_shown_and_not_one_that_arrived_since(
+        make_order: OrderFactory, shop: Shop, buyer: Any, relay: OutboxRelay) -> None:
+    ship(shop, make_order())
+    relay.deliver_due()
+    [shown] = buyer.get("/api/v1/notifications").json()
+    ship(shop, make_order())
+    relay.deliver_due()
+    answers = [buyer.put("/api/v1/notifications/read", json={"up_to_id": shown["id"]})
+               for _ in range(2)]  # a retry marks nothing more
+    assert [answer.json() for answer in answers] == [{"marked": 1}, {"marked": 0}]
+    assert [n["read"] for n in buyer.get("/api/v1/notifications").json()] == [False, True]
+    refused = buyer.put("/api/v1/notifications/read", json={"up_to_id": 0})
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "up_to_id"

@@ -278,6 +278,8 @@ ROWS: dict[tuple[str, str], Row] = {
                                                 json={"name": "x"})["id"])),
         own_private(200, admin=True)),
     ("PATCH", "/me"): Row(lambda w, r: Call("/me", {"display_name": "Renamed"}), anyone(200)),
+    ("PUT", "/notifications/read"): Row(
+        lambda w, r: Call("/notifications/read", {"up_to_id": 1}), anyone(200)),
     ("POST", "/me/addresses"): Row(lambda w, r: Call("/me/addresses", ADDRESS), anyone(201)),
     ("PUT", "/admin/users/{user_id}/role"): Row(
         lambda w, r: Call(f"/admin/users/{w.victim.id}/role", {"role": "buyer"}),
