@@ -14,6 +14,10 @@ only after the commit.
   until they succeed, even across a crash between the commit and the delivery. Its
   handlers must therefore be idempotent. A handler that must hear a durable event at once
   and may miss it (a room broadcast of an order paid) uses ``subscribe_at_commit``.
+- Durable events travel in lanes (``DomainEvent.lane``): each lane is relayed on its own, so
+  a slow mail server delays mail and nothing else. A message whose handler says retrying
+  cannot help (:class:`Undeliverable`), or that failed ``MAX_ATTEMPTS`` times, is given up
+  (``gave_up_at``, with its last error) instead of retried forever.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class DomainEvent:
 
     # Delivered through the outbox, at least once, instead of right after the commit.
     durable: ClassVar[bool] = False
+    # The outbox lane a durable event is relayed in (see the module's docstring).
+    lane: ClassVar[str] = "events"
     topic: ClassVar[str]
     _topics: ClassVar[dict[str, type[DomainEvent]]] = {}
 
@@ -72,6 +78,14 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True,
                                                           index=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    lane: Mapped[str] = mapped_column(String(20), default="events", server_default="events")
+    # Not retried any more: its handler said it never can succeed, or it failed too often.
+    gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Undeliverable(Exception):
+    """Raised by a durable event's handler when trying again cannot help (a mail server's
+    permanent 5xx refusal): the relay gives the message up instead of retrying it."""
 
 
 def record(session: Session, event: DomainEvent) -> None:
@@ -80,7 +94,8 @@ def record(session: Session, event: DomainEvent) -> None:
         raise TypeError(f"{type(event).__name__} must be a dataclass")
     session.info.setdefault(PENDING_EVENTS, []).append(event)
     if event.durable:
-        session.add(OutboxMessage(topic=event.topic, payload=dataclasses.asdict(event)))
+        session.add(OutboxMessage(topic=event.topic, lane=event.lane,
+                                  payload=dataclasses.asdict(event)))
 
 
 Handler = Callable[[Any], None]
@@ -143,6 +158,10 @@ FIRST_RETRY = timedelta(seconds=5)
 LAST_RETRY = timedelta(minutes=30)
 
 
+# After this many failed attempts (about eight hours of retries) a message is given up.
+MAX_ATTEMPTS = 25
+
+
 def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** max(0, attempts - 1), LAST_RETRY)
 
@@ -150,32 +169,39 @@ def retry_delay(attempts: int) -> timedelta:
 class OutboxRelay:
     """Delivers durable events from the outbox to their handlers: right after the commit
     that wrote them (the bus wakes it), and by a sweep for those another process left
-    (it died, or a handler failed and waits for its retry)."""
+    (it died, or a handler failed and waits for its retry). Each lane runs on its own.
+
+    A message is leased to one relay while its handlers run; the lease (five minutes) must
+    outlast any handler (the SMTP timeout is 30 s), or another relay would deliver it too."""
 
     SWEEP_SECONDS = 5.0
     BATCH = 50
 
     def __init__(self, db_transaction: Callable[[], contextlib.AbstractContextManager[Session]],
-                 bus: EventBus, lease: timedelta = timedelta(seconds=60)) -> None:
+                 bus: EventBus, lease: timedelta = timedelta(minutes=5)) -> None:
         self._transaction, self._bus, self._lease = db_transaction, bus, lease
-        self._wake: asyncio.Event | None = None
+        self._wakes: list[asyncio.Event] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def deliver_due(self) -> int:
-        """Deliver what is due now, one message at a time; how many were delivered."""
+    def deliver_due(self, lane: str | None = None) -> int:
+        """Deliver what is due now in ``lane`` (every lane: None), one message at a time;
+        how many were delivered."""
         delivered = 0
-        while (message := self._take_next()) is not None:
+        while (message := self._take_next(lane)) is not None:
             delivered += self._deliver(message)
         return delivered
 
-    def _take_next(self) -> OutboxMessage | None:
+    def _take_next(self, lane: str | None) -> OutboxMessage | None:
         with self._transaction() as session:
             while True:
                 now = utcnow()
                 due = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+                waiting = [OutboxMessage.delivered_at.is_(None),
+                           OutboxMessage.gave_up_at.is_(None), due]
+                if lane is not None:
+                    waiting.append(OutboxMessage.lane == lane)
                 message_id = session.scalar(
-                    select(OutboxMessage.id)
-                    .where(OutboxMessage.delivered_at.is_(None), due)
+                    select(OutboxMessage.id).where(*waiting)
                     .order_by(OutboxMessage.id).limit(1))
                 if message_id is None:
                     return None
@@ -195,10 +221,17 @@ class OutboxRelay:
             for handler in self._bus.handlers(type(event)):
                 handler(event)
         except Exception as error:
+            last_error = repr(error)[:500]
+            if isinstance(error, Undeliverable) or message.attempts >= MAX_ATTEMPTS:
+                log.error("delivering %s (outbox %s, attempt %d) failed; given up: %s",
+                          message.topic, message.id, message.attempts, last_error)
+                self._finish(message.id, gave_up_at=utcnow(), lease_until=None,
+                             last_error=last_error)
+                return 0
             log.exception("delivering %s (outbox %s, attempt %d) failed; will retry",
                           message.topic, message.id, message.attempts)
             self._finish(message.id, lease_until=utcnow() + retry_delay(message.attempts),
-                         last_error=repr(error)[:500])
+                         last_error=last_error)
             return 0
         self._finish(message.id, delivered_at=utcnow(), lease_until=None)
         return 1
@@ -210,24 +243,31 @@ class OutboxRelay:
 
     def wake(self) -> None:
         """From any thread: durable events were committed."""
-        if self._loop is not None and self._wake is not None:
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                self._loop.call_soon_threadsafe(self._wake.set)
+        if self._loop is not None:
+            for wake in self._wakes:
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    self._loop.call_soon_threadsafe(wake.set)
 
     async def run(self) -> None:
-        """Deliver until cancelled (the app's lifespan runs this)."""
-        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        """Deliver every lane until cancelled (the app's lifespan runs this)."""
+        lanes = sorted({DomainEvent.lane, *(event.lane for event in
+                                            DomainEvent._topics.values() if event.durable)})
+        self._loop, self._wakes = asyncio.get_running_loop(), [asyncio.Event() for _ in lanes]
         self._bus.durable_committed = self.wake
         try:
-            while True:
-                # First what is due already: what a stopped process (or a seed) left.
-                self._wake.clear()
-                try:
-                    await asyncio.to_thread(self.deliver_due)
-                except Exception:  # e.g. the database restarting: the next sweep tries again
-                    log.exception("relaying outbox messages failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.SWEEP_SECONDS)
+            await asyncio.gather(*(self._run_lane(lane, wake)
+                                   for lane, wake in zip(lanes, self._wakes, strict=True)))
         finally:
             self._bus.durable_committed = lambda: None
-            self._loop = self._wake = None
+            self._loop, self._wakes = None, []
+
+    async def _run_lane(self, lane: str, wake: asyncio.Event) -> None:
+        while True:
+            # First what is due already: what a stopped process (or a seed) left.
+            wake.clear()
+            try:
+                await asyncio.to_thread(self.deliver_due, lane)
+            except Exception:  # e.g. the database restarting: the next sweep tries again
+                log.exception("relaying outbox messages (%s) failed", lane)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self.SWEEP_SECONDS)

@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 
 from liveshop.core.config import Settings
 from liveshop.core.db import utcnow
+from liveshop.core.events import Undeliverable
 
 log = logging.getLogger("liveshop.mail")
 
@@ -86,6 +87,8 @@ class MemoryMailer:
 
 
 SmtpSecurity = Literal["none", "starttls", "tls"]
+# SMTP answers refusing a message or its mailbox for good (RFC 5321, 4.2.3).
+REFUSED_FOR_GOOD = frozenset({550, 551, 552, 553, 554})
 
 
 class SmtpMailer:
@@ -93,7 +96,11 @@ class SmtpMailer:
     MTA), over TLS from the start (``tls``, port 465), upgraded with STARTTLS
     (``starttls``, port 587) or in the clear (``none``: a relay on this host), logging in
     when a username is set. One connection per message: mails are few and come from the
-    outbox relay's one thread. Any failure raises, so the relay tries again later."""
+    outbox relay's mail lane. A failure raises, so the relay tries again later, except a
+    permanent refusal of this message (550-554: no such mailbox, mailbox full, address not
+    allowed, message rejected), which raises ``Undeliverable``: sending it again would be
+    refused again. Other 5xx answers (a refused log-in, "STARTTLS first") are the platform's
+    settings to fix, so those mails wait and are retried."""
 
     def __init__(self, host: str, port: int, sender: str, *, security: SmtpSecurity,
                  username: str = "", password: str = "", timeout: float = 30.0,
@@ -104,6 +111,19 @@ class SmtpMailer:
         self._tls = tls_context or ssl.create_default_context()
 
     def send(self, mail: Mail) -> None:
+        try:
+            self._send(mail)
+        except smtplib.SMTPRecipientsRefused as refused:
+            if all(code in REFUSED_FOR_GOOD for code, _ in refused.recipients.values()):
+                raise Undeliverable(f"{mail.to} refused: {refused.recipients}") from refused
+            raise
+        except smtplib.SMTPResponseException as answer:
+            if answer.smtp_code in REFUSED_FOR_GOOD:
+                raise Undeliverable(f"mail to {mail.to} refused: {answer.smtp_code} "
+                                    f"{answer.smtp_error!r}") from answer
+            raise
+
+    def _send(self, mail: Mail) -> None:
         message = as_message(mail, self.sender)
         smtp: smtplib.SMTP = (
             smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls)

@@ -16,6 +16,8 @@ class MailQueued(DomainEvent):
     another handler's work run again."""
 
     durable = True
+    # Relayed apart from order events: a slow or refusing mail server delays only mail.
+    lane = "mail"
     # Names the mail for good (its Message-ID is built from it; see core/mail.py).
     key: str
     to: str

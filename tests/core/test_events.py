@@ -16,10 +16,12 @@ from sqlalchemy import func, select, update
 from liveshop.accounts.orm import User
 from liveshop.core.db import Database, utcnow
 from liveshop.core.events import (
+    MAX_ATTEMPTS,
     DomainEvent,
     EventBus,
     OutboxMessage,
     OutboxRelay,
+    Undeliverable,
     record,
     retry_delay,
 )
@@ -36,6 +38,15 @@ class Welcomed(DomainEvent):
     durable = True
     user_id: int
     lines: list[str]
+
+
+@dataclass(frozen=True)
+class Posted(DomainEvent):
+    """A durable event of its own lane, as mail is."""
+
+    durable = True
+    lane = "post"
+    user_id: int
 
 
 @pytest.fixture
@@ -288,3 +299,89 @@ def test_a_starting_relay_delivers_what_was_left_before_it_waits(
         return delivered
 
     assert asyncio.run(scenario()) == [user_id]
+
+
+def test_a_handler_that_says_retrying_cannot_help_is_given_up_at_once(
+        db: Database, bus: EventBus) -> None:
+    user_id = _user(db)
+    tried: list[int] = []
+
+    def refuse(event: Welcomed) -> None:
+        tried.append(event.user_id)
+        raise Undeliverable("550 no such mailbox")
+
+    bus.subscribe(Welcomed, refuse)
+    _welcome(db, user_id)
+    relay = OutboxRelay(db.transaction, bus)
+    assert relay.deliver_due() == 0
+    with db.transaction() as session:  # however long one waits
+        session.execute(update(OutboxMessage).values(lease_until=utcnow()))
+    assert relay.deliver_due() == 0
+    [message] = _outbox(db)
+    assert tried == [user_id] and message.attempts == 1
+    assert message.gave_up_at is not None and message.delivered_at is None
+    assert message.last_error is not None and "550 no such mailbox" in message.last_error
+
+
+def test_a_message_failing_every_attempt_is_given_up_after_the_last(
+        db: Database, bus: EventBus) -> None:
+    user_id = _user(db)
+    tries: list[int] = []
+
+    def fail(event: Welcomed) -> None:
+        tries.append(event.user_id)
+        raise ConnectionError("still down")
+
+    bus.subscribe(Welcomed, fail)
+    _welcome(db, user_id)
+    with db.transaction() as session:  # it has been retried for hours
+        session.execute(update(OutboxMessage).values(attempts=MAX_ATTEMPTS - 2))
+    relay = OutboxRelay(db.transaction, bus)
+    for _ in range(3):
+        relay.deliver_due()
+        with db.transaction() as session:
+            session.execute(update(OutboxMessage).values(lease_until=utcnow()))
+    [message] = _outbox(db)
+    assert len(tries) == 2 and message.attempts == MAX_ATTEMPTS
+    assert message.gave_up_at is not None
+
+
+def test_a_slow_lane_delays_only_its_own_messages(db: Database, bus: EventBus) -> None:
+    """A mail server taking its time (here: until the test lets it go) does not hold up
+    the order events queued behind the mail."""
+    user_id = _user(db)
+    release = threading.Event()
+    relay = OutboxRelay(db.transaction, bus)
+    relay.SWEEP_SECONDS = 60.0
+
+    async def scenario() -> list[str]:
+        heard: list[str] = []
+        arrived = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def slow_post(event: Posted) -> None:
+            release.wait(10)
+            heard.append("posted")
+
+        def welcome(event: Welcomed) -> None:
+            heard.append("welcomed")
+            loop.call_soon_threadsafe(arrived.set)
+
+        bus.subscribe(Posted, slow_post)
+        bus.subscribe(Welcomed, welcome)
+        with db.transaction() as session:  # the slow one first
+            record(session, Posted(user_id))
+        _welcome(db, user_id)
+        running = asyncio.create_task(relay.run())
+        try:
+            await asyncio.wait_for(arrived.wait(), 5)
+        finally:
+            release.set()
+            running.cancel()
+        return heard
+
+    assert asyncio.run(scenario())[0] == "welcomed"
+    with db.read() as session:
+        lanes = {topic: lane for topic, lane in session.execute(
+            select(OutboxMessage.topic, OutboxMessage.lane))}
+    assert lanes == {Posted.topic: "post", Welcomed.topic: "events"}

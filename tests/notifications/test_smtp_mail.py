@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from liveshop.app import create_app
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
-from liveshop.core.events import OutboxMessage
+from liveshop.core.events import OutboxMessage, Undeliverable
 from liveshop.core.mail import Mail, SmtpMailer, mailer_for
 from liveshop.services import app_services
 from tests.notifications.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer, free_port
@@ -56,9 +56,18 @@ def test_smtp_upgraded_with_starttls(smtp_starttls_server: SmtpServer) -> None:
                username=SMTP_USER, password=SMTP_PASSWORD,
                tls_context=server.client_tls).send(MAIL)
     _received_one(server)
-    # Without STARTTLS this server takes nothing.
-    with pytest.raises(smtplib.SMTPException):
+    # Without STARTTLS this server takes nothing: a setting to fix, so the mail waits.
+    with pytest.raises(smtplib.SMTPException) as refused:
         SmtpMailer(server.host, server.port, SENDER, security="none").send(MAIL)
+    assert not isinstance(refused.value, Undeliverable)
+
+
+def test_a_mailbox_refused_for_good_is_undeliverable(smtp_server: SmtpServer) -> None:
+    mailer = SmtpMailer(smtp_server.host, smtp_server.port, SENDER, security="none",
+                        username=SMTP_USER, password=SMTP_PASSWORD)
+    with pytest.raises(Undeliverable, match="550"):
+        mailer.send(Mail(to="nobody@example.com", subject="Hello", text="Hi", key="k-1"))
+    assert smtp_server.inbox.received == []
 
 
 def test_smtp_over_tls_from_the_start(smtps_server: SmtpServer) -> None:
