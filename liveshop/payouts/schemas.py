@@ -42,3 +42,26 @@ class MarkPaidIn(JsonInput):
     """The payment's reference (a bank transfer's), if the admin has one."""
 
     reference: str = Field(default="", max_length=100)
+
+
+class KindBalance(BaseModel):
+    kind: str  # ledger AccountKind: cash, seller_payable, ...
+    # The sum of all such accounts' postings: debit balances positive (cash), what the
+    # platform owes negative (payables, revenue, VAT).
+    balance: int
+
+
+class CurrencyBooks(BaseModel):
+    """One currency of the books: its trial balance and its balances per account kind."""
+
+    currency: str
+    debits: int
+    credits: int
+    balanced: bool
+    kinds: list[KindBalance]
+
+
+class Books(BaseModel):
+    currencies: list[CurrencyBooks]
+    # Statements made and not yet marked paid: what payouts in transit holds.
+    awaiting_payment: list[StatementView]
