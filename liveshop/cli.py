@@ -240,12 +240,13 @@ def payouts_run() -> None:
     the withdrawal period after delivery). Running it again pays nothing twice."""
     from liveshop.core.db import Database
     from liveshop.orders.payouts import run_payouts
-    from liveshop.payouts.model import PayoutPolicy, major
+    from liveshop.payouts.model import major
+    from liveshop.payouts.service import policy_of
 
     settings = get_settings()
     db = Database(settings.database_url)
     try:
-        summary = run_payouts(db, PayoutPolicy(hold_days=settings.payout_hold_days))
+        summary = run_payouts(db, policy_of(settings))
     finally:
         db.dispose()
     for statement in summary.statements:

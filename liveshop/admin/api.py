@@ -30,7 +30,8 @@ from liveshop.admin.schemas import (
 )
 from liveshop.core.idempotency import StoredResponse
 from liveshop.core.inputs import Id
-from liveshop.payouts.model import PayoutPolicy, StatementStatus
+from liveshop.payouts import service as payout_service
+from liveshop.payouts.model import StatementStatus
 from liveshop.payouts.schemas import Books, MarkPaidIn, RunSummary, StatementView
 from liveshop.web.context import AppContext
 from liveshop.web.deps import Context, CurrentActor, IdempotencyKey
@@ -173,7 +174,7 @@ def run_payouts(admin: AdminActor, context: Context) -> RunSummary:
     nature (a posting is paid once, ever), so it takes no Idempotency-Key: a retry makes
     only the statements that newly available money calls for."""
     return payouts.run(context.db, admin,
-                       PayoutPolicy(hold_days=context.settings.payout_hold_days))
+                       payout_service.policy_of(context.settings))
 
 
 @router.post("/admin/payouts/{statement_id}/paid", response_model=StatementView)

@@ -18,7 +18,8 @@ from liveshop.admin.model import AuditAction, Decision, ReportStatus, ReportTarg
 from liveshop.admin.schemas import DecisionIn, ReasonIn, ReportIn, RoleChangeIn
 from liveshop.core.errors import InvalidInput
 from liveshop.core.inputs import Id
-from liveshop.payouts.model import PayoutPolicy, StatementStatus
+from liveshop.payouts import service as payout_service
+from liveshop.payouts.model import StatementStatus
 from liveshop.payouts.schemas import MarkPaidIn
 from liveshop.web.deps import Context, CurrentActor, FormCsrf
 from liveshop.web.templating import render
@@ -181,7 +182,7 @@ def admin_payouts(request: Request, admin: AdminActor, context: Context,
 
 @router.post("/admin/payouts/run", dependencies=[FormCsrf])
 def admin_payouts_run(admin: AdminActor, context: Context) -> Response:
-    payouts.run(context.db, admin, PayoutPolicy(hold_days=context.settings.payout_hold_days))
+    payouts.run(context.db, admin, payout_service.policy_of(context.settings))
     return _back("/admin/payouts", "payouts_run")
 
 

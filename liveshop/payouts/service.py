@@ -22,6 +22,7 @@ from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import User
 from liveshop.catalog.access import owned_shop
 from liveshop.catalog.orm import Shop
+from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.core.errors import Forbidden, NotFound
 from liveshop.ledger import service as ledger
@@ -29,6 +30,7 @@ from liveshop.ledger.model import AccountKey, Owner, OwnerKind, SourceKey
 from liveshop.ledger.orm import LedgerAccount
 from liveshop.payouts.model import (
     CSV_HEADER,
+    PayoutPolicy,
     StatementLine,
     StatementStatus,
     csv_row,
@@ -120,6 +122,11 @@ def mark_paid(session: Session, statement_id: int, paid_by: int, provider: Payou
         provider=provider.name, provider_ref=ref[:100], paid_entry_id=posted.entry_id))
     session.refresh(statement)
     return before, _view(session, statement)
+
+
+def policy_of(settings: Settings) -> PayoutPolicy:
+    """The payout policy the settings configure (the US hold)."""
+    return PayoutPolicy(hold_days=settings.payout_hold_days)
 
 
 # --- reading ---
