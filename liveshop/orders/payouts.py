@@ -17,6 +17,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import String, and_, cast, exists, literal, null, or_, select, union_all
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import CompoundSelect
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -27,7 +28,7 @@ from liveshop.ledger.orm import JournalEntryRow, LedgerAccount, Posting
 from liveshop.orders.orm import Order, OrderLine
 from liveshop.payments.orm import Refund
 from liveshop.payouts import service as payouts
-from liveshop.payouts.model import PAYEE_KINDS, PayoutPolicy
+from liveshop.payouts.model import PAYEE_KINDS, PAYOUT_SENT, PayoutPolicy
 from liveshop.payouts.orm import PayoutItem
 from liveshop.payouts.schemas import RunSummary, StatementView
 
@@ -39,13 +40,7 @@ def run_payouts(db: Database, policy: PayoutPolicy, now: datetime | None = None
     take turns per account (``payouts.service.sweep``)."""
     now = now or utcnow()
     with db.read() as session:
-        accounts = [(row.id, AccountKey(AccountKind(row.kind), Owner.parse(row.owner),
-                                        row.currency))
-                    for row in session.execute(
-                        select(LedgerAccount.id, LedgerAccount.kind, LedgerAccount.owner,
-                               LedgerAccount.currency)
-                        .where(LedgerAccount.kind.in_([kind.value for kind in PAYEE_KINDS]))
-                        .order_by(LedgerAccount.id))]
+        accounts = _accounts_with_unswept_postings(session)
     made: list[StatementView] = []
     carried = 0
     totals: dict[str, int] = defaultdict(int)
@@ -59,6 +54,22 @@ def run_payouts(db: Database, policy: PayoutPolicy, now: datetime | None = None
             elif swept.postings:
                 carried += 1
     return RunSummary(as_of=now, statements=made, carried=carried, totals=dict(totals))
+
+
+def _accounts_with_unswept_postings(session: Session) -> list[tuple[int, AccountKey]]:
+    """The payee accounts with a posting no statement covers yet (a payee paid up to date
+    costs the run nothing), in id order: one query, a row per account."""
+    unswept = ~exists().where(PayoutItem.posting_id == Posting.id)
+    rows = session.execute(
+        select(LedgerAccount.id, LedgerAccount.kind, LedgerAccount.owner,
+               LedgerAccount.currency)
+        .where(LedgerAccount.kind.in_([kind.value for kind in PAYEE_KINDS]),
+               exists().where(Posting.account_id == LedgerAccount.id,
+                              JournalEntryRow.id == Posting.entry_id,
+                              JournalEntryRow.source_kind != PAYOUT_SENT, unswept))
+        .order_by(LedgerAccount.id))
+    return [(row.id, AccountKey(AccountKind(row.kind), Owner.parse(row.owner), row.currency))
+            for row in rows]
 
 
 def available_postings(account: AccountKey, account_id: int, policy: PayoutPolicy,
