@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -185,18 +186,27 @@ def _payable_postings(db: Database) -> list[tuple[int, int]]:
             .where(LedgerAccount.kind.in_([kind.value for kind in PAYEE_KINDS])))]
 
 
+def _high_water_kib() -> int:
+    """This process's peak RSS (``VmHWM``). Not ``ru_maxrss``: that survives ``exec``, so a
+    child would start with its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _measure(url: str, what: str) -> None:
     """In a fresh process (``--measure``): do one thing, print its time and the process's
     peak RSS, so neither the data built nor the other measurement counts."""
     db = Database(url)
-    rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_start = _high_water_kib()
     started = time.perf_counter()
     if what == "baseline":
         count = len(_payable_postings(db))
     else:
         count = sum(s.line_count for s in run_payouts(db, PayoutPolicy()).statements)
     elapsed = time.perf_counter() - started
-    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_peak = _high_water_kib()
     db.dispose()
     print(json.dumps({"seconds": elapsed, "rss_start_mib": rss_start / 1024,
                       "rss_peak_mib": rss_peak / 1024, "count": count}))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import CompoundSelect, Select
 
@@ -43,63 +43,75 @@ from liveshop.payouts.provider import PayoutOrder, PayoutProvider
 from liveshop.payouts.schemas import StatementView
 
 # The columns of ``payout_items`` a run's query selects, in this order (``sweep``).
-ITEM_COLUMNS = ("posting_id", "entry_id", "source_kind", "source_ref", "amount", "order_id",
-                "order_line_id", "order_number", "description", "delivered_at")
+ITEM_COLUMNS = ("statement_id", "posting_id", "entry_id", "source_kind", "source_ref",
+                "amount", "order_id", "order_line_id", "order_number", "description",
+                "delivered_at")
 # Lines read per round trip when a statement is written out as CSV: memory stays bounded
 # however long the statement.
 CSV_BATCH = 1000
 STATEMENTS_PAGE = 200
 
+# A query of the available postings for statements (``ITEM_COLUMNS``), given their ids.
+ItemsQuery = Callable[[Sequence[int]], "Select[Any] | CompoundSelect"]
+
 
 @dataclass(frozen=True, slots=True)
 class Swept:
-    statement: StatementView | None
-    # The available postings found: more than none without a statement means a balance
-    # that is not positive was carried.
-    postings: int
+    statements: list[StatementView]
+    # Payees whose available postings did not add up to a payment: carried.
+    carried: int
 
 
-class _NothingOwed(Exception):
-    """Rolls a payee's sweep back: its available postings do not add up to a payment."""
+def sweep(session: Session, accounts: Sequence[tuple[int, AccountKey]], items: ItemsQuery,
+          now: datetime) -> Swept:
+    """Statements for these payee accounts, in the caller's transaction. One statement is
+    opened per account, the postings ``items`` selects for them (the caller's rule of what
+    is available, never swept before) are copied onto them in the database (one INSERT ...
+    SELECT: no line passes through this process, so memory grows with the number of payees,
+    never of lines), and each statement whose lines owe the payee something
+    (``payout_amount``) is paid with its ``payout_sent`` entry. The others are deleted with
+    their lines: nothing swept, a negative balance carried.
 
-
-def sweep(session: Session, account: AccountKey, account_id: int,
-          items: Select[Any] | CompoundSelect, now: datetime) -> Swept:
-    """One payee's statement, in the caller's transaction: the postings ``items`` selects
-    (``ITEM_COLUMNS``; the caller's rule of what is available, never swept before) are
-    copied onto a new statement in the database (INSERT ... SELECT: none of them passes
-    through this process, so a run over any number of lines needs no more memory), and
-    their sum is paid with the ``payout_sent`` entry. When they do not add up to a payment
-    (none, or a clawback larger than the rest) the statement is rolled back: nothing swept,
-    the balance carried. Two runs at once: the account's row is locked first (PostgreSQL;
-    SQLite's writers take turns), so the second finds the postings the first swept; the
-    unique ``posting_id`` would refuse a second sweep of one anyway."""
-    session.execute(select(LedgerAccount.id).where(LedgerAccount.id == account_id)
-                    .with_for_update())
-    try:
-        with session.begin_nested():
-            statement = PayoutStatement(payee=str(account.owner), currency=account.currency,
-                                        account_id=account_id, amount=0, line_count=0,
-                                        status=StatementStatus.SENT.value, created_at=now,
-                                        as_of=now)
-            session.add(statement)
-            session.flush()
-            session.execute(insert(PayoutItem).from_select(
-                ["statement_id", *ITEM_COLUMNS],
-                select(literal(statement.id).label("statement_id"), *items.subquery().c)))
-            total, count = session.execute(
-                select(func.coalesce(func.sum(PayoutItem.amount), 0), func.count())
-                .where(PayoutItem.statement_id == statement.id)).one()
-            amount = payout_amount(int(total))
-            if amount is None:
-                raise _NothingOwed(int(count))
-            posted = ledger.post(session, payout_sent_entry(statement.id, account, amount))
-            statement.amount, statement.line_count = amount, int(count)
-            statement.entry_id = posted.entry_id
-            session.flush()
-            return Swept(_view(session, statement), int(count))
-    except _NothingOwed as nothing:
-        return Swept(None, int(nothing.args[0]))
+    Two runs at once: the accounts' rows are locked first, in id order (PostgreSQL; SQLite's
+    writers take turns), so the second run waits and then finds the postings the first
+    swept; the unique ``payout_items.posting_id`` refuses a second sweep of one anyway."""
+    if not accounts:
+        return Swept([], 0)
+    ids = sorted(account_id for account_id, _ in accounts)
+    session.execute(select(LedgerAccount.id).where(LedgerAccount.id.in_(ids))
+                    .order_by(LedgerAccount.id).with_for_update())
+    opened = {account_id: PayoutStatement(
+        payee=str(key.owner), currency=key.currency, account_id=account_id, amount=0,
+        line_count=0, status=StatementStatus.SENT.value, created_at=now, as_of=now)
+        for account_id, key in accounts}
+    session.add_all(opened.values())
+    session.flush()
+    by_id = {statement.id: statement for statement in opened.values()}
+    session.execute(insert(PayoutItem).from_select(list(ITEM_COLUMNS), items(list(by_id))))
+    totals = {row.statement_id: (int(row.total), int(row.lines)) for row in session.execute(
+        select(PayoutItem.statement_id, func.sum(PayoutItem.amount).label("total"),
+               func.count().label("lines"))
+        .where(PayoutItem.statement_id.in_(list(by_id))).group_by(PayoutItem.statement_id))}
+    keys = dict(accounts)
+    made, dropped, carried = [], [], 0
+    for statement_id, statement in sorted(by_id.items()):
+        total, lines = totals.get(statement_id, (0, 0))
+        amount = payout_amount(total)
+        if amount is None:
+            dropped.append(statement_id)
+            carried += lines > 0
+            continue
+        posted = ledger.post(session, payout_sent_entry(
+            statement_id, keys[statement.account_id], amount))
+        statement.amount, statement.line_count = amount, lines
+        statement.entry_id = posted.entry_id
+        made.append(statement)
+    if dropped:
+        session.execute(delete(PayoutItem).where(PayoutItem.statement_id.in_(dropped)))
+        for statement_id in dropped:
+            session.delete(by_id[statement_id])
+    session.flush()
+    return Swept(_view_rows(session, made), carried)
 
 
 def mark_paid(session: Session, statement_id: int, paid_by: int, provider: PayoutProvider,
