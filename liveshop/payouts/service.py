@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Column, MetaData, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import CompoundSelect, Select
 
@@ -23,7 +23,7 @@ from liveshop.accounts.orm import User
 from liveshop.catalog.access import owned_shop
 from liveshop.catalog.orm import Shop
 from liveshop.core.config import Settings
-from liveshop.core.db import Database
+from liveshop.core.db import Database, refresh_statistics
 from liveshop.core.errors import Forbidden, NotFound
 from liveshop.ledger import service as ledger
 from liveshop.ledger.model import AccountKey, Owner, OwnerKind, SourceKey
@@ -87,7 +87,7 @@ def sweep(session: Session, accounts: Sequence[tuple[int, AccountKey]], items: I
     session.add_all(opened.values())
     session.flush()
     by_id = {statement.id: statement for statement in opened.values()}
-    session.execute(insert(PayoutItem).from_select(list(ITEM_COLUMNS), items(list(by_id))))
+    _copy_items(session, items(list(by_id)))
     totals = {row.statement_id: (int(row.total), int(row.lines)) for row in session.execute(
         select(PayoutItem.statement_id, func.sum(PayoutItem.amount).label("total"),
                func.count().label("lines"))
@@ -112,6 +112,27 @@ def sweep(session: Session, accounts: Sequence[tuple[int, AccountKey]], items: I
             session.delete(by_id[statement_id])
     session.flush()
     return Swept(_view_rows(session, made), carried)
+
+
+def _copy_items(session: Session, items: Select[Any] | CompoundSelect) -> None:
+    """Copy the selected postings onto their statements in two statements, through a
+    temporary table: the selection reads ``payout_items`` (what was swept before), and one
+    INSERT ... SELECT into the table it reads makes PostgreSQL scan the rows it has just
+    inserted once per row it selects (quadratic: minutes for 100,000 lines). The planner is
+    shown the table's size first, so it looks swept postings up by index or hash."""
+    refresh_statistics(session, ["payout_items"])
+    staging = Table("payout_items_staging", MetaData(),
+                    *(Column(column.name, column.type) for column in PayoutItem.__table__.c
+                      if column.name in ITEM_COLUMNS),
+                    prefixes=["TEMPORARY"])
+    connection = session.connection()
+    staging.create(connection)
+    try:
+        session.execute(insert(staging).from_select(list(ITEM_COLUMNS), items))
+        session.execute(insert(PayoutItem).from_select(
+            list(ITEM_COLUMNS), select(*(staging.c[name] for name in ITEM_COLUMNS))))
+    finally:
+        staging.drop(connection)
 
 
 def mark_paid(session: Session, statement_id: int, paid_by: int, provider: PayoutProvider,
