@@ -54,6 +54,8 @@ from liveshop.notifications import pages as notifications_pages
 from liveshop.notifications.subscriptions import notify_after_commit
 from liveshop.orders import api as orders_api
 from liveshop.orders import pages as orders_pages
+from liveshop.payouts import api as payouts_api
+from liveshop.payouts import pages as payouts_pages
 from liveshop.seller import pages as seller_pages
 from liveshop.services import AppServices, Services
 from liveshop.storefront import pages as storefront_pages
@@ -82,10 +84,10 @@ API_PREFIX = "/api/v1"
 API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api.router,
                catalog_api.stock_router, checkout_api.router, orders_api.router,
                notifications_api.router, video_api.router, admin_api.router,
-               creators_api.router, shopify_api.router)
+               creators_api.router, payouts_api.router, shopify_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
     auth_pages, storefront_pages, seller_pages, catalog_pages, checkout_pages, orders_pages,
-    live_pages, notifications_pages, admin_pages, shopify_pages, api_docs))
+    live_pages, notifications_pages, admin_pages, payouts_pages, shopify_pages, api_docs))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (

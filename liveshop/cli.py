@@ -229,5 +229,35 @@ def import_shopify(
     raise typer.Exit(code)
 
 
+payouts_app = typer.Typer(help="Payout statements for sellers and creators",
+                          no_args_is_help=True)
+app.add_typer(payouts_app, name="payouts")
+
+
+@payouts_app.command("run")
+def payouts_run() -> None:
+    """Make a payout statement per payee and currency for the money available now (past
+    the withdrawal period after delivery). Running it again pays nothing twice."""
+    from liveshop.core.db import Database
+    from liveshop.orders.payouts import run_payouts
+    from liveshop.payouts.model import major
+    from liveshop.payouts.service import policy_of
+
+    settings = get_settings()
+    db = Database(settings.database_url)
+    try:
+        summary = run_payouts(db, policy_of(settings))
+    finally:
+        db.dispose()
+    for statement in summary.statements:
+        typer.echo(f"statement {statement.id}: {statement.payee} ({statement.payee_name}) "
+                   f"{major(statement.amount, statement.currency)} {statement.currency}, "
+                   f"{statement.line_count} lines")
+    totals = ", ".join(f"{major(amount, currency)} {currency}"
+                       for currency, amount in sorted(summary.totals.items())) or "nothing"
+    typer.echo(f"{len(summary.statements)} statements, {totals}; "
+               f"{summary.carried} payees carried a balance that was not positive")
+
+
 if __name__ == "__main__":
     app()

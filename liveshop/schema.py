@@ -15,6 +15,7 @@ from liveshop.live import orm as live_orm
 from liveshop.notifications import orm as notifications_orm
 from liveshop.orders import orm as orders_orm
 from liveshop.payments import orm as payments_orm
+from liveshop.payouts import orm as payouts_orm
 from liveshop.video import orm as video_orm
 
 metadata = Base.metadata
@@ -22,6 +23,6 @@ metadata = Base.metadata
 __all__ = [
     "accounts_orm", "admin_orm", "catalog_orm", "checkout_orm", "creators_orm", "events",
     "idempotency", "inventory_orm", "ledger_orm", "live_orm", "metadata", "notifications_orm",
-    "orders_orm", "payments_orm", "shopify_orm",
+    "orders_orm", "payments_orm", "payouts_orm", "shopify_orm",
     "video_orm",
 ]

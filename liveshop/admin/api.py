@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from liveshop.accounts.model import Role
-from liveshop.admin import audit, overview, reports, shops, users
+from liveshop.admin import audit, overview, payouts, reports, shops, users
 from liveshop.admin.acting import Keyed
 from liveshop.admin.deps import AdminActor
 from liveshop.admin.model import SEARCH_LIMIT, ReportStatus
@@ -30,6 +30,9 @@ from liveshop.admin.schemas import (
 )
 from liveshop.core.idempotency import StoredResponse
 from liveshop.core.inputs import Id
+from liveshop.payouts import service as payout_service
+from liveshop.payouts.model import StatementStatus
+from liveshop.payouts.schemas import Books, MarkPaidIn, RunSummary, StatementView
 from liveshop.web.context import AppContext
 from liveshop.web.deps import Context, CurrentActor, IdempotencyKey
 
@@ -156,6 +159,38 @@ def decide_report(report_id: Id, data: DecisionIn, admin: AdminActor, context: C
     same target is closed with it."""
     return _answer(reports.decide(context.db, admin, report_id, data,
                                   _keyed(context, idempotency_key)))
+
+
+@router.get("/admin/payouts", response_model=list[StatementView])
+def payout_statements(admin: AdminActor, context: Context,
+                      status: StatementStatus | None = None) -> list[StatementView]:
+    """Payout statements, newest first (200 at most); ``sent`` ones await payment."""
+    return payouts.statements(context.db, admin, status)
+
+
+@router.post("/admin/payouts/run", response_model=RunSummary)
+def run_payouts(admin: AdminActor, context: Context) -> RunSummary:
+    """A statement per payee and currency for the money available now. Idempotent by
+    nature (a posting is paid once, ever), so it takes no Idempotency-Key: a retry makes
+    only the statements that newly available money calls for."""
+    return payouts.run(context.db, admin,
+                       payout_service.policy_of(context.settings))
+
+
+@router.post("/admin/payouts/{statement_id}/paid", response_model=StatementView)
+def mark_statement_paid(statement_id: Id, admin: AdminActor, context: Context,
+                        idempotency_key: IdempotencyKey, data: MarkPaidIn | None = None
+                        ) -> JSONResponse:
+    """The money left (paid by hand today): payouts in transit -> cash, audited. A
+    statement paid already stays as it is."""
+    return _answer(payouts.mark_paid(context.db, admin, statement_id, data or MarkPaidIn(),
+                                     keyed=_keyed(context, idempotency_key)))
+
+
+@router.get("/admin/books", response_model=Books)
+def books(admin: AdminActor, context: Context) -> Books:
+    """The trial balance per currency and the balances per kind of account."""
+    return payouts.books(context.db, admin)
 
 
 @router.get("/admin/audit", response_model=list[AuditView])

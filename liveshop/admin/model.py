@@ -24,6 +24,7 @@ class TargetType(StrEnum):
     SHOW = "show"
     CHAT_MESSAGE = "chat_message"
     PRODUCT = "product"
+    PAYOUT_STATEMENT = "payout_statement"
 
 
 class AuditAction(StrEnum):
@@ -37,6 +38,8 @@ class AuditAction(StrEnum):
     REPORT_DISMISSED = "report.dismissed"
     MESSAGE_REMOVED = "chat_message.removed"
     PRODUCT_UNPUBLISHED = "product.unpublished"
+    PAYOUTS_RUN = "payouts.run"
+    PAYOUT_PAID = "payout_statement.paid"
 
 
 class ReportTarget(StrEnum):

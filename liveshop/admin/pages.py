@@ -12,12 +12,15 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from liveshop.accounts.model import Role
-from liveshop.admin import audit, overview, reports, shops, users
+from liveshop.admin import audit, overview, payouts, reports, shops, users
 from liveshop.admin.deps import AdminActor
 from liveshop.admin.model import AuditAction, Decision, ReportStatus, ReportTarget
 from liveshop.admin.schemas import DecisionIn, ReasonIn, ReportIn, RoleChangeIn
 from liveshop.core.errors import InvalidInput
 from liveshop.core.inputs import Id
+from liveshop.payouts import service as payout_service
+from liveshop.payouts.model import StatementStatus
+from liveshop.payouts.schemas import MarkPaidIn
 from liveshop.web.deps import Context, CurrentActor, FormCsrf
 from liveshop.web.templating import render
 
@@ -35,10 +38,13 @@ DONE = {
     "replay_removed": "Replay taken down.",
     "dismissed": "Report dismissed.",
     "removed": "Done: the reported content is down.",
+    "payouts_run": "Payout run done: the statements it made are listed below.",
+    "payout_paid": "Statement marked paid.",
 }
 SECTIONS = (("overview", "/admin", "Overview"), ("users", "/admin/users", "Users"),
             ("shops", "/admin/shops", "Shops"), ("shows", "/admin/shows", "Shows"),
-            ("reports", "/admin/reports", "Reports"), ("audit", "/admin/audit", "Audit log"))
+            ("reports", "/admin/reports", "Reports"), ("payouts", "/admin/payouts", "Payouts"),
+            ("books", "/admin/books", "Books"), ("audit", "/admin/audit", "Audit log"))
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -163,6 +169,33 @@ def admin_report_decide(report_id: Id, admin: AdminActor, context: Context,
                    _form(DecisionIn, decision=decision, reason=reason))
     return _back("/admin/reports",
                  "dismissed" if decision is Decision.DISMISS else "removed")
+
+
+# --- payouts and the books ---
+
+@router.get("/admin/payouts")
+def admin_payouts(request: Request, admin: AdminActor, context: Context,
+                  status: StatementStatus | None = None) -> Response:
+    return _page(request, "payouts", "payouts", status=status, statuses=list(StatementStatus),
+                 found=payouts.statements(context.db, admin, status))
+
+
+@router.post("/admin/payouts/run", dependencies=[FormCsrf])
+def admin_payouts_run(admin: AdminActor, context: Context) -> Response:
+    payouts.run(context.db, admin, payout_service.policy_of(context.settings))
+    return _back("/admin/payouts", "payouts_run")
+
+
+@router.post("/admin/payouts/{statement_id}/paid", dependencies=[FormCsrf])
+def admin_payout_paid(statement_id: Id, admin: AdminActor, context: Context,
+                      reference: Annotated[str, Form(max_length=100)] = "") -> Response:
+    payouts.mark_paid(context.db, admin, statement_id, _form(MarkPaidIn, reference=reference))
+    return _back("/admin/payouts", "payout_paid")
+
+
+@router.get("/admin/books")
+def admin_books(request: Request, admin: AdminActor, context: Context) -> Response:
+    return _page(request, "books", "books", books=payouts.books(context.db, admin))
 
 
 # --- audit ---

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     test_provider_url: str = ""
     # Several app processes share rooms, viewer counts and rate limits through Redis.
     redis_url: str = ""
+    # Payouts (liveshop/payouts/model.py): a delivered order's money is held this many days
+    # in markets without a statutory withdrawal period (the US) before it is paid out; UK and
+    # EU orders wait out their 14-day withdrawal period.
+    payout_hold_days: int = Field(default=7, ge=0, le=90)
     # A retried request whose first attempt is still "running" after this long belongs to a
     # process that died mid-request; the retry takes the key over.
     idempotency_abandoned_seconds: float = 60.0

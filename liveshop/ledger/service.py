@@ -213,3 +213,15 @@ def postings_of_sources(session: Session, kind: AccountKind, sources: Collection
         .order_by(Posting.id)).all()
     return [(SourceKey(row.source_kind, row.source_ref), _key(row.kind, row.owner, row.currency),
              int(row.amount)) for row in rows]
+
+
+def balances_by_kind(session: Session) -> dict[tuple[AccountKind, str], int]:
+    """(account kind, currency) -> the sum of every such account's postings: the books
+    page's summary. Over all kinds they sum to zero per currency, as the trial balance."""
+    rows = session.execute(
+        select(LedgerAccount.kind, LedgerAccount.currency,
+               func.coalesce(func.sum(Posting.amount), 0).label("total"))
+        .join(Posting, Posting.account_id == LedgerAccount.id)
+        .group_by(LedgerAccount.kind, LedgerAccount.currency)
+        .order_by(LedgerAccount.currency, LedgerAccount.kind))
+    return {(AccountKind(row.kind), row.currency): int(row.total) for row in rows}

@@ -21,6 +21,7 @@ from liveshop.orders.schemas import (
     ReturnView,
     ShipIn,
 )
+from liveshop.payouts import service as payouts
 from liveshop.web.deps import Context, CurrentActor, IdempotencyKey
 
 router = APIRouter(tags=["orders"])
@@ -39,7 +40,7 @@ def my_orders(actor: CurrentActor, context: Context, checkout_id: Id | None = No
 @router.get("/me/earnings", response_model=Earnings)
 def my_earnings(actor: CurrentActor, context: Context) -> Earnings:
     """The caller's own commission as a creator, per order line, from the books."""
-    return commission.earnings(context.db, actor)
+    return commission.earnings(context.db, actor, payouts.policy_of(context.settings))
 
 
 @router.get("/orders/{order_id}", response_model=OrderDetail)

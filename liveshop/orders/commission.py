@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -41,6 +42,8 @@ from liveshop.ledger.model import AccountKey, AccountKind, Owner, SourceKey
 from liveshop.orders.orm import Order, OrderLine
 from liveshop.orders.schemas import Earnings, LineCommission
 from liveshop.payments.orm import Refund
+from liveshop.payouts import service as payouts
+from liveshop.payouts.model import Funds, PayoutPolicy, StatementStatus, funds_of
 
 # The platform's fee per market. An admin setting comes with incentives (fee holidays).
 FEES = FeeSchedule()
@@ -107,25 +110,64 @@ def order_commissions(session: Session, order: Order) -> list[LineCommission]:
     return _commissions(session, amounts, {line.id: (line, order) for line in lines})
 
 
-def earnings(db: Database, actor: Actor) -> Earnings:
-    """The actor's own commission, line by line, derived from their payable accounts."""
+def earnings(db: Database, actor: Actor, policy: PayoutPolicy | None = None,
+             now: datetime | None = None) -> Earnings:
+    """The actor's own commission, line by line, derived from their payable accounts, and
+    where it stands (payouts/model.py ``Funds``): pending until the order's withdrawal
+    period after delivery has ended, then available, then on a payout statement."""
+    policy, now = policy or PayoutPolicy(), now or utcnow()
     with db.read() as session:
         amounts = []
+        swept: dict[SourceKey, StatementStatus] = {}
         for currency in _creator_currencies(session, actor.user_id):
             account = AccountKey.creator_payable(actor.user_id, currency)
             amounts += [(posting.source, posting.amount) for posting in ledger.postings_to(
                 session, account, (LINE_PAID, LINE_REFUNDED))]
+            swept.update(payouts.swept_sources(session, account))
         line_ids = {_line_id(source) for source, _ in amounts}
         rows = session.execute(select(OrderLine, Order).join(Order, Order.id ==
                                                              OrderLine.order_id)
                                .where(OrderLine.id.in_(line_ids))).all()
         views = _commissions(session, amounts, {line.id: (line, order) for line, order in rows})
+        funds = _funds(amounts, swept, {line.id: order for line, order in rows}, policy, now)
+        views = [view.model_copy(update={"funds": funds.of_line.get(view.line_id,
+                                                                    Funds.PENDING)})
+                 for view in views]
         views.sort(key=lambda view: (view.paid_at.timestamp() if view.paid_at else 0.0,
                                      view.line_id), reverse=True)
-        pending: dict[str, int] = defaultdict(int)
-        for view in views:
-            pending[view.currency] += view.net
-        return Earnings(lines=views, pending=dict(sorted(pending.items())))
+        return Earnings(lines=views, pending=funds.total(Funds.PENDING),
+                        available=funds.total(Funds.AVAILABLE),
+                        in_payout=funds.total(Funds.IN_PAYOUT), paid=funds.total(Funds.PAID))
+
+
+@dataclass
+class _FundsOf:
+    # Funds -> currency -> what the creator is owed (commission less clawbacks).
+    totals: dict[Funds, dict[str, int]]
+    # A line's state: that of its postings not paid out yet, if any, else of its statement.
+    of_line: dict[int, Funds]
+
+    def total(self, state: Funds) -> dict[str, int]:
+        return dict(sorted(self.totals.get(state, {}).items()))
+
+
+def _funds(amounts: list[tuple[SourceKey, int]], swept: Mapping[SourceKey, StatementStatus],
+           orders: Mapping[int, Order], policy: PayoutPolicy, now: datetime) -> _FundsOf:
+    totals: dict[Funds, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    of_line: dict[int, Funds] = {}
+    rank = [Funds.PAID, Funds.IN_PAYOUT, Funds.AVAILABLE, Funds.PENDING]
+    for source, amount in amounts:
+        line_id = _line_id(source)
+        order = orders.get(line_id)
+        if order is None:
+            continue
+        state = funds_of(swept.get(source),
+                         policy.is_available(order.market, order.delivered_at, now))
+        totals[state][order.currency] -= amount  # a payable is a credit: owed is negative
+        current = of_line.get(line_id)
+        if current is None or rank.index(state) > rank.index(current):
+            of_line[line_id] = state
+    return _FundsOf(totals, of_line)
 
 
 def _terms_now(session: Session, order: Order, now: datetime

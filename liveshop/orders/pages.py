@@ -17,6 +17,7 @@ from liveshop.markets.model import MARKETS
 from liveshop.orders import commission, service
 from liveshop.orders.model import OrderStatus
 from liveshop.orders.schemas import CancelIn, RefundIn, RefundLineIn, ReturnIn, ShipIn
+from liveshop.payouts import service as payouts
 from liveshop.web.deps import Context, CurrentActor, FormCsrf
 from liveshop.web.templating import render
 
@@ -73,7 +74,9 @@ def creator_earnings(request: Request, actor: CurrentActor, context: Context) ->
     """The creator's commission per order line (anyone signed in sees their own: a buyer
     who never hosted sees none)."""
     return render(request, "orders/earnings.html",
-                  earnings=commission.earnings(context.db, actor), locales=LOCALES,
+                  earnings=commission.earnings(context.db, actor,
+                                               payouts.policy_of(context.settings)),
+                  statements=payouts.creator_statements(context.db, actor), locales=LOCALES,
                   currency_locale=CURRENCY_LOCALE)
 
 

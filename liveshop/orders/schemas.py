@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from liveshop.core.inputs import Id, JsonInput, MultiLine, SingleLine
 from liveshop.orders.model import OrderStatus
+from liveshop.payouts.model import Funds
 
 
 class ShipIn(JsonInput):
@@ -128,6 +129,9 @@ class LineCommission(BaseModel):
     # earned | partly_clawed_back | clawed_back
     state: str
     paid_at: datetime | None
+    # Where its money stands: pending (not delivered, or in its withdrawal period),
+    # available (the next payout pays it), in_payout (on a statement), paid.
+    funds: Funds = Funds.PENDING
 
 
 class OrderDetail(OrderSummary):
@@ -161,8 +165,14 @@ class RefundResult(BaseModel):
 
 
 class Earnings(BaseModel):
-    """A creator's commission per order line, newest first, and the totals per currency
-    still owed to them (pending: payouts come later)."""
+    """A creator's commission per order line, newest first, and the totals per currency by
+    where the money stands (liveshop/payouts/model.py ``Funds``)."""
 
     lines: list[LineCommission]
+    # Not yet available: the order is not delivered or its withdrawal period runs.
     pending: dict[str, int]
+    # The next payout run pays it (negative: a clawback after a payout, carried).
+    available: dict[str, int] = {}
+    # On a payout statement not yet marked paid, and paid.
+    in_payout: dict[str, int] = {}
+    paid: dict[str, int] = {}

@@ -38,6 +38,7 @@ from liveshop.core.db import Database
 from liveshop.services import app_services
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import VariantSpec, create_product
+from tests.payouts.helpers import make_statement
 from tests.security.conftest import (
     ADDRESS,
     CARD,
@@ -184,6 +185,9 @@ class World:
             "name": f"Shop {uuid.uuid4().hex[:6]}",
             "markets": [{"market": "UK", "shipping": 399}]})["id"])
 
+    def fresh_statement(self) -> int:
+        return make_statement(self.db, self.shop_id)
+
     def fresh_replay(self) -> int:
         show_id = self.fresh_show(live=True)
         self.ok(self.seller, "POST", f"/shows/{show_id}/end")
@@ -306,6 +310,11 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/admin/reports/{report_id}/decision"): Row(
         lambda w, r: Call(f"/admin/reports/{w.fresh_report()}/decision",
                           {"decision": "dismiss"}),
+        expect(200, ("admin",), 403)),
+    ("POST", "/admin/payouts/run"): Row(
+        lambda w, r: Call("/admin/payouts/run"), expect(200, ("admin",), 403)),
+    ("POST", "/admin/payouts/{statement_id}/paid"): Row(
+        lambda w, r: Call(f"/admin/payouts/{w.fresh_statement()}/paid", {"reference": "B-1"}),
         expect(200, ("admin",), 403)),
     ("POST", "/reports"): Row(
         lambda w, r: Call("/reports", {"target_type": "chat_message",

@@ -1,0 +1,1 @@
+"""Payouts: when payees' money is available, payout statements, and paying them."""
