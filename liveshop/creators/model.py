@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from urllib.parse import urlencode
 
@@ -47,6 +48,19 @@ def check_rate(rate_bp: int, field: str = "rate_bp") -> int:
             f"A commission rate is {MIN_RATE_BP} to {MAX_RATE_BP} basis points "
             f"(1% to 80%), not {rate_bp!r}", field=field, code="rate_out_of_range")
     return rate_bp
+
+
+def percent_to_bp(text: str, field: str = "rate_percent") -> int:
+    """A rate typed as a percentage ("12", "12.5", "12,5 %") in basis points, checked."""
+    cleaned = text.strip().rstrip("%").strip().replace(",", ".")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value * 100 != int(value * 100):
+        raise InvalidInput("Give the rate as a percentage, e.g. 12 or 12.5", field=field,
+                           code="rate_out_of_range")
+    return check_rate(int(value * 100), field=field)
 
 
 def check_bonus(bonus_bp: int, rate_bp: int, field: str = "bonus_bp") -> int:

@@ -72,7 +72,7 @@ def _create(session: Session, actor: Actor, shop_id: int, data: PlanIn) -> PlanV
     except IntegrityError:
         raise Conflict("This product already has that plan; change it instead",
                        field="product_id", code="plan_exists") from None
-    return _view(plan, product.title, now)
+    return plan_view(plan, product.title, now)
 
 
 def change_plan(db: Database, actor: Actor, plan_id: int, data: PlanChange) -> PlanView:
@@ -91,7 +91,7 @@ def change_plan(db: Database, actor: Actor, plan_id: int, data: PlanChange) -> P
         if data.ends_at is not None:
             plan.ends_at = _future(data.ends_at, now)
         plan.updated_at = now
-        return _view(plan, session.get_one(Product, plan.product_id).title, now)
+        return plan_view(plan, session.get_one(Product, plan.product_id).title, now)
 
 
 def list_plans(db: Database, actor: Actor, shop_id: int) -> list[PlanView]:
@@ -103,7 +103,7 @@ def list_plans(db: Database, actor: Actor, shop_id: int) -> list[PlanView]:
             .join(Product, Product.id == AffiliatePlan.product_id)
             .where(AffiliatePlan.shop_id == shop_id)
             .order_by(AffiliatePlan.id)).all()
-        return [_view(plan, title, now) for plan, title in rows]
+        return [plan_view(plan, title, now) for plan, title in rows]
 
 
 def terms_of(session: Session, shop_id: int, creator_id: int, product_ids: Collection[int],
@@ -130,11 +130,11 @@ def _future(ends_at: datetime, now: datetime) -> datetime:
     return ends_at
 
 
-def _view(plan: AffiliatePlan, product_title: str, now: datetime) -> PlanView:
+def plan_view(plan: AffiliatePlan, product_title: str, now: datetime) -> PlanView:
     accepted = plan.kind == PlanKind.OPEN.value or plan.accepted_at is not None
     active = accepted and not plan.paused and (plan.ends_at is None or plan.ends_at > now)
     return PlanView(id=plan.id, shop_id=plan.shop_id, product_id=plan.product_id,
                     product_title=product_title, kind=PlanKind(plan.kind),
                     creator_id=plan.creator_id, rate_bp=plan.rate_bp, paused=plan.paused,
-                    ends_at=plan.ends_at, accepted=accepted, active=active, created_at=plan.created_at,
-                    updated_at=plan.updated_at)
+                    ends_at=plan.ends_at, accepted=accepted, active=active,
+                    created_at=plan.created_at, updated_at=plan.updated_at)

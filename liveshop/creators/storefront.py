@@ -111,6 +111,11 @@ def by_handle(session: Session, handle: str) -> CreatorCard | None:
     return _card(*row) if row else None
 
 
+def creator_by_handle(db: Database, handle: str) -> CreatorCard | None:
+    with db.read() as session:
+        return by_handle(session, handle)
+
+
 def cards_of(session: Session, user_ids: Collection[int]) -> dict[int, CreatorCard]:
     """The creators' cards (the "via Nina Live" of an order line) in one query."""
     return {user.id: _card(profile, user) for profile, user in session.execute(

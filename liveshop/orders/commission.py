@@ -26,8 +26,8 @@ from liveshop.core.db import Database, utcnow
 from liveshop.creators import service as creators
 from liveshop.creators import storefront
 from liveshop.creators.model import (
-    LINE_PAID,
     DEFAULT_ATTRIBUTION_WINDOW,
+    LINE_PAID,
     LINE_REFUNDED,
     FeeSchedule,
     PaidLine,
