@@ -116,6 +116,13 @@ def creator_by_handle(db: Database, handle: str) -> CreatorCard | None:
         return by_handle(session, handle)
 
 
+def creator_cards(db: Database, user_ids: Collection[int]) -> dict[int, CreatorCard]:
+    if not user_ids:
+        return {}
+    with db.read() as session:
+        return cards_of(session, user_ids)
+
+
 def cards_of(session: Session, user_ids: Collection[int]) -> dict[int, CreatorCard]:
     """The creators' cards (the "via Nina Live" of an order line) in one query."""
     return {user.id: _card(profile, user) for profile, user in session.execute(

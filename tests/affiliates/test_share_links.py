@@ -34,8 +34,14 @@ def test_a_share_link_click_earns_the_creator_the_sale_at_the_plan_rate(
     page = stage.buyer.get(f"/products/{stage.scarf}?ref={handle}")
     assert page.status_code == 200
     assert "via Nina Live" in page.text
-    lines = lines_of_checkout(db, buy_from_cart(stage.buyer, stage.scarf_variant))
+    checkout_id = buy_from_cart(stage.buyer, stage.scarf_variant)
+    lines = lines_of_checkout(db, checkout_id)
     assert [(line.creator_id, line.commission_bp) for line in lines] == [(stage.nina.id, 1000)]
+    # The receipt, the order page and the order API say whom it was bought through.
+    assert "Bought via" in stage.buyer.get(f"/orders?checkout={checkout_id}").text
+    assert ">Nina Live</a>" in stage.buyer.get(f"/orders/{lines[0].order_id}").text
+    order = stage.buyer.get(f"/api/v1/orders/{lines[0].order_id}").json()
+    assert [line["creator_id"] for line in order["lines"]] == [stage.nina.id]
 
 
 def test_the_last_click_wins_and_an_old_click_earns_nothing(stage: Stage, db: Database
