@@ -35,7 +35,7 @@ def _fk(table: str, column: str, target: str, ondelete: str | None = 'CASCADE'
 
 
 def upgrade() -> None:
-    profiles = op.create_table(
+    op.create_table(
         'creator_profiles',
         sa.Column('user_id', sa.Integer(), nullable=False),
         sa.Column('handle', sa.String(length=30), nullable=False),
@@ -102,23 +102,24 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('accepted_at', UTCDateTime(timezone=True),
                                       nullable=True))
     op.execute("UPDATE affiliate_plans SET accepted_at = created_at WHERE kind = 'targeted'")
-    _derive_handles(profiles)
+    _derive_handles()
 
 
-def _derive_handles(profiles: sa.Table) -> None:
+def _derive_handles() -> None:
     connection = op.get_bind()
     users = connection.execute(sa.text(
-        "SELECT id, display_name, created_at FROM users WHERE role = 'creator' ORDER BY id"
-    )).all()
+        "SELECT id, display_name FROM users WHERE role = 'creator' ORDER BY id")).all()
     taken: set[str] = set()
     rows = []
-    for user_id, name, created_at in users:
+    for user_id, name in users:
         handle = derive_handle(name or "", user_id, taken)
         taken.add(handle)
-        rows.append({'user_id': user_id, 'handle': handle, 'bio': '', 'avatar_path': None,
-                     'created_at': created_at})
+        rows.append({'user_id': user_id, 'handle': handle})
     if rows:
-        op.bulk_insert(profiles, rows)
+        # The profile dates from the account (copied in SQL: no time-zone round trip).
+        connection.execute(sa.text(
+            "INSERT INTO creator_profiles (user_id, handle, bio, created_at) "
+            "SELECT id, :handle, '', created_at FROM users WHERE id = :user_id"), rows)
 
 
 def downgrade() -> None:
