@@ -38,8 +38,8 @@ def test_the_showcase_takes_only_products_with_an_active_plan(stage: Stage) -> N
     assert stage.nina.put(f"/api/v1/me/showcase/{stage.scarf}").status_code == 200  # again
     profile = stage.buyer.get("/@ninalive")
     assert profile.status_code == 200
-    assert "Silk Scarf" in profile.text and "/products/%d?ref=ninalive" % stage.scarf in (
-        profile.text)
+    assert "Silk Scarf" in profile.text
+    assert f"/products/{stage.scarf}?ref=ninalive" in profile.text
     assert "Mug" not in profile.text
     assert stage.buyer.get("/@nobody_here").status_code == 404
     assert stage.buyer.get("/@%3Cscript%3E").status_code == 404
