@@ -153,3 +153,42 @@ def test_the_affiliate_page_shows_the_shops_creators_and_only_to_its_owner(
     assert "Kai Streams</strong> asks for" in text
     assert stage.kai.get(f"/seller/shops/{stage.shop_id}/affiliates").status_code == 403
     assert stage.buyer.get(f"/seller/shops/{stage.shop_id}/affiliates").status_code == 403
+
+
+def test_the_affiliate_page_forms_make_change_and_decide(stage: Stage, db: Database) -> None:
+    csrf = str(stage.owner.headers["X-CSRF-Token"])
+    base = f"/seller/shops/{stage.shop_id}"
+    refused = stage.owner.post(f"{base}/affiliate-plans", data={
+        "csrf_token": csrf, "product_id": stage.mug, "kind": "open", "rate_percent": "90"})
+    assert refused.status_code == 422 and "1% to 80%" in refused.text
+    unknown = stage.owner.post(f"{base}/affiliate-plans", data={
+        "csrf_token": csrf, "product_id": stage.mug, "kind": "targeted",
+        "rate_percent": "15", "creator_handle": "nobody_here", "ends_on": "2099-01-01"})
+    assert unknown.status_code == 422 and "No creator has that handle" in unknown.text
+    made = stage.owner.post(f"{base}/affiliate-plans", data={
+        "csrf_token": csrf, "product_id": stage.mug, "kind": "targeted",
+        "rate_percent": "12.5", "creator_handle": "@KaiStreams", "ends_on": "2099-01-01"},
+        follow_redirects=False)
+    assert made.status_code == 303, made.text
+    plan = next(p for p in stage.owner.get(
+        f"/api/v1/shops/{stage.shop_id}/affiliate-plans").json() if p["kind"] == "targeted")
+    assert (plan["creator_id"], plan["rate_bp"], plan["accepted"]) == (stage.kai.id, 1250,
+                                                                       False)
+    paused = stage.owner.post(f"/seller/affiliate-plans/{plan['id']}", data={
+        "csrf_token": csrf, "shop_id": stage.shop_id, "action": "pause"},
+        follow_redirects=False)
+    assert paused.status_code == 303
+
+    kai_csrf = str(stage.kai.headers["X-CSRF-Token"])
+    accepted = stage.kai.post(f"/creators/affiliate-plans/{plan['id']}/accept",
+                              data={"csrf_token": kai_csrf}, follow_redirects=False)
+    assert accepted.status_code == 303
+    save_address(stage.kai)
+    asked = stage.kai.post("/creators/samples", data={
+        "csrf_token": kai_csrf, "variant_id": stage.scarf_variant}, follow_redirects=False)
+    assert asked.status_code == 303
+    request_id = stage.owner.get(f"/api/v1/shops/{stage.shop_id}/sample-requests").json()[0]["id"]
+    approved = stage.owner.post(f"/seller/sample-requests/{request_id}/approve", data={
+        "csrf_token": csrf, "shop_id": stage.shop_id}, follow_redirects=False)
+    assert approved.status_code == 303
+    assert "Sample approved" in stage.owner.get(approved.headers["location"]).text
