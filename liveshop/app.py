@@ -26,6 +26,8 @@ from liveshop.accounts.sessions import SESSION_IDLE
 from liveshop.accounts.tokens import forget_after_commit
 from liveshop.admin import api as admin_api
 from liveshop.admin import pages as admin_pages
+from liveshop.affiliates import api as affiliates_api
+from liveshop.affiliates import pages as affiliates_pages
 from liveshop.auth import api as auth_api
 from liveshop.auth import pages as auth_pages
 from liveshop.catalog import api as catalog_api
@@ -84,10 +86,12 @@ API_PREFIX = "/api/v1"
 API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api.router,
                catalog_api.stock_router, checkout_api.router, orders_api.router,
                notifications_api.router, video_api.router, admin_api.router,
-               creators_api.router, payouts_api.router, shopify_api.router)
+               creators_api.router, affiliates_api.router, payouts_api.router,
+               shopify_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
     auth_pages, storefront_pages, seller_pages, catalog_pages, checkout_pages, orders_pages,
-    live_pages, notifications_pages, admin_pages, payouts_pages, shopify_pages, api_docs))
+    live_pages, notifications_pages, admin_pages, affiliates_pages, payouts_pages, shopify_pages,
+    api_docs))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (

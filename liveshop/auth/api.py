@@ -31,6 +31,8 @@ from liveshop.accounts.schemas import (
 )
 from liveshop.core.inputs import Id
 from liveshop.core.mail import send_logged
+from liveshop.creators.landing import visitor_of
+from liveshop.creators.storefront import claim_visitor_clicks
 from liveshop.markets.visitor import MARKET_CHOICE
 from liveshop.web.context import AppContext
 from liveshop.web.deps import Context, CurrentActor, client_ip, csrf_token
@@ -61,6 +63,8 @@ def sign_in(request: Request, response: Response, context: AppContext, actor: Ac
     session_id = sessions.open_session(context.db, actor, replacing=previous if isinstance(
         previous, str) else None)
     market = request.session.get(MARKET_CHOICE) or service.home_market(context.db, actor)
+    # The share links this browser followed before signing in now earn the buyer's sales.
+    claim_visitor_clicks(context.db, visitor_of(request, create=False), actor.user_id)
     request.session.clear()
     if market:
         request.session[MARKET_CHOICE] = market

@@ -805,6 +805,16 @@ def browse(db: Database, market: Market, q: str = "", tag: str = "", page: int =
                            per_page=per_page, market=market.code)
 
 
+def cards_on_sale(session: Session, product_ids: Sequence[int], market: Market
+                  ) -> list[ProductCard]:
+    """Cards of those of the products on sale in the market, in the order given (a
+    creator's showcase, newest first)."""
+    rows = {row[0]: row for row in session.execute(
+        _visible_in(market).where(Product.id.in_(product_ids))).all()}
+    return _cards(session, [rows[product_id] for product_id in product_ids
+                            if product_id in rows], market)
+
+
 def shop_products(db: Database, actor: Actor | None, shop_id: int,
                   market: Market) -> list[ProductCard]:
     """The owner sees every product in every state; others what is on sale in the market."""

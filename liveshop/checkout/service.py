@@ -457,6 +457,23 @@ def _mark_paid(session: Session, payments: PaymentProvider, actor: Actor, checko
     return paid
 
 
+def place_free_order(session: Session, payments: PaymentProvider, settings: Settings,
+                     buyer: Actor, market: Market, variant_id: int, ship_to: dict[str, str],
+                     *, source: str, field: str = "variant_id") -> Order:
+    """One unit of a variant at no charge (a creator's sample, liveshop/affiliates): priced
+    at zero with no shipping, its unit reserved and sold like any order's, and paid at once
+    with nothing to charge; then shipped and delivered through the seller's usual steps.
+    Out of stock is a 409 naming ``field``."""
+    offer = variant_in_market(session, variant_id, market, field=field)
+    free = VariantInMarket(offer.variant, offer.product, offer.shop, 0,
+                           0 if offer.shipping is not None else None)
+    checkout = open_checkout(session, settings, buyer, market, [WantedLine(free, 1, field)],
+                             ship_to, source=source)
+    orders = orders_of(session, checkout.id)
+    _mark_paid(session, payments, buyer, checkout, orders, None, None)
+    return orders[0]
+
+
 def expire_stale_checkouts(db: Database, now: datetime | None = None) -> int:
     """Release expired reservations and cancel the open checkouts (and their pending
     orders) that lost any of them. Returns how many checkouts were cancelled."""

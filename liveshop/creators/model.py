@@ -6,12 +6,16 @@ docs/creators.md states the same rules with worked examples.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from urllib.parse import urlencode
 
-from liveshop.core.errors import InvalidInput
+from liveshop.core.errors import Conflict, InvalidInput
 from liveshop.core.money import divide_half_up
 from liveshop.ledger.model import AccountKey, JournalEntry, SourceKey, entry
 from liveshop.markets.model import MARKETS, Market, get_market
@@ -44,6 +48,19 @@ def check_rate(rate_bp: int, field: str = "rate_bp") -> int:
             f"A commission rate is {MIN_RATE_BP} to {MAX_RATE_BP} basis points "
             f"(1% to 80%), not {rate_bp!r}", field=field, code="rate_out_of_range")
     return rate_bp
+
+
+def percent_to_bp(text: str, field: str = "rate_percent") -> int:
+    """A rate typed as a percentage ("12", "12.5", "12,5 %") in basis points, checked."""
+    cleaned = text.strip().rstrip("%").strip().replace(",", ".")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value * 100 != int(value * 100):
+        raise InvalidInput("Give the rate as a percentage, e.g. 12 or 12.5", field=field,
+                           code="rate_out_of_range")
+    return check_rate(int(value * 100), field=field)
 
 
 def check_bonus(bonus_bp: int, rate_bp: int, field: str = "bonus_bp") -> int:
@@ -172,6 +189,68 @@ def _unless_own(candidate: Attribution, buyer_id: int, seller_id: int) -> Attrib
     if candidate.creator_id == seller_id:
         return Attribution(None, Source.NONE, "the creator is the seller", candidate.show_id)
     return candidate
+
+
+# --- handles, share links, samples ---
+
+# A creator's handle: their page's address (/@handle) and their share links' ``ref``.
+HANDLE_PATTERN = re.compile(r"[a-z0-9_]{3,30}")
+HANDLE_MAX = 30
+
+
+def check_handle(handle: str, field: str = "handle") -> str:
+    """3 to 30 lower-case letters, digits or underscores."""
+    if not isinstance(handle, str) or not HANDLE_PATTERN.fullmatch(handle):
+        raise InvalidInput("A handle is 3 to 30 lower-case letters, digits or underscores",
+                           field=field, code="bad_handle")
+    return handle
+
+
+def parse_ref(ref: str | None) -> str | None:
+    """The handle a share link's ``ref`` names, or None when it cannot be one (empty, too
+    long, other characters): such a value is ignored on pages, and refused by the API."""
+    if not ref:
+        return None
+    candidate = ref.strip().lower().removeprefix("@")
+    return candidate if HANDLE_PATTERN.fullmatch(candidate) else None
+
+
+def derive_handle(display_name: str, user_id: int, taken: Collection[str]) -> str:
+    """A free handle from a name ("Nina Live" -> "ninalive"), else ``creator<id>``; a
+    number is added while it is taken ("ninalive2")."""
+    ascii_name = unicodedata.normalize("NFKD", display_name).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^a-z0-9]+", "", ascii_name.lower())[:HANDLE_MAX - 4]
+    if len(stem) < 3:
+        stem = f"creator{user_id}"[:HANDLE_MAX - 4]
+    handle, number = stem, 1
+    while handle in taken:
+        number += 1
+        handle = f"{stem}{number}"
+    return handle
+
+
+def share_link(path: str, handle: str) -> str:
+    """A page's address with the creator's ref: ``/products/7?ref=ninalive``."""
+    return f"{path}?{urlencode({'ref': handle})}"
+
+
+class SampleStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+def decide_sample(status: str, approve: bool) -> SampleStatus:
+    """A request is decided once: approved or declined, never both, never twice."""
+    if status != SampleStatus.REQUESTED:
+        raise Conflict(f"This sample request was {status} already", field="request_id",
+                       code="sample_decided")
+    return SampleStatus.APPROVED if approve else SampleStatus.DECLINED
+
+
+class MarketplaceSort(StrEnum):
+    RATE = "rate"  # highest commission first
+    SALES = "sales"  # most units sold in the last 30 days first
 
 
 # --- splitting a paid line ---

@@ -51,7 +51,61 @@ class PlanView(BaseModel):
     rate_bp: int
     paused: bool
     ends_at: datetime | None
-    # Whether it earns commission now: not paused and not past its end.
+    # A targeted plan once its creator accepted it; an open plan always.
+    accepted: bool
+    # Whether it earns commission now: accepted, not paused and not past its end.
     active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class CreatorCard(BaseModel):
+    """Who a buyer buys through, and whose page and links these are."""
+
+    user_id: int
+    handle: str
+    display_name: str
+    bio: str
+    avatar_path: str | None
+
+    @property
+    def page_url(self) -> str:
+        return f"/@{self.handle}"
+
+
+class ClickIn(JsonInput):
+    """A buyer followed a creator's share link (``ref``, their handle) to a product or a
+    show. A ``ref`` that names no creator is refused naming the field."""
+
+    ref: Annotated[str, Field(min_length=1, max_length=100)]
+    product_id: Id | None = None
+    show_id: Id | None = None
+
+
+class ClickView(BaseModel):
+    creator: CreatorCard
+    product_id: int | None
+    show_id: int | None
+
+
+class SampleIn(JsonInput):
+    """A free unit of a product's variant, to be shipped to the creator in ``market``."""
+
+    variant_id: Id
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class SampleView(BaseModel):
+    id: int
+    creator_id: int
+    creator_name: str
+    shop_id: int
+    product_id: int
+    product_title: str
+    variant_id: int
+    market: str
+    note: str
+    status: str
+    order_id: int | None
+    created_at: datetime
+    decided_at: datetime | None

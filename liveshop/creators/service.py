@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from liveshop.core.idempotency import StoredResponse, fingerprint, run_once
 from liveshop.creators.model import MIN_RATE_BP, check_rate
 from liveshop.creators.orm import AffiliatePlan, ShopCreator
 from liveshop.creators.schemas import PlanChange, PlanIn, PlanKind, PlanView
+from liveshop.creators.storefront import plan_rates
 
 
 def create_plan(db: Database, settings: Settings, actor: Actor, shop_id: int, data: PlanIn,
@@ -71,7 +72,7 @@ def _create(session: Session, actor: Actor, shop_id: int, data: PlanIn) -> PlanV
     except IntegrityError:
         raise Conflict("This product already has that plan; change it instead",
                        field="product_id", code="plan_exists") from None
-    return _view(plan, product.title, now)
+    return plan_view(plan, product.title, now)
 
 
 def change_plan(db: Database, actor: Actor, plan_id: int, data: PlanChange) -> PlanView:
@@ -90,7 +91,7 @@ def change_plan(db: Database, actor: Actor, plan_id: int, data: PlanChange) -> P
         if data.ends_at is not None:
             plan.ends_at = _future(data.ends_at, now)
         plan.updated_at = now
-        return _view(plan, session.get_one(Product, plan.product_id).title, now)
+        return plan_view(plan, session.get_one(Product, plan.product_id).title, now)
 
 
 def list_plans(db: Database, actor: Actor, shop_id: int) -> list[PlanView]:
@@ -102,26 +103,16 @@ def list_plans(db: Database, actor: Actor, shop_id: int) -> list[PlanView]:
             .join(Product, Product.id == AffiliatePlan.product_id)
             .where(AffiliatePlan.shop_id == shop_id)
             .order_by(AffiliatePlan.id)).all()
-        return [_view(plan, title, now) for plan, title in rows]
+        return [plan_view(plan, title, now) for plan, title in rows]
 
 
 def terms_of(session: Session, shop_id: int, creator_id: int, product_ids: Collection[int],
              now: datetime) -> dict[int, int]:
     """Product id -> the commission rate (bp) ``creator_id`` earns on it if a sale is paid
-    ``now``: the highest of the product's active open plan, the creator's active targeted
-    plan and the shop's grant to host its shows (which covers all its products). A product
+    ``now``: the highest of the product's active open plan, the creator's active (accepted)
+    targeted plan and the shop's grant to host its shows (which covers all its products). A product
     with none of them is absent: the creator earns nothing on it. Two queries."""
-    rates: dict[int, int] = {}
-    plans = session.execute(
-        select(AffiliatePlan.product_id, AffiliatePlan.rate_bp).where(
-            AffiliatePlan.shop_id == shop_id, AffiliatePlan.product_id.in_(product_ids),
-            AffiliatePlan.paused.is_(False),
-            or_(AffiliatePlan.ends_at.is_(None), AffiliatePlan.ends_at > now),
-            or_(AffiliatePlan.kind == PlanKind.OPEN.value,
-                and_(AffiliatePlan.kind == PlanKind.TARGETED.value,
-                     AffiliatePlan.creator_id == creator_id))))
-    for product_id, rate_bp in plans:
-        rates[product_id] = max(rate_bp, rates.get(product_id, 0))
+    rates = plan_rates(session, creator_id, product_ids, now)
     granted = session.scalar(select(ShopCreator.commission_bp).where(
         ShopCreator.shop_id == shop_id, ShopCreator.creator_id == creator_id))
     # A grant below 1% (the hosting deal allows 0%) earns nothing by itself.
@@ -139,10 +130,11 @@ def _future(ends_at: datetime, now: datetime) -> datetime:
     return ends_at
 
 
-def _view(plan: AffiliatePlan, product_title: str, now: datetime) -> PlanView:
-    active = not plan.paused and (plan.ends_at is None or plan.ends_at > now)
+def plan_view(plan: AffiliatePlan, product_title: str, now: datetime) -> PlanView:
+    accepted = plan.kind == PlanKind.OPEN.value or plan.accepted_at is not None
+    active = accepted and not plan.paused and (plan.ends_at is None or plan.ends_at > now)
     return PlanView(id=plan.id, shop_id=plan.shop_id, product_id=plan.product_id,
                     product_title=product_title, kind=PlanKind(plan.kind),
                     creator_id=plan.creator_id, rate_bp=plan.rate_bp, paused=plan.paused,
-                    ends_at=plan.ends_at, active=active, created_at=plan.created_at,
-                    updated_at=plan.updated_at)
+                    ends_at=plan.ends_at, accepted=accepted, active=active,
+                    created_at=plan.created_at, updated_at=plan.updated_at)

@@ -76,14 +76,14 @@ def seed_journeys(db: Database, settings: Settings) -> None:
         if shops and not has_shows:
             for number, plan in enumerate(SHOWS):
                 if plan.shop in shops:
-                    _add_show(session, shops[plan.shop], plan, utcnow(), number)
+                    add_show(session, shops[plan.shop], plan, utcnow(), number)
             _invite_creator(session, shops)
             _open_to_creators(session, shops)
     _seed_orders(db, settings)
 
 
-def _add_show(session: Session, shop: Shop, plan: ShowPlan, now: datetime, number: int
-              ) -> None:
+def add_show(session: Session, shop: Shop, plan: ShowPlan, now: datetime, number: int,
+             host_id: int | None = None) -> Show:
     products = list(session.scalars(select(Product.id).where(
         Product.shop_id == shop.id, Product.status == "active").order_by(Product.id)))
     # Each show leads with another product (its cover is its first product's picture).
@@ -91,7 +91,7 @@ def _add_show(session: Session, shop: Shop, plan: ShowPlan, now: datetime, numbe
     lineup = (products[start:] + products[:start])[:4]
     # On the hour, as a seller would schedule it.
     scheduled = (now + timedelta(hours=plan.hours)).replace(minute=0, second=0, microsecond=0)
-    show = Show(shop_id=shop.id, host_id=shop.owner_id, title=plan.title,
+    show = Show(shop_id=shop.id, host_id=host_id or shop.owner_id, title=plan.title,
                 description=plan.description, markets="," + ",".join(plan.markets) + ",",
                 scheduled_at=scheduled, status="scheduled")
     if plan.hours < 0:
@@ -107,6 +107,7 @@ def _add_show(session: Session, shop: Shop, plan: ShowPlan, now: datetime, numbe
             pinned = show.started_at + step * (position + 0.5)
             session.add(ShowPin(show_id=show.id, product_id=product_id, pinned_at=pinned,
                                 unpinned_at=pinned + step))
+    return show
 
 
 def _invite_creator(session: Session, shops: dict[str, Shop]) -> None:
@@ -173,13 +174,14 @@ def _seed_orders(db: Database, settings: Settings) -> None:
     payments = TestPaymentProvider(settings.test_provider_url or None)
     for number, plan in enumerate(ORDERS):
         buyer = people[plan.buyer]
-        order_id = _place(db, settings, payments, Actor(buyer.id, Role.BUYER, buyer.display_name),
-                          shops[plan.shop].id, plan, f"demo-order-{number}")
+        order_id = place_order(db, settings, payments,
+                               Actor(buyer.id, Role.BUYER, buyer.display_name),
+                               shops[plan.shop].id, plan, f"demo-order-{number}")
         _fulfil(db, settings, payments, sellers[plan.shop], Actor(buyer.id, Role.BUYER),
                 order_id, plan.reaches, number)
 
 
-def _place(db: Database, settings: Settings, payments: TestPaymentProvider, buyer: Actor,
+def place_order(db: Database, settings: Settings, payments: TestPaymentProvider, buyer: Actor,
            shop_id: int, plan: OrderPlan, key: str) -> int:
     market = MARKETS[plan.market]
     with db.read() as session:

@@ -26,7 +26,7 @@ from liveshop.accounts.security import hash_password
 from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
-from liveshop.demo import back_office, images, journeys, payouts
+from liveshop.demo import back_office, images, journeys, payouts, storefront
 from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE, SHOPS, ProductSpec, ShopSpec
 from liveshop.integrations.shopify import files as shopify_files
 from liveshop.inventory import service as inventory
@@ -55,6 +55,7 @@ def seed_demo(db: Database, settings: Settings) -> list[str]:
     if seeded is not None:
         _redraw_missing_images(db, settings.media_dir)
     journeys.seed_journeys(db, settings)
+    storefront.seed_creator_storefront(db, settings)
     back_office.seed_back_office(db)
     payouts.seed_payouts(db, settings)
     _import_from_shopify(db, settings.media_dir)

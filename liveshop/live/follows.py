@@ -72,6 +72,16 @@ def shop_followers(db: Database, actor: Actor | None, shop_id: int) -> tuple[int
         return count, following
 
 
+def creator_followers(db: Database, actor: Actor | None, creator_id: int) -> tuple[int, bool]:
+    """How many follow the creator, and whether the actor is one of them."""
+    with db.read() as session:
+        count = session.scalar(select(func.count()).select_from(CreatorFollow).where(
+            CreatorFollow.creator_id == creator_id)) or 0
+        following = actor is not None and session.get(
+            CreatorFollow, (actor.user_id, creator_id)) is not None
+        return count, following
+
+
 def reminded_show_ids(db: Database, actor: Actor | None) -> set[int]:
     if actor is None:
         return set()

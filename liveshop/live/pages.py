@@ -23,6 +23,8 @@ from liveshop.checkout import model as checkout_model
 from liveshop.core import media
 from liveshop.core.db import utcnow
 from liveshop.core.errors import DomainError, Forbidden, InvalidInput
+from liveshop.creators.landing import landed_via
+from liveshop.creators.storefront import Landing
 from liveshop.live import chat, creators, shows
 from liveshop.live.model import ShowStatus, epoch_ms
 from liveshop.live.schemas import ShowCreate, ShowView
@@ -87,8 +89,10 @@ def _shipping(context: AppContext, shop_id: int, market_code: str) -> int | None
 
 @router.get("/shows/{show_id}")
 def show_page(request: Request, show_id: int, actor: MaybeActor, context: Context,
-              market: CurrentMarket) -> Response:
+              market: CurrentMarket, ref: str = "") -> Response:
     page = shows.show_page(context.db, actor, show_id)
+    # A creator's share link to the show: the click is theirs (an unknown ref is ignored).
+    landed_via(request, context.db, actor, ref, Landing(show_id=show_id))
     timeline, replay = (_replay(context, page.show) if page.show.status == ShowStatus.ENDED
                         else ([], {}))
     room_market = viewer_market(page.show.markets, market.code)

@@ -179,7 +179,8 @@ def get_show(db: Database, show_id: int) -> ShowView:
         return show_view(session, load_show(session, show_id))
 
 
-def _shows_of(market: str | None, shop_id: int | None) -> Select[Show]:
+def _shows_of(market: str | None, shop_id: int | None, host_id: int | None = None
+              ) -> Select[Show]:
     """Every listing of shows: never a removed replay nor a suspended shop's show."""
     suspended = select(Shop.id).where(Shop.suspended_at.is_not(None))
     query = select(Show).where(Show.removed_at.is_(None), Show.shop_id.not_in(suspended))
@@ -187,12 +188,14 @@ def _shows_of(market: str | None, shop_id: int | None) -> Select[Show]:
         query = query.where(Show.markets.contains(f",{market},"))
     if shop_id:
         query = query.where(Show.shop_id == shop_id)
+    if host_id:
+        query = query.where(Show.host_id == host_id)
     return query
 
 
 def _listed_shows(session: Session, market: str | None, status: str | None,
-                  shop_id: int | None, limit: int) -> list[Show]:
-    query = _shows_of(market, shop_id)
+                  shop_id: int | None, limit: int, host_id: int | None = None) -> list[Show]:
+    query = _shows_of(market, shop_id, host_id)
     if status:
         query = query.where(Show.status == status)
     order = Show.started_at.desc() if status == ShowStatus.LIVE else Show.scheduled_at
@@ -433,14 +436,16 @@ class ShowDirectory:
 
 
 def directory(db: Database, market_code: str | None = None, shop_id: int | None = None,
-              limit: int = 24) -> ShowDirectory:
+              limit: int = 24, host_id: int | None = None) -> ShowDirectory:
     """Shows live now, upcoming and to replay, selling in the market (every market when
-    None) or of one shop (every market its shows sell in), in one read."""
+    None), of one shop (every market its shows sell in) or hosted by one creator, in one
+    read."""
     with db.read() as session:
-        live = _listed_shows(session, market_code, ShowStatus.LIVE, shop_id, limit)
-        upcoming = _listed_shows(session, market_code, ShowStatus.SCHEDULED, shop_id, limit)
+        live = _listed_shows(session, market_code, ShowStatus.LIVE, shop_id, limit, host_id)
+        upcoming = _listed_shows(session, market_code, ShowStatus.SCHEDULED, shop_id, limit,
+                                 host_id)
         replays = list(session.scalars(
-            _shows_of(market_code, shop_id)
+            _shows_of(market_code, shop_id, host_id)
             .where(Show.status == ShowStatus.ENDED, Show.started_at.is_not(None))
             .order_by(Show.ended_at.desc(), Show.id.desc()).limit(limit)))
         views = show_views(session, live + upcoming + replays)

@@ -25,7 +25,9 @@ from liveshop.accounts.orm import User
 from liveshop.catalog.orm import Shop, Variant
 from liveshop.core.db import Database, utcnow
 from liveshop.creators import service as creators
+from liveshop.creators import storefront
 from liveshop.creators.model import (
+    DEFAULT_ATTRIBUTION_WINDOW,
     LINE_PAID,
     LINE_REFUNDED,
     FeeSchedule,
@@ -47,6 +49,9 @@ from liveshop.payouts.model import Funds, PayoutPolicy, StatementStatus, funds_o
 
 # The platform's fee per market. An admin setting comes with incentives (fee holidays).
 FEES = FeeSchedule()
+# How long a share-link click earns the product's sale (``attribute``); a platform setting
+# may replace it.
+ATTRIBUTION_WINDOW = DEFAULT_ATTRIBUTION_WINDOW
 
 
 def book_paid(session: Session, order: Order, now: datetime | None = None) -> None:
@@ -172,22 +177,31 @@ def _funds(amounts: list[tuple[SourceKey, int]], swept: Mapping[SourceKey, State
 
 def _terms_now(session: Session, order: Order, now: datetime
                ) -> dict[int, tuple[int | None, int]]:
-    """Variant id -> (creator, rate) for the order's lines: bought in a creator's live room
-    (the show's host, ``order.creator_id``), unless the rules say nobody (their own
-    purchase, their own shop), at the best rate the creator has for the product."""
-    if order.creator_id is None or order.show_id is None:
-        return {}
-    owner_id = session.scalar(select(Shop.owner_id).where(Shop.id == order.shop_id))
-    won = attribute(buyer_id=order.buyer_id, seller_id=owner_id or 0,
-                    room=Room(order.show_id, order.creator_id), clicks=(), now=now)
-    if won.creator_id is None:
-        return {}
+    """Variant id -> (creator, rate) for the order's lines. Bought in a creator's live room
+    (the show's host, ``order.creator_id``): the room's host for every line. Otherwise, per
+    product, the buyer's last click on a creator's share link within the attribution
+    window. Unless the rules say nobody (their own purchase, their own shop), at the best
+    rate the creator has for the product; no active plan, no creator."""
     products = {variant_id: product_id for variant_id, product_id in session.execute(
         select(Variant.id, Variant.product_id).where(
             Variant.id.in_([line.variant_id for line in order.lines])))}
-    rates = creators.terms_of(session, order.shop_id, won.creator_id,
-                              set(products.values()), now)
-    return {variant_id: (won.creator_id, rates[product_id])
+    owner_id = session.scalar(select(Shop.owner_id).where(Shop.id == order.shop_id)) or 0
+    window = ATTRIBUTION_WINDOW
+    room = (Room(order.show_id, order.creator_id)
+            if order.creator_id is not None and order.show_id is not None else None)
+    clicks = {} if room is not None else storefront.clicks_for(
+        session, order.buyer_id, set(products.values()), now - window)
+    winners: dict[int, int] = {}  # product id -> creator id
+    for product_id in set(products.values()):
+        won = attribute(buyer_id=order.buyer_id, seller_id=owner_id, room=room,
+                        clicks=clicks.get(product_id, ()), now=now, window=window)
+        if won.creator_id is not None:
+            winners[product_id] = won.creator_id
+    rates: dict[int, int] = {}
+    for creator_id in set(winners.values()):
+        theirs = [product_id for product_id, won_by in winners.items() if won_by == creator_id]
+        rates.update(creators.terms_of(session, order.shop_id, creator_id, theirs, now))
+    return {variant_id: (winners[product_id], rates[product_id])
             for variant_id, product_id in products.items() if product_id in rates}
 
 

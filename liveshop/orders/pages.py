@@ -13,10 +13,19 @@ from starlette.responses import RedirectResponse, Response
 
 from liveshop.accounts.model import Actor
 from liveshop.core.errors import DomainError, InvalidInput
+from liveshop.creators.schemas import CreatorCard
+from liveshop.creators.storefront import creator_cards
 from liveshop.markets.model import MARKETS
 from liveshop.orders import commission, service
 from liveshop.orders.model import OrderStatus
-from liveshop.orders.schemas import CancelIn, RefundIn, RefundLineIn, ReturnIn, ShipIn
+from liveshop.orders.schemas import (
+    CancelIn,
+    OrderLineView,
+    RefundIn,
+    RefundLineIn,
+    ReturnIn,
+    ShipIn,
+)
 from liveshop.payouts import service as payouts
 from liveshop.web.deps import Context, CurrentActor, FormCsrf
 from liveshop.web.templating import render
@@ -90,12 +99,21 @@ def buyer_orders(request: Request, actor: CurrentActor, context: Context,
                                        offset=(page - 1) * PAGE_SIZE)
     just_bought = (service.list_buyer_orders(context.db, actor, checkout_id=checkout)
                    if checkout is not None else [])
+    # The receipt says whom the buyer bought through ("via Nina Live").
+    bought_lines = [line for o in just_bought
+                    for line in service.get_order(context.db, actor, o.id).lines]
     return render(
         request, "orders/list.html", orders=orders[:PAGE_SIZE], page=page,
         has_more=len(orders) > PAGE_SIZE, locales=LOCALES,
         paid_now=[o for o in just_bought if o.status is not OrderStatus.PENDING_PAYMENT],
         waiting=[o for o in just_bought if o.status is OrderStatus.PENDING_PAYMENT],
+        via=list(_via(context, bought_lines).values()),
     )
+
+
+def _via(context: Context, lines: list[OrderLineView]) -> dict[int, CreatorCard]:
+    """Creator id -> the creator the lines were bought through."""
+    return creator_cards(context.db, {line.creator_id for line in lines if line.creator_id})
 
 
 def _buyer_page(request: Request, context: Context, actor: Actor, order_id: int, *,
@@ -103,6 +121,7 @@ def _buyer_page(request: Request, context: Context, actor: Actor, order_id: int,
                 ) -> Response:
     order = service.get_order(context.db, actor, order_id)
     return render(request, "orders/detail.html", status_code=status_code, order=order,
+                  via=_via(context, order.lines),
                   locales=LOCALES, market_of=MARKETS[order.market], error=error,
                   notice=None if error else _done(request), reason=reason)
 

@@ -60,6 +60,8 @@ class OrderLineView(OrderLineSummary):
     id: int
     refunded_quantity: int
     image_url: str | None = Field(None, description="the product's first picture, if any")
+    creator_id: int | None = Field(None, description="the creator the line was bought "
+                                   "through (their show or share link), who earns on it")
 
 
 class OrderEventView(BaseModel):

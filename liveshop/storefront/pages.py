@@ -12,6 +12,8 @@ from starlette.responses import Response
 
 from liveshop.catalog import service as catalog
 from liveshop.core.inputs import SingleLine
+from liveshop.creators.landing import landed_via
+from liveshop.creators.storefront import Landing
 from liveshop.live import follows, shows
 from liveshop.markets.model import MARKETS
 from liveshop.web.deps import Context, CurrentMarket, MaybeActor
@@ -58,13 +60,16 @@ def shows_page(request: Request, actor: MaybeActor, context: Context,
 
 @router.get("/products/{product_id}")
 def product_page(request: Request, product_id: int, actor: MaybeActor, context: Context,
-                 market: CurrentMarket) -> Response:
+                 market: CurrentMarket, ref: str = "") -> Response:
+    """``ref``: the handle of the creator whose share link led here; their click earns them
+    the sale within the attribution window. A ref naming no creator is ignored."""
     try:
         product = catalog.get_product(context.db, actor, product_id, market)
     except catalog.NotInMarket as error:
         return render(request, "storefront/not_in_market.html", status_code=404,
                       sold_in=[MARKETS[code] for code in error.markets])
+    via = landed_via(request, context.db, actor, ref, Landing(product_id=product.id))
     for_sale = [v for v in product.variants if v.price is not None]
     selected = next((v for v in for_sale if v.available > 0), for_sale[0] if for_sale else None)
     return render(request, "storefront/product.html", product=product, for_sale=for_sale,
-                  selected=selected)
+                  selected=selected, via=via)

@@ -57,10 +57,13 @@ class Stage:
     show_id: int
     order_id: int
     replay_id: int
+    creator: Account
+    creator_handle: str
 
     def account(self, who: str) -> Account:
         accounts: dict[str, Account] = {
-            "seller": self.seller, "buyer": self.buyer, "admin": self.admin}
+            "seller": self.seller, "buyer": self.buyer, "admin": self.admin,
+            "creator": self.creator}
         return accounts[who]
 
 
@@ -106,6 +109,11 @@ VISITS = [
     Visit("seller-shows", "seller", "/seller/shows"),
     Visit("seller-new-show", "seller", "/seller/shows/new"),
     Visit("control-room", "seller", "/shows/{show_id}/control", ready="#chat-list .chat-message"),
+    # Creators: a public profile, the marketplace, and the shop's affiliate page.
+    Visit("creator-profile", "buyer", "/@{creator_handle}"),
+    Visit("product-via-creator", None, "/products/{product_id}?ref={creator_handle}"),
+    Visit("creator-marketplace", "creator", "/creators/marketplace"),
+    Visit("seller-affiliates", "seller", "/seller/shops/{shop_id}/affiliates"),
     Visit("admin", "admin", "/admin"),
     Visit("admin-users", "admin", "/admin/users"),
     Visit("admin-shops", "admin", "/admin/shops"),
@@ -180,12 +188,38 @@ def stage(live_server: LiveServer) -> Iterator[Stage]:
 
     admin = sign_up(live_server, "buyer", "Ada Admin")
     _promote(live_server, admin, "admin")
+    creator, handle = _creator_storefront(live_server, seller, shop["id"], jacket, scarf)
     try:
         yield Stage(seller, buyer, admin, shop["id"], shop["slug"], jacket["id"], show["id"],
-                    order_id, ended["id"])
+                    order_id, ended["id"], creator, handle)
     finally:
-        for account in (seller, buyer, admin):
+        for account in (seller, buyer, admin, creator):
             account.http.close()
+
+
+def _creator_storefront(server: LiveServer, seller: Account, shop_id: int,
+                        jacket: dict[str, Any], scarf: dict[str, Any]) -> tuple[Account, str]:
+    """A creator with the jacket in her showcase, an invitation for the scarf and a sample
+    request waiting for the seller."""
+    creator = sign_up(server, "creator", "Nina Glow")
+    ok(creator.http.post("/api/v1/me/addresses", json={
+        "full_name": "Nina Glow", "line1": "7 Columbia Road", "city": "London",
+        "postcode": "E2 7RG", "country": "GB", "is_default": True}))
+    plans = f"/api/v1/shops/{shop_id}/affiliate-plans"
+    ok(seller.http.post(plans, json={"product_id": jacket["id"], "kind": "open",
+                                     "rate_bp": 1000},
+                        headers={"Idempotency-Key": uuid.uuid4().hex}))
+    ok(seller.http.post(plans, json={
+        "product_id": scarf["id"], "kind": "targeted", "rate_bp": 1800,
+        "creator_id": creator.id,
+        "ends_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
+        headers={"Idempotency-Key": uuid.uuid4().hex}))
+    ok(creator.http.put(f"/api/v1/me/showcase/{jacket['id']}"))
+    ok(creator.http.post("/api/v1/sample-requests", json={
+        "variant_id": jacket["variants"][0]["id"], "note": "For my Friday show"},
+        headers={"Idempotency-Key": uuid.uuid4().hex}))
+    offers = ok(creator.http.get("/api/v1/creators/marketplace"))
+    return creator, str(offers[0]["share_url"]).rpartition("=")[2]
 
 
 def open_page(new_context: NewContext, server: LiveServer, stage: Stage, who: str | None,

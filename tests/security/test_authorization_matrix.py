@@ -30,11 +30,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy import select
 
 from liveshop.accounts import service as accounts
 from liveshop.accounts.schemas import SignUp
 from liveshop.app import API_PREFIX, API_ROUTERS
 from liveshop.core.db import Database
+from liveshop.creators.orm import CreatorProfile
 from liveshop.services import app_services
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import VariantSpec, create_product
@@ -122,6 +124,32 @@ class World:
     def fresh_plan(self) -> int:
         return int(self.ok(self.seller, "POST", f"/shops/{self.shop_id}/affiliate-plans", json={
             "product_id": self.fresh_product()[0], "kind": "open", "rate_bp": 800})["id"])
+
+    def fresh_open_product(self) -> tuple[int, int]:
+        """A product (and its variant) with an open affiliate plan: any creator may
+        showcase it and ask for a sample."""
+        product_id, variant_id = self.fresh_product()
+        self.ok(self.seller, "POST", f"/shops/{self.shop_id}/affiliate-plans", json={
+            "product_id": product_id, "kind": "open", "rate_bp": 800})
+        return product_id, variant_id
+
+    def fresh_invitation(self) -> int:
+        """A targeted plan inviting the creator column's user."""
+        return int(self.ok(self.seller, "POST", f"/shops/{self.shop_id}/affiliate-plans", json={
+            "product_id": self.fresh_product()[0], "kind": "targeted", "rate_bp": 1500,
+            "creator_id": self.users["creator"].id,
+            "ends_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()})["id"])
+
+    def fresh_sample_request(self) -> int:
+        return int(self.ok(self.users["creator"], "POST", "/sample-requests", json={
+            "variant_id": self.fresh_open_product()[1]})["id"])
+
+    def star_handle(self) -> str:
+        """The star creator's handle (their profile is made on first use of their pages)."""
+        self.ok(self.star, "GET", "/creators/marketplace")
+        with self.db.read() as session:
+            return session.scalars(select(CreatorProfile.handle).where(
+                CreatorProfile.user_id == self.star.id)).one()
 
     def fresh_order(self, state: str = "paid") -> int:
         checkout = self.ok(self.customer, "POST", "/buy-now",
@@ -480,6 +508,29 @@ ROWS: dict[tuple[str, str], Row] = {
         shop_owner(201)),
     ("PATCH", "/affiliate-plans/{plan_id}"): Row(
         lambda w, r: Call(f"/affiliate-plans/{w.fresh_plan()}", {"rate_bp": 900}),
+        shop_owner(200)),
+    # creator storefront (liveshop/affiliates): a share link's click is anyone's; the
+    # showcase, accepting an invitation and asking for samples are a creator's own; a
+    # shop's sample requests are its owner's to decide.
+    ("POST", "/share-clicks"): Row(
+        lambda w, r: Call("/share-clicks", {"ref": w.star_handle(), "product_id": w.product_id}),
+        public(201)),
+    ("PUT", "/me/showcase/{product_id}"): Row(
+        lambda w, r: Call(f"/me/showcase/{w.fresh_open_product()[0]}"),
+        expect(200, ("creator",), 403)),
+    ("DELETE", "/me/showcase/{product_id}"): Row(
+        lambda w, r: Call(f"/me/showcase/{w.product_id}"), expect(200, ("creator",), 403)),
+    ("POST", "/affiliate-plans/{plan_id}/accept"): Row(
+        lambda w, r: Call(f"/affiliate-plans/{w.fresh_invitation()}/accept"),
+        expect(200, ("creator",), 404)),
+    ("POST", "/sample-requests"): Row(
+        lambda w, r: Call("/sample-requests", {"variant_id": w.fresh_open_product()[1]}),
+        expect(201, ("creator",), 403)),
+    ("POST", "/sample-requests/{request_id}/approve"): Row(
+        lambda w, r: Call(f"/sample-requests/{w.fresh_sample_request()}/approve"),
+        shop_owner(200)),
+    ("POST", "/sample-requests/{request_id}/decline"): Row(
+        lambda w, r: Call(f"/sample-requests/{w.fresh_sample_request()}/decline"),
         shop_owner(200)),
     # video
     ("POST", "/shows/{show_id}/stream/key"): Row(

@@ -49,6 +49,8 @@ class Site:
     # The back office's forms act on targets of their own (another seller's shop, show and
     # product, another user): suspending the shop the other forms use would refuse them.
     admin_ids: dict[str, int]
+    # The creator pages' forms (/creators/...) are a creator's.
+    creator: UserClient | None = None
 
 
 def api(user: UserClient, method: str, path: str, **kwargs: Any) -> Any:
@@ -97,8 +99,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     admin_ids = {"shop_id": other_shop, "show_id": other_show, "product_id": other_product,
                  "user_id": sign_up(app, "buyer").id, "report_id": report["id"],
                  "statement_id": make_statement(db, other_shop)}
-    yield Site(app, seller, buyer, admin, ids, admin_ids)
-    for user in (seller, buyer, admin, other_seller):
+    creator = sign_up(app, "creator")
+    api(creator, "POST", "/me/addresses", json=ADDRESS)
+    api(seller, "POST", f"/shops/{shop_id}/affiliate-plans", json={
+        "product_id": product_id, "kind": "open", "rate_bp": 1000})
+    ids["plan_id"] = api(seller, "POST", f"/shops/{shop_id}/affiliate-plans", json={
+        "product_id": product_id, "kind": "targeted", "rate_bp": 1500,
+        "creator_id": creator.id,
+        "ends_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()})["id"]
+    ids["request_id"] = api(creator, "POST", "/sample-requests",
+                            json={"variant_id": variant_id})["id"]
+    yield Site(app, seller, buyer, admin, ids, admin_ids, creator)
+    for user in (seller, buyer, admin, other_seller, creator):
         user.http.close()
     db.dispose()
 
@@ -130,13 +142,16 @@ def test_page_post_routes_are_all_covered() -> None:
 
 KNOWN_PARAMS = {"shop_id", "product_id", "variant_id", "image_id", "method_id", "order_id",
                 "return_id", "item_id", "token_id", "show_id", "user_id", "report_id",
-                "statement_id"}
+                "statement_id", "plan_id", "request_id"}
 ADMIN_FORMS = re.compile(r"^/admin/")
+CREATOR_FORMS = re.compile(r"^/creators/")
 
 
 def _poster(site: Site, path: str) -> UserClient:
     if ADMIN_FORMS.match(path):
         return site.admin
+    if CREATOR_FORMS.match(path) and site.creator is not None:
+        return site.creator
     return site.seller if SELLER_FORMS.match(path) else site.buyer
 
 

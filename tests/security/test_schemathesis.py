@@ -95,6 +95,14 @@ UNSTATABLE: dict[str, tuple[str, ...]] = {
     "POST /api/v1/shows/{show_id}/chat": ("text",),  # a word the shop bans
     # A report names a message or product that exists and is not the reporter's own.
     "POST /api/v1/reports": ("target_id",),
+    # A creator's storefront: a ref is a creator's handle, and a click lands on a product
+    # or a show; the showcase and samples take products with a plan active for the creator,
+    # and a sample ships to a saved address; a minimum rate is 0 (none) or a rate (1-80%).
+    "POST /api/v1/share-clicks": ("ref", "product_id"),
+    "PUT /api/v1/me/showcase/{product_id}": ("product_id",),
+    "POST /api/v1/sample-requests": ("variant_id", "address"),
+    "POST /api/v1/sample-requests/{request_id}/approve": ("request_id",),
+    "GET /api/v1/creators/marketplace": ("min_rate_bp",),
 }
 PHASES = ("coverage", "fuzzing", "stateful")
 
