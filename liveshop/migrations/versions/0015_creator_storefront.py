@@ -1,7 +1,7 @@
 """creator storefront: profiles with handles, showcases, share-link clicks, samples
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03 18:00:00.000000
 
 New tables (liveshop/creators/orm.py): ``creator_profiles`` (a handle per creator, for
@@ -22,7 +22,7 @@ from liveshop.core.db import UTCDateTime
 from liveshop.creators.model import derive_handle
 
 revision: str = '0015'
-down_revision: str | None = '0013'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
