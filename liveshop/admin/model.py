@@ -24,6 +24,10 @@ class TargetType(StrEnum):
     SHOW = "show"
     CHAT_MESSAGE = "chat_message"
     PRODUCT = "product"
+    MARKET_FEE = "market_fee"  # target id 0: the market is the label
+    FEE_HOLIDAY = "fee_holiday"
+    CAMPAIGN = "bonus_campaign"
+    VOUCHER = "voucher"
 
 
 class AuditAction(StrEnum):
@@ -37,6 +41,12 @@ class AuditAction(StrEnum):
     REPORT_DISMISSED = "report.dismissed"
     MESSAGE_REMOVED = "chat_message.removed"
     PRODUCT_UNPUBLISHED = "product.unpublished"
+    FEE_CHANGED = "incentives.fee_changed"
+    FEE_HOLIDAY_CHANGED = "incentives.holiday_changed"
+    CAMPAIGN_CREATED = "incentives.campaign_created"
+    VOUCHER_CREATED = "incentives.voucher_created"
+    VOUCHER_PAUSED = "incentives.voucher_paused"
+    VOUCHER_RESUMED = "incentives.voucher_resumed"
 
 
 class ReportTarget(StrEnum):

@@ -399,7 +399,7 @@ def cancel(db: Database, payments: PaymentProvider, actor: Actor, order_id: int,
 def _line_states(order: Order) -> list[LineState]:
     return [
         LineState(line.id, f"{line.product_title} {line.variant_title}".strip(), line.quantity,
-                  line.refunded_quantity, line.unit_price)
+                  line.refunded_quantity, line.unit_price, line.line_total, line.discount)
         for line in order.lines
     ]
 
