@@ -210,7 +210,7 @@ def _day(value: str, field: str) -> date:
 def admin_incentives(request: Request, admin: AdminActor, context: Context) -> Response:
     today = utcnow().date()
     return _page(request, "incentives", "incentives",
-                 data=incentives.page(context.db, admin), markets=MARKETS,
+                 data=incentives.page(context.db, admin), market_choices=MARKETS,
                  currencies=sorted({m.currency for m in MARKETS.values()}),
                  today=today.isoformat(), in_a_month=(today + timedelta(days=30)).isoformat())
 

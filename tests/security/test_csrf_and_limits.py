@@ -27,6 +27,7 @@ from liveshop.live.model import CHAT_BURST
 from liveshop.services import app_services
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import VariantSpec, create_product
+from tests.incentives.conftest import open_voucher
 from tests.security.conftest import (
     ADDRESS,
     CARD,
@@ -94,7 +95,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     report = api(buyer, "POST", "/reports", json={
         "target_type": "product", "target_id": other_product, "reason": "Looks fake"})
     admin_ids = {"shop_id": other_shop, "show_id": other_show, "product_id": other_product,
-                 "user_id": sign_up(app, "buyer").id, "report_id": report["id"]}
+                 "user_id": sign_up(app, "buyer").id, "report_id": report["id"],
+                 "voucher_id": open_voucher(db, code=None)}
     yield Site(app, seller, buyer, admin, ids, admin_ids)
     for user in (seller, buyer, admin, other_seller):
         user.http.close()
@@ -127,7 +129,8 @@ def test_page_post_routes_are_all_covered() -> None:
 
 
 KNOWN_PARAMS = {"shop_id", "product_id", "variant_id", "image_id", "method_id", "order_id",
-                "return_id", "item_id", "token_id", "show_id", "user_id", "report_id"}
+                "return_id", "item_id", "token_id", "show_id", "user_id", "report_id",
+                "voucher_id"}
 ADMIN_FORMS = re.compile(r"^/admin/")
 
 
