@@ -26,7 +26,7 @@ from liveshop.accounts.security import hash_password
 from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
-from liveshop.demo import back_office, images, journeys
+from liveshop.demo import back_office, images, incentives, journeys
 from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE, SHOPS, ProductSpec, ShopSpec
 from liveshop.integrations.shopify import files as shopify_files
 from liveshop.inventory import service as inventory
@@ -57,6 +57,7 @@ def seed_demo(db: Database, settings: Settings) -> list[str]:
     journeys.seed_journeys(db, settings)
     back_office.seed_back_office(db)
     _import_from_shopify(db, settings.media_dir)
+    incentives.seed_incentives(db, settings)
     return login_lines()
 
 
@@ -95,6 +96,8 @@ def login_lines() -> list[str]:
     for person in PEOPLE:
         lines.append(f"  {person.email:<20} / {DEMO_PASSWORD} / {person.role}"
                      f"{shops.get(person.email, '')}")
+    lines.append(f"Voucher code for buyers (UK): {incentives.VOUCHER_CODE}, £5 off £25 "
+                 "(LIVE5DE in Germany); fees and incentives: /admin/incentives")
     return lines
 
 
