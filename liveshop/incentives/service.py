@@ -66,9 +66,15 @@ class FeeTerms:
     shop_opened_at: datetime | None
 
 
-def fee_terms(session: Session, shop_id: int) -> FeeTerms:
-    return FeeTerms(fee_schedule(session), holiday_policy(session),
-                    session.scalar(select(Shop.created_at).where(Shop.id == shop_id)))
+def fee_terms(session: Session, shop_id: int, market: str) -> FeeTerms:
+    """Read once per paid order (a flash sale pays many): the market's fee row alone, and
+    the shop's age only while a holiday is on."""
+    fee_bp = session.scalar(select(MarketFee.fee_bp).where(MarketFee.market == market))
+    holiday = holiday_policy(session)
+    opened = session.scalar(select(Shop.created_at).where(Shop.id == shop_id)) \
+        if holiday.days else None
+    return FeeTerms(FeeSchedule({market: DEFAULT_FEE_BP if fee_bp is None else fee_bp}),
+                    holiday, opened)
 
 
 def fee_for_line(session: Session, terms: FeeTerms, *, shop_id: int, market: str,

@@ -51,7 +51,7 @@ def book_paid(session: Session, order: Order, now: datetime | None = None) -> No
     has its terms already keeps them (posting again then posts nothing)."""
     now = now or utcnow()
     terms = _terms_now(session, order, now)
-    fees = incentives.fee_terms(session, order.shop_id)
+    fees = incentives.fee_terms(session, order.shop_id, order.market)
     for line in order.lines:
         if line.fee_bp is None:
             creator_id, rate_bp = terms.get(line.variant_id, (None, 0))

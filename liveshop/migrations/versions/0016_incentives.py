@@ -121,14 +121,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.drop_column('discount')
-
-    with op.batch_alter_table('order_lines', schema=None) as batch_op:
-        batch_op.drop_column('discount')
-
-    with op.batch_alter_table('checkouts', schema=None) as batch_op:
-        batch_op.drop_column('discount')
+    # A plain DROP COLUMN (SQLite 3.35+ has it): batch mode would copy checkouts and orders
+    # into new tables, which the foreign keys of payments and order lines refuse.
+    for table in ('orders', 'order_lines', 'checkouts'):
+        op.execute(f'ALTER TABLE {table} DROP COLUMN discount')
 
     with op.batch_alter_table('bonus_grants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bonus_grants_campaign_id'))
