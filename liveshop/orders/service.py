@@ -301,6 +301,7 @@ def _detail(session: Session, access: Access) -> OrderDetail:
     return OrderDetail(
         **summary.model_dump(),
         tax_inclusive=order.tax_inclusive, subtotal=order.subtotal, shipping=order.shipping,
+        discount=order.discount,
         tax=order.tax, ship_to=order.ship_to, carrier=order.carrier,
         tracking_number=order.tracking_number, paid_at=order.paid_at,
         shipped_at=order.shipped_at, delivered_at=order.delivered_at,
