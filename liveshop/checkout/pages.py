@@ -57,8 +57,10 @@ ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "postcode", "region", "
 
 def _cart_page(request: Request, context: Context, actor: Actor, market: Market, *,
                status_code: int = 200, error: str | None = None) -> Response:
-    return render(request, "checkout/cart.html", status_code=status_code,
-                  cart=carts.get_cart(context.db, actor, market), error=error)
+    cart = carts.get_cart(context.db, actor, market)
+    return render(request, "checkout/cart.html", status_code=status_code, cart=cart,
+                  error=error,
+                  offers=incentives.offers_in(context.db, market.code) if cart.shops else [])
 
 
 def _int_field(value: str, field: str) -> int:
