@@ -103,8 +103,12 @@ def ship_to_address(session: Session, actor: Actor, market: Market, data: Checko
 
 def open_checkout(session: Session, settings: Settings, actor: Actor, market: Market,
                   wanted: list[WantedLine], ship_to: dict[str, str], *, source: str,
-                  show_id: int | None = None, creator_id: int | None = None) -> Checkout:
-    """Price the lines into one order per shop and reserve every unit, all or nothing."""
+                  show_id: int | None = None, creator_id: int | None = None,
+                  vouchers: bool = False, voucher_code: str | None = None) -> Checkout:
+    """Price the lines into one order per shop and reserve every unit, all or nothing.
+    ``vouchers``: a cart checkout, which takes ``voucher_code`` or an automatic discount;
+    reserved before the stock, as a cancel releases them, so every transaction locks a
+    voucher's row before stock rows and two can never wait on each other."""
     for line in wanted:
         problem = line.offer.problem(market)
         if problem:
@@ -125,6 +129,8 @@ def open_checkout(session: Session, settings: Settings, actor: Actor, market: Ma
     session.flush()
     lines = _add_orders(session, checkout, actor, market, draft, wanted,
                         show_id=show_id, creator_id=creator_id)
+    if vouchers:
+        apply_voucher(session, actor, checkout, voucher_code)
     _reserve(session, settings, actor, wanted, lines)
     return checkout
 
@@ -271,8 +277,7 @@ def create_checkout(db: Database, settings: Settings, actor: Actor, market: Mark
                              item.quantity, f"items.{item.id}") for item in cart.items]
         _replace_open_checkouts(session, actor.user_id)
         checkout = open_checkout(session, settings, actor, market, wanted, ship_to,
-                                 source="cart")
-        apply_voucher(session, actor, checkout, data.voucher_code)
+                                 source="cart", vouchers=True, voucher_code=data.voucher_code)
         return 201, checkout_view(session, checkout).model_dump(mode="json")
 
     return run_once(
@@ -370,6 +375,7 @@ def _release_and_cancel(session: Session, checkout: Checkout, orders: list[Order
     ))
     if won != 1:
         return False
+    # Before the stock, as checkouts reserve (``open_checkout``): one lock order.
     incentives.release_voucher(session, checkout.id)
     # In variant order, as checkouts reserve: a checkout replacing this one goes on to
     # reserve in the same transaction, and stock rows are always locked in one order.
