@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor
 from liveshop.accounts.orm import User
 from liveshop.admin import audit, model
+from liveshop.admin.acting import act
 from liveshop.admin.model import AuditAction, TargetType
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import InvalidInput, NotFound
@@ -93,39 +96,49 @@ def page(db: Database, admin: Actor) -> IncentivesPage:
                               shown)
 
 
+class Changed(BaseModel):
+    """What an incentive action changed: the row's id (0 for a setting)."""
+
+    id: int
+
+
 def set_fee(db: Database, admin: Actor, market: str, fee_bp: int, reason: str = "") -> None:
-    model.require_admin(admin)
-    with db.transaction() as session:
+    def step(session: Session) -> Changed:
         before = incentives.set_market_fee(session, market, fee_bp)
         audit.write(session, admin, AuditAction.FEE_CHANGED, TargetType.MARKET_FEE, 0,
                     label=market, reason=reason, before={"fee_bp": before},
                     after={"fee_bp": fee_bp})
+        return Changed(id=0)
+
+    act(db, admin, "fee_change", {"market": market, "fee_bp": fee_bp}, step)
 
 
 def set_holiday(db: Database, admin: Actor, holiday: FeeHoliday, reason: str = "") -> None:
-    model.require_admin(admin)
-    with db.transaction() as session:
+    def step(session: Session) -> Changed:
         before = incentives.set_holiday(session, holiday)
         audit.write(session, admin, AuditAction.FEE_HOLIDAY_CHANGED, TargetType.FEE_HOLIDAY, 1,
                     label="new-seller fee holiday", reason=reason,
                     before={"days": before.days, "gmv_limits": dict(before.gmv_limits)},
                     after={"days": holiday.days, "gmv_limits": dict(holiday.gmv_limits)})
+        return Changed(id=1)
+
+    act(db, admin, "holiday_change", {"days": holiday.days}, step)
 
 
 def create_campaign(db: Database, admin: Actor, name: str, campaign: Campaign) -> int:
-    model.require_admin(admin)
-    with db.transaction() as session:
+    def step(session: Session) -> Changed:
         if campaign.creator_id is not None and session.get(User, campaign.creator_id) is None:
             raise NotFound("No such creator", field="creator")
         row = incentives.add_campaign(session, _name(name), campaign)
         audit.write(session, admin, AuditAction.CAMPAIGN_CREATED, TargetType.CAMPAIGN, row.id,
                     label=row.name, after=_campaign_dict(campaign))
-        return row.id
+        return Changed(id=row.id)
+
+    return int(act(db, admin, "campaign_create", {"name": name}, step).body["id"])
 
 
 def create_voucher(db: Database, admin: Actor, name: str, terms: VoucherTerms) -> int:
-    model.require_admin(admin)
-    with db.transaction() as session:
+    def step(session: Session) -> Changed:
         row = incentives.add_voucher(session, _name(name), terms)
         audit.write(session, admin, AuditAction.VOUCHER_CREATED, TargetType.VOUCHER, row.id,
                     label=row.code or row.name, after={
@@ -133,15 +146,16 @@ def create_voucher(db: Database, admin: Actor, name: str, terms: VoucherTerms) -
                         "percent_bp": terms.percent_bp, "amount_off": terms.amount_off,
                         "min_basket": terms.min_basket,
                         "per_buyer_limit": terms.per_buyer_limit, "budget": terms.budget})
-        return row.id
+        return Changed(id=row.id)
+
+    return int(act(db, admin, "voucher_create", {"name": name}, step).body["id"])
 
 
 def set_voucher_active(db: Database, admin: Actor, voucher_id: int, active: bool,
                        reason: str = "") -> None:
     """Pause a voucher (no new checkout may use it; open ones keep their reservation) or
     resume it."""
-    model.require_admin(admin)
-    with db.transaction() as session:
+    def step(session: Session) -> Changed:
         row = session.get(Voucher, voucher_id)
         if row is None:
             raise NotFound("No such voucher", field="voucher_id")
@@ -150,6 +164,9 @@ def set_voucher_active(db: Database, admin: Actor, voucher_id: int, active: bool
                     else AuditAction.VOUCHER_PAUSED, TargetType.VOUCHER, row.id,
                     label=row.code or row.name, reason=reason,
                     before={"active": before}, after={"active": active})
+        return Changed(id=row.id)
+
+    act(db, admin, "voucher_active", {"voucher_id": voucher_id, "active": active}, step)
 
 
 def creator_id_by_email(db: Database, email: str) -> int | None:
