@@ -25,6 +25,10 @@ class TargetType(StrEnum):
     CHAT_MESSAGE = "chat_message"
     PRODUCT = "product"
     PAYOUT_STATEMENT = "payout_statement"
+    MARKET_FEE = "market_fee"  # target id 0: the market is the label
+    FEE_HOLIDAY = "fee_holiday"
+    CAMPAIGN = "bonus_campaign"
+    VOUCHER = "voucher"
 
 
 class AuditAction(StrEnum):
@@ -40,6 +44,12 @@ class AuditAction(StrEnum):
     PRODUCT_UNPUBLISHED = "product.unpublished"
     PAYOUTS_RUN = "payouts.run"
     PAYOUT_PAID = "payout_statement.paid"
+    FEE_CHANGED = "incentives.fee_changed"
+    FEE_HOLIDAY_CHANGED = "incentives.holiday_changed"
+    CAMPAIGN_CREATED = "incentives.campaign_created"
+    VOUCHER_CREATED = "incentives.voucher_created"
+    VOUCHER_PAUSED = "incentives.voucher_paused"
+    VOUCHER_RESUMED = "incentives.voucher_resumed"
 
 
 class ReportTarget(StrEnum):

@@ -4,6 +4,7 @@ with the CSRF token and redirects back (post/redirect/get) with a message chosen
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -12,15 +13,18 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from liveshop.accounts.model import Role
-from liveshop.admin import audit, overview, payouts, reports, shops, users
+from liveshop.admin import audit, incentives, overview, payouts, reports, shops, users
 from liveshop.admin.deps import AdminActor
 from liveshop.admin.model import AuditAction, Decision, ReportStatus, ReportTarget
 from liveshop.admin.schemas import DecisionIn, ReasonIn, ReportIn, RoleChangeIn
+from liveshop.core.db import utcnow
 from liveshop.core.errors import InvalidInput
 from liveshop.core.inputs import Id
 from liveshop.payouts import service as payout_service
 from liveshop.payouts.model import StatementStatus
 from liveshop.payouts.schemas import MarkPaidIn
+from liveshop.incentives.model import Campaign, FeeHoliday, VoucherTerms
+from liveshop.markets.model import MARKETS, get_market
 from liveshop.web.deps import Context, CurrentActor, FormCsrf
 from liveshop.web.templating import render
 
@@ -40,11 +44,19 @@ DONE = {
     "removed": "Done: the reported content is down.",
     "payouts_run": "Payout run done: the statements it made are listed below.",
     "payout_paid": "Statement marked paid.",
+    "fee": "Fee saved. Lines paid from now on are charged it; paid lines keep theirs.",
+    "holiday": "Fee holiday saved.",
+    "campaign": "Bonus campaign created.",
+    "voucher": "Voucher created.",
+    "voucher_paused": "Voucher paused: new checkouts cannot use it.",
+    "voucher_resumed": "Voucher resumed.",
 }
 SECTIONS = (("overview", "/admin", "Overview"), ("users", "/admin/users", "Users"),
             ("shops", "/admin/shops", "Shops"), ("shows", "/admin/shows", "Shows"),
-            ("reports", "/admin/reports", "Reports"), ("payouts", "/admin/payouts", "Payouts"),
-            ("books", "/admin/books", "Books"), ("audit", "/admin/audit", "Audit log"))
+            ("reports", "/admin/reports", "Reports"),
+            ("incentives", "/admin/incentives", "Fees & incentives"),
+            ("payouts", "/admin/payouts", "Payouts"), ("books", "/admin/books", "Books"),
+            ("audit", "/admin/audit", "Audit log"))
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -196,6 +208,112 @@ def admin_payout_paid(statement_id: Id, admin: AdminActor, context: Context,
 @router.get("/admin/books")
 def admin_books(request: Request, admin: AdminActor, context: Context) -> Response:
     return _page(request, "books", "books", books=payouts.books(context.db, admin))
+
+
+# --- fees and incentives ---
+
+FormText = Annotated[str, Form(max_length=120)]
+
+
+def _whole(value: str, field: str, *, blank: int | None = None) -> int | None:
+    """A whole number typed in a form (minor units, basis points, days); blank: ``blank``."""
+    text = value.strip().replace(",", "").replace("_", "")
+    if not text:
+        return blank
+    if not text.lstrip("-").isdigit() or len(text) > 15:
+        raise InvalidInput("Enter a whole number", field=field)
+    return int(text)
+
+
+def _required(value: str, field: str) -> int:
+    number = _whole(value, field)
+    if number is None:
+        raise InvalidInput("Enter a whole number", field=field)
+    return number
+
+
+def _day(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput("Enter a date as YYYY-MM-DD", field=field) from None
+
+
+@router.get("/admin/incentives")
+def admin_incentives(request: Request, admin: AdminActor, context: Context) -> Response:
+    today = utcnow().date()
+    return _page(request, "incentives", "incentives",
+                 data=incentives.page(context.db, admin), market_choices=MARKETS,
+                 currencies=sorted({m.currency for m in MARKETS.values()}),
+                 today=today.isoformat(), in_a_month=(today + timedelta(days=30)).isoformat())
+
+
+@router.post("/admin/incentives/fees", dependencies=[FormCsrf])
+def admin_incentives_fee(admin: AdminActor, context: Context, market: FormText = "",
+                         fee_bp: FormText = "", reason: ReasonField = "") -> Response:
+    incentives.set_fee(context.db, admin, market.strip().upper(), _required(fee_bp, "fee_bp"),
+                       reason)
+    return _back("/admin/incentives", "fee")
+
+
+@router.post("/admin/incentives/holiday", dependencies=[FormCsrf])
+def admin_incentives_holiday(admin: AdminActor, context: Context, days: FormText = "0",
+                             gmv_GBP: FormText = "", gmv_EUR: FormText = "",
+                             gmv_USD: FormText = "", reason: ReasonField = "") -> Response:
+    typed = {"GBP": gmv_GBP, "EUR": gmv_EUR, "USD": gmv_USD}
+    limits = {currency: amount for currency, text in typed.items()
+              if (amount := _whole(text, f"gmv_limits.{currency}")) is not None}
+    incentives.set_holiday(context.db, admin,
+                           FeeHoliday(_whole(days, "days", blank=0) or 0, limits), reason)
+    return _back("/admin/incentives", "holiday")
+
+
+@router.post("/admin/incentives/campaigns", dependencies=[FormCsrf])
+def admin_incentives_campaign(admin: AdminActor, context: Context, name: FormText = "",
+                              market: FormText = "", creator_email: FormText = "",
+                              bonus_bp: FormText = "", budget: FormText = "",
+                              starts_on: FormText = "", ends_on: FormText = "") -> Response:
+    starts_at, ends_at = incentives.period(_day(starts_on, "starts_on"),
+                                           _day(ends_on, "ends_on"))
+    incentives.create_campaign(context.db, admin, name, Campaign(
+        market=get_market(market.strip().upper()).code,
+        bonus_bp=_required(bonus_bp, "bonus_bp"), budget=_required(budget, "budget"),
+        starts_at=starts_at, ends_at=ends_at,
+        creator_id=incentives.creator_id_by_email(context.db, creator_email)))
+    return _back("/admin/incentives", "campaign")
+
+
+@router.post("/admin/incentives/vouchers", dependencies=[FormCsrf])
+def admin_incentives_voucher(admin: AdminActor, context: Context, name: FormText = "",
+                             code: FormText = "", market: FormText = "",
+                             percent_bp: FormText = "", amount_off: FormText = "",
+                             min_basket: FormText = "", per_buyer_limit: FormText = "1",
+                             budget: FormText = "", starts_on: FormText = "",
+                             ends_on: FormText = "") -> Response:
+    starts_at, ends_at = incentives.period(_day(starts_on, "starts_on"),
+                                           _day(ends_on, "ends_on"))
+    incentives.create_voucher(context.db, admin, name, VoucherTerms(
+        market=get_market(market.strip().upper()).code, budget=_required(budget, "budget"),
+        starts_at=starts_at, ends_at=ends_at, code=incentives.parse_code(code),
+        percent_bp=_whole(percent_bp, "percent_bp"),
+        amount_off=_whole(amount_off, "amount_off"),
+        min_basket=_whole(min_basket, "min_basket", blank=0) or 0,
+        per_buyer_limit=_whole(per_buyer_limit, "per_buyer_limit", blank=1) or 1))
+    return _back("/admin/incentives", "voucher")
+
+
+@router.post("/admin/incentives/vouchers/{voucher_id}/pause", dependencies=[FormCsrf])
+def admin_incentives_voucher_pause(voucher_id: Id, admin: AdminActor, context: Context,
+                                   reason: ReasonField = "") -> Response:
+    incentives.set_voucher_active(context.db, admin, voucher_id, False, reason)
+    return _back("/admin/incentives", "voucher_paused")
+
+
+@router.post("/admin/incentives/vouchers/{voucher_id}/resume", dependencies=[FormCsrf])
+def admin_incentives_voucher_resume(voucher_id: Id, admin: AdminActor, context: Context,
+                                    reason: ReasonField = "") -> Response:
+    incentives.set_voucher_active(context.db, admin, voucher_id, True, reason)
+    return _back("/admin/incentives", "voucher_resumed")
 
 
 # --- audit ---

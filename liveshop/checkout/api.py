@@ -33,9 +33,12 @@ router = APIRouter(tags=["checkout"])
 PAYMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
     402: {"model": ErrorBody,
           "description": "Card declined (code card_declined / insufficient_funds, field card)"},
-    409: {"model": ErrorBody, "description": "Out of stock, checkout expired or closed"},
-    422: {"model": ErrorBody,
-          "description": "Invalid input, missing or reused Idempotency-Key"},
+    409: {"model": ErrorBody, "description": (
+        "Out of stock, checkout expired or closed; a voucher's budget used up or its per-buyer "
+        "limit reached (field voucher_code)")},
+    422: {"model": ErrorBody, "description": (
+        "Invalid input, missing or reused Idempotency-Key; an unknown, expired or "
+        "wrong-market voucher code or a basket under its minimum (field voucher_code)")},
 }
 
 

@@ -56,5 +56,8 @@ class Checkout(Base):
     shipping: Mapped[int] = mapped_column(Integer)
     tax: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
+    # A platform-funded voucher's discount on the goods (liveshop/incentives), already
+    # taken off ``total``, the amount charged.
+    discount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     ship_to: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

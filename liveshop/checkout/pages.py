@@ -18,6 +18,7 @@ from liveshop.catalog import service as catalog
 from liveshop.checkout import carts, model, saved_cards, service
 from liveshop.checkout.schemas import CardIn, CheckoutIn, PayIn, ShippingAddress
 from liveshop.core.errors import DomainError, InvalidInput
+from liveshop.incentives import service as incentives
 from liveshop.markets.model import Market
 from liveshop.web.deps import (
     Context,
@@ -56,8 +57,10 @@ ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "postcode", "region", "
 
 def _cart_page(request: Request, context: Context, actor: Actor, market: Market, *,
                status_code: int = 200, error: str | None = None) -> Response:
-    return render(request, "checkout/cart.html", status_code=status_code,
-                  cart=carts.get_cart(context.db, actor, market), error=error)
+    cart = carts.get_cart(context.db, actor, market)
+    return render(request, "checkout/cart.html", status_code=status_code, cart=cart,
+                  error=error,
+                  offers=incentives.offers_in(context.db, market.code) if cart.shops else [])
 
 
 def _int_field(value: str, field: str) -> int:
@@ -132,7 +135,7 @@ def _checkout_page(request: Request, context: Context, actor: Actor, market: Mar
         request, "checkout/checkout.html", status_code=error.status if error else 200,
         cart=cart, addresses=addresses, cards=cards, countries=countries,
         test_payments=context.payments.name == "test",
-        form=form or {}, error=error,
+        form=form or {}, error=error, offers=incentives.offers_in(context.db, market.code),
         # A fresh key per render: resubmitting this very form replays its result instead
         # of ordering twice, while a new attempt after an error gets a new key.
         idempotency_key=secrets.token_urlsafe(24),
@@ -147,13 +150,16 @@ def checkout_page(request: Request, context: Context, actor: CurrentActor,
 
 def _checkout_input(form: dict[str, str]) -> CheckoutIn:
     # Typed-in details win over a pre-selected saved address, so the form works without JS.
+    voucher_code = form["voucher_code"].strip() or None
     if form["address_id"] not in ("", "new") and not form["line1"].strip():
-        return CheckoutIn(address_id=_int_field(form["address_id"], "address_id"))
+        return CheckoutIn(address_id=_int_field(form["address_id"], "address_id"),
+                          voucher_code=voucher_code)
     try:
         address = ShippingAddress(**{name: form[name] for name in ADDRESS_FIELDS})
     except ValidationError as error:
         raise _validation_error(error, "address") from None
-    return CheckoutIn(address=address, save_address=form["save_address"] == "on")
+    return CheckoutIn(address=address, save_address=form["save_address"] == "on",
+                      voucher_code=voucher_code)
 
 
 def _pay_input(form: dict[str, str], card_number: str, cvc: str) -> PayIn:
@@ -181,6 +187,7 @@ def checkout_submit(
     payment_method_id: Annotated[str, Form()] = "", card_number: Annotated[str, Form()] = "",
     exp_month: Annotated[str, Form()] = "", exp_year: Annotated[str, Form()] = "",
     cvc: Annotated[str, Form()] = "", save_card: Annotated[str, Form()] = "",
+    voucher_code: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     # Card number and CVC are deliberately not echoed back into the re-rendered form.
     form: dict[str, Any] = {
@@ -188,7 +195,7 @@ def checkout_submit(
         "city": city, "postcode": postcode, "region": region, "country": country,
         "save_address": save_address,
         "payment_method_id": payment_method_id, "exp_month": exp_month,
-        "exp_year": exp_year, "save_card": save_card,
+        "exp_year": exp_year, "save_card": save_card, "voucher_code": voucher_code,
     }
     checkout_id: int | None = None
     try:

@@ -85,6 +85,9 @@ class CheckoutIn(JsonInput):
     address_id: Id | None = None
     address: ShippingAddress | None = None
     save_address: bool = False
+    voucher_code: str | None = Field(None, max_length=40, description=(
+        "A platform voucher code (3 to 32 letters, digits or dashes). Without one, the best "
+        "automatic discount the basket qualifies for applies, if any."))
 
 
 class CardIn(JsonInput):
@@ -161,6 +164,7 @@ class OrderSummary(BaseModel):
     subtotal: int
     shipping: int
     tax: int
+    discount: int = 0
     total: int
     show_id: int | None
     lines: list[OrderLineSummary]
@@ -184,6 +188,10 @@ class CheckoutView(BaseModel):
     subtotal: int
     shipping: int
     tax: int
+    discount: int = Field(0, description=(
+        "What a platform voucher took off the goods, paid by the platform; already taken "
+        "off total"))
+    voucher_code: str | None = Field(None, description="The voucher used, if any")
     total: int
     ship_to: dict[str, Any]
     reserved_until: datetime | None

@@ -52,6 +52,8 @@ from liveshop.core.idempotency import (
     run_once,
     validate_key,
 )
+from liveshop.incentives import model as incentive_rules
+from liveshop.incentives import service as incentives
 from liveshop.inventory import service as inventory
 from liveshop.inventory.orm import Reservation
 from liveshop.markets.model import MARKETS, Market
@@ -101,8 +103,12 @@ def ship_to_address(session: Session, actor: Actor, market: Market, data: Checko
 
 def open_checkout(session: Session, settings: Settings, actor: Actor, market: Market,
                   wanted: list[WantedLine], ship_to: dict[str, str], *, source: str,
-                  show_id: int | None = None, creator_id: int | None = None) -> Checkout:
-    """Price the lines into one order per shop and reserve every unit, all or nothing."""
+                  show_id: int | None = None, creator_id: int | None = None,
+                  vouchers: bool = False, voucher_code: str | None = None) -> Checkout:
+    """Price the lines into one order per shop and reserve every unit, all or nothing.
+    ``vouchers``: a cart checkout, which takes ``voucher_code`` or an automatic discount;
+    reserved before the stock, as a cancel releases them, so every transaction locks a
+    voucher's row before stock rows and two can never wait on each other."""
     for line in wanted:
         problem = line.offer.problem(market)
         if problem:
@@ -123,6 +129,8 @@ def open_checkout(session: Session, settings: Settings, actor: Actor, market: Ma
     session.flush()
     lines = _add_orders(session, checkout, actor, market, draft, wanted,
                         show_id=show_id, creator_id=creator_id)
+    if vouchers:
+        apply_voucher(session, actor, checkout, voucher_code)
     _reserve(session, settings, actor, wanted, lines)
     return checkout
 
@@ -211,15 +219,16 @@ def checkout_view(session: Session, checkout: Checkout) -> CheckoutView:
         id=checkout.id, status=checkout.status, market=checkout.market,
         currency=checkout.currency, tax_inclusive=market.tax_inclusive,
         tax_note=model.tax_note(market), subtotal=checkout.subtotal,
-        shipping=checkout.shipping, tax=checkout.tax, total=checkout.total,
-        ship_to=checkout.ship_to, reserved_until=reserved_until,
+        shipping=checkout.shipping, tax=checkout.tax, discount=checkout.discount,
+        voucher_code=incentives.voucher_code_of(session, checkout.id) if checkout.discount
+        else None, total=checkout.total, ship_to=checkout.ship_to, reserved_until=reserved_until,
         created_at=checkout.created_at,
         orders=[
             OrderSummary(
                 id=o.id, number=o.number, shop_id=o.shop_id,
                 shop_name=shop_names.get(o.shop_id, ""), status=o.status,
-                subtotal=o.subtotal, shipping=o.shipping, tax=o.tax, total=o.total,
-                show_id=o.show_id,
+                subtotal=o.subtotal, shipping=o.shipping, tax=o.tax, discount=o.discount,
+                total=o.total, show_id=o.show_id,
                 lines=[OrderLineSummary(
                     variant_id=line.variant_id, product_title=line.product_title,
                     variant_title=line.variant_title, sku=line.sku, quantity=line.quantity,
@@ -268,7 +277,7 @@ def create_checkout(db: Database, settings: Settings, actor: Actor, market: Mark
                              item.quantity, f"items.{item.id}") for item in cart.items]
         _replace_open_checkouts(session, actor.user_id)
         checkout = open_checkout(session, settings, actor, market, wanted, ship_to,
-                                 source="cart")
+                                 source="cart", vouchers=True, voucher_code=data.voucher_code)
         return 201, checkout_view(session, checkout).model_dump(mode="json")
 
     return run_once(
@@ -278,6 +287,30 @@ def create_checkout(db: Database, settings: Settings, actor: Actor, market: Mark
                                         {"market": market.code, **data.model_dump(mode="json")}),
         operation=operation,
     )
+
+
+def apply_voucher(session: Session, actor: Actor, checkout: Checkout, code: str | None
+                  ) -> None:
+    """Reserve a platform voucher on the checkout's goods (the code's, or the best automatic
+    one) and take it off what the buyer pays: shared over the lines in proportion, each
+    order's total and the checkout's. The buyer's checkouts are serialised (``_lock_buyer``),
+    which keeps a voucher's per-buyer limit under concurrent requests."""
+    discount = incentives.reserve_voucher(
+        session, buyer_id=actor.user_id, market=checkout.market, code=code,
+        basket=checkout.subtotal, checkout_id=checkout.id, now=utcnow())
+    if not discount:
+        return
+    orders = orders_of(session, checkout.id)
+    lines = [line for order in orders for line in order.lines]
+    for line, part in zip(lines, incentive_rules.allocate(
+            discount, [line.line_total for line in lines]), strict=True):
+        line.discount = part
+    for order in orders:
+        order.discount = sum(line.discount for line in order.lines)
+        order.total -= order.discount
+    checkout.discount = discount
+    checkout.total -= discount
+    session.flush()
 
 
 def _lock_buyer(session: Session, user_id: int) -> None:
@@ -342,6 +375,8 @@ def _release_and_cancel(session: Session, checkout: Checkout, orders: list[Order
     ))
     if won != 1:
         return False
+    # Before the stock, as checkouts reserve (``open_checkout``): one lock order.
+    incentives.release_voucher(session, checkout.id)
     # In variant order, as checkouts reserve: a checkout replacing this one goes on to
     # reserve in the same transaction, and stock rows are always locked in one order.
     lines = sorted((line for order in orders for line in order.lines),
@@ -441,6 +476,7 @@ def _mark_paid(session: Session, payments: PaymentProvider, actor: Actor, checko
     ))
     if won != 1:
         raise Conflict("This checkout was settled by another request", code="checkout_closed")
+    incentives.redeem_voucher(session, checkout.id)
     for order in orders:
         orders_service.transition(session, order, OrderStatus.PAID, actor.user_id)
     if checkout.source == "cart":

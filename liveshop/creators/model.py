@@ -272,6 +272,9 @@ class PaidLine:
     rate_bp: int = 0
     bonus_bp: int = 0
     fee_bp: int = DEFAULT_FEE_BP
+    # The part of the line a platform-funded voucher paid instead of the buyer
+    # (liveshop/incentives): the seller, creator and tax are still on the full price.
+    discount: int = 0
 
     def __post_init__(self) -> None:
         get_market(self.market)
@@ -279,6 +282,9 @@ class PaidLine:
             raise InvalidInput("A line total is a non-negative amount", field="line_total")
         if not _is_int(self.tax) or not 0 <= self.tax <= self.line_total:
             raise InvalidInput("A line's tax is between 0 and its total", field="tax")
+        if not _is_int(self.discount) or not 0 <= self.discount <= self.line_total:
+            raise InvalidInput("A line's discount is between 0 and its total",
+                               field="discount")
         if self.creator_id is None:
             if self.rate_bp or self.bonus_bp:
                 raise InvalidInput("A line without a creator earns no commission",
@@ -291,11 +297,11 @@ class PaidLine:
     @classmethod
     def priced(cls, line_id: int, shop_id: int, market: str, line_total: int, *,
                creator_id: int | None = None, rate_bp: int = 0, bonus_bp: int = 0,
-               fee_bp: int = DEFAULT_FEE_BP) -> PaidLine:
+               fee_bp: int = DEFAULT_FEE_BP, discount: int = 0) -> PaidLine:
         """A line whose tax is the market's on its total, as checkout prices it
         (``Market.tax_of``, checkout/model.py ``price_line``)."""
         return cls(line_id, shop_id, market, line_total, get_market(market).tax_of(line_total),
-                   creator_id, rate_bp, bonus_bp, fee_bp)
+                   creator_id, rate_bp, bonus_bp, fee_bp, discount)
 
     @property
     def market_rules(self) -> Market:
@@ -319,8 +325,9 @@ class PaidLine:
 
 @dataclass(frozen=True)
 class LineSplit:
-    """Who gets what of an amount the buyer paid (or is refunded): paid = vat + net, and
-    net = commission + fee + seller. The bonus comes on top, from the platform's budget."""
+    """Who gets what of a line's price (or of a refund of it): paid = vat + net, and
+    net = commission + fee + seller. The bonus comes on top, from the platform's budget;
+    ``discount`` is the part of ``paid`` the platform's voucher budget paid, not the buyer."""
 
     paid: int
     vat: int
@@ -328,6 +335,7 @@ class LineSplit:
     bonus: int
     fee: int
     seller: int
+    discount: int = 0
 
     @property
     def net(self) -> int:
@@ -345,7 +353,8 @@ def split_line(line: PaidLine) -> LineSplit:
     commission = commission_on(net, line.rate_bp)
     bonus = commission_on(net, line.bonus_bp)
     fee = commission_on(net, line.fee_bp)
-    return LineSplit(line.paid, line.tax, commission, bonus, fee, net - commission - fee)
+    return LineSplit(line.paid, line.tax, commission, bonus, fee, net - commission - fee,
+                     line.discount)
 
 
 def split_refund(line: PaidLine, refunded_before: int, refunded_now: int) -> LineSplit:
@@ -375,7 +384,16 @@ def _refunded_shares(whole: LineSplit, refunded: int) -> LineSplit:
     bonus = _share(whole.bonus, whole.net, net)
     rest = net - commission
     fee = _share(whole.fee, whole.net - whole.commission, rest)
-    return LineSplit(refunded, vat, commission, bonus, fee, rest - fee)
+    return LineSplit(refunded, vat, commission, bonus, fee, rest - fee,
+                     refunded - buyer_part(whole.paid, whole.discount, 0, refunded))
+
+
+def buyer_part(paid: int, discount: int, refunded_before: int, refunded_now: int) -> int:
+    """What the buyer gets back when ``refunded_now`` of a line's price ``paid`` is refunded
+    after ``refunded_before``: the refund less the voucher's share of it, which goes back to
+    the platform (the refund entry's cash leg, ``split_refund``)."""
+    return refunded_now - (_share(discount, paid, refunded_before + refunded_now)
+                           - _share(discount, paid, refunded_before))
 
 
 def _share(part: int, whole: int, amount: int) -> int:
@@ -383,7 +401,8 @@ def _share(part: int, whole: int, amount: int) -> int:
 
 
 def _fields(split: LineSplit) -> tuple[int, ...]:
-    return (split.paid, split.vat, split.commission, split.bonus, split.fee, split.seller)
+    return (split.paid, split.vat, split.commission, split.bonus, split.fee, split.seller,
+            split.discount)
 
 
 # --- journal entries ---
@@ -391,7 +410,8 @@ def _fields(split: LineSplit) -> tuple[int, ...]:
 def line_paid_entry(line: PaidLine) -> JournalEntry:
     """buyer's payment received = VAT payable + creator payable + platform fee + seller
     payable (commission and fee out of the seller's side); a bonus moves from the platform's
-    incentive expense to the creator."""
+    incentive expense to the creator, and a voucher's discount too, in the buyer's place:
+    the buyer's payment is the price less the discount, every share is on the full price."""
     split = split_line(line)
     return entry(SourceKey(LINE_PAID, str(line.line_id)),
                  _legs(line, split, sign=1), memo=f"order line {line.line_id} paid")
@@ -430,7 +450,8 @@ def shipping_refund_entry(order_id: int, shop_id: int, market: str, shipping: in
 def _legs(line: PaidLine, split: LineSplit, sign: int) -> list[tuple[AccountKey, int]]:
     currency, market = line.currency, line.market
     legs = [
-        (AccountKey.cash(currency), sign * split.paid),
+        (AccountKey.cash(currency), sign * (split.paid - split.discount)),
+        (AccountKey.incentive_expense(market, currency), sign * split.discount),
         (AccountKey.vat_payable(market, currency), -sign * split.vat),
         (AccountKey.platform_fee_revenue(market, currency), -sign * split.fee),
         (AccountKey.seller_payable(line.shop_id, currency), -sign * split.seller),

@@ -26,7 +26,7 @@ from liveshop.accounts.security import hash_password
 from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
-from liveshop.demo import back_office, images, journeys, payouts, storefront
+from liveshop.demo import back_office, images, incentives, journeys, payouts, storefront
 from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE, SHOPS, ProductSpec, ShopSpec
 from liveshop.integrations.shopify import files as shopify_files
 from liveshop.inventory import service as inventory
@@ -59,6 +59,7 @@ def seed_demo(db: Database, settings: Settings) -> list[str]:
     back_office.seed_back_office(db)
     payouts.seed_payouts(db, settings)
     _import_from_shopify(db, settings.media_dir)
+    incentives.seed_incentives(db, settings)
     return login_lines()
 
 
@@ -97,6 +98,8 @@ def login_lines() -> list[str]:
     for person in PEOPLE:
         lines.append(f"  {person.email:<20} / {DEMO_PASSWORD} / {person.role}"
                      f"{shops.get(person.email, '')}")
+    lines.append(f"Voucher code for buyers (UK): {incentives.VOUCHER_CODE}, £5 off £25 "
+                 "(LIVE5DE in Germany); fees and incentives: /admin/incentives")
     return lines
 
 

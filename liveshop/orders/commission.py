@@ -2,8 +2,9 @@
 
 When an order becomes paid (``orders.service.transition``, the one place every payment path
 goes through: checkout's pay, one-tap and the live room's flash-sale settlement), each line
-copies the terms in force (the creator it is attributed to, their rate, the bonus and the
-market's fee) and ``line_paid_entry`` is posted with ``shipping_paid_entry``, in the
+copies the terms in force (the creator it is attributed to, their rate, the bonus of a
+campaign with budget left and the market's fee, or none on a new seller's fee holiday:
+liveshop/incentives) and ``line_paid_entry`` is posted with ``shipping_paid_entry``, in the
 payment's transaction. A refund posts ``line_refund_entry`` per refunded line (and the
 shipping's reversal with a full refund) in the refund's transaction. Every entry has its
 source key (the line, the refund and line, the order's shipping), so a retry or a crash
@@ -28,9 +29,9 @@ from liveshop.creators import service as creators
 from liveshop.creators import storefront
 from liveshop.creators.model import (
     DEFAULT_ATTRIBUTION_WINDOW,
+    DEFAULT_FEE_BP,
     LINE_PAID,
     LINE_REFUNDED,
-    FeeSchedule,
     PaidLine,
     Room,
     attribute,
@@ -39,16 +40,16 @@ from liveshop.creators.model import (
     shipping_paid_entry,
     shipping_refund_entry,
 )
+from liveshop.incentives import service as incentives
 from liveshop.ledger import service as ledger
 from liveshop.ledger.model import AccountKey, AccountKind, Owner, SourceKey
+from liveshop.orders.model import price_of_units
 from liveshop.orders.orm import Order, OrderLine
 from liveshop.orders.schemas import Earnings, LineCommission
 from liveshop.payments.orm import Refund
 from liveshop.payouts import service as payouts
 from liveshop.payouts.model import Funds, PayoutPolicy, StatementStatus, funds_of
 
-# The platform's fee per market. An admin setting comes with incentives (fee holidays).
-FEES = FeeSchedule()
 # How long a share-link click earns the product's sale (``attribute``); a platform setting
 # may replace it.
 ATTRIBUTION_WINDOW = DEFAULT_ATTRIBUTION_WINDOW
@@ -59,12 +60,17 @@ def book_paid(session: Session, order: Order, now: datetime | None = None) -> No
     has its terms already keeps them (posting again then posts nothing)."""
     now = now or utcnow()
     terms = _terms_now(session, order, now)
-    fee_bp = FEES.fee_bp(order.market)
+    fees = incentives.fee_terms(session, order.shop_id, order.market)
     for line in order.lines:
         if line.fee_bp is None:
             creator_id, rate_bp = terms.get(line.variant_id, (None, 0))
-            line.creator_id, line.commission_bp, line.bonus_bp = creator_id, rate_bp, 0
-            line.fee_bp = fee_bp
+            line.creator_id, line.commission_bp = creator_id, rate_bp
+            line.fee_bp = incentives.fee_for_line(session, fees, shop_id=order.shop_id,
+                                                  market=order.market,
+                                                  line_total=line.line_total, now=now)
+            line.bonus_bp = 0 if creator_id is None else incentives.bonus_for_line(
+                session, line_id=line.id, creator_id=creator_id, market=order.market,
+                net=paid_line(order, line).net, rate_bp=rate_bp, now=now)
         ledger.post(session, line_paid_entry(paid_line(order, line)))
     if order.shipping > 0:
         ledger.post(session, shipping_paid_entry(order.id, order.shop_id, order.market,
@@ -98,7 +104,7 @@ def book_refund(session: Session, order: Order, refund_id: int,
 def paid_line(order: Order, line: OrderLine) -> PaidLine:
     return PaidLine(line.id, order.shop_id, order.market, line.line_total, line.tax,
                     line.creator_id, line.commission_bp, line.bonus_bp,
-                    line.fee_bp if line.fee_bp is not None else FEES.fee_bp(order.market))
+                    line.fee_bp if line.fee_bp is not None else DEFAULT_FEE_BP, line.discount)
 
 
 def order_commissions(session: Session, order: Order) -> list[LineCommission]:
@@ -206,9 +212,7 @@ def _terms_now(session: Session, order: Order, now: datetime
 
 
 def _refunded_amount(line: OrderLine, units: int) -> int:
-    """What ``units`` of the line refund: the unit price each, the line's total for all."""
-    return line.line_total if units >= line.quantity else min(line.line_total,
-                                                              units * line.unit_price)
+    return price_of_units(line.line_total, line.quantity, line.unit_price, units)
 
 
 def _shipping_tax(order: Order) -> int:

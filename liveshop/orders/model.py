@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from liveshop.core.errors import Conflict, InvalidInput
+from liveshop.creators.model import buyer_part
 from liveshop.markets.model import Market
 
 
@@ -84,10 +85,28 @@ class LineState:
     quantity: int
     refunded_quantity: int
     unit_price: int
+    line_total: int = 0
+    # A platform-funded voucher's part of the line: the buyer gets back only their part.
+    discount: int = 0
+
+    def refund_of(self, quantity: int) -> int:
+        """What refunding ``quantity`` more units gives the buyer back."""
+        if not self.discount:
+            return self.unit_price * quantity
+        before = price_of_units(self.line_total, self.quantity, self.unit_price,
+                                self.refunded_quantity)
+        after = price_of_units(self.line_total, self.quantity, self.unit_price,
+                               self.refunded_quantity + quantity)
+        return buyer_part(self.line_total, self.discount, before, after - before)
 
     @property
     def remaining(self) -> int:
         return self.quantity - self.refunded_quantity
+
+
+def price_of_units(line_total: int, quantity: int, unit_price: int, units: int) -> int:
+    """The price of ``units`` of a line: the unit price each, the line's total for all."""
+    return line_total if units >= quantity else min(line_total, units * unit_price)
 
 
 @dataclass(frozen=True)
@@ -137,5 +156,5 @@ def plan_refund(lines: Sequence[LineState], requested: Mapping[int, int] | None,
     completes = all(quantities.get(line.line_id, 0) == line.remaining for line in lines)
     if completes:
         return RefundPlan(quantities, remaining_paid, completes=True)
-    amount = sum(by_id[line_id].unit_price * quantity for line_id, quantity in quantities.items())
+    amount = sum(by_id[line_id].refund_of(quantity) for line_id, quantity in quantities.items())
     return RefundPlan(quantities, min(amount, remaining_paid), completes=False)

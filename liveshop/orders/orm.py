@@ -29,6 +29,9 @@ class Order(Base):
     tax: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
     refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
+    # What platform-funded vouchers paid of the goods (liveshop/incentives): ``total`` is
+    # what the buyer was charged, after it.
+    discount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     ship_to: Mapped[dict[str, Any]] = mapped_column(JSON)
     carrier: Mapped[str | None] = mapped_column(String(50), nullable=True)
     tracking_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -74,6 +77,8 @@ class OrderLine(Base):
     commission_bp: Mapped[int] = mapped_column(Integer, default=0)
     bonus_bp: Mapped[int] = mapped_column(Integer, default=0)
     fee_bp: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The part of line_total a platform-funded voucher paid instead of the buyer.
+    discount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

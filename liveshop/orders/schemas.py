@@ -141,6 +141,8 @@ class OrderDetail(OrderSummary):
     subtotal: int
     shipping: int
     tax: int
+    discount: int = Field(0, description=(
+        "What a platform voucher paid of the goods; already taken off total"))
     ship_to: dict[str, Any]
     carrier: str | None
     tracking_number: str | None

@@ -301,6 +301,7 @@ def _detail(session: Session, access: Access) -> OrderDetail:
     return OrderDetail(
         **summary.model_dump(),
         tax_inclusive=order.tax_inclusive, subtotal=order.subtotal, shipping=order.shipping,
+        discount=order.discount,
         tax=order.tax, ship_to=order.ship_to, carrier=order.carrier,
         tracking_number=order.tracking_number, paid_at=order.paid_at,
         shipped_at=order.shipped_at, delivered_at=order.delivered_at,
@@ -399,7 +400,7 @@ def cancel(db: Database, payments: PaymentProvider, actor: Actor, order_id: int,
 def _line_states(order: Order) -> list[LineState]:
     return [
         LineState(line.id, f"{line.product_title} {line.variant_title}".strip(), line.quantity,
-                  line.refunded_quantity, line.unit_price)
+                  line.refunded_quantity, line.unit_price, line.line_total, line.discount)
         for line in order.lines
     ]
 

@@ -19,7 +19,7 @@ from tests.html import csrf_from
 from tests.orders.conftest import build_order
 
 PAGES = ("/admin", "/admin/users", "/admin/shops", "/admin/shows", "/admin/reports",
-         "/admin/audit")
+         "/admin/incentives", "/admin/audit")
 
 
 def test_money_is_summed_per_currency_never_across() -> None:

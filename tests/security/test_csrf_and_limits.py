@@ -28,6 +28,7 @@ from liveshop.services import app_services
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import VariantSpec, create_product
 from tests.payouts.helpers import make_statement
+from tests.incentives.conftest import open_voucher
 from tests.security.conftest import (
     ADDRESS,
     CARD,
@@ -98,7 +99,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         "target_type": "product", "target_id": other_product, "reason": "Looks fake"})
     admin_ids = {"shop_id": other_shop, "show_id": other_show, "product_id": other_product,
                  "user_id": sign_up(app, "buyer").id, "report_id": report["id"],
-                 "statement_id": make_statement(db, other_shop)}
+                 "statement_id": make_statement(db, other_shop),
+                 "voucher_id": open_voucher(db, code=None)}
     creator = sign_up(app, "creator")
     api(creator, "POST", "/me/addresses", json=ADDRESS)
     api(seller, "POST", f"/shops/{shop_id}/affiliate-plans", json={
@@ -142,7 +144,7 @@ def test_page_post_routes_are_all_covered() -> None:
 
 KNOWN_PARAMS = {"shop_id", "product_id", "variant_id", "image_id", "method_id", "order_id",
                 "return_id", "item_id", "token_id", "show_id", "user_id", "report_id",
-                "statement_id", "plan_id", "request_id"}
+                "statement_id", "plan_id", "request_id", "voucher_id"}
 ADMIN_FORMS = re.compile(r"^/admin/")
 CREATOR_FORMS = re.compile(r"^/creators/")
 

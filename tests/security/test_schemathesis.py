@@ -76,9 +76,10 @@ UNSTATABLE: dict[str, tuple[str, ...]] = {
     "POST /api/v1/shops": (r"markets\.\d+\.market",),  # a market listed twice
     "PUT /api/v1/shops/{shop_id}/markets": (r"(markets\.)?\d+\.market",),
     "POST /api/v1/orders/{order_id}/refunds": ("lines", r"lines\.\d+\.line_id", "full"),
-    # A saved address or a new one; in the cart's market; a cart with lines in stock.
+    # A saved address or a new one; in the cart's market; a cart with lines in stock; a
+    # voucher code that exists, runs now in the market and has budget left.
     "POST /api/v1/checkouts": ("address_id", "address", r"address\..+", "cart",
-                               r"items\.\d+\.quantity"),
+                               r"items\.\d+\.quantity", "voucher_code"),
     # What other resources are: a show sells the shop's active products in the markets the
     # shop ships to; a sale prices each of the show's markets below the regular price; one
     # tap needs a default card and address; a variant is sold in the buyer's market.
