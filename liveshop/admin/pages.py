@@ -20,11 +20,11 @@ from liveshop.admin.schemas import DecisionIn, ReasonIn, ReportIn, RoleChangeIn
 from liveshop.core.db import utcnow
 from liveshop.core.errors import InvalidInput
 from liveshop.core.inputs import Id
+from liveshop.incentives.model import Campaign, FeeHoliday, VoucherTerms
+from liveshop.markets.model import MARKETS, get_market
 from liveshop.payouts import service as payout_service
 from liveshop.payouts.model import StatementStatus
 from liveshop.payouts.schemas import MarkPaidIn
-from liveshop.incentives.model import Campaign, FeeHoliday, VoucherTerms
-from liveshop.markets.model import MARKETS, get_market
 from liveshop.web.deps import Context, CurrentActor, FormCsrf
 from liveshop.web.templating import render
 

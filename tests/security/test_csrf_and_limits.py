@@ -27,8 +27,8 @@ from liveshop.live.model import CHAT_BURST
 from liveshop.services import app_services
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import VariantSpec, create_product
-from tests.payouts.helpers import make_statement
 from tests.incentives.conftest import open_voucher
+from tests.payouts.helpers import make_statement
 from tests.security.conftest import (
     ADDRESS,
     CARD,
