@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from importlinter.cli import lint_imports
 
 import liveshop
 from tests.processes import run_python
@@ -21,9 +20,21 @@ CONFIG = ROOT / "pyproject.toml"
 PACKAGE = Path(liveshop.__file__).resolve().parent
 
 
+def lint(package_root: Path) -> subprocess.CompletedProcess[str]:
+    """import-linter over the package found in ``package_root``, in a process of its own:
+    run in the test process it leaves the logging set up its way, and later tests' log
+    captures hear nothing."""
+    return subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom importlinter.cli import lint_imports\n"
+         f"sys.exit(lint_imports(config_filename={str(CONFIG)!r}, no_cache=True, "
+         "no_logo=True))"],
+        cwd=package_root, env={"PYTHONPATH": str(package_root), "PATH": ""},
+        capture_output=True, text=True, timeout=120)
+
+
 def test_packages_import_each_other_only_in_the_agreed_direction() -> None:
-    """On failure the report above names each broken contract and the import breaking it."""
-    assert lint_imports(config_filename=str(CONFIG), no_cache=True, no_logo=True) == 0
+    linted = lint(ROOT)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
 # Forbidden imports the contracts must catch, each added to a copy of the package.
@@ -55,12 +66,7 @@ def test_the_contracts_catch_a_forbidden_import(case: str, tmp_path: Path) -> No
         "__pycache__", "static", "templates"))
     with (copy / module).open("a") as source:
         source.write(line)
-    linted = subprocess.run(
-        [sys.executable, "-c", "import sys\nfrom importlinter.cli import lint_imports\n"
-         f"sys.exit(lint_imports(config_filename={str(CONFIG)!r}, no_cache=True, "
-         "no_logo=True))"],
-        cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PATH": ""},
-        capture_output=True, text=True, timeout=120)
+    linted = lint(tmp_path)
     report = " ".join(linted.stdout.split())
     assert linted.returncode == 1, linted.stdout + linted.stderr
     assert complaint in report, report
