@@ -41,6 +41,9 @@ from liveshop.core.gil import hand_over_sooner
 from liveshop.creators import api as creators_api
 from liveshop.integrations.shopify import api as shopify_api
 from liveshop.integrations.shopify import pages as shopify_pages
+from liveshop.integrations.shopify import webhooks as shopify_webhooks
+from liveshop.integrations.shopify.rooms import tell_rooms
+from liveshop.integrations.shopify.sync import ShopifySync
 from liveshop.live import api as live_api
 from liveshop.live import pages as live_pages
 from liveshop.live import room, room_socket, sales
@@ -85,7 +88,7 @@ API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api
                creators_api.router, shopify_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
     auth_pages, storefront_pages, seller_pages, catalog_pages, checkout_pages, orders_pages,
-    live_pages, notifications_pages, admin_pages, shopify_pages, api_docs))
+    live_pages, notifications_pages, admin_pages, shopify_pages, shopify_webhooks, api_docs))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (
@@ -236,6 +239,8 @@ def create_app(settings: Settings, db: Database | None = None, *,
                                   services.events)
     # Notices and mails, delivered through the outbox by services.outbox (the lifespan).
     notify_after_commit(bus, db, services.context.mailer, settings.public_url)
+    # Connected Shopify stores: order pushes and webhooks, through the outbox too.
+    ShopifySync(db, settings, stock_moved=tell_rooms).subscribe(bus)
     _route(app)
     complete_openapi(app, settings)
     _add_middleware(app, services)

@@ -55,11 +55,12 @@ class ShopifyVariantLink(Base):
     options_key: Mapped[str] = mapped_column(String(200), default="")
     # The catalog keeps no barcodes; the link keeps Shopify's for the sync to come.
     barcode: Mapped[str] = mapped_column(String(64), default="")
-    # A pulled variant's GraphQL id and its inventory item's, and the updated_at of the
-    # stock level last applied from Shopify.
+    # A pulled variant's GraphQL id and its inventory item's; the units Shopify last said
+    # were available at the synced location, and when (an older count is stale).
     shopify_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     inventory_item_id: Mapped[str | None] = mapped_column(String(100), nullable=True,
                                                           index=True)
+    shopify_available: Mapped[int | None] = mapped_column(Integer, nullable=True)
     stock_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
@@ -155,8 +156,6 @@ class ShopifyOrderPush(Base):
                                          index=True)
     # pending -> pushed; cancelled (cancelled in Shopify)
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
-    # {variant_id (text): units}: the units sold here that Shopify does not know of yet.
-    lines: Mapped[Any] = mapped_column(JSON)
     shopify_order_id: Mapped[str | None] = mapped_column(String(100), nullable=True,
                                                          index=True)
     shopify_order_name: Mapped[str] = mapped_column(String(40), default="")

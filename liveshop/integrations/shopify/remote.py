@@ -72,18 +72,39 @@ query Product($id: ID!, $location: ID!) {{
   product(id: $id) {{ {_PRODUCT_FIELDS} }}
 }}"""
 
-ORDER_BY_TAG = """
-query OrderByTag($query: String!) {
-  orders(first: 1, query: $query) { nodes { id name } }
-}"""
-
-ORDER_CREATE = """
-mutation OrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
-  orderCreate(order: $order, options: $options) {
-    order { id name }
-    userErrors { field message }
+# An order and the stock its variants have left at the location, read with the time
+# Shopify counted it: the push learns the count its order left behind.
+_ORDER_FIELDS = """
+  id name
+  lineItems(first: 100) {
+    nodes {
+      variant {
+        id
+        inventoryItem {
+          id
+          inventoryLevel(locationId: $location) {
+            updatedAt
+            quantities(names: ["available"]) { name quantity }
+          }
+        }
+      }
+    }
   }
-}"""
+"""
+
+ORDER_BY_TAG = f"""
+query OrderByTag($query: String!, $location: ID!) {{
+  orders(first: 1, query: $query) {{ nodes {{ {_ORDER_FIELDS} }} }}
+}}"""
+
+ORDER_CREATE = f"""
+mutation OrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput,
+                     $location: ID!) {{
+  orderCreate(order: $order, options: $options) {{
+    order {{ {_ORDER_FIELDS} }}
+    userErrors {{ field message }}
+  }}
+}}"""
 
 # The cost Shopify asks for a page of products (first * (variants + images) roughly): the
 # client waits for that much in the bucket before asking.
@@ -105,7 +126,8 @@ def _price(text: object, currency: str, where: str, draft: ProductDraft) -> int 
     try:
         return parse_major(str(text), currency, where)
     except InvalidInput:
-        draft.problems.append(Problem(0, f"{draft.handle}: {where}", f'"{text}" is not a price'))
+        draft.problems.append(Problem(0, f"{draft.handle}: {where}",
+                                      f'"{text}" is not a price'))
         return None
 
 
@@ -158,7 +180,8 @@ def draft_of(node: dict[str, Any], market: str) -> ProductDraft:
             compare = _price(variant.get("compareAtPrice"), currency, "compareAtPrice", draft)
             prices[market] = (amount, former_price(amount, compare))
         else:
-            draft.problems.append(Problem(0, f"{draft.handle}: price", "A variant needs a price"))
+            draft.problems.append(Problem(0, f"{draft.handle}: price",
+                                          "A variant needs a price"))
         draft.variants.append(VariantDraft(
             row=0, sku=str(variant.get("sku") or ""),
             options=tuple(selected.get(name, "") for name in draft.option_names),
@@ -172,8 +195,25 @@ def draft_of(node: dict[str, Any], market: str) -> ProductDraft:
             draft.images.append(ImageDraft(0, str(image["url"])[:2000], position,
                                            str(image.get("altText") or "")[:200]))
     if not draft.title:
-        draft.problems.append(Problem(0, f"{draft.handle}: title", "The product has no title"))
+        draft.problems.append(Problem(0, f"{draft.handle}: title",
+                                      "The product has no title"))
     if not draft.variants:
-        draft.problems.append(Problem(0, f"{draft.handle}: variants", "The product has no variants: nothing "
-                                      "to sell"))
+        draft.problems.append(Problem(0, f"{draft.handle}: variants",
+                                      "The product has no variants: nothing to sell"))
     return draft
+
+
+def order_levels(order: dict[str, Any]) -> list[tuple[str, int, str]]:
+    """(inventory item id, units available, Shopify's updatedAt) of an order node's
+    variants at the location."""
+    levels = []
+    for line in (order.get("lineItems") or {}).get("nodes") or []:
+        item = (line.get("variant") or {}).get("inventoryItem") or {}
+        level = item.get("inventoryLevel")
+        if not item.get("id") or not level:
+            continue
+        available = next((int(q.get("quantity") or 0) for q in level.get("quantities") or []
+                          if q.get("name") == "available"), None)
+        if available is not None:
+            levels.append((str(item["id"]), available, str(level.get("updatedAt") or "")))
+    return levels

@@ -67,7 +67,6 @@ def upgrade() -> None:
         sa.Column('order_id', sa.Integer(), nullable=False),
         sa.Column('shop_id', sa.Integer(), nullable=False),
         sa.Column('status', sa.String(length=10), nullable=False),
-        sa.Column('lines', sa.JSON(), nullable=False),
         sa.Column('shopify_order_id', sa.String(length=100), nullable=True),
         sa.Column('shopify_order_name', sa.String(length=40), nullable=False),
         sa.Column('attempts', sa.Integer(), nullable=False),
@@ -99,6 +98,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('shopify_id', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('inventory_item_id', sa.String(length=100),
                                       nullable=True))
+        batch_op.add_column(sa.Column('shopify_available', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('stock_updated_at', UTCDateTime(timezone=True),
                                       nullable=True))
         batch_op.create_index(batch_op.f('ix_shopify_variant_links_inventory_item_id'),
@@ -109,6 +109,7 @@ def downgrade() -> None:
     with op.batch_alter_table('shopify_variant_links', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shopify_variant_links_inventory_item_id'))
         batch_op.drop_column('stock_updated_at')
+        batch_op.drop_column('shopify_available')
         batch_op.drop_column('inventory_item_id')
         batch_op.drop_column('shopify_id')
     with op.batch_alter_table('shopify_product_links', schema=None) as batch_op:
