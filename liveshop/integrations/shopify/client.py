@@ -6,9 +6,9 @@ restoreRate). The client waits before a call when the last status says the bucke
 pay for it, and a call refused with ``THROTTLED`` waits for the points it lacks and is
 tried again (it did nothing). A 5xx, a 429 or a broken connection is tried again after a
 random wait up to base * 2**attempt ("full jitter"), ``attempts`` times in all; then the
-caller gets :class:`ShopifyUnavailable` and its outbox message is retried later. A retried
-mutation may have taken effect the first time: the callers make their writes idempotent
-(an order is looked up by its tag before it is created).
+caller gets :class:`ShopifyUnavailable` and its outbox message is retried later. A mutation
+is never sent again after a 5xx or a broken connection (it may have taken effect): the
+caller gets ShopifyUnavailable at once and finds out (an order is looked up by its tag).
 """
 
 from __future__ import annotations
@@ -79,8 +79,9 @@ class AdminClient:
         self.retried = 0
 
     def execute(self, operation: str, query: str, variables: dict[str, Any] | None = None,
-                cost: float = DEFAULT_COST) -> dict[str, Any]:
-        """The ``data`` of the named operation's answer."""
+                cost: float = DEFAULT_COST, mutation: bool = False) -> dict[str, Any]:
+        """The ``data`` of the named operation's answer. ``mutation``: an answer lost to a
+        5xx or a broken connection is not retried (ShopifyUnavailable at once)."""
         failures = 0
         with httpx.Client(timeout=TIMEOUT_SECONDS, transport=self._transport) as http:
             while True:
@@ -92,13 +93,16 @@ class AdminClient:
                         "query": query, "operationName": operation,
                         "variables": variables or {}})
                 except httpx.TransportError as error:
-                    failures = self._back_off(failures, f"{type(error).__name__}: {error}")
+                    failures = self._back_off(failures, f"{type(error).__name__}: {error}",
+                                              final=mutation)
                     continue
                 if response.status_code in (401, 403):
                     raise ShopifyError(f"Shopify refused the access token "
                                        f"({response.status_code}): connect the store again")
                 if response.status_code == 429 or response.status_code >= 500:
-                    failures = self._back_off(failures, f"HTTP {response.status_code}")
+                    # A 429 refused the call; a 5xx may have come after the work was done.
+                    failures = self._back_off(failures, f"HTTP {response.status_code}",
+                                              final=mutation and response.status_code != 429)
                     continue
                 if response.status_code != 200:
                     raise ShopifyError(f"HTTP {response.status_code}: {response.text[:200]}")
@@ -117,9 +121,9 @@ class AdminClient:
                 data: dict[str, Any] = body.get("data") or {}
                 return data
 
-    def _back_off(self, failures: int, reason: str) -> int:
+    def _back_off(self, failures: int, reason: str, final: bool = False) -> int:
         failures += 1
-        if failures >= self._attempts:
+        if final or failures >= self._attempts:
             raise ShopifyUnavailable(f"Shopify did not answer after {failures} attempts "
                                      f"(last: {reason})")
         self.retried += 1

@@ -44,7 +44,12 @@ from liveshop.core.errors import Conflict, DomainError, InvalidInput, NotAuthent
 from liveshop.core.events import EventBus, OutboxMessage, record
 from liveshop.core.money import MINOR_DIGITS
 from liveshop.integrations.shopify import imports, remote
-from liveshop.integrations.shopify.client import AdminClient, ShopifyError, user_errors
+from liveshop.integrations.shopify.client import (
+    AdminClient,
+    ShopifyError,
+    ShopifyUnavailable,
+    user_errors,
+)
 from liveshop.integrations.shopify.events import OrderPushDue, WebhookReceived
 from liveshop.integrations.shopify.imports import ImportReport
 from liveshop.integrations.shopify.model import ProductDraft
@@ -427,21 +432,7 @@ class ShopifySync:
             order_input = _order_input(order, remote_ids)
             session.expunge(connection)
         try:
-            client = self._client(connection)
-            tag = order_tag(order_input["sourceIdentifier"])
-            location = {"location": connection.location_id}
-            found = client.execute("OrderByTag", remote.ORDER_BY_TAG,
-                                   {"query": f"tag:'{tag}'", **location})["orders"]["nodes"]
-            if found:
-                created = found[0]
-            else:
-                answer = client.execute("OrderCreate", remote.ORDER_CREATE, {
-                    "order": order_input, **location,
-                    "options": {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY",
-                                "sendReceipt": False, "sendFulfillmentReceipt": False}},
-                )["orderCreate"]
-                user_errors(answer)
-                created = answer["order"]
+            created = self._create_once(self._client(connection), connection, order_input)
         except Exception as error:
             self._push_failed(event.push_id, error)
             raise
@@ -457,6 +448,32 @@ class ShopifySync:
             # The count the order left there, with Shopify's time: newer than any webhook
             # sent before it, and the order no longer counts as unpushed.
             self._apply_counts(session, connection, remote.order_levels(created))
+
+    def _create_once(self, client: AdminClient, connection: ShopifyConnection,
+                     order_input: dict[str, Any]) -> dict[str, Any]:
+        """The order in Shopify: found by its tag, or created. A create whose answer was
+        lost (a 502 after the work, a dropped connection) is looked up again before it is
+        tried again, so the order is never created twice."""
+        tag = order_tag(order_input["sourceIdentifier"])
+        location = {"location": connection.location_id}
+        lost: ShopifyUnavailable | None = None
+        for _attempt in range(self.settings.shopify_attempts):
+            found = client.execute("OrderByTag", remote.ORDER_BY_TAG,
+                                   {"query": f"tag:'{tag}'", **location})["orders"]["nodes"]
+            if found:
+                return dict(found[0])
+            try:
+                answer = client.execute("OrderCreate", remote.ORDER_CREATE, {
+                    "order": order_input, **location,
+                    "options": {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY",
+                                "sendReceipt": False, "sendFulfillmentReceipt": False}},
+                    mutation=True)["orderCreate"]
+            except ShopifyUnavailable as error:
+                lost = error
+                continue
+            user_errors(answer)
+            return dict(answer["order"])
+        raise lost or ShopifyUnavailable("The order could not be created")
 
     def _push_failed(self, push_id: int, error: Exception) -> None:
         with self.db.transaction() as session:
