@@ -4,11 +4,9 @@ connected to it and a buyer who pays for orders through the API."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -45,8 +43,8 @@ class Store:
                           headers=headers).status_code for headers, body in sent]
 
 
-@pytest.fixture
-def store() -> Iterator[Store]:
+def start_store() -> Store:
+    """The fake store with two products, its webhooks kept for the test to post."""
     fake = FakeShopify(currency="GBP")
     fake.add_product("linen-shirt", "Linen Shirt", [
         {"sku": "LIN-S", "price": "29.00", "options": ["S"], "available": 6, "grams": 200},
@@ -57,8 +55,7 @@ def store() -> Iterator[Store]:
     store = Store(fake)
     fake.sink = lambda headers, body: store.sent.append((headers, body)) or 200
     fake.start()
-    yield store
-    fake.stop()
+    return store
 
 
 def connect(seller: Any, fake: FakeShopify, market: str = "UK") -> dict[str, Any]:

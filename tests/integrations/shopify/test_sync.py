@@ -30,7 +30,6 @@ from tests.integrations.shopify.sync_helpers import (
     deliver,
     pull,
     stock,
-    store,  # noqa: F401  (the fixture)
     sync_settings,
     variant_id,
 )
