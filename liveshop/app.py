@@ -88,7 +88,7 @@ API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api
                creators_api.router, shopify_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
     auth_pages, storefront_pages, seller_pages, catalog_pages, checkout_pages, orders_pages,
-    live_pages, notifications_pages, admin_pages, shopify_pages, shopify_webhooks, api_docs))
+    live_pages, notifications_pages, admin_pages, shopify_pages, api_docs))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (
@@ -312,6 +312,8 @@ def _route(app: FastAPI) -> None:
     for router in PAGE_ROUTERS:
         app.include_router(router, include_in_schema=False)
     app.include_router(room_socket.router)
+    # Shopify's webhooks: signed by Shopify (HMAC), not by a browser session (no CSRF).
+    app.include_router(shopify_webhooks.router, include_in_schema=False)
     app.include_router(video_ws.router)
     app.include_router(video_files.router)
     # Last of all: every other path wins over a shop's page at /{shop_slug}.

@@ -40,7 +40,7 @@ from liveshop.catalog.orm import Shop
 from liveshop.catalog.schemas import ProductUpdate
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
-from liveshop.core.errors import Conflict, DomainError, InvalidInput, NotAuthenticated, NotFound
+from liveshop.core.errors import Conflict, DomainError, InvalidInput, NotAuthenticated
 from liveshop.core.events import EventBus, OutboxMessage, record
 from liveshop.core.money import MINOR_DIGITS
 from liveshop.integrations.shopify import imports, remote
@@ -206,7 +206,8 @@ class ShopifySync:
         connection = session.scalar(select(ShopifyConnection).where(
             ShopifyConnection.shop_id == shop_id))
         if connection is None:
-            raise NotFound("The shop has no connected Shopify store", field="shop_id")
+            raise Conflict("The shop has no connected Shopify store: connect one first",
+                           field="shop_id")
         return connection
 
     def _client(self, connection: ShopifyConnection) -> AdminClient:
