@@ -69,7 +69,7 @@ class AdminClient:
                  jitter: Callable[[float, float], float] = random.uniform) -> None:
         self.url = admin_url(settings, domain)
         self._headers = {"X-Shopify-Access-Token": token, "Content-Type": "application/json"}
-        self._attempts = settings.shopify_attempts
+        self.attempts = settings.shopify_attempts
         self._base = settings.shopify_retry_base_seconds
         self._sleep, self._jitter = sleep, jitter
         self._transport = transport
@@ -123,7 +123,7 @@ class AdminClient:
 
     def _back_off(self, failures: int, reason: str, final: bool = False) -> int:
         failures += 1
-        if final or failures >= self._attempts:
+        if final or failures >= self.attempts:
             raise ShopifyUnavailable(f"Shopify did not answer after {failures} attempts "
                                      f"(last: {reason})")
         self.retried += 1

@@ -168,8 +168,10 @@ class ShopifySync:
             raise InvalidInput("Paste the Admin API access token of the store's custom app "
                                "(it starts with shpat_)", field="access_token")
         code = imports.check_shop(self.db, actor, shop_id, market)
+        client = self.clients(store, token)
+        client.attempts = min(client.attempts, 2)  # the seller waits for the answer
         try:
-            answer = self.clients(store, token).execute("Locations", remote.LOCATIONS)
+            answer = client.execute("Locations", remote.LOCATIONS)
         except ShopifyError as error:
             raise InvalidInput(f"Shopify refused: {error}", field="access_token") from None
         except Exception as error:  # unreachable, timing out: nothing stored
