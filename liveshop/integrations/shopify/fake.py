@@ -129,9 +129,10 @@ class FakeShopify:
 
     # --- running ---
 
-    def start(self) -> str:
-        """Serve on a free loopback port; the store's domain (``127.0.0.1:<port>``)."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+    def start(self, port: int = 0) -> str:
+        """Serve on loopback (``port`` 0: a free one); the store's domain
+        (``127.0.0.1:<port>``)."""
+        server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         server.daemon_threads = True
         self._server = server
         threading.Thread(target=server.serve_forever, name="fake-shopify", daemon=True).start()
