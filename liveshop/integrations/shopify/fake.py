@@ -57,7 +57,7 @@ WebhookSink = Callable[[dict[str, str], bytes], int]
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def sign(secret: str, body: bytes) -> str:
