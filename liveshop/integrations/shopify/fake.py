@@ -472,7 +472,8 @@ class FakeShopify:
                f"aria-label='Tracking number'><button>Fulfil</button></form>")
             + "</td></tr>" for o in state["orders"])
         return ("<!doctype html><html><head><meta charset='utf-8'><title>Fake Shopify admin"
-                "</title><meta name='viewport' content='width=device-width'></head><body>"
+                "</title><meta name='viewport' content='width=device-width'>"
+                "<link rel='icon' href='data:,'></head><body>"
                 "<h1>Fake Shopify admin</h1><h2>Stock</h2><table><thead><tr><th>Product</th>"
                 f"<th>SKU</th><th>Available</th><th></th></tr></thead><tbody>{rows}</tbody>"
                 "</table><h2>Orders</h2><table><thead><tr><th>Order</th><th>Tags</th>"
