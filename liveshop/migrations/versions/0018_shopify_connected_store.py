@@ -106,16 +106,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('shopify_variant_links', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_shopify_variant_links_inventory_item_id'))
-        batch_op.drop_column('stock_updated_at')
-        batch_op.drop_column('shopify_available')
-        batch_op.drop_column('inventory_item_id')
-        batch_op.drop_column('shopify_id')
-    with op.batch_alter_table('shopify_product_links', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_shopify_product_links_shopify_id'))
-        batch_op.drop_column('shopify_updated_at')
-        batch_op.drop_column('shopify_id')
+    # Plain DROP COLUMN (SQLite 3.35+), not batch mode: batch mode would copy each link
+    # table and drop the old one, and dropping shopify_product_links would delete every
+    # variant link by its ON DELETE CASCADE.
+    op.drop_index(op.f('ix_shopify_variant_links_inventory_item_id'),
+                  table_name='shopify_variant_links')
+    for column in ('stock_updated_at', 'shopify_available', 'inventory_item_id', 'shopify_id'):
+        op.drop_column('shopify_variant_links', column)
+    op.drop_index(op.f('ix_shopify_product_links_shopify_id'),
+                  table_name='shopify_product_links')
+    for column in ('shopify_updated_at', 'shopify_id'):
+        op.drop_column('shopify_product_links', column)
     op.drop_table('shopify_order_pushes')
     op.drop_table('shopify_webhooks')
     op.drop_index(op.f('ix_shopify_connections_domain'), table_name='shopify_connections')
