@@ -259,3 +259,43 @@ def test_product_webhooks_update_and_archive_and_uninstall_disconnects(
     deliver(app)
     view = seller.get(f"/api/v1/shops/{shop['id']}/shopify").json()
     assert view["connection"]["status"] == "uninstalled"
+
+
+def test_the_sync_page_shows_failures_and_retries_them(
+        settings: Settings, app: Any, make_user: Any, store: Store, db: Database) -> None:
+    seller = make_user("seller")
+    shop_id = connect(seller, store.fake)["id"]
+    page = seller.get(f"/seller/shops/{shop_id}/shopify")
+    assert page.status_code == 200 and "Pull products and stock" in page.text
+    assert store.fake.token not in page.text
+    pulled = seller.post(f"/seller/shops/{shop_id}/shopify/pull",
+                         data={"csrf_token": seller.headers["X-CSRF-Token"]})
+    assert "Pulled: 2 created" in pulled.text
+    buy(make_user(), variant_id(db, shop_id, "MUG-1"))
+    store.fake.fail_next(*["502"] * settings.shopify_attempts)
+    deliver(app)
+    failing = seller.get(f"/seller/shops/{shop_id}/shopify").text
+    assert "HTTP 502" in failing and "Retry now" in failing and "1 item" in failing
+    retried = seller.post(f"/seller/shops/{shop_id}/shopify/retry",
+                          data={"csrf_token": seller.headers["X-CSRF-Token"]})
+    assert "1 item(s) will be tried again" in retried.text
+    deliver(app)
+    done = seller.get(f"/seller/shops/{shop_id}/shopify").text
+    assert "→ Shopify #1001" in done and "0 items" in done
+
+
+def test_an_order_cancelled_there_is_named_for_the_seller(
+        app: Any, make_user: Any, store: Store, db: Database) -> None:
+    seller = make_user("seller")
+    shop = connect(seller, store.fake)
+    pull(seller, shop["id"])
+    paid = buy(make_user(), variant_id(db, shop["id"], "MUG-1"))
+    deliver(app)
+    store.fake.cancel_order("#1001")
+    store.post_webhooks(seller.http)
+    deliver(app)
+    with db.read() as session:
+        assert session.scalars(select(ShopifyOrderPush.status)).one() == "cancelled"
+        outcome = session.scalars(select(ShopifyWebhook.outcome).where(
+            ShopifyWebhook.topic == "orders/cancelled")).one()
+    assert outcome.startswith(f"order {paid['orders'][0]['number']} cancelled in Shopify")
