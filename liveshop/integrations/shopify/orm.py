@@ -161,5 +161,8 @@ class ShopifyOrderPush(Base):
     shopify_order_name: Mapped[str] = mapped_column(String(40), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Held by the delivery pushing it until then: a second delivery of its outbox message
+    # (a seller's "Retry now" while it runs) waits instead of creating the order again.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -25,11 +25,11 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,7 @@ from liveshop.catalog.access import owned_shop
 from liveshop.catalog.orm import Shop
 from liveshop.catalog.schemas import ProductUpdate
 from liveshop.core.config import Settings
-from liveshop.core.db import Database, utcnow
+from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.core.errors import Conflict, DomainError, InvalidInput, NotAuthenticated
 from liveshop.core.events import EventBus, OutboxMessage, record
 from liveshop.core.money import MINOR_DIGITS
@@ -85,10 +85,16 @@ SOLD_STATUSES = ("paid", "shipped", "delivered")
 # The outbox topics of the sync: what the sync page counts and retries.
 SYNC_TOPICS = (OrderPushDue.topic, WebhookReceived.topic)
 RECENT = 10
+# Longer than a push takes with every retry and throttle wait (the client's attempts).
+PUSH_CLAIM = timedelta(minutes=5)
 
 Clients = Callable[[str, str], AdminClient]
 # Told the variants whose stock a Shopify count changed (the live rooms are told).
 StockMoved = Callable[[Session, list[int]], None]
+
+
+class PushInProgress(RuntimeError):
+    """Another delivery of the same push is running: this one is retried later."""
 
 
 @dataclass(frozen=True)
@@ -186,15 +192,19 @@ class ShopifySync:
             owned_shop(session, actor, shop_id)
             connection = session.scalar(select(ShopifyConnection).where(
                 ShopifyConnection.shop_id == shop_id))
+            taken = session.scalar(select(ShopifyConnection.shop_id).where(
+                ShopifyConnection.domain == store, ShopifyConnection.shop_id != shop_id))
+            if taken is not None:
+                raise Conflict("That store is connected to another shop", field="domain")
             if connection is None:
-                connection = ShopifyConnection(shop_id=shop_id)
+                # Since when sales here are the store's to hear of (kept on reconnecting).
+                connection = ShopifyConnection(shop_id=shop_id, connected_at=utcnow())
                 session.add(connection)
             connection.domain, connection.market = store, code
             connection.token_encrypted = encrypt_token(self.settings, token)
             connection.location_id = str(location["id"])
             connection.location_name = str(location.get("name") or "")[:200]
             connection.status, connection.last_error = "active", None
-            connection.connected_at = utcnow()
             session.flush()
             return _view(connection)
 
@@ -372,8 +382,10 @@ class ShopifySync:
             .join(Order, Order.id == OrderLine.order_id)
             .outerjoin(ShopifyOrderPush, ShopifyOrderPush.order_id == Order.id)
             .where(Order.shop_id == connection.shop_id, OrderLine.variant_id == variant_id,
-                   Order.status.in_(SOLD_STATUSES), Order.paid_at >= connection.connected_at,
-                   or_(ShopifyOrderPush.id.is_(None), ShopifyOrderPush.status == "pending")))
+                   Order.status.in_(SOLD_STATUSES),
+                   or_(ShopifyOrderPush.status == "pending",
+                       and_(ShopifyOrderPush.id.is_(None),
+                            Order.paid_at >= connection.connected_at))))
         return int(total or 0)
 
     def _apply_counts(self, session: Session, connection: ShopifyConnection,
@@ -434,6 +446,9 @@ class ShopifySync:
                        ShopifyVariantLink.shopify_id.is_not(None))).tuples().all())
             order_input = _order_input(order, remote_ids)
             session.expunge(connection)
+        if not self._claim(event.push_id):
+            raise PushInProgress(f"Order {order_input['sourceIdentifier']} is being pushed "
+                                 "by another delivery; tried again later")
         try:
             created = self._create_once(self._client(connection), connection, order_input)
         except Exception as error:
@@ -443,7 +458,7 @@ class ShopifySync:
             push = session.get_one(ShopifyOrderPush, event.push_id, with_for_update=True)
             if push.status != "pending":
                 return
-            push.status, push.pushed_at = "pushed", utcnow()
+            push.status, push.pushed_at, push.claimed_until = "pushed", utcnow(), None
             push.shopify_order_id = str(created["id"])
             push.shopify_order_name = str(created.get("name") or "")[:40]
             push.last_error = None
@@ -478,12 +493,25 @@ class ShopifySync:
             return dict(answer["order"])
         raise lost or ShopifyUnavailable("The order could not be created")
 
+    def _claim(self, push_id: int) -> bool:
+        """Hold the push for this delivery (one conditional UPDATE); False if another
+        delivery holds it."""
+        now = utcnow()
+        with self.db.transaction() as session:
+            return rows_affected(session.execute(
+                update(ShopifyOrderPush)
+                .where(ShopifyOrderPush.id == push_id, ShopifyOrderPush.status == "pending",
+                       or_(ShopifyOrderPush.claimed_until.is_(None),
+                           ShopifyOrderPush.claimed_until < now))
+                .values(claimed_until=now + PUSH_CLAIM))) == 1
+
     def _push_failed(self, push_id: int, error: Exception) -> None:
         with self.db.transaction() as session:
             push = session.get(ShopifyOrderPush, push_id)
             if push is not None:
                 push.attempts += 1
                 push.last_error = f"{type(error).__name__}: {error}"[:500]
+                push.claimed_until = None
 
     # --- webhooks ---
 

@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.Column('shopify_order_name', sa.String(length=40), nullable=False),
         sa.Column('attempts', sa.Integer(), nullable=False),
         sa.Column('last_error', sa.String(length=500), nullable=True),
+        sa.Column('claimed_until', UTCDateTime(timezone=True), nullable=True),
         sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('pushed_at', UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(['order_id'], ['orders.id'],

@@ -5,6 +5,7 @@ pull, order pushes through the outbox despite throttling, 502s and restarts, and
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from liveshop.app import create_app
 from liveshop.catalog.orm import Product
 from liveshop.core.config import Settings
-from liveshop.core.db import Database
+from liveshop.core.db import Database, utcnow
 from liveshop.core.events import OutboxMessage
 from liveshop.integrations.shopify.fake import DEFAULT_SECRET, sign
 from liveshop.integrations.shopify.orm import (
@@ -299,3 +300,27 @@ def test_an_order_cancelled_there_is_named_for_the_seller(
         outcome = session.scalars(select(ShopifyWebhook.outcome).where(
             ShopifyWebhook.topic == "orders/cancelled")).one()
     assert outcome.startswith(f"order {paid['orders'][0]['number']} cancelled in Shopify")
+
+
+def test_a_second_delivery_of_a_push_in_flight_waits(
+        settings: Settings, app: Any, make_user: Any, store: Store, db: Database) -> None:
+    seller = make_user("seller")
+    shop = connect(seller, store.fake)
+    pull(seller, shop["id"])
+    buy(make_user(), variant_id(db, shop["id"], "MUG-1"))
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(ShopifyOrderPush)) == 0
+    deliver(app)  # OrderPaid: the push recorded, and pushed
+    with db.transaction() as session:
+        push = session.scalars(select(ShopifyOrderPush)).one()
+        # As if another delivery held it: this one must not create the order again.
+        push.status, push.claimed_until = "pending", utcnow() + timedelta(minutes=1)
+        for message in session.scalars(select(OutboxMessage)):
+            message.delivered_at, message.lease_until = None, None
+    deliver(app)
+    assert len(store.fake.state()["orders"]) == 1
+    assert store.fake.operations.count("OrderCreate") == 1
+    with db.read() as session:
+        waiting = session.scalars(select(OutboxMessage.last_error).where(
+            OutboxMessage.delivered_at.is_(None))).all()
+    assert any("being pushed by another delivery" in (error or "") for error in waiting)
