@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -635,6 +636,8 @@ class ShopifySync:
                 tracking_number=str(numbers[0] or payload.get("name") or "—")[:100]))
         except DomainError as error:  # already shipped, cancelled here meanwhile
             return f"not shipped here: {error.message}"
+        except ValidationError as error:  # a carrier or number the orders service refuses
+            return f"not shipped here: {error.errors()[0]['msg']}"
         return "shipped"
 
     def _cancelled(self, shop_id: int, payload: dict[str, Any]) -> str:

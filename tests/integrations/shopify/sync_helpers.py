@@ -53,7 +53,11 @@ def start_store() -> Store:
         tags=["summer"])
     fake.add_product("mug", "Mug", [{"sku": "MUG-1", "price": "9.50", "available": 10}])
     store = Store(fake)
-    fake.sink = lambda headers, body: store.sent.append((headers, body)) or 200
+    def keep(headers: dict[str, str], body: bytes) -> int:
+        store.sent.append((headers, body))
+        return 200
+
+    fake.sink = keep
     fake.start()
     return store
 
