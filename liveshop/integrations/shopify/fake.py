@@ -196,6 +196,14 @@ class FakeShopify:
             variant.counted_at = _now()
             self._send_level(variant)
 
+    def create_product(self, handle: str, title: str, variants: list[dict[str, Any]],
+                       **options: Any) -> FakeProduct:
+        """A product added in Shopify's admin: products/create."""
+        with self._lock:
+            product = self.add_product(handle, title, variants, **options)
+            self._send("products/create", self._product_payload(product))
+            return product
+
     def update_product(self, product_id: int, **changes: Any) -> None:
         with self._lock:
             product = self.products[product_id]

@@ -250,12 +250,15 @@ def test_product_webhooks_update_and_archive_and_uninstall_disconnects(
     mug = next(p for p in store.fake.products.values() if p.handle == "mug")
     store.fake.update_product(shirt.id, title="Linen Shirt (new)")
     store.fake.delete_product(mug.id)
+    store.fake.create_product("tea-towel", "Tea Towel", [
+        {"sku": "TT-1", "price": "12.00", "available": 8}])
     store.post_webhooks(seller.http)
     deliver(app)
     with db.read() as session:
         titles = dict(session.execute(select(Product.title, Product.status).where(
             Product.shop_id == shop["id"])).tuples().all())
-    assert titles == {"Linen Shirt (new)": "active", "Mug": "archived"}
+    assert titles == {"Linen Shirt (new)": "active", "Mug": "archived", "Tea Towel": "active"}
+    assert stock(db, variant_id(db, shop["id"], "TT-1"))[0] == 8
     store.fake.uninstall()
     store.post_webhooks(seller.http)
     deliver(app)
