@@ -43,6 +43,9 @@ from liveshop.core.gil import hand_over_sooner
 from liveshop.creators import api as creators_api
 from liveshop.integrations.shopify import api as shopify_api
 from liveshop.integrations.shopify import pages as shopify_pages
+from liveshop.integrations.shopify import webhooks as shopify_webhooks
+from liveshop.integrations.shopify.rooms import tell_rooms
+from liveshop.integrations.shopify.sync import ShopifySync
 from liveshop.live import api as live_api
 from liveshop.live import pages as live_pages
 from liveshop.live import room, room_socket, sales
@@ -242,6 +245,8 @@ def create_app(settings: Settings, db: Database | None = None, *,
                                   services.events)
     # Notices and mails, delivered through the outbox by services.outbox (the lifespan).
     notify_after_commit(bus, db, services.context.mailer, settings.public_url)
+    # Connected Shopify stores: order pushes and webhooks, through the outbox too.
+    ShopifySync(db, settings, stock_moved=tell_rooms).subscribe(bus)
     _route(app)
     complete_openapi(app, settings)
     _add_middleware(app, services)
@@ -313,6 +318,8 @@ def _route(app: FastAPI) -> None:
     for router in PAGE_ROUTERS:
         app.include_router(router, include_in_schema=False)
     app.include_router(room_socket.router)
+    # Shopify's webhooks: signed by Shopify (HMAC), not by a browser session (no CSRF).
+    app.include_router(shopify_webhooks.router, include_in_schema=False)
     app.include_router(video_ws.router)
     app.include_router(video_files.router)
     # Last of all: every other path wins over a shop's page at /{shop_slug}.

@@ -200,6 +200,10 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     typer.echo(f"serving http://{host}:{port}")
     if get_settings().mail_backend == "file":  # the demo's app shows it (demo/app.py)
         typer.echo(f"mail it would send: http://{host}:{port}/outbox")
+    # The demo's fake Shopify store (liveshop/demo/shopify_store.py) posts its webhooks to
+    # LIVESHOP_PUBLIC_URL (set it when serving on another port).
+    typer.echo("fake Shopify store (Harbour & Pine is connected to it): "
+               "http://127.0.0.1:8765/ (another port if taken: see the log)")
     _uvicorn(host, port, app=DEMO_APP_FACTORY, factory=True)
 
 

@@ -80,7 +80,7 @@ def split_tags(stored: str) -> list[str]:
 RESERVED_SLUGS = frozenset({
     "about", "account", "accounts", "admin", "alerts", "api", "auth", "cart", "checkout",
     "creators", "dashboard", "developer", "developers", "docs", "favicon", "health", "help",
-    "live", "login", "logout", "mail", "market", "markets", "media", "metrics",
+    "integrations", "live", "login", "logout", "mail", "market", "markets", "media", "metrics",
     "notifications", "openapi", "orders", "outbox", "privacy", "products", "profile",
     "redoc", "replays", "robots", "search", "seller", "settings", "shops", "shows",
     "signup", "sitemap", "static", "terms", "video", "well-known", "ws",

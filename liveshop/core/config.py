@@ -104,6 +104,20 @@ class Settings(BaseSettings):
     video_ladder: bool = False
     hls_base_url: str = ""
     recording_retention_days: int = 30
+    # Connected Shopify stores (docs/shopify.md, section 2). Admin API access tokens are
+    # stored encrypted with this Fernet key (Fernet.generate_key()); empty: a key derived
+    # from secret_key (then changing secret_key loses the stored tokens: set one).
+    shopify_token_key: SecretStr = SecretStr("")
+    # The app's API secret: webhooks are signed with it (X-Shopify-Hmac-Sha256).
+    shopify_app_secret: SecretStr = SecretStr("")
+    shopify_api_version: str = "2025-01"
+    # A store on a loopback address over plain http (the fake Shopify of the tests and the
+    # demo); never in production.
+    shopify_allow_http: bool = False
+    # Calls that fail with a 5xx or a broken connection are tried this many times, waiting
+    # a random time up to base * 2**attempt between tries.
+    shopify_attempts: int = Field(default=5, ge=1, le=10)
+    shopify_retry_base_seconds: float = 0.5
 
 
 @lru_cache

@@ -9,11 +9,14 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from liveshop.app import background, create_app
 from liveshop.core.config import Settings, get_settings
 from liveshop.core.db import Database
+from liveshop.demo.shopify_store import connected_store
 from liveshop.demo.simulation import run_forever
+from liveshop.integrations.shopify.fake import DEFAULT_SECRET
 from liveshop.services import Services
 
 
@@ -29,4 +32,9 @@ def create_demo_app(settings: Settings | None = None, db: Database | None = None
     file backend (the default) what it would send is shown at /outbox, to browsers on this
     machine (liveshop/notifications/pages.py)."""
     settings = (settings or get_settings()).model_copy(update={"mail_outbox_page": True})
-    return create_app(settings, db, serving_process=True, plug_ins=(simulated_show,))
+    # A Shopify store to connect to: the fake one the demo serves beside the app, on
+    # loopback over plain http, signing its webhooks with its own secret.
+    settings = settings.model_copy(update={
+        "shopify_allow_http": True, "shopify_app_secret": SecretStr(DEFAULT_SECRET)})
+    return create_app(settings, db, serving_process=True,
+                      plug_ins=(simulated_show, connected_store))

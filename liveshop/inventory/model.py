@@ -1,7 +1,9 @@
 """What each stock movement does to the counters. Pure: no SQL.
 
 Every change to ``stock_levels`` writes one ledger row of a kind below, moving units from
-one counter to another (``received`` brings them in from outside). Summing the ledger by
+one counter to another (``received`` brings them in from outside, ``removed`` takes
+available units out: counted short, or sold in another channel such as a connected Shopify
+store). Summing the ledger by
 kind therefore gives the counters back, which is how they are audited.
 """
 
@@ -12,8 +14,9 @@ from collections.abc import Mapping
 COUNTERS = ("available", "reserved", "held", "sold")
 
 # kind -> (counter the units leave, counter they enter); None is outside the shop.
-MOVES: dict[str, tuple[str | None, str]] = {
+MOVES: dict[str, tuple[str | None, str | None]] = {
     "received": (None, "available"),      # goods arrived
+    "removed": ("available", None),       # counted short, or sold elsewhere (Shopify)
     "reserved": ("available", "reserved"),  # a checkout holds them for its buyer
     "released": ("reserved", "available"),  # expired, declined or cancelled
     "sold": ("reserved", "sold"),           # paid
@@ -32,5 +35,6 @@ def counters_from_ledger(totals: Mapping[str, int]) -> dict[str, int]:
         source, target = MOVES[kind]
         if source is not None:
             counters[source] -= quantity
-        counters[target] += quantity
+        if target is not None:
+            counters[target] += quantity
     return counters

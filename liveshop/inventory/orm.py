@@ -11,7 +11,7 @@ from liveshop.core.db import Base, UTCDateTime, utcnow
 
 
 class StockLevel(Base):
-    """Counters that always satisfy: units ever received =
+    """Counters that always satisfy: units ever received - units removed =
     available + reserved + held + sold. The ledger explains every change
     (liveshop/inventory/model.py)."""
 

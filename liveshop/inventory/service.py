@@ -5,7 +5,7 @@ The functions taking a ``Session`` run inside the caller's transaction (catalog,
 orders and live compose them); the ones taking a ``Database`` own their transaction.
 Inventory knows variants only by id: the seller's stock screen, which needs shops and
 product titles, is catalog's (liveshop/catalog/stock.py).
-Invariant, per variant: received == available + reserved + held + sold, held is the sum
+Invariant, per variant: received - removed == available + reserved + held + sold, held is the sum
 of the variant's holds, and the ledger (stock_movements) explains every change
 (liveshop/inventory/model.py).
 """
@@ -100,6 +100,29 @@ def receive(session: Session, variant_id: int, quantity: int, note: str = "") ->
         .values(available=StockLevel.available + quantity, version=StockLevel.version + 1)
     )
     _record(session, variant_id, "received", quantity, note=note)
+
+
+def set_available(session: Session, variant_id: int, target: int, note: str = "") -> int:
+    """Make the units available for sale ``target`` (a count from another system): the
+    difference is received or removed, as one ledger row. Reserved, held and sold units
+    are never touched, so a flash sale's units stay its own. The change made."""
+    target = max(0, target)
+    ensure_level(session, variant_id)
+    level = session.get_one(StockLevel, variant_id, with_for_update=True,
+                            populate_existing=True)
+    change = target - level.available
+    if change > 0:
+        receive(session, variant_id, change, note=note)
+    elif change < 0:
+        # Conditional on the count read: a buyer reserving meanwhile waits on the row lock.
+        taken = rows_affected(session.execute(
+            update(StockLevel)
+            .where(StockLevel.variant_id == variant_id, StockLevel.available >= -change)
+            .values(available=StockLevel.available + change, version=StockLevel.version + 1)))
+        if taken != 1:
+            raise OutOfStock("The stock changed meanwhile", field="quantity")
+        _record(session, variant_id, "removed", -change, note=note)
+    return change
 
 
 def reserve(session: Session, variant_id: int, quantity: int, *, holder_id: int | None,

@@ -55,7 +55,8 @@ def test_the_demo_app_is_a_serving_app_with_the_simulation(
     built: list[dict[str, Any]] = []
     monkeypatch.setattr(demo_app, "create_app", lambda *args, **kwargs: built.append(kwargs))
     demo_app.create_demo_app()
-    assert built == [{"serving_process": True, "plug_ins": (demo_app.simulated_show,)}]
+    assert built == [{"serving_process": True,
+                      "plug_ins": (demo_app.simulated_show, demo_app.connected_store)}]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -34,6 +34,7 @@ from playwright.sync_api import (
 
 from liveshop.core import migrate
 from liveshop.core.db import Database
+from liveshop.integrations.shopify.fake import DEFAULT_SECRET as SHOPIFY_SECRET
 from liveshop.live.socket_writes import PROTOCOL_PATH
 from liveshop.schema import metadata
 from tests.processes import SERVING_SECRET_KEY, wait_until_answering
@@ -150,6 +151,10 @@ def serve_app(workdir: Path, rtmp_port: int) -> Iterator[LiveServer]:
         "LIVESHOP_MEDIA_DIR": str(media_dir),
         "LIVESHOP_SECRET_KEY": SERVING_SECRET_KEY,
         "LIVESHOP_RTMP_PORT": str(rtmp_port),
+        # A connected Shopify store may be the fake one on loopback (tests/e2e/
+        # test_shopify_sync.py), signing its webhooks with its own secret.
+        "LIVESHOP_SHOPIFY_ALLOW_HTTP": "true",
+        "LIVESHOP_SHOPIFY_APP_SECRET": SHOPIFY_SECRET,
     }
     log_path = workdir / "server.log"
     # Started in the temp dir so a developer's .env in the checkout cannot leak in.

@@ -37,6 +37,8 @@ from liveshop.accounts.schemas import SignUp
 from liveshop.app import API_PREFIX, API_ROUTERS
 from liveshop.core.db import Database
 from liveshop.creators.orm import CreatorProfile
+from liveshop.integrations.shopify.fake import DEFAULT_TOKEN as SHOPIFY_TOKEN
+from liveshop.integrations.shopify.fake import FakeShopify
 from liveshop.services import app_services
 from tests.conftest import DEFAULT_PASSWORD, UserClient
 from tests.factories import VariantSpec, create_product
@@ -84,6 +86,7 @@ class World:
     live_show_id: int = 0
     scheduled_show_id: int = 0
     other_shop_id: int = 0
+    shopify_domain: str = ""  # the fake Shopify store's
 
     @property
     def seller(self) -> UserClient:
@@ -120,6 +123,12 @@ class World:
         if live:
             self.ok(self.seller, "POST", f"/shows/{show['id']}/live")
         return int(show["id"])
+
+    def connected_shop(self) -> int:
+        """The shop, connected to the fake Shopify store (again)."""
+        self.ok(self.seller, "PUT", f"/shops/{self.shop_id}/shopify", json={
+            "domain": self.shopify_domain, "access_token": SHOPIFY_TOKEN, "market": "UK"})
+        return self.shop_id
 
     def fresh_plan(self) -> int:
         return int(self.ok(self.seller, "POST", f"/shops/{self.shop_id}/affiliate-plans", json={
@@ -375,6 +384,17 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w, r: Call(f"/shops/{w.shop_id}/imports", files={"file": (
             "products.csv", SHOPIFY_CSV, "text/csv")}, form={"market": "UK", "dry_run": "true"}),
         shop_owner(200)),
+    # A connected Shopify store (the fake one, on loopback).
+    ("PUT", "/shops/{shop_id}/shopify"): Row(
+        lambda w, r: Call(f"/shops/{w.shop_id}/shopify", {
+            "domain": w.shopify_domain, "access_token": SHOPIFY_TOKEN, "market": "UK"}),
+        shop_owner(200)),
+    ("DELETE", "/shops/{shop_id}/shopify"): Row(
+        lambda w, r: Call(f"/shops/{w.connected_shop()}/shopify"), shop_owner(204)),
+    ("POST", "/shops/{shop_id}/shopify/pull"): Row(
+        lambda w, r: Call(f"/shops/{w.connected_shop()}/shopify/pull"), shop_owner(200)),
+    ("POST", "/shops/{shop_id}/shopify/retry"): Row(
+        lambda w, r: Call(f"/shops/{w.shop_id}/shopify/retry"), shop_owner(200)),
     ("POST", "/products/{product_id}/images"): Row(
         lambda w, r: Call(f"/products/{w.product_id}/images", files=_image_file()),
         shop_owner(201)),
@@ -568,7 +588,9 @@ def test_every_mutating_route_has_a_row() -> None:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    app, db, _ = build_app(Path(tmp_path_factory.mktemp("authz")))
+    store = FakeShopify(currency="GBP")
+    store.start()
+    app, db, _ = build_app(Path(tmp_path_factory.mktemp("authz")), shopify_allow_http=True)
     users = {
         "seller": sign_up(app, "seller"), "customer": sign_up(app, "buyer", "Customer"),
         "stranger": sign_up(app, "buyer", "Stranger"),
@@ -576,7 +598,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "moderator": sign_up(app, "moderator"), "admin": sign_up(app, "admin"),
     }
     world = World(app=app, db=db, users=users, victim=sign_up(app, "buyer", "Victim"),
-                  star=sign_up(app, "creator", "Star"))
+                  star=sign_up(app, "creator", "Star"), shopify_domain=store.domain)
     shop = world.ok(world.seller, "POST", "/shops", json={
         "name": "Owner shop", "markets": [{"market": "UK", "shipping": 399},
                                           {"market": "DE", "shipping": 499}]})
@@ -596,6 +618,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     for user in [*users.values(), world.victim, world.star]:
         user.http.close()
     db.dispose()
+    store.stop()
 
 
 @pytest.mark.parametrize("route", sorted(ROWS), ids=" ".join)

@@ -67,6 +67,8 @@ UNSTATABLE: dict[str, tuple[str, ...]] = {
     "PUT /api/v1/shops/{shop_id}/chat-filter": ("words",),
     # A Shopify export is one by its content; its market must be one the shop ships to.
     "POST /api/v1/shops/{shop_id}/imports": ("file", "market"),
+    # A store is one by Shopify's answer (its domain reached, its token taken).
+    "PUT /api/v1/shops/{shop_id}/shopify": ("domain", "access_token", "market"),
     # Fields checked against each other: one option value per option name, no SKU or
     # option combination twice (ignoring case), a former price above the price.
     "POST /api/v1/shops/{shop_id}/products": (r"variants\.\d+\.(options|sku|prices\..+)",

@@ -1,7 +1,9 @@
-"""Shopify import API: upload a product export (a dry run, or the import), follow a run."""
+"""Shopify API: upload a product export (a dry run, or the import), follow a run; connect a
+store, pull its products, see and retry its sync."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -9,9 +11,11 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
 from liveshop.core.idempotency import fingerprint, run_once
-from liveshop.core.inputs import Id
+from liveshop.core.inputs import Id, JsonInput, SingleLine
 from liveshop.integrations.shopify import files, imports
+from liveshop.integrations.shopify.sync import ConnectionView, ShopifySync, SyncView
 from liveshop.markets.model import MarketCode
+from liveshop.web.context import AppContext
 from liveshop.web.deps import Context, CurrentActor, IdempotencyKey
 
 router = APIRouter(tags=["shopify"])
@@ -83,3 +87,94 @@ def import_products(
 def import_run(import_id: Id, actor: CurrentActor, context: Context) -> dict[str, Any]:
     """A run's progress (rows done of the total) and, once done, its report."""
     return _run_body(imports.get_run(context.db, actor, import_id))
+
+
+# --- a connected store (docs/shopify.md, section 2) ---
+
+class ConnectIn(JsonInput):
+    domain: Annotated[str, SingleLine(min_length=1, max_length=255)] = Field(
+        description="The store's domain, like my-store.myshopify.com")
+    access_token: Annotated[str, SingleLine(min_length=1, max_length=200)] = Field(
+        description="The Admin API access token of the store's custom app (scopes: "
+        "read_products, read_inventory, write_orders). Stored encrypted; never shown again")
+    market: MarketCode = Field(description="The market the store's prices are for (in its "
+                               "currency); one the shop ships to")
+
+
+class ConnectionOut(BaseModel):
+    shop_id: int
+    domain: str
+    market: str
+    location_name: str = Field(description="The store's location whose stock is synced")
+    status: str = Field(description="active, or uninstalled (connect again)")
+    connected_at: datetime
+    last_sync_at: datetime | None
+    last_sync_report: dict[str, Any] | None
+    last_error: str | None
+
+
+class FailureOut(BaseModel):
+    what: str
+    reason: str
+    attempts: int
+    since: datetime
+
+
+class SyncOut(BaseModel):
+    connection: ConnectionOut | None = Field(description="None: no store is connected")
+    waiting: int = Field(description="Order pushes and webhooks still in the outbox")
+    failures: list[FailureOut]
+
+
+class PullOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    problems: list[str]
+
+
+class RetryOut(BaseModel):
+    retried: int
+
+
+def _sync(context: AppContext) -> ShopifySync:
+    return ShopifySync(context.db, context.settings)
+
+
+@router.put("/shops/{shop_id}/shopify", response_model=ConnectionOut)
+def connect_store(shop_id: Id, data: ConnectIn, actor: CurrentActor,
+                  context: Context) -> ConnectionView:
+    """Connect (or connect again) the shop's Shopify store. The token is checked by asking
+    the store for its locations; the first active one is synced. Putting the same store
+    again replaces the token: the call is idempotent."""
+    return _sync(context).connect(actor, shop_id, data.domain, data.access_token, data.market)
+
+
+@router.get("/shops/{shop_id}/shopify", response_model=SyncOut)
+def sync_status(shop_id: Id, actor: CurrentActor, context: Context) -> SyncView:
+    """The connection (never its token), the work waiting in the outbox and failures."""
+    return _sync(context).view(actor, shop_id)
+
+
+@router.delete("/shops/{shop_id}/shopify", status_code=204)
+def disconnect_store(shop_id: Id, actor: CurrentActor, context: Context) -> None:
+    """Forget the store and its token; products and stock here stay as they are."""
+    _sync(context).disconnect(actor, shop_id)
+
+
+@router.post("/shops/{shop_id}/shopify/pull", response_model=PullOut)
+def pull_products(shop_id: Id, actor: CurrentActor, context: Context) -> dict[str, Any]:
+    """Pull every product of the store (paginated) and import it as the CSV import would;
+    stock follows Shopify's count less the units promised here. Pulling again changes
+    only what changed there, so a retry is harmless."""
+    report = _sync(context).pull(actor, shop_id)
+    return {"created": report.created, "updated": report.updated,
+            "unchanged": report.unchanged, "skipped": report.skipped,
+            "problems": [str(problem) for problem in report.problems]}
+
+
+@router.post("/shops/{shop_id}/shopify/retry", response_model=RetryOut)
+def retry_sync(shop_id: Id, actor: CurrentActor, context: Context) -> dict[str, int]:
+    """Try the shop's waiting pushes and webhooks again now instead of after their backoff."""
+    return {"retried": _sync(context).retry(actor, shop_id)}

@@ -547,31 +547,16 @@ def run_import(db: Database, actor: Actor, shop_id: int, text: TextIO, market: s
     code = check_shop(db, actor, shop_id, market)
     report = ImportReport(market=code, dry_run=False, rows_total=rows_total)
     drafts, found = _start(text, code, _shop_markets(db, shop_id))
-    refresh_at = 1
+
+    def batch_done(session: Session, batch: list[ProductDraft]) -> None:
+        report.rows = batch[-1].last_row - 1
+        run = session.get(ShopifyImport, run_id)
+        if run is not None:
+            run.rows_done = report.rows
+
     try:
-        for number, batch in enumerate(_batches(drafts), start=1):
-            with db.transaction() as session:
-                if number == refresh_at:
-                    # After batches 1, 5, 25, 125...: each time the tables grew fivefold.
-                    refresh_statistics(session, FILLED_TABLES)
-                    refresh_at *= 5
-                owned_shop(session, actor, shop_id)
-                links = _links(session, shop_id, [draft.handle for draft in batch])
-                layout = found.layout or _no_layout()
-                new: list[ProductDraft] = []
-                for draft in batch:
-                    link = links.get(draft.handle)
-                    action = _decide(report, draft, link, None)
-                    if action == "create":
-                        new.append(draft)
-                    elif action == "update" and link is not None:
-                        _write_one(session, actor, shop_id, draft, link, layout, code,
-                                   report, action)
-                _create_many(session, actor, shop_id, new, layout, code, report)
-                report.rows = batch[-1].last_row - 1
-                run = session.get(ShopifyImport, run_id)
-                if run is not None:
-                    run.rows_done = report.rows
+        for _batch in _apply(db, actor, shop_id, drafts, code, report,
+                             lambda: found.layout or _no_layout(), batch_done):
             if progress is not None:
                 progress(report.rows, rows_total)
     except BaseException:
@@ -580,6 +565,53 @@ def run_import(db: Database, actor: Actor, shop_id: int, text: TextIO, market: s
     _finish_report(report, found)
     _close_run(db, run_id, report, "done")
     return report
+
+
+BatchDone = Callable[[Session, list[ProductDraft]], None]
+
+
+def import_drafts(db: Database, actor: Actor, shop_id: int, drafts: Iterable[ProductDraft],
+                  market: str, batch_done: BatchDone) -> ImportReport:
+    """Import drafts from elsewhere than a file (a connected store's products) exactly as a
+    file's: the same matching, rules, derived prices and batches. ``batch_done`` runs in
+    each batch's transaction once its products are written."""
+    code = check_shop(db, actor, shop_id, market)
+    report = ImportReport(market=code, dry_run=False)
+    markets = _shop_markets(db, shop_id)
+    priced = (with_derived_prices(draft, code, markets) for draft in drafts)
+    for _batch in _apply(db, actor, shop_id, iter(priced), code, report, _no_layout,
+                         batch_done):
+        pass
+    report.problems.sort(key=lambda problem: problem.column)
+    return report
+
+
+def _apply(db: Database, actor: Actor, shop_id: int, drafts: Iterator[ProductDraft],
+           market: str, report: ImportReport, layout_of: Callable[[], Layout],
+           batch_done: BatchDone) -> Iterator[list[ProductDraft]]:
+    """Write the drafts, a batch per transaction; yields each batch once committed."""
+    refresh_at = 1
+    for number, batch in enumerate(_batches(drafts), start=1):
+        with db.transaction() as session:
+            if number == refresh_at:
+                # After batches 1, 5, 25, 125...: each time the tables grew fivefold.
+                refresh_statistics(session, FILLED_TABLES)
+                refresh_at *= 5
+            owned_shop(session, actor, shop_id)
+            links = _links(session, shop_id, [draft.handle for draft in batch])
+            layout = layout_of()
+            new: list[ProductDraft] = []
+            for draft in batch:
+                link = links.get(draft.handle)
+                action = _decide(report, draft, link, None)
+                if action == "create":
+                    new.append(draft)
+                elif action == "update" and link is not None:
+                    _write_one(session, actor, shop_id, draft, link, layout, market,
+                               report, action)
+            _create_many(session, actor, shop_id, new, layout, market, report)
+            batch_done(session, batch)
+        yield batch
 
 
 def _write_one(session: Session, actor: Actor, shop_id: int, draft: ProductDraft,

@@ -64,6 +64,10 @@ class VariantDraft:
     prices: dict[str, tuple[int, int | None]]
     quantity: int | None         # None: Shopify does not track it
     barcode: str
+    # Pulled from a connected store (empty from a CSV): the variant's GraphQL id and its
+    # inventory item's. Not part of the content: the same variant pulled or imported.
+    remote_id: str = ""
+    inventory_item_id: str = ""
 
     @property
     def options_key(self) -> str:
@@ -92,6 +96,9 @@ class ProductDraft:
     variants: list[VariantDraft] = field(default_factory=list)
     images: list[ImageDraft] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Pulled from a connected store: the product's GraphQL id and its updatedAt.
+    remote_id: str = ""
+    remote_updated_at: str = ""
     _digest: str = field(default="", repr=False, compare=False)
 
     @property
@@ -128,6 +135,27 @@ def generated_sku(handle: str, options: Iterable[str]) -> str:
         return stem
     tail = hashlib.sha256(stem.encode()).hexdigest()[:8]
     return f"{stem[:MAX_SKU_LENGTH - 9].rstrip('-')}-{tail}"
+
+
+# --- rules shared by the CSV and a connected store's products ---
+
+def without_default_title(names: list[str]) -> list[str]:
+    """A product without options is written by Shopify as one option "Title" whose value
+    is "Default Title": no options here."""
+    if names and names[0].lower() == "title" and not any(names[1:]):
+        return []
+    return names
+
+
+def former_price(amount: int, compare_at: int | None) -> int | None:
+    """Shopify shows a compare-at price only when it is above the price, and keeps whatever
+    was typed: one that is not above is no former price, and is left out."""
+    return compare_at if compare_at is not None and compare_at > amount else None
+
+
+def counted(quantity: int) -> int:
+    """Shopify lets an oversold variant go below 0; here that is none left."""
+    return max(quantity, 0)
 
 
 # --- reading values ---
@@ -188,10 +216,7 @@ def _start_product(row: _Row, handle: str) -> ProductDraft:
     draft.description = body_html.as_text(body) if body else ""
     draft.tags = [tag for tag in row.get(Column.TAGS).split(",") if tag.strip()]
     draft.status = _status(row, draft)
-    names = [row.get(name) for name, _value in OPTION_COLUMNS]
-    # A product without options is written as one option "Title" = "Default Title".
-    if names[0].lower() == "title" and not any(names[1:]):
-        names = []
+    names = without_default_title([row.get(name) for name, _value in OPTION_COLUMNS])
     draft.option_names = [name for name in names if name]
     if names[:len(draft.option_names)] != draft.option_names:
         draft.problems.append(row.problem(Column.OPTION1_NAME, "Option names must be filled "
@@ -273,14 +298,13 @@ def _add_variant(draft: ProductDraft, row: _Row, market: str) -> None:
 
 def _compare_at(row: _Row, text: str, currency: str, header: str,
                 amount: int | Problem) -> int | Problem | None:
-    """Shopify shows a compare-at price only when it is above the price, and exports
-    whatever was typed: one that is not above is no former price, and is left out."""
+    """``former_price``: a compare-at price not above the price is left out."""
     if not text:
         return None
     compare = _price(text, currency, row.number, header)
     if isinstance(compare, Problem) or isinstance(amount, Problem):
         return compare
-    return compare if compare > amount else None
+    return former_price(amount, compare)
 
 
 def _grams(row: _Row, problems: list[Problem]) -> int:
@@ -308,8 +332,7 @@ def _quantity(row: _Row, problems: list[Problem]) -> int | None:
     if quantity < 0:
         problems.append(row.problem(Column.INVENTORY_QTY, f"{quantity} units (oversold in "
                                     "Shopify) are read as 0", error=False))
-        return 0
-    return quantity
+    return counted(quantity)
 
 
 def _barcode(row: _Row, problems: list[Problem]) -> str:

@@ -1,6 +1,8 @@
 """The Shopify adapter's own tables: which product a handle became, which variant a Shopify
-variant became, each import run, and the pictures still to fetch. The catalog's tables are
-written only through its use cases; these rows refer to them by foreign key."""
+variant became, each import run, and the pictures still to fetch; for a connected store
+(docs/shopify.md section 2) the connection, the webhooks received and the orders pushed. The
+catalog's tables are written only through its use cases; these rows refer to them by
+foreign key."""
 
 from __future__ import annotations
 
@@ -30,6 +32,10 @@ class ShopifyProductLink(Base):
     # That content itself, so a changed file applies only what changed (stock by difference).
     imported: Mapped[Any] = mapped_column(JSON)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set for a product pulled from a connected store: its GraphQL id and the updated_at
+    # of the version applied (an older webhook is stale and ignored).
+    shopify_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    shopify_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ShopifyVariantLink(Base):
@@ -49,6 +55,13 @@ class ShopifyVariantLink(Base):
     options_key: Mapped[str] = mapped_column(String(200), default="")
     # The catalog keeps no barcodes; the link keeps Shopify's for the sync to come.
     barcode: Mapped[str] = mapped_column(String(64), default="")
+    # A pulled variant's GraphQL id and its inventory item's; the units Shopify last said
+    # were available at the synced location, and when (an older count is stale).
+    shopify_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    inventory_item_id: Mapped[str | None] = mapped_column(String(100), nullable=True,
+                                                          index=True)
+    shopify_available: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    stock_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ShopifyImport(Base):
@@ -86,3 +99,70 @@ class ShopifyPendingImage(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     alt: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(10), default="pending")
+
+
+class ShopifyConnection(Base):
+    """A shop's connected Shopify store: its domain, the Admin API access token (encrypted
+    with the key from settings, never shown again) and the location whose stock is synced."""
+
+    __tablename__ = "shopify_connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"),
+                                         unique=True)
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    token_encrypted: Mapped[str] = mapped_column(Text)
+    # The market whose currency the store's prices are in (as the CSV import asks).
+    market: Mapped[str] = mapped_column(String(2))
+    location_id: Mapped[str] = mapped_column(String(100))
+    location_name: Mapped[str] = mapped_column(String(200), default="")
+    # active | uninstalled (app/uninstalled: the token is gone, pushes wait)
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The last pull's counts (created, updated, unchanged, skipped, problems).
+    last_sync_report: Mapped[Any] = mapped_column(JSON, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class ShopifyWebhook(Base):
+    """A webhook Shopify delivered, kept by its X-Shopify-Webhook-Id: a second delivery of
+    the same id is a duplicate and is not processed again."""
+
+    __tablename__ = "shopify_webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(100), unique=True)
+    topic: Mapped[str] = mapped_column(String(60))
+    shop_domain: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[Any] = mapped_column(JSON)
+    triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What processing did: "applied", "stale", "unknown item"...
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ShopifyOrderPush(Base):
+    """A paid order of a connected shop, to be created in Shopify once (and then the
+    Shopify order it became, which a fulfilment there names)."""
+
+    __tablename__ = "shopify_order_pushes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
+                                          unique=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"),
+                                         index=True)
+    # pending -> pushed; cancelled (cancelled in Shopify)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    shopify_order_id: Mapped[str | None] = mapped_column(String(100), nullable=True,
+                                                         index=True)
+    shopify_order_name: Mapped[str] = mapped_column(String(40), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Held by the delivery pushing it until then: a second delivery of its outbox message
+    # (a seller's "Retry now" while it runs) waits instead of creating the order again.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

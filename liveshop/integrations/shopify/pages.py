@@ -1,4 +1,5 @@
-"""The seller's Shopify import page: upload an export, read the dry run's report, confirm.
+"""The seller's Shopify pages: the import (upload an export, read the dry run's report,
+confirm) and the connected store (connect, pull, the sync's state with a retry button).
 
 The uploaded file waits between the two steps under ``var/imports`` (beside the media
 directory, never served), named for the shop and the seller, so only they can confirm it.
@@ -23,6 +24,8 @@ from liveshop.core.config import Settings
 from liveshop.core.errors import DomainError, InvalidInput
 from liveshop.integrations.shopify import files
 from liveshop.integrations.shopify.imports import ImportReport
+from liveshop.integrations.shopify.sync import ShopifySync
+from liveshop.web.context import AppContext
 from liveshop.web.deps import Context, CurrentActor, FormCsrf
 from liveshop.web.templating import render
 
@@ -107,3 +110,70 @@ def confirm_import(request: Request, shop_id: int, actor: CurrentActor, context:
         return _page(request, context, actor, shop_id, market=market, error=error.message,
                      status_code=error.status)
     return _page(request, context, actor, shop_id, report=report, market=market)
+
+
+# --- the connected store's page: connect, pull, the sync's state and a retry ---
+
+def _sync(context: AppContext) -> ShopifySync:
+    return ShopifySync(context.db, context.settings)
+
+
+def _store_page(request: Request, context: Context, actor: Actor, shop_id: int, *,
+                error: str | None = None, notice: str = "", domain: str = "",
+                status_code: int = 200) -> Response:
+    shop = catalog.get_owned_shop(context.db, actor, shop_id)
+    view = _sync(context).view(actor, shop_id)
+    return render(request, "integrations/shopify/store.html", status_code=status_code,
+                  shop=shop, sync=view, error=error, notice=notice, domain=domain)
+
+
+@router.get("/seller/shops/{shop_id}/shopify")
+def store_page(request: Request, shop_id: int, actor: CurrentActor,
+               context: Context) -> Response:
+    return _store_page(request, context, actor, shop_id)
+
+
+@router.post("/seller/shops/{shop_id}/shopify/connect", dependencies=[FormCsrf])
+def connect_store(request: Request, shop_id: int, actor: CurrentActor, context: Context,
+                  form: Form) -> Response:
+    domain = _text(form, "domain")
+    try:
+        _sync(context).connect(actor, shop_id, domain, _text(form, "access_token"),
+                               _text(form, "market"))
+    except DomainError as error:
+        return _store_page(request, context, actor, shop_id, error=error.message,
+                           domain=domain, status_code=error.status)
+    return _store_page(request, context, actor, shop_id,
+                       notice="Connected. Pull the store's products to bring them in.")
+
+
+@router.post("/seller/shops/{shop_id}/shopify/pull", dependencies=[FormCsrf])
+def pull_store(request: Request, shop_id: int, actor: CurrentActor, context: Context) -> Response:
+    try:
+        report = _sync(context).pull(actor, shop_id)
+    except DomainError as error:
+        return _store_page(request, context, actor, shop_id, error=error.message,
+                           status_code=error.status)
+    return _store_page(request, context, actor, shop_id, notice=(
+        f"Pulled: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.skipped} skipped."))
+
+
+@router.post("/seller/shops/{shop_id}/shopify/retry", dependencies=[FormCsrf])
+def retry_store(request: Request, shop_id: int, actor: CurrentActor,
+                context: Context) -> Response:
+    retried = _sync(context).retry(actor, shop_id)
+    return _store_page(request, context, actor, shop_id,
+                       notice=f"{retried} item(s) will be tried again within seconds.")
+
+
+@router.post("/seller/shops/{shop_id}/shopify/disconnect", dependencies=[FormCsrf])
+def disconnect_store(request: Request, shop_id: int, actor: CurrentActor,
+                     context: Context) -> Response:
+    try:
+        _sync(context).disconnect(actor, shop_id)
+    except DomainError as error:
+        return _store_page(request, context, actor, shop_id, error=error.message,
+                           status_code=error.status)
+    return _store_page(request, context, actor, shop_id,
+                       notice="Disconnected: the token is forgotten; products stay.")
