@@ -239,7 +239,7 @@ class ShopifySync:
             if connection is None:
                 return SyncView(None)
             messages = self._waiting_messages(session, shop_id)
-            failures = [Failure(_what(message), message.last_error or "", message.attempts,
+            failures = [Failure(_what(message), _reason(message), message.attempts,
                                 message.created_at)
                         for message in messages if message.last_error]
             pushes = session.execute(
@@ -267,13 +267,13 @@ class ShopifySync:
 
     def retry(self, actor: Actor, shop_id: int) -> int:
         """Make the shop's failed pushes and webhooks due now (the relay's next sweep takes
-        them); how many."""
+        them), those the relay gave up on too, with their attempts counted afresh; how many."""
         with self.db.transaction() as session:
             owned_shop(session, actor, shop_id)
             ids = [message.id for message in self._waiting_messages(session, shop_id)]
             if ids:
                 session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                                .values(lease_until=None))
+                                .values(lease_until=None, gave_up_at=None, attempts=0))
             return len(ids)
 
     # --- pulling the catalog ---
@@ -659,6 +659,13 @@ class ShopifySync:
             connection.status, connection.token_encrypted = "uninstalled", ""
             connection.last_error = "The app was uninstalled from the store: connect it again"
         return "disconnected"
+
+
+def _reason(message: OutboxMessage) -> str:
+    """Why it is waiting; one the relay gave up on waits for "Retry now" alone."""
+    error = message.last_error or ""
+    return f"Given up after {message.attempts} attempts: {error}" if message.gave_up_at \
+        else error
 
 
 def _what(message: OutboxMessage) -> str:

@@ -9,13 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from liveshop.app import create_app
 from liveshop.catalog.orm import Product
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
-from liveshop.core.events import OutboxMessage
+from liveshop.core.events import MAX_ATTEMPTS, OutboxMessage
 from liveshop.integrations.shopify.fake import DEFAULT_SECRET, sign
 from liveshop.integrations.shopify.orm import (
     ShopifyConnection,
@@ -143,6 +143,29 @@ def test_a_restart_with_pushes_in_the_outbox_delivers_them_once(
     assert seller.post(f"/api/v1/shops/{shop['id']}/shopify/retry").json()["retried"] >= 1
     deliver(restarted)
     deliver(restarted)
+    assert len(store.fake.state()["orders"]) == 1
+    assert seller.get(f"/api/v1/shops/{shop['id']}/shopify").json()["waiting"] == 0
+
+
+def test_a_push_the_relay_gave_up_on_is_shown_and_retried_on_request(
+        settings: Settings, app: Any, make_user: Any, store: Store, db: Database) -> None:
+    seller = make_user("seller")
+    shop = connect(seller, store.fake)
+    pull(seller, shop["id"])
+    buy(make_user(), variant_id(db, shop["id"], "MUG-1"))
+    store.fake.fail_next(*["502"] * settings.shopify_attempts)
+    deliver(app)
+    with db.transaction() as session:  # hours of failures later
+        session.execute(update(OutboxMessage).where(OutboxMessage.delivered_at.is_(None),
+                                                    OutboxMessage.last_error.is_not(None))
+                        .values(gave_up_at=utcnow(), attempts=MAX_ATTEMPTS))
+    deliver(app)
+    assert store.fake.state()["orders"] == []
+    [failure] = seller.get(f"/api/v1/shops/{shop['id']}/shopify").json()["failures"]
+    assert failure["reason"].startswith(f"Given up after {MAX_ATTEMPTS} attempts: ")
+    assert seller.post(f"/api/v1/shops/{shop['id']}/shopify/retry").json()["retried"] >= 1
+    deliver(app)
+    deliver(app)
     assert len(store.fake.state()["orders"]) == 1
     assert seller.get(f"/api/v1/shops/{shop['id']}/shopify").json()["waiting"] == 0
 
