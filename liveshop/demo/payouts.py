@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
@@ -41,12 +41,16 @@ def seed_payouts(db: Database, settings: Settings) -> None:
         order_ids = list(session.scalars(settled))
         if not order_ids:
             return
-        session.execute(update(Order).where(Order.id.in_(order_ids)).values(
-            created_at=Order.created_at - DATED_BACK, paid_at=Order.paid_at - DATED_BACK,
-            shipped_at=Order.shipped_at - DATED_BACK,
-            delivered_at=Order.delivered_at - DATED_BACK))
-        session.execute(update(OrderEvent).where(OrderEvent.order_id.in_(order_ids)).values(
-            created_at=OrderEvent.created_at - DATED_BACK))
+        # A handful of rows: shifted here rather than by SQL interval arithmetic, which
+        # SQLite and PostgreSQL spell differently.
+        for order in session.scalars(select(Order).where(Order.id.in_(order_ids))):
+            for name in ("created_at", "paid_at", "shipped_at", "delivered_at"):
+                moment = getattr(order, name)
+                if moment is not None:
+                    setattr(order, name, moment - DATED_BACK)
+        for event in session.scalars(select(OrderEvent).where(
+                OrderEvent.order_id.in_(order_ids))):
+            event.created_at -= DATED_BACK
     summary = payouts.run(db, actor, policy_of(settings))
     if summary.statements:
         payouts.mark_paid(db, actor, summary.statements[0].id,

@@ -154,3 +154,23 @@ def test_statement_csv_mark_paid_and_who_may_read_it(sales: Sales, db: Database)
         assert ledger.balance(session, AccountKey.payouts_in_transit("GBP")) == -2032
         assert ledger.balance(session, AccountKey.cash("GBP")) == 2400 + 399 - 200
     books_even(db)
+
+
+def test_the_cli_runs_the_payouts_once(sales: Sales, db: Database,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from liveshop.cli import app as cli
+    from liveshop.core.config import get_settings
+
+    sales.delivered_order(days_ago=15)
+    monkeypatch.setenv("LIVESHOP_DATABASE_URL", str(db.url))
+    get_settings.cache_clear()
+    try:
+        first = CliRunner().invoke(cli, ["payouts", "run"])
+        assert first.exit_code == 0, first.output
+        assert "2 statements, 22.32 GBP" in first.output
+        again = CliRunner().invoke(cli, ["payouts", "run"])
+        assert again.exit_code == 0 and "0 statements, nothing" in again.output
+    finally:
+        get_settings.cache_clear()
