@@ -205,17 +205,25 @@ def _rank_als(fitted: tuple[Any, Any, np.ndarray], split: Split, users: Sequence
 
 MOST_POPULAR = Method("MostPop", _fit_most_popular, _rank_most_popular)
 IMPLICIT_ALS = Method("implicit ALS (user factors)", _fit_als, _rank_als, ALS_GRID)
+EASE_WITHOUT_RECENCY = Method("project: EASE neighbours, no recency", _fit_neighbours,
+                              _rank_neighbours, {"method": ("ease",), **EASE_GRID},
+                              {"half_life": (None,)})
 PROJECT = "project: EASE neighbours + recency"
-METHODS = (
-    MOST_POPULAR,
-    IMPLICIT_ALS,
-    Method("project: EASE neighbours, no recency", _fit_neighbours, _rank_neighbours,
-           {"method": ("ease",), **EASE_GRID}, {"half_life": (None,)}),
-    Method(PROJECT, _fit_neighbours, _rank_neighbours,
-           {"method": ("ease",), **EASE_GRID}, HALF_LIFE_GRID),
-    Method("project: ALS neighbours + recency (past max_items)", _fit_neighbours,
-           _rank_neighbours, {"method": ("als",), **ALS_GRID}, HALF_LIFE_GRID),
-)
+EASE_WITH_RECENCY = Method(PROJECT, _fit_neighbours, _rank_neighbours,
+                           {"method": ("ease",), **EASE_GRID}, HALF_LIFE_GRID)
+ALS_NEIGHBOURS = Method("project: ALS neighbours + recency (past max_items)", _fit_neighbours,
+                        _rank_neighbours, {"method": ("als",), **ALS_GRID}, HALF_LIFE_GRID)
+METHODS = (MOST_POPULAR, IMPLICIT_ALS, EASE_WITHOUT_RECENCY, EASE_WITH_RECENCY, ALS_NEIGHBOURS)
+
+# What tuning chose on MovieLens 100K's validation split (docs/benchmarks.md): `liveshop feed
+# evaluate --quick` and the test re-run the evaluation with them instead of tuning again.
+TUNED_ON_MOVIELENS: dict[str, dict[str, Any]] = {
+    IMPLICIT_ALS.name: {"factors": 64, "regularization": 1.0, "alpha": 10.0},
+    EASE_WITHOUT_RECENCY.name: {"method": "ease", "l2": 600.0, "half_life": None},
+    PROJECT: {"method": "ease", "l2": 600.0, "half_life": 5.0},
+    ALS_NEIGHBOURS.name: {"method": "als", "factors": 64, "regularization": 1.0, "alpha": 1.0,
+                      "half_life": 8.0},
+}
 
 
 def _grid(grid: Mapping[str, Sequence[Any]]) -> Iterator[dict[str, Any]]:
