@@ -23,27 +23,35 @@ def synthetic_interactions(seed: int, users: int, items: int, groups: int) -> In
         raise ValueError("need at least one user, one group and as many items as groups")
     rng = np.random.default_rng(seed)
     every_item = np.arange(items)
-    everything = _popularity(rng, items)
+    everything = _cumulative_popularity(rng, items)
     group_items = [every_item[every_item % groups == group] for group in range(groups)]
-    group_popularity = [_popularity(rng, len(members)) for members in group_items]
+    group_popularity = [_cumulative_popularity(rng, len(members)) for members in group_items]
     user_ids, item_ids = [], []
     for user in range(users):
         group = user % groups
-        wanted = min(3 + int(rng.poisson(MEAN_INTERACTIONS - 3)), items // 2)
-        own = min(int(rng.binomial(wanted, OWN_GROUP_SHARE)), len(group_items[group]))
-        chosen = np.concatenate([
-            rng.choice(group_items[group], own, replace=False, p=group_popularity[group]),
-            rng.choice(every_item, wanted - own, replace=False, p=everything)])
-        chosen = chosen[np.sort(np.unique(chosen, return_index=True)[1])]
-        rng.shuffle(chosen)
+        wanted = 3 + int(rng.poisson(MEAN_INTERACTIONS - 3))
+        own = int(rng.binomial(wanted, OWN_GROUP_SHARE))
+        drawn = np.concatenate([
+            _draw(rng, group_items[group], group_popularity[group], own),
+            _draw(rng, every_item, everything, wanted - own)])
+        rng.shuffle(drawn)
+        # An item drawn twice is one interaction, at its first draw.
+        chosen = drawn[np.sort(np.unique(drawn, return_index=True)[1])]
         user_ids.append(np.full(len(chosen), user))
         item_ids.append(chosen)
     users_column, items_column = np.concatenate(user_ids), np.concatenate(item_ids)
     return Interactions(users_column, items_column, np.ones(len(users_column), np.float32))
 
 
-def _popularity(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Probabilities over ``size`` items, Zipf-like, in a random order."""
+def _cumulative_popularity(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Cumulative Zipf-like weights over ``size`` items in a random order: drawing is then a
+    binary search, so a million-item catalogue costs no more per draw than a small one."""
     weights = 1.0 / np.arange(1, size + 1) ** SKEW
     rng.shuffle(weights)
-    return weights / weights.sum()
+    return np.cumsum(weights)
+
+
+def _draw(rng: np.random.Generator, members: np.ndarray, cumulative: np.ndarray,
+          count: int) -> np.ndarray:
+    """``count`` items of ``members`` drawn with replacement by popularity."""
+    return members[np.searchsorted(cumulative, rng.random(count) * cumulative[-1], "right")]

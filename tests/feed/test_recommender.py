@@ -68,7 +68,8 @@ def test_both_methods_recover_the_taste_groups(method: str) -> None:
     pairs = [(item, neighbour) for item, neighbour, _ in model.to_rows()]
     assert len(pairs) > 80 * 3
     same_group = np.mean([item % groups == neighbour % groups for item, neighbour in pairs])
-    assert same_group > 0.9
+    # By chance a quarter would be; a fifth of each user's items is from any group.
+    assert same_group > 0.8
 
 
 def test_a_history_recommends_its_taste_and_never_an_excluded_item() -> None:
