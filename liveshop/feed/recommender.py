@@ -14,6 +14,9 @@ The interface the feed calls::
     ItemNeighbours.to_rows() -> iter of (item, neighbour, score)   # for storing
     ItemNeighbours.from_rows(rows) -> ItemNeighbours                # and reading back
     most_popular(interactions, k) -> [(item, total weight)]         # the cold-start fallback
+    recency_weighted(history_oldest_first, half_life=5.0) -> {item: weight}
+        # what the last interactions were counts most: the history ``recommend`` was
+        # evaluated with (docs/feed-recommender.md)
 
 An item the model has not seen (a cold item) has no neighbours: ``similar`` gives ``[]`` and
 a history made only of cold items recommends nothing, so the caller falls back to popularity.
@@ -24,12 +27,12 @@ Methods (docs/feed-recommender.md has the derivations and the measured quality):
   P = (XᵀX + l2·I)⁻¹ on the item x item Gram matrix. Best on MovieLens here, but its dense
   item x item matrix costs items² x 4 bytes (1.6 GB at 20,000 items) and its inversion
   items³ time, so only the ``max_items`` most popular items are modelled; the others are cold.
-  Parameter: ``l2`` (regularisation, default 300).
+  Parameter: ``l2`` (regularisation, default 600, tuned on MovieLens 100K).
 - ``"als"``: implicit ALS (the ``implicit`` package), memory linear in items, for catalogs
   past ``max_items``. Item neighbours come from folding a history into the item factors Y:
   a user's factors are x ≈ (YᵀY + λI)⁻¹ Σ w_h y_h, so score(j) = Σ w_h · y_jᵀ(YᵀY + λI)⁻¹y_h,
   an item x item similarity whose top-N per item is what is stored. Parameters: ``factors``
-  (64), ``regularization`` (0.05), ``iterations`` (15), ``alpha`` (1.0), ``random_state`` (0).
+  (64), ``regularization`` (1.0), ``iterations`` (15), ``alpha`` (1.0), ``random_state`` (0).
 - ``"auto"``: EASE up to ``max_items`` items, ALS past it.
 
 Only positive neighbour scores are kept: a negative EASE weight says "not with this item",
@@ -49,8 +52,8 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 METHODS = ("ease", "als", "auto")
-EASE_DEFAULTS: dict[str, Any] = {"l2": 300.0}
-ALS_DEFAULTS: dict[str, Any] = {"factors": 64, "regularization": 0.05, "iterations": 15,
+EASE_DEFAULTS: dict[str, Any] = {"l2": 600.0}
+ALS_DEFAULTS: dict[str, Any] = {"factors": 64, "regularization": 1.0, "iterations": 15,
                                 "alpha": 1.0, "random_state": 0}
 # Interactions after which a history item counts half (recency_weighted); tuned on
 # MovieLens 100K's validation split (docs/feed-recommender.md).
