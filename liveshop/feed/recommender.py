@@ -304,7 +304,8 @@ def _top_neighbours(weights: np.ndarray, items: np.ndarray, n: int) -> ItemNeigh
     found = []
     for start in range(0, len(items), CHUNK):
         block = weights[start:start + CHUNK]
-        top = np.argpartition(-block, n - 1, axis=1)[:, :n]
+        # A copy: the slice alone would keep the whole block's index array alive.
+        top = np.argpartition(-block, n - 1, axis=1)[:, :n].copy()
         found.append((top, np.take_along_axis(block, top, axis=1)))
     return _neighbour_table(items, np.concatenate([top for top, _ in found]),
                             np.concatenate([values for _, values in found]))
