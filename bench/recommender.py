@@ -1,7 +1,7 @@
 """Training the feed's recommender: time and peak memory by catalogue size.
 
 ``python -m bench.recommender`` trains on simulated shoppers (liveshop/feed/synthetic.py:
-50,000 users, about 20 interactions each, taste groups of 100 items) with EASE up to its
+50,000 users, about 17 interactions each, taste groups of 100 items) with EASE up to its
 ``max_items`` default and with ALS past it. Each measurement runs in a process of its own, so
 its peak memory (``VmHWM``) is its own; the baseline in the same process is counting
 popularity (``most_popular``, the feed's cold-start fallback) over the same interactions.
