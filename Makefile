@@ -6,6 +6,9 @@ INSTALLED := $(VENV)/.installed
 # npm ci writes this file last, so it marks a complete node_modules (hls.js for the player,
 # swagger-ui-dist for /docs).
 NODE_MODULES := node_modules/.package-lock.json
+# MovieLens 100K for `liveshop feed evaluate` and its test: recbole's wheel, fetched once
+# without dependencies and checked against its hash (liveshop/feed/movielens.py).
+MOVIELENS := var/datasets/recbole-1.2.1-py3-none-any.whl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install demo serve migrate test lint typecheck pytest bench chromium clean
@@ -25,7 +28,10 @@ $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
-install: $(INSTALLED) $(NODE_MODULES)
+$(MOVIELENS): | $(INSTALLED)
+	$(BIN)/python -m liveshop.feed.movielens $(dir $@)
+
+install: $(INSTALLED) $(NODE_MODULES) $(MOVIELENS)
 
 demo: install
 	$(BIN)/liveshop demo
