@@ -1,0 +1,1 @@
+"""Discovery: interaction events, recommendations and the feed."""
