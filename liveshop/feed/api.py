@@ -8,11 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from liveshop.core.errors import InvalidInput
 from liveshop.core.inputs import MAX_INTEGER
 from liveshop.feed import model, service
 from liveshop.feed.deps import CurrentViewer, State
-from liveshop.feed.schemas import EventBatch, EventsAccepted, FeedPage, LiveViewers, Tab
+from liveshop.feed.schemas import (
+    EventBatch,
+    EventItemType,
+    EventsAccepted,
+    FeedPage,
+    LiveViewers,
+    Tab,
+)
 from liveshop.live.deps import RoomHub
 from liveshop.web.deps import Context, CurrentMarket, client_ip
 
@@ -50,14 +56,12 @@ def feed(viewer: CurrentViewer, state: State, context: Context, market: CurrentM
 
 @router.put("/feed/not-interested/{item_type}/{item_id}", status_code=204,
             response_class=Response)
-def not_interested(item_type: model.ItemType,
+def not_interested(item_type: EventItemType,
                    item_id: Annotated[int, Path(ge=1, le=MAX_INTEGER)], viewer: CurrentViewer,
                    state: State, context: Context) -> Response:
     """Hide a product or show from this viewer's feed and rank its shop lower. Safe to
     repeat."""
-    if item_type not in (model.ItemType.PRODUCT, model.ItemType.SHOW):
-        raise InvalidInput("Only products and shows can be hidden", field="item_type")
-    service.not_interested(context.db, state, viewer, item_type, item_id)
+    service.not_interested(context.db, state, viewer, model.ItemType(item_type), item_id)
     return Response(status_code=204)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.orm import User
@@ -29,7 +29,7 @@ from liveshop.feed.orm import FeedDismissal, FeedEvent, ItemNeighbour
 from liveshop.feed.schemas import EventIn, FeedCard, FeedPage, Tab
 from liveshop.live import shows as live_shows
 from liveshop.live.model import ShowStatus
-from liveshop.live.orm import CreatorFollow, ShopFollow, Show, ShowProduct, ShowReminder
+from liveshop.live.orm import CreatorFollow, ShopFollow, Show, ShowReminder
 from liveshop.live.schemas import ShowView
 from liveshop.markets.model import Market
 from liveshop.orders.orm import Order, OrderLine
@@ -59,9 +59,11 @@ class Viewer:
     def key(self) -> str:
         return f"u:{self.user_id}" if self.user_id is not None else f"v:{self.visitor_id}"
 
-    def owns(self, column_user: object, column_visitor: object) -> object:
-        return column_user == self.user_id if self.user_id is not None else (
-            column_visitor == self.visitor_id)
+    def events(self) -> ColumnElement[bool]:
+        """Which interaction events are this viewer's."""
+        if self.user_id is not None:
+            return FeedEvent.user_id == self.user_id
+        return FeedEvent.visitor_id == self.visitor_id
 
 
 ViewersOf = Callable[[int], int]
@@ -176,7 +178,8 @@ def _show_item(show: Show, suspended: bool) -> Item:
 def _items(session: Session, keys: Iterable[str], market: Market
            ) -> tuple[dict[str, Item], dict[int, ProductCard], dict[int, Show]]:
     """What the rules need of each item, with the product cards and shows read on the way."""
-    product_ids, show_ids = set(), set()
+    product_ids: set[int] = set()
+    show_ids: set[int] = set()
     for key in keys:
         item_type, item_id = model.parse_item_key(key)
         (product_ids if item_type is ItemType.PRODUCT else show_ids).add(item_id)
@@ -215,10 +218,11 @@ def _weights(rows: Iterable[tuple[str, str, int, int, float]]) -> dict[str, floa
     return scores
 
 
-def _grouped(*conditions: object) -> object:
+def _grouped(*conditions: ColumnElement[bool]) -> Select[str, str, int, int, float]:
+    """Events per kind and item: what ``_weights`` scores."""
     return (select(FeedEvent.kind, FeedEvent.item_type, FeedEvent.item_id, func.count(),
                    func.sum(FeedEvent.value))
-            .where(*conditions)  # type: ignore[arg-type]
+            .where(*conditions)
             .group_by(FeedEvent.kind, FeedEvent.item_type, FeedEvent.item_id))
 
 
@@ -230,7 +234,7 @@ def popular(db: Database, state: FeedState, market: str) -> dict[str, float]:
         return kept[1]
     since = utcnow() - timedelta(days=POPULAR_DAYS)
     with db.read() as session:
-        scores = _weights(session.execute(_grouped(  # type: ignore[call-overload]
+        scores = _weights(session.execute(_grouped(
             FeedEvent.market == market, FeedEvent.occurred_at >= since)).all())
     best = dict(sorted(scores.items(), key=lambda pair: -pair[1])[:POPULAR_ITEMS])
     state._popular[market] = (time.monotonic(), best)
@@ -304,7 +308,7 @@ def _social(session: Session, signals: _Signals, user_id: int, market: str,
         select(CreatorFollow.follower_id).where(
             CreatorFollow.creator_id.in_(creators), CreatorFollow.follower_id != user_id)
         .order_by(CreatorFollow.created_at.desc()).limit(CO_FOLLOWERS)))
-    rows = session.execute(_grouped(  # type: ignore[call-overload]
+    rows = session.execute(_grouped(
         FeedEvent.user_id.in_(people), FeedEvent.kind.in_([k.value for k in strong]),
         FeedEvent.occurred_at >= since)).all()
     for key, score in _weights(rows).items():
@@ -315,8 +319,7 @@ def _history(session: Session, viewer: Viewer) -> dict[str, float]:
     """The viewer's recent interactions with products and shows, weighted."""
     rows = session.execute(
         select(FeedEvent.kind, FeedEvent.item_type, FeedEvent.item_id, FeedEvent.value)
-        .where(viewer.owns(FeedEvent.user_id, FeedEvent.visitor_id),  # type: ignore[arg-type]
-               FeedEvent.item_type.in_([ItemType.PRODUCT.value, ItemType.SHOW.value]))
+        .where(viewer.events(), FeedEvent.item_type.in_([ItemType.PRODUCT.value, ItemType.SHOW.value]))
         .order_by(FeedEvent.occurred_at.desc()).limit(HISTORY_EVENTS)).all()
     return _weights((kind, item_type, item_id, 1, value)
                     for kind, item_type, item_id, value in rows)
