@@ -1,5 +1,6 @@
-"""Demo data: people with known passwords, five shops in six markets, forty products, and a
-sixth shop imported from a Shopify product export.
+"""Demo data: people with known passwords, five shops in six markets, forty products, a
+sixth shop imported from a Shopify product export, and the feed's simulated shoppers
+(liveshop/demo/feed.py).
 
 Idempotent: the whole catalogue is written in one transaction, and a database that already
 has the demo admin is left as it is (only product pictures missing from the media directory
@@ -27,6 +28,7 @@ from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Varian
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.demo import back_office, images, journeys
+from liveshop.demo.feed import seed_feed
 from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE, SHOPS, ProductSpec, ShopSpec
 from liveshop.integrations.shopify import files as shopify_files
 from liveshop.inventory import service as inventory
@@ -57,6 +59,7 @@ def seed_demo(db: Database, settings: Settings) -> list[str]:
     journeys.seed_journeys(db, settings)
     back_office.seed_back_office(db)
     _import_from_shopify(db, settings.media_dir)
+    seed_feed(db)  # after every shop: the simulated shoppers buy from all of them
     return login_lines()
 
 

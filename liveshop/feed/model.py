@@ -220,16 +220,15 @@ def diversify(ranked: Sequence[Scored], per_shop: int = PER_SHOP,
               window: int = WINDOW) -> list[Scored]:
     """At most ``per_shop`` items of one shop in any ``window`` consecutive cards: each
     place takes the best remaining item whose shop has room in the last ``window - 1``
-    places. What fits nowhere is left out rather than breaking the rule."""
+    places. When no remaining item has room (a market with only a shop or two), the best
+    remaining one takes the place: the feed never ends early for want of other shops."""
     remaining = list(ranked)
     placed: list[Scored] = []
     recent: deque[int] = deque(maxlen=window - 1)
     while remaining:
         counts = Counter(recent)
         index = next((i for i, s in enumerate(remaining)
-                      if counts[s.item.shop_id] < per_shop), None)
-        if index is None:
-            break
+                      if counts[s.item.shop_id] < per_shop), 0)
         chosen = remaining.pop(index)
         placed.append(chosen)
         recent.append(chosen.item.shop_id)

@@ -45,17 +45,22 @@ def test_the_mix_leaves_out_what_the_model_says_but_the_viewer_may_not_see() -> 
 
 
 def test_at_most_two_items_of_one_shop_in_any_ten() -> None:
-    # Shop 1 has the eight best items, shops 2..5 one each behind them.
-    items = [product(i, shop_id=1) for i in range(1, 9)]
-    items += [product(100 + s, shop_id=s) for s in range(2, 6)]
+    # Shop 1 has the four best items, shops 2..9 two each behind them.
+    items = [product(i, shop_id=1) for i in range(1, 5)]
+    items += [product(100 + n, shop_id=2 + n // 2) for n in range(16)]
     ranked = [Scored(item, 100.0 - n) for n, item in enumerate(items)]
     placed = model.diversify(ranked)
     shops = [s.item.shop_id for s in placed]
-    for start in range(len(shops)):
+    for start in range(len(shops) - 10 + 1):
         window = shops[start:start + 10]
         assert all(window.count(shop) <= 2 for shop in set(window)), shops
     assert shops[:2] == [1, 1]  # the best still lead
-    assert len(placed) >= 6
+    assert len(placed) == len(items)
+
+
+def test_a_market_with_too_few_shops_still_gets_every_item() -> None:
+    ranked = [Scored(product(i, shop_id=1 + i % 2), 100.0 - i) for i in range(12)]
+    assert len(model.diversify(ranked)) == 12
 
 
 def test_no_already_bought_item_in_the_top_ten_unless_consumable() -> None:
