@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from liveshop.accounts.orm import User
 from liveshop.catalog.orm import Product, Shop, ShopMarket
-from liveshop.core.db import Database, set_row_present, utcnow
+from liveshop.core.db import Database, utcnow
 from liveshop.feed import training
 from liveshop.feed.ingest import EventWriter, Interaction
 from liveshop.feed.model import EventKind, ItemType
@@ -62,7 +62,8 @@ def simulate(products: Mapping[str, Sequence[tuple[int, str]]], now: datetime,
     everything = [item for taste in tastes for item in products[taste]]
     people: list[Shopper] = []
     events: list[Interaction] = []
-    kinds, kind_weights = zip(*KINDS, strict=True)
+    kinds = [kind for kind, _ in KINDS]
+    kind_weights = [weight for _, weight in KINDS]
     for number in range(shoppers):
         taste = rng.choice(tastes)
         own = products[taste]
@@ -112,10 +113,10 @@ def seed_feed(db: Database) -> None:
     lena, nina = people.get("lena@example.com"), people.get("nina@example.com")
     with db.transaction() as session:
         for buyer in (lena, people.get("ben@example.com")):
-            if buyer is not None and nina is not None:
-                set_row_present(session, CreatorFollow, (buyer, nina), True,
-                                lambda b=buyer: CreatorFollow(follower_id=b, creator_id=nina))
-        if lena is not None and kiez is not None:
-            set_row_present(session, ShopFollow, (lena, kiez), True,
-                            lambda: ShopFollow(follower_id=lena, shop_id=kiez))
+            if buyer is not None and nina is not None and session.get(
+                    CreatorFollow, (buyer, nina)) is None:
+                session.add(CreatorFollow(follower_id=buyer, creator_id=nina))
+        if lena is not None and kiez is not None and session.get(
+                ShopFollow, (lena, kiez)) is None:
+            session.add(ShopFollow(follower_id=lena, shop_id=kiez))
     training.train(db)

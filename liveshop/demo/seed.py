@@ -28,8 +28,8 @@ from liveshop.catalog.orm import Product, ProductImage, Shop, ShopMarket, Varian
 from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.demo import back_office, images, journeys
-from liveshop.demo.feed import seed_feed
 from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE, SHOPS, ProductSpec, ShopSpec
+from liveshop.demo.feed import seed_feed
 from liveshop.integrations.shopify import files as shopify_files
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import MARKETS

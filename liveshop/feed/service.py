@@ -319,7 +319,8 @@ def _history(session: Session, viewer: Viewer) -> dict[str, float]:
     """The viewer's recent interactions with products and shows, weighted."""
     rows = session.execute(
         select(FeedEvent.kind, FeedEvent.item_type, FeedEvent.item_id, FeedEvent.value)
-        .where(viewer.events(), FeedEvent.item_type.in_([ItemType.PRODUCT.value, ItemType.SHOW.value]))
+        .where(viewer.events(),
+               FeedEvent.item_type.in_([ItemType.PRODUCT.value, ItemType.SHOW.value]))
         .order_by(FeedEvent.occurred_at.desc()).limit(HISTORY_EVENTS)).all()
     return _weights((kind, item_type, item_id, 1, value)
                     for kind, item_type, item_id, value in rows)
