@@ -6,7 +6,8 @@ import importlib
 import sys
 
 BENCHMARKS = ["bench.reservations", "bench.flash_sale", "bench.pages", "bench.fanout",
-              "bench.video_latency", "bench.video_cpu", "bench.hls_serving", "bench.shopify_import"]
+              "bench.video_latency", "bench.video_cpu", "bench.hls_serving", "bench.shopify_import",
+              "bench.feed"]
 
 
 def main() -> int:

@@ -109,12 +109,13 @@ class Source(enum.StrEnum):
     SIMILAR = "similar"  # item-to-item from what the viewer did
     POPULAR = "popular"  # popular in the viewer's market
     LIVE_NOW = "live_now"  # on air now
+    NEW = "new"  # new in the market: the feed of a site with no events yet is not empty
 
 
 # How much each source's (0..1 normalised) score weighs in the mix.
 SOURCE_WEIGHTS: Mapping[Source, float] = {
     Source.FOLLOWED_LIVE: 3.0, Source.SOCIAL: 2.0, Source.SIMILAR: 1.5,
-    Source.POPULAR: 0.6, Source.LIVE_NOW: 0.8,
+    Source.POPULAR: 0.6, Source.LIVE_NOW: 0.8, Source.NEW: 0.2,
 }
 
 
@@ -301,6 +302,10 @@ def why(reason: Reason | None, kind: CardKind) -> str:
         return f"Because you watched {subject}" if subject else "Like what you watched"
     if reason.source is Source.POPULAR:
         return f"Popular in {subject}" if subject else "Popular now"
+    if reason.source is Source.NEW:
+        if kind is CardKind.UPCOMING:
+            return f"Coming up from {subject}" if subject else "Coming up"
+        return f"New from {subject}" if subject else "New"
     return "Live now" if kind is CardKind.LIVE else "On now"
 
 

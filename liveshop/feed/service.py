@@ -371,6 +371,28 @@ def _live_now(session: Session, signals: _Signals, market: str, viewers_of: View
                     1.0 + math.log1p(viewers_of(show_id)), "")
 
 
+NEW_ITEMS = 60
+
+
+def _new(session: Session, signals: _Signals, market: str) -> None:
+    """The newest products and the next shows (newest and soonest score most): what a
+    newcomer's feed holds before anyone interacted with anything."""
+    rows = session.execute(select(Product.id, Shop.name).join(Shop, Shop.id == Product.shop_id)
+                           .where(Product.status == "active")
+                           .order_by(Product.id.desc()).limit(NEW_ITEMS)).all()
+    for rank, (product_id, shop_name) in enumerate(rows):
+        signals.add(Source.NEW, model.item_key(ItemType.PRODUCT, product_id),
+                    1.0 - rank / (2 * NEW_ITEMS), shop_name)
+    upcoming = session.execute(select(Show.id, Shop.name).join(Shop, Shop.id == Show.shop_id)
+                               .where(Show.status == ShowStatus.SCHEDULED,
+                                      Show.removed_at.is_(None),
+                                      Show.markets.contains(f",{market},"))
+                               .order_by(Show.scheduled_at).limit(12)).all()
+    for rank, (show_id, shop_name) in enumerate(upcoming):
+        signals.add(Source.NEW, model.item_key(ItemType.SHOW, show_id), 1.0 - rank / 24,
+                    shop_name)
+
+
 def _dismissals(session: Session, viewer: Viewer) -> tuple[set[str], dict[int, int]]:
     keys: set[str] = set()
     shops: dict[int, int] = {}
@@ -405,6 +427,7 @@ def rank_for_you(db: Database, state: FeedState, viewer: Viewer, market: Market,
             _social(session, signals, viewer.user_id, market.code, creators, shops)
         _similar(session, signals, _history(session, viewer))
         _live_now(session, signals, market.code, viewers_of)
+        _new(session, signals, market.code)
         dismissed, dismissed_shops = _dismissals(session, viewer)
         keys = {key for scores in signals.by_source.values() for key in scores}
         items, _, _ = _items(session, keys, market)

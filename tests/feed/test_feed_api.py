@@ -46,8 +46,12 @@ def test_cold_start_serves_the_markets_popular_items_with_why(
     clicks(app, {ids[0]: 5, ids[2]: 3})
     clicks(app, {ids[3]: 50}, market="DE")  # popular elsewhere only
     page = client.get("/api/v1/feed").json()
-    assert [c["key"] for c in page["items"]] == [f"product:{ids[0]}", f"product:{ids[2]}"]
+    keys = [c["key"] for c in page["items"]]
+    assert keys[:2] == [f"product:{ids[0]}", f"product:{ids[2]}"]
     assert page["items"][0]["why"] == "Popular in United Kingdom"
+    # Then what is new, so that a site nobody used yet has a feed.
+    assert sorted(keys[2:]) == sorted(f"product:{i}" for i in (ids[1], ids[3]))
+    assert page["items"][2]["why"].startswith("New from Shop ")
     assert page["next_cursor"] is None
     assert client.get("/api/v1/feed", params={"tab": "following"}).json()["items"] == []
 

@@ -106,6 +106,8 @@ def test_each_card_says_why() -> None:
     assert why(Source.SIMILAR, "Kiez Kollektiv") == "Because you watched Kiez Kollektiv"
     assert why(Source.SOCIAL, "Nina Live") == "Because you follow Nina Live"
     assert why(Source.LIVE_NOW, "", CardKind.LIVE) == "Live now"
+    assert why(Source.NEW, "Casa Sol") == "New from Casa Sol"
+    assert why(Source.NEW, "Casa Sol", CardKind.UPCOMING) == "Coming up from Casa Sol"
     assert model.why(None, CardKind.PRODUCT) == ""
 
 
