@@ -23,6 +23,7 @@ VISITOR_MAX_AGE = 365 * 24 * 3600
 VISITOR_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,32}")
 # The session remembers which visitor it merged, so the merge is queued once.
 MERGED = "feed_visitor_merged"
+NEW_VISITOR = "feed_new_visitor"
 
 
 class FeedServices(LiveServices, Protocol):
@@ -42,14 +43,24 @@ async def get_feed_state(connection: HTTPConnection) -> FeedState:
 State = Annotated[FeedState, Depends(get_feed_state)]
 
 
+def remember_visitor(request: Request, response: Response) -> Response:
+    """Set the cookie of a visitor new to this request on ``response``: what a route
+    returns as a Response of its own does not carry the dependency's cookies."""
+    visitor = getattr(request.state, NEW_VISITOR, None)
+    if visitor:
+        context: AppContext = feed_services(request).context
+        response.set_cookie(VISITOR_COOKIE, visitor, max_age=VISITOR_MAX_AGE, httponly=True,
+                            samesite="lax", secure=context.settings.secure_cookies)
+    return response
+
+
 async def get_viewer(request: Request, response: Response, actor: MaybeActor,
                      state: State) -> Viewer:
     visitor = request.cookies.get(VISITOR_COOKIE, "")
     if not VISITOR_PATTERN.fullmatch(visitor):
         visitor = secrets.token_urlsafe(16)
-        context: AppContext = feed_services(request).context
-        response.set_cookie(VISITOR_COOKIE, visitor, max_age=VISITOR_MAX_AGE, httponly=True,
-                            samesite="lax", secure=context.settings.secure_cookies)
+        setattr(request.state, NEW_VISITOR, visitor)
+        remember_visitor(request, response)
     if actor is None:
         return Viewer(None, visitor)
     if request.session.get(MERGED) != visitor:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from liveshop.accounts.model import Actor
 from liveshop.feed import service
-from liveshop.feed.deps import CurrentViewer, State
+from liveshop.feed.deps import CurrentViewer, State, remember_visitor
 from liveshop.feed.schemas import FeedPage, Tab
 from liveshop.feed.service import FeedState, Viewer
 from liveshop.live.deps import RoomHub
@@ -37,8 +37,8 @@ def feed_response(request: Request, actor: Actor | None, context: AppContext, ma
                   viewer: Viewer, state: FeedState, hub: Hub, tab: Tab,
                   cursor: str | None) -> Response:
     page = _page(context, state, viewer, market, tab, cursor, hub)
-    return render(request, "feed/feed.html", page=page, tab=tab, tab_paths=TAB_PATHS,
-                  actor=actor)
+    return remember_visitor(request, render(request, "feed/feed.html", page=page, tab=tab,
+                                            tab_paths=TAB_PATHS, actor=actor))
 
 
 @router.get("/following")
@@ -57,5 +57,5 @@ def more_cards(request: Request, actor: MaybeActor, context: Context, market: Cu
                cursor: CursorParam = None) -> Response:
     """The next page's cards, for the feed's infinite scroll."""
     page = _page(context, state, viewer, market, tab, cursor, hub)
-    return render(request, "feed/_cards.html", page=page, tab=tab, tab_paths=TAB_PATHS,
-                  actor=actor)
+    return remember_visitor(request, render(request, "feed/_cards.html", page=page, tab=tab,
+                                            tab_paths=TAB_PATHS, actor=actor))

@@ -182,3 +182,15 @@ def test_training_without_a_recommender_keeps_serving_popularity(
     monkeypatch.setattr(training, "recommender", lambda: None)
     result = training.train(db)
     assert result.method == "none" and result.neighbour_rows == 0
+
+
+def test_a_visitors_first_page_sets_the_cookie_its_next_pages_rank_by(
+        client: TestClient) -> None:
+    from liveshop.feed.deps import VISITOR_COOKIE
+
+    home = client.get("/", headers={"Accept": "text/html"})
+    assert home.status_code == 200 and "For you" in home.text
+    visitor = client.cookies.get(VISITOR_COOKIE)
+    assert visitor
+    assert client.get("/feed/cards").status_code == 200
+    assert client.cookies.get(VISITOR_COOKIE) == visitor
