@@ -124,8 +124,8 @@ def generate(url: str, products: int, users: int, events: int, seed: int = 7) ->
 
 
 async def _hammer(port: int, paths: list[str], headers: list[dict[str, str]], seconds: float,
-                  method: str = "GET", bodies: list[bytes] | None = None, think: float = 0.0
-                  ) -> tuple[list[float], Counter[int | str], float]:
+                  method: str = "GET", bodies: list[bytes] | None = None, think: float = 0.0,
+                  users: int = USERS) -> tuple[list[float], Counter[int | str], float]:
     """USERS users on kept-alive connections; each asks again ``think`` seconds after its
     last answer (0: at once, a closed loop that measures the most the process serves)."""
     latencies: list[float] = []
@@ -150,7 +150,7 @@ async def _hammer(port: int, paths: list[str], headers: list[dict[str, str]], se
 
     began = time.monotonic()
     stop = began + seconds
-    await asyncio.gather(*(user(n) for n in range(USERS)))
+    await asyncio.gather(*(user(n) for n in range(users)))
     return latencies, statuses, time.monotonic() - began
 
 
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
                                           options.seconds))
             _report("baseline site.css", *baseline)
             # Warm the market's popularity (computed once per process per 2 minutes).
-            uvloop.run(_hammer(port, ["/api/v1/feed"], signed_in[:1], 1.0))
+            uvloop.run(_hammer(port, ["/api/v1/feed"], signed_in[:1], 1.0, users=1))
             first = uvloop.run(_hammer(port, ["/api/v1/feed"], signed_in, options.seconds))
             _report("For you, closed loop", *first)
             # People read a page before the next: 200 users, each about once a second.

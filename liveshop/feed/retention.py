@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import String, cast, delete, func, select
+from sqlalchemy import String, cast, delete, func, literal_column, select
 
 from liveshop.core.db import Database, rows_affected, utcnow
 from liveshop.feed.orm import FeedEvent, FeedEventDay
@@ -19,21 +19,24 @@ def prune(db: Database, older_than_days: int, now: datetime | None = None) -> in
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
     cutoff = cutoff.replace(hour=0, minute=0, second=0, microsecond=0)
     day = func.date(FeedEvent.occurred_at)
+    # A literal, not a bound parameter: PostgreSQL must see the same expression in the
+    # SELECT and the GROUP BY.
+    market = func.coalesce(FeedEvent.market, literal_column("''"))
     person = func.coalesce(cast(FeedEvent.user_id, String), FeedEvent.visitor_id)
     with db.transaction() as session:
         rows = session.execute(
-            select(day, func.coalesce(FeedEvent.market, ""), FeedEvent.kind,
+            select(day, market, FeedEvent.kind,
                    FeedEvent.item_type, FeedEvent.item_id, func.count(),
                    func.count(func.distinct(person)), func.sum(FeedEvent.value))
             .where(FeedEvent.occurred_at < cutoff)
-            .group_by(day, func.coalesce(FeedEvent.market, ""), FeedEvent.kind,
+            .group_by(day, market, FeedEvent.kind,
                       FeedEvent.item_type, FeedEvent.item_id)).all()
-        for raw_day, market, kind, item_type, item_id, events, people, value in rows:
+        for raw_day, market_code, kind, item_type, item_id, events, people, value in rows:
             when = raw_day if isinstance(raw_day, date) else date.fromisoformat(str(raw_day))
-            key = (when, market, kind, item_type, item_id)
+            key = (when, market_code, kind, item_type, item_id)
             existing = session.get(FeedEventDay, key)
             if existing is None:
-                session.add(FeedEventDay(day=when, market=market, kind=kind,
+                session.add(FeedEventDay(day=when, market=market_code, kind=kind,
                                          item_type=item_type, item_id=item_id,
                                          events=int(events), people=int(people),
                                          value=float(value or 0)))

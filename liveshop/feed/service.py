@@ -86,6 +86,7 @@ class FeedState:
         default_factory=OrderedDict)
     _known: dict[str, set[int]] = field(default_factory=lambda: {"product": set(), "show": set()})
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _popular_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def forget(self, viewer: Viewer) -> None:
         """Drop the viewer's kept rankings ("not interested" changes them)."""
@@ -232,13 +233,21 @@ def popular(db: Database, state: FeedState, market: str) -> dict[str, float]:
     kept = state._popular.get(market)
     if kept is not None and time.monotonic() - kept[0] < POPULAR_TTL_SECONDS:
         return kept[1]
-    since = utcnow() - timedelta(days=POPULAR_DAYS)
-    with db.read() as session:
-        scores = _weights(session.execute(_grouped(
-            FeedEvent.market == market, FeedEvent.occurred_at >= since)).all())
-    best = dict(sorted(scores.items(), key=lambda pair: -pair[1])[:POPULAR_ITEMS])
-    state._popular[market] = (time.monotonic(), best)
-    return best
+    # One request computes it; the others at that moment wait for it (or, when an older
+    # result exists, use that meanwhile) rather than all reading every recent event.
+    if kept is not None and state._popular_lock.locked():
+        return kept[1]
+    with state._popular_lock:
+        kept = state._popular.get(market)
+        if kept is not None and time.monotonic() - kept[0] < POPULAR_TTL_SECONDS:
+            return kept[1]
+        since = utcnow() - timedelta(days=POPULAR_DAYS)
+        with db.read() as session:
+            scores = _weights(session.execute(_grouped(
+                FeedEvent.market == market, FeedEvent.occurred_at >= since)).all())
+        best = dict(sorted(scores.items(), key=lambda pair: -pair[1])[:POPULAR_ITEMS])
+        state._popular[market] = (time.monotonic(), best)
+        return best
 
 
 @dataclass
