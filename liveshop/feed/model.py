@@ -180,14 +180,11 @@ class Scored:
         return max(self.reasons, key=lambda pair: pair[0])[1] if self.reasons else None
 
 
-def mix(items: Mapping[str, Item], signals: Mapping[Source, Mapping[str, tuple[float, str]]],
-        *, market: str, dismissed: Iterable[str] = (),
-        dismissed_shops: Mapping[int, int] | None = None) -> list[Scored]:
-    """One ranking from every source's scores (key -> (raw score, subject)): each source
-    is normalised to 0..1 by its best and weighted (``SOURCE_WEIGHTS``); items the viewer
-    may not see or said "not interested" in are left out, and each "not interested" in a
-    shop halves that shop's other items. Ties: the newest first, then the id."""
-    hidden = set(dismissed)
+Signals = Mapping[Source, Mapping[str, tuple[float, str]]]
+
+
+def _weighted(signals: Signals) -> tuple[dict[str, float], dict[str, list[tuple[float, Reason]]]]:
+    """Each source normalised to 0..1 by its best item, weighted, summed per item."""
     totals: dict[str, float] = {}
     reasons: dict[str, list[tuple[float, Reason]]] = {}
     for source, scores in signals.items():
@@ -200,6 +197,25 @@ def mix(items: Mapping[str, Item], signals: Mapping[Source, Mapping[str, tuple[f
             part = SOURCE_WEIGHTS[source] * score / best
             totals[key] = totals.get(key, 0.0) + part
             reasons.setdefault(key, []).append((part, Reason(source, subject)))
+    return totals, reasons
+
+
+def shortlist(signals: Signals, size: int) -> list[str]:
+    """The ``size`` best candidates before the rules: only their facts are read (the
+    rules can only remove items or lower them, so a feed page is drawn from these)."""
+    totals, _ = _weighted(signals)
+    return sorted(totals, key=lambda key: -totals[key])[:size]
+
+
+def mix(items: Mapping[str, Item], signals: Signals, *, market: str,
+        dismissed: Iterable[str] = (), dismissed_shops: Mapping[int, int] | None = None
+        ) -> list[Scored]:
+    """One ranking from every source's scores (key -> (raw score, subject)): each source
+    is normalised to 0..1 by its best and weighted (``SOURCE_WEIGHTS``); items the viewer
+    may not see or said "not interested" in are left out, and each "not interested" in a
+    shop halves that shop's other items. Ties: the newest first, then the id."""
+    hidden = set(dismissed)
+    totals, reasons = _weighted(signals)
     penalties = dismissed_shops or {}
     ranked = []
     for key, total in totals.items():
@@ -255,8 +271,7 @@ def bought_out_of_top(ranked: Sequence[Scored], bought: Iterable[int],
     return fresh[:top] + again + fresh[top:]
 
 
-def rank_for_you(items: Mapping[str, Item],
-                 signals: Mapping[Source, Mapping[str, tuple[float, str]]], *, market: str,
+def rank_for_you(items: Mapping[str, Item], signals: Signals, *, market: str,
                  dismissed: Iterable[str] = (), dismissed_shops: Mapping[int, int] | None = None,
                  bought: Iterable[int] = ()) -> list[Scored]:
     """The For-you order: mixed, then diversified by shop, then already-bought moved down

@@ -36,16 +36,18 @@ from liveshop.orders.orm import Order, OrderLine
 
 # How far back each signal looks.
 POPULAR_DAYS = 14
-SOCIAL_DAYS = 60
+SOCIAL_DAYS = 30
 HISTORY_EVENTS = 100
 # Followers of a followed creator whose purchases and likes count (the most recent).
-CO_FOLLOWERS = 500
+CO_FOLLOWERS = 150
 # Popularity per market is computed at most this often per process.
 POPULAR_TTL_SECONDS = 120.0
 POPULAR_ITEMS = 150
 # A ranked feed is kept this long for its cursor's next pages.
 RANKING_TTL_SECONDS = 900.0
 RANKINGS_KEPT = 20_000
+# Candidates whose facts are read per ranking: the best by their scores before the rules.
+SHORTLIST = 120
 
 
 @dataclass(frozen=True)
@@ -438,7 +440,7 @@ def rank_for_you(db: Database, state: FeedState, viewer: Viewer, market: Market,
         _live_now(session, signals, market.code, viewers_of)
         _new(session, signals, market.code)
         dismissed, dismissed_shops = _dismissals(session, viewer)
-        keys = {key for scores in signals.by_source.values() for key in scores}
+        keys = model.shortlist(signals.by_source, SHORTLIST + len(dismissed))
         items, _, _ = _items(session, keys, market)
         bought = _bought(session, viewer.user_id)
     return model.rank_for_you(items, signals.by_source, market=market.code,
