@@ -7,7 +7,7 @@ import sys
 
 BENCHMARKS = ["bench.reservations", "bench.flash_sale", "bench.pages", "bench.fanout",
               "bench.video_latency", "bench.video_cpu", "bench.hls_serving", "bench.shopify_import",
-              "bench.recommender"]
+              "bench.recommender", "bench.feed"]
 
 
 def main() -> int:

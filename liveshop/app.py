@@ -41,6 +41,10 @@ from liveshop.core.db import Database
 from liveshop.core.events import EventBus
 from liveshop.core.gil import hand_over_sooner
 from liveshop.creators import api as creators_api
+from liveshop.feed import api as feed_api
+from liveshop.feed import pages as feed_pages
+from liveshop.feed import training as feed_training
+from liveshop.feed.ingest import record_after_commit as feed_after_commit
 from liveshop.integrations.shopify import api as shopify_api
 from liveshop.integrations.shopify import pages as shopify_pages
 from liveshop.integrations.shopify import webhooks as shopify_webhooks
@@ -90,11 +94,11 @@ API_ROUTERS = (live_api.router, auth_api.router, markets_api.router, catalog_api
                catalog_api.stock_router, checkout_api.router, orders_api.router,
                notifications_api.router, video_api.router, admin_api.router,
                creators_api.router, affiliates_api.router, payouts_api.router,
-               shopify_api.router)
+               shopify_api.router, feed_api.router)
 PAGE_ROUTERS = tuple(module.router for module in (
     auth_pages, storefront_pages, seller_pages, catalog_pages, checkout_pages, orders_pages,
     live_pages, notifications_pages, admin_pages, affiliates_pages, payouts_pages, shopify_pages,
-    api_docs))
+    api_docs, feed_pages))
 SESSION_COOKIE = "liveshop_session"
 SESSION_MAX_AGE = int(SESSION_IDLE.total_seconds())
 CONTENT_SECURITY_POLICY = (
@@ -247,6 +251,8 @@ def create_app(settings: Settings, db: Database | None = None, *,
     notify_after_commit(bus, db, services.context.mailer, settings.public_url)
     # Connected Shopify stores: order pushes and webhooks, through the outbox too.
     ShopifySync(db, settings, stock_moved=tell_rooms).subscribe(bus)
+    # Purchases, follows, cart lines and chat messages become the feed's interaction events.
+    feed_after_commit(bus, services.feed.writer)
     _route(app)
     complete_openapi(app, settings)
     _add_middleware(app, services)
@@ -306,6 +312,12 @@ async def _start_background_work(services: Services,
         sales.end_expired_sales_forever(db)))
     # Flash-sale purchases are paid for after the tap is answered.
     await running.enter_async_context(background(purchases.settle_forever()))
+    # The feed's event writer flushes at shutdown; its model is retrained on an interval.
+    running.push_async_callback(run_logged, services.feed.writer.stop, "writing feed events")
+    if services.settings.feed_train_interval_seconds > 0:
+        await running.enter_async_context(background(every(
+            services.settings.feed_train_interval_seconds, lambda: feed_training.train(db),
+            "training the feed")))
     # RTMP ingest, browser publishing and the video supervisor (docs/video.md).
     await services.video.start()
     running.push_async_callback(services.video.stop)

@@ -263,8 +263,45 @@ def payouts_run() -> None:
                f"{summary.carried} payees carried a balance that was not positive")
 
 
-feed_app = typer.Typer(help="The discovery feed's recommender", no_args_is_help=True)
+
+feed_app = typer.Typer(help="The discovery feed (docs/feed.md)", no_args_is_help=True)
 app.add_typer(feed_app, name="feed")
+
+
+@feed_app.command("train")
+def feed_train(
+    method: str = typer.Option("ease", help="ease or als (liveshop/feed/recommender.py)"),
+    days: int = typer.Option(90, min=1, help="Train on the events of this many days"),
+) -> None:
+    """Train the item-to-item model on the interaction events and store its neighbours
+    (the app also retrains every LIVESHOP_FEED_TRAIN_INTERVAL_SECONDS)."""
+    from liveshop.core.db import Database
+    from liveshop.feed import training
+
+    db = Database(get_settings().database_url)
+    try:
+        training.train(db, method=method, days=days, say=typer.echo)
+    finally:
+        db.dispose()
+
+
+@feed_app.command("prune")
+def feed_prune(
+    days: int | None = typer.Option(None, min=1, help="Keep raw events this many days "
+                                    "(default: LIVESHOP_FEED_EVENT_RETENTION_DAYS)"),
+) -> None:
+    """Summarise raw interaction events older than the retention age per day and item,
+    then delete them."""
+    from liveshop.core.db import Database
+    from liveshop.feed import retention
+
+    settings = get_settings()
+    db = Database(settings.database_url)
+    try:
+        deleted = retention.prune(db, days or settings.feed_event_retention_days)
+    finally:
+        db.dispose()
+    typer.echo(f"summarised and deleted {deleted} raw events")
 
 
 @feed_app.command("evaluate")

@@ -9,6 +9,7 @@ from liveshop.core import events, idempotency
 from liveshop.core.db import Base
 from liveshop.creators import orm as creators_orm
 from liveshop.incentives import orm as incentives_orm
+from liveshop.feed import orm as feed_orm
 from liveshop.integrations.shopify import orm as shopify_orm
 from liveshop.inventory import orm as inventory_orm
 from liveshop.ledger import orm as ledger_orm
@@ -23,6 +24,7 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts_orm", "admin_orm", "catalog_orm", "checkout_orm", "creators_orm", "events",
+    "feed_orm",
     "idempotency", "incentives_orm", "inventory_orm", "ledger_orm", "live_orm", "metadata",
     "notifications_orm", "orders_orm", "payments_orm", "payouts_orm", "shopify_orm",
     "video_orm",

@@ -29,6 +29,8 @@ from liveshop.core.db import Database
 from liveshop.core.events import EventBus, OutboxRelay
 from liveshop.core.mail import mailer_for
 from liveshop.core.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from liveshop.feed.ingest import EventWriter
+from liveshop.feed.service import FeedState
 from liveshop.live import room
 from liveshop.live.admission import SocketAllowance
 from liveshop.live.purchases import LivePurchases
@@ -41,6 +43,7 @@ from liveshop.web.context import AppContext
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from liveshop.feed.deps import FeedServices
     from liveshop.live.deps import LiveServices
     from liveshop.video.ws import PublishingServices
     from liveshop.web.deps import WebServices
@@ -56,6 +59,8 @@ class Services:
     socket_allowance: SocketAllowance
     # Delivers the durable domain events (notices, mails) to their handlers.
     outbox: OutboxRelay
+    # The feed's event writer, popularity and kept rankings (one per process).
+    feed: FeedState
     # This event loop's.
     hub: Hub
     purchases: LivePurchases  # flash-sale taps and the settlement worker
@@ -74,6 +79,7 @@ if TYPE_CHECKING:
     # Services gives each package what its dependency providers take from it.
     _web: type[WebServices] = Services
     _live: type[LiveServices] = Services
+    _feed: type[FeedServices] = Services
     _video: type[PublishingServices] = Services
 
 
@@ -95,6 +101,7 @@ class AppServices:
         # The app's domain events: handlers subscribed by the composition root (app.py).
         self.events = EventBus()
         self.outbox = OutboxRelay(db.transaction, self.events)
+        self.feed = FeedState(EventWriter(db, capacity=settings.feed_event_queue))
         self.socket_allowance = SocketAllowance(settings.room_sockets_per_ip,
                                                 settings.room_sockets_per_user)
         self._serving: Services | None = None
@@ -130,7 +137,7 @@ class AppServices:
         context = self.context
         return Services(
             context=context, sale_gate=self.sale_gate, socket_allowance=self.socket_allowance,
-            outbox=self.outbox, hub=hub,
+            outbox=self.outbox, feed=self.feed, hub=hub,
             purchases=LivePurchases(context.db, context.settings, context.payments,
                                     context.limiter, self.sale_gate),
             video=VideoRuntime(context.settings, context.db))

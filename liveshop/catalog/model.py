@@ -79,8 +79,9 @@ def split_tags(stored: str) -> list[str]:
 # tests/web/test_shop_slugs.py holds every route's first path segment to this list.
 RESERVED_SLUGS = frozenset({
     "about", "account", "accounts", "admin", "alerts", "api", "auth", "cart", "checkout",
-    "creators", "dashboard", "developer", "developers", "docs", "favicon", "health", "help",
-    "integrations", "live", "login", "logout", "mail", "market", "markets", "media", "metrics",
+    "creators", "dashboard", "developer", "developers", "docs", "favicon", "feed", "following",
+    "health", "help", "integrations", "live", "login", "logout", "mail", "market", "markets",
+    "media", "metrics",
     "notifications", "openapi", "orders", "outbox", "privacy", "products", "profile",
     "redoc", "replays", "robots", "search", "seller", "settings", "shops", "shows",
     "signup", "sitemap", "static", "terms", "video", "well-known", "ws",

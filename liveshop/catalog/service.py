@@ -781,6 +781,17 @@ def _visible_in(market: Market) -> Select[int, str, str, int, str]:
     )
 
 
+def cards_in_market(session: Session, product_ids: Collection[int],
+                    market: Market) -> dict[int, ProductCard]:
+    """Cards of those of the products that buyers can order in the market (active, priced
+    there, shipped there, shop not suspended), by id; the rest are left out. In the
+    caller's transaction, three queries however many ids (the feed's cards)."""
+    if not product_ids:
+        return {}
+    rows = session.execute(_visible_in(market).where(Product.id.in_(set(product_ids)))).all()
+    return {card.id: card for card in _cards(session, rows, market)}
+
+
 def browse(db: Database, market: Market, q: str = "", tag: str = "", page: int = 1,
            per_page: int = 24) -> ProductPage:
     """Active products buyers can order in the market, newest first."""

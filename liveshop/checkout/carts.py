@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from liveshop.accounts.model import Actor
 from liveshop.catalog.orm import Product
 from liveshop.checkout import model
+from liveshop.checkout.events import CartItemAdded
 from liveshop.checkout.market_variants import (
     VariantInMarket,
     stock_problem,
@@ -23,6 +24,7 @@ from liveshop.checkout.schemas import CartLineView, CartShopView, CartView
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, InvalidInput, NotFound
+from liveshop.core.events import record
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import Market
 from liveshop.orders.orm import Order
@@ -144,6 +146,8 @@ def add_item(db: Database, settings: Settings, actor: Actor, market: Market, var
         else:
             item.quantity = total
         cart.updated_at = utcnow()
+        record(session, CartItemAdded(actor.user_id, offer.product.id, offer.shop.id,
+                                      market.code, quantity))
         session.flush()
         return _cart_view(session, cart, market)
 

@@ -118,6 +118,15 @@ class Settings(BaseSettings):
     # a random time up to base * 2**attempt between tries.
     shopify_attempts: int = Field(default=5, ge=1, le=10)
     shopify_retry_base_seconds: float = 0.5
+    # The feed (docs/feed.md): how often an app process retrains the item-to-item model
+    # from the interaction events (0: never; then `liveshop feed train` from cron), how
+    # long raw events are kept before `liveshop feed prune` summarises and deletes them,
+    # how many events a process queues for its writer before it drops (and counts) more,
+    # and how many batches of events one visitor may send per minute.
+    feed_train_interval_seconds: float = Field(default=3600.0, ge=0)
+    feed_event_retention_days: int = Field(default=180, ge=1)
+    feed_event_queue: int = Field(default=50_000, ge=100)
+    feed_event_batches_per_minute: int = Field(default=60, ge=1)
 
 
 @lru_cache

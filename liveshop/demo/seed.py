@@ -1,5 +1,6 @@
-"""Demo data: people with known passwords, five shops in six markets, forty products, and a
-sixth shop imported from a Shopify product export.
+"""Demo data: people with known passwords, five shops in six markets, forty products, a
+sixth shop imported from a Shopify product export, and the feed's simulated shoppers
+(liveshop/demo/feed.py).
 
 Idempotent: the whole catalogue is written in one transaction, and a database that already
 has the demo admin is left as it is (only product pictures missing from the media directory
@@ -28,6 +29,7 @@ from liveshop.core.config import Settings
 from liveshop.core.db import Database
 from liveshop.demo import back_office, images, incentives, journeys, payouts, storefront
 from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE, SHOPS, ProductSpec, ShopSpec
+from liveshop.demo.feed import seed_feed
 from liveshop.integrations.shopify import files as shopify_files
 from liveshop.inventory import service as inventory
 from liveshop.markets.model import MARKETS
@@ -60,6 +62,7 @@ def seed_demo(db: Database, settings: Settings) -> list[str]:
     payouts.seed_payouts(db, settings)
     _import_from_shopify(db, settings.media_dir)
     incentives.seed_incentives(db, settings)
+    seed_feed(db)  # after every shop: the simulated shoppers buy from all of them
     return login_lines()
 
 

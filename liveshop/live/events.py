@@ -97,6 +97,23 @@ class StockChanged(DomainEvent):
                              for variant_id, available_and_version in stock.items()})
 
 
+# --- follows ---
+
+
+@dataclass(frozen=True)
+class ShopFollowed(DomainEvent):
+    """A buyer followed a shop (the feed learns from it)."""
+
+    user_id: int
+    shop_id: int
+
+
+@dataclass(frozen=True)
+class CreatorFollowed(DomainEvent):
+    user_id: int
+    creator_id: int
+
+
 # --- chat and moderation ---
 
 

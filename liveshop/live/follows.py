@@ -11,7 +11,9 @@ from liveshop.accounts.orm import User
 from liveshop.catalog.orm import Shop
 from liveshop.core.db import Database, set_row_present
 from liveshop.core.errors import Conflict, NotFound
+from liveshop.core.events import record
 from liveshop.live.access import load_show
+from liveshop.live.events import CreatorFollowed, ShopFollowed
 from liveshop.live.model import ShowStatus
 from liveshop.live.orm import CreatorFollow, ShopFollow, Show, ShowReminder
 from liveshop.notifications import model as notices
@@ -40,6 +42,8 @@ def follow_shop(db: Database, actor: Actor, shop_id: int, on: bool = True) -> No
     with db.transaction() as session:
         if session.get(Shop, shop_id) is None:
             raise NotFound("No such shop", field="shop_id")
+        if on and session.get(ShopFollow, (actor.user_id, shop_id)) is None:
+            record(session, ShopFollowed(actor.user_id, shop_id))
         set_row_present(session, ShopFollow, (actor.user_id, shop_id), on,
                         lambda: ShopFollow(follower_id=actor.user_id, shop_id=shop_id))
 
@@ -49,6 +53,8 @@ def follow_creator(db: Database, actor: Actor, creator_id: int, on: bool = True)
         creator = session.get(User, creator_id)
         if creator is None or creator.role not in (Role.CREATOR, Role.SELLER):
             raise NotFound("No such creator", field="creator_id")
+        if on and session.get(CreatorFollow, (actor.user_id, creator_id)) is None:
+            record(session, CreatorFollowed(actor.user_id, creator_id))
         set_row_present(session, CreatorFollow, (actor.user_id, creator_id), on,
                         lambda: CreatorFollow(follower_id=actor.user_id, creator_id=creator_id))
 

@@ -1,5 +1,6 @@
-"""The buyer's storefront: the home page (the live shows above the catalogue, search and
-tags), the shows directory and product pages (shop pages: liveshop/storefront/shops.py).
+"""The buyer's storefront: the home page (the For-you feed, liveshop/feed; search results
+and tags list the catalogue), the catalogue (/products: the live shows above the products),
+the shows directory and product pages (shop pages: liveshop/storefront/shops.py).
 It composes the catalog and the live rooms, which stay unaware of each other's pages."""
 
 from __future__ import annotations
@@ -7,14 +8,17 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from liveshop.catalog import service as catalog
 from liveshop.core.inputs import SingleLine
 from liveshop.creators.landing import landed_via
 from liveshop.creators.storefront import Landing
+from liveshop.feed import pages as feed_pages
+from liveshop.feed.deps import CurrentViewer, State
 from liveshop.live import follows, shows
+from liveshop.live.deps import RoomHub
 from liveshop.markets.model import MARKETS
 from liveshop.web.deps import Context, CurrentMarket, MaybeActor
 from liveshop.web.templating import render
@@ -30,7 +34,22 @@ PageSearch = Annotated[str, SingleLine(max_length=1000)]
 
 @router.get("/")
 def home(request: Request, actor: MaybeActor, context: Context, market: CurrentMarket,
-         q: PageSearch = "", tag: PageSearch = "", page: int = 1) -> Response:
+         viewer: CurrentViewer, state: State, hub: RoomHub, q: PageSearch = "",
+         tag: PageSearch = "", page: int | None = None,
+         cursor: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """The For-you feed (liveshop/feed); a search (q, tag) or a page of the catalogue
+    lists products as /products does."""
+    if q or tag or page is not None:
+        return catalogue(request, actor, context, market, q, tag, page or 1)
+    return feed_pages.feed_response(request, actor, context, market, viewer, state, hub,
+                                    "for_you", cursor)
+
+
+@router.get("/products")
+def catalogue(request: Request, actor: MaybeActor, context: Context, market: CurrentMarket,
+              q: PageSearch = "", tag: PageSearch = "", page: int = 1) -> Response:
+    """Every product on sale in the market, newest first, with the live and upcoming
+    shows above them (not on search results)."""
     q, tag = q[:100], tag[:40]
     results = catalog.browse(context.db, market, q=q, tag=tag, page=page,
                              per_page=HOME_PER_PAGE)
@@ -38,9 +57,9 @@ def home(request: Request, actor: MaybeActor, context: Context, market: CurrentM
 
     def page_url(number: int) -> str:
         params = {key: value for key, value in (("q", q), ("tag", tag)) if value}
-        return "/?" + urlencode({**params, "page": number})
+        return "/products?" + urlencode({**params, "page": number})
 
-    # Shows sit above the products on the plain home page, not on search results.
+    # Shows sit above the products on the plain catalogue, not on search results.
     live_shows, upcoming_shows = ([], []) if q or tag or page > 1 else shows.home_shows(
         context.db, market.code)
     return render(request, "storefront/home.html", results=results, q=q, tag=tag,

@@ -110,7 +110,9 @@ async def optional_actor(request: Request, context: Context) -> Actor | None:
         request.session.pop(sessions.SESSION_ID, None)
         return None
     if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
-        check_csrf(request, request.headers.get(CSRF_HEADER))
+        # navigator.sendBeacon cannot set a header: a beacon sends the token in the query.
+        check_csrf(request, request.headers.get(CSRF_HEADER)
+                   or request.query_params.get(CSRF_FIELD))
     request.state.actor = actor
     return actor
 

@@ -46,7 +46,7 @@ def add_shows(host: Any, shop_id: int, lineup: list[int]) -> None:
             assert host.post(f"/api/v1/shows/{created.json()['id']}/live").status_code == 200
 
 
-def test_the_home_page_runs_the_same_selects_for_few_or_many_cards_and_shows(
+def test_the_catalogue_runs_the_same_selects_for_few_or_many_cards_and_shows(
     app: Any, db: Database, make_user: Any
 ) -> None:
     seller = make_user("seller")
@@ -57,14 +57,14 @@ def test_the_home_page_runs_the_same_selects_for_few_or_many_cards_and_shows(
     products = add_products(db, shop_id, 2)
     add_shows(seller, shop_id, products)
     with selects(db) as few:
-        page = visitor.get("/")
+        page = visitor.get("/products")
     assert all(f'href="/products/{id_}"' in page.text for id_ in products)
 
     products += add_products(db, shop_id, 6)
     add_shows(seller, shop_id, products[2:])
     add_shows(seller, shop_id, [])
     with selects(db) as many:
-        page = visitor.get("/")
+        page = visitor.get("/products")
     assert all(f'href="/products/{id_}"' in page.text for id_ in products)
     assert page.text.count('href="/shows/') >= 6
     assert len(few) == len(many) == HOME_SELECTS, "\n\n".join(many)

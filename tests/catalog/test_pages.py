@@ -28,7 +28,7 @@ def test_home_lists_cards_searches_and_filters_by_tag(make_user: Any,
     shirt = make_product(seller, shop["id"], title="Linen <Shirt>")
     make_product(seller, shop["id"], title="Wool Hat", tags=["winter"])
     set_market(client, "DE")
-    home = client.get("/", headers=HTML)
+    home = client.get("/products", headers=HTML)  # the catalogue ("/" is the feed)
     assert home.status_code == 200
     assert f'<a class="product-card" href="/products/{shirt["id"]}">' in home.text
     assert "Linen &lt;Shirt&gt;" in home.text and "<Shirt>" not in home.text

@@ -84,6 +84,8 @@ class Visit:
 VISITS = [
     # The shopper: browse, pick, pay, follow the order.
     Visit("home", "buyer", "/"),
+    Visit("following", "buyer", "/following"),
+    Visit("products", "buyer", "/products"),
     Visit("shows", "buyer", "/shows"),
     Visit("shop", "buyer", "/{shop_slug}"),
     Visit("product", "buyer", "/products/{product_id}"),

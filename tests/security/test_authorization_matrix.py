@@ -9,8 +9,8 @@ Columns: anonymous; seller (owns the shop, hosts its shows); customer (the buyer
 the cart, cards, tokens, checkouts and orders); stranger (another buyer); other_seller (owns
 a different shop); creator (not invited by the shop); moderator (platform role); admin.
 
-Semantics: anonymous gets 401 except sign-up, log-in, log-out, asking for a sign-in link and
-the market choice. A
+Semantics: anonymous gets 401 except sign-up, log-in, log-out, asking for a sign-in link,
+the market choice and the feed's events and "not interested" (a visitor has a feed too). A
 shop's things answer 403 to everyone but its owner and admins; private things of a person
 (orders, carts, checkouts, cards, tokens) answer 404 so ids do not leak. Platform
 moderators may moderate chat but not host. Admins act for the platform on shops, shows and
@@ -508,6 +508,10 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w, r: Call(f"/creators/{w.star.id}/follow"), anyone(200)),
     ("DELETE", "/creators/{creator_id}/follow"): Row(
         lambda w, r: Call(f"/creators/{w.star.id}/follow"), anyone(200)),
+    ("POST", "/events"): Row(lambda w, r: Call("/events", {"events": [
+        {"type": "click", "item_type": "product", "item_id": w.product_id}]}), public(202)),
+    ("PUT", "/feed/not-interested/{item_type}/{item_id}"): Row(
+        lambda w, r: Call(f"/feed/not-interested/product/{w.product_id}"), public(204)),
     ("PUT", "/shows/{show_id}/reminder"): Row(
         lambda w, r: Call(f"/shows/{w.scheduled_show_id}/reminder"), anyone(200)),
     ("DELETE", "/shows/{show_id}/reminder"): Row(

@@ -96,6 +96,10 @@ UNSTATABLE: dict[str, tuple[str, ...]] = {
     "GET /api/v1/buy-now/quote": ("market",),
     "POST /api/v1/cart/items": ("variant_id",),
     "POST /api/v1/shows/{show_id}/chat": ("text",),  # a word the shop bans
+    # An event names a product or show that exists, at a time near the server's clock; a
+    # cursor is one the feed gave out.
+    "POST /api/v1/events": (r"events\.\d+\.(item_id|show_id|at)",),
+    "GET /api/v1/feed": ("cursor",),
     # A report names a message or product that exists and is not the reporter's own.
     "POST /api/v1/reports": ("target_id",),
     # A creator's storefront: a ref is a creator's handle, and a click lands on a product
