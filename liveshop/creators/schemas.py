@@ -55,3 +55,14 @@ class PlanView(BaseModel):
     active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class PlannedProduct(BaseModel):
+    """A product a creator may put in their own show's lineup (an active plan for them),
+    at its best plan rate."""
+
+    product_id: int
+    title: str
+    shop_id: int
+    shop_name: str
+    rate_bp: int

@@ -9,21 +9,27 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
 from liveshop.catalog.access import owned_shop
-from liveshop.catalog.orm import Product
+from liveshop.catalog.orm import Product, Shop
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, InvalidInput, NotFound
 from liveshop.core.idempotency import StoredResponse, fingerprint, run_once
 from liveshop.creators.model import MIN_RATE_BP, check_rate
 from liveshop.creators.orm import AffiliatePlan, ShopCreator
-from liveshop.creators.schemas import PlanChange, PlanIn, PlanKind, PlanView
+from liveshop.creators.schemas import (
+    PlanChange,
+    PlanIn,
+    PlanKind,
+    PlannedProduct,
+    PlanView,
+)
 
 
 def create_plan(db: Database, settings: Settings, actor: Actor, shop_id: int, data: PlanIn,
@@ -115,11 +121,7 @@ def terms_of(session: Session, shop_id: int, creator_id: int, product_ids: Colle
     plans = session.execute(
         select(AffiliatePlan.product_id, AffiliatePlan.rate_bp).where(
             AffiliatePlan.shop_id == shop_id, AffiliatePlan.product_id.in_(product_ids),
-            AffiliatePlan.paused.is_(False),
-            or_(AffiliatePlan.ends_at.is_(None), AffiliatePlan.ends_at > now),
-            or_(AffiliatePlan.kind == PlanKind.OPEN.value,
-                and_(AffiliatePlan.kind == PlanKind.TARGETED.value,
-                     AffiliatePlan.creator_id == creator_id))))
+            *_active_plan_of(creator_id, now)))
     for product_id, rate_bp in plans:
         rates[product_id] = max(rate_bp, rates.get(product_id, 0))
     granted = session.scalar(select(ShopCreator.commission_bp).where(
@@ -129,6 +131,37 @@ def terms_of(session: Session, shop_id: int, creator_id: int, product_ids: Colle
         for product_id in product_ids:
             rates[product_id] = max(granted, rates.get(product_id, 0))
     return rates
+
+
+def _active_plan_of(creator_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """An affiliate plan that earns ``creator_id`` commission on a sale paid ``now``: not
+    paused, not past its end, open or targeted at them."""
+    return (AffiliatePlan.paused.is_(False),
+            or_(AffiliatePlan.ends_at.is_(None), AffiliatePlan.ends_at > now),
+            or_(AffiliatePlan.kind == PlanKind.OPEN.value,
+                and_(AffiliatePlan.kind == PlanKind.TARGETED.value,
+                     AffiliatePlan.creator_id == creator_id)))
+
+
+def planned_products(session: Session, creator_id: int, now: datetime,
+                     product_ids: Collection[int] | None = None) -> dict[int, PlannedProduct]:
+    """Product id -> the product a creator may put in their own show's lineup: any shop's
+    active product with an active plan for them (open, or targeted at them), at its best
+    plan rate. ``product_ids`` narrows the question to those; None asks for every one. One
+    query. (A shop's grant to host its shows is not a plan: it covers that shop's shows.)"""
+    query = (select(Product.id, Product.title, Product.shop_id, Shop.name,
+                    func.max(AffiliatePlan.rate_bp))
+             .join(AffiliatePlan, AffiliatePlan.product_id == Product.id)
+             .join(Shop, Shop.id == Product.shop_id)
+             .where(Product.status == "active", Shop.suspended_at.is_(None),
+                    *_active_plan_of(creator_id, now))
+             .group_by(Product.id, Product.title, Product.shop_id, Shop.name)
+             .order_by(Shop.name, Product.title))
+    if product_ids is not None:
+        query = query.where(Product.id.in_(product_ids))
+    return {row[0]: PlannedProduct(product_id=row[0], title=row[1], shop_id=row[2],
+                                   shop_name=row[3], rate_bp=row[4])
+            for row in session.execute(query)}
 
 
 def _future(ends_at: datetime, now: datetime) -> datetime:

@@ -105,6 +105,7 @@ function buildTile(card) {
 }
 
 function refreshTile(tile, card) {
+  tile.dataset.shopId = card.shop_id;
   const select = tile.querySelector(".tile-variant");
   const chosen = Number(select.value) || null;
   const variants = card.variants.filter((v) => priceIn(v));
@@ -153,7 +154,10 @@ function refreshTile(tile, card) {
 
 function showTotal(tile, unitPrice) {
   const line = tile.querySelector(".tile-total");
-  showQuote(line, state.market === pricing.market ? unitPrice : null, pricing);
+  // A creator's own show sells several shops' products: each is quoted with its shop's
+  // shipping (a shop that does not ship to the market gets no quote, and no total line).
+  const tilePricing = pricing.shopId ? pricing : { ...pricing, shopId: tile.dataset.shopId, ships: true };
+  showQuote(line, state.market === pricing.market ? unitPrice : null, tilePricing);
 }
 
 function renderPinned() {
