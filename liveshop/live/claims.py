@@ -365,6 +365,7 @@ def _room_query(markets: int) -> Select[Any]:
     return (select(Show.status, Show.markets, Show.host_id, Shop.owner_id, FlashSale.id,
                    FlashSale.per_buyer_limit, FlashSale.prices, FlashSale.remaining,
                    FlashSale.version, in_lineup, earns, *ships)
+            .select_from(Show)
             .outerjoin(Shop, Shop.id == func.coalesce(Show.shop_id, sold_by))
             .outerjoin(FlashSale, and_(*_active_sale_of(show_id, variant_id,
                                                         bindparam("now"))))

@@ -240,7 +240,7 @@ def go_live(db: Database, actor: Actor, show_id: int) -> ShowView:
         show = load_show(session, show_id, lock=True)
         require_host(session, actor, show)
         model.ensure_show_transition(show.status, ShowStatus.LIVE)
-        shop = session.get(Shop, show.shop_id)
+        shop = session.get(Shop, show.shop_id) if show.shop_id is not None else None
         if shop is not None and shop.suspended_at is not None:
             raise Conflict(f"{shop.name} is suspended: its shows cannot go live",
                            field="show_id", code="shop_suspended")
