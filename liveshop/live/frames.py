@@ -37,6 +37,7 @@ class ProductCard(TypedDict):
 
     id: int
     shop_id: int  # whose product: a creator's own show sells several shops'
+    shop_name: str
     title: str
     image: str | None
     variants: list[VariantCard]

@@ -152,7 +152,7 @@ def proposal_views(session: Session, proposals: Sequence[FlashSaleProposal]
             id=proposal.id, show_id=proposal.show_id, show_title=show_title,
             shop_id=proposal.shop_id, shop_name=shop_name, creator_id=proposal.creator_id,
             creator_name=creator_name, variant_id=proposal.variant_id,
-            product_title=f"{product_title} {option or ''}".strip(),
+            product_title=f"{product_title} · {option}" if option else product_title,
             prices=dict(proposal.prices),
             prices_formatted={market: MARKETS[market].format(amount)
                               for market, amount in proposal.prices.items()},

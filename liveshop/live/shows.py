@@ -51,6 +51,8 @@ from liveshop.live.schemas import ShowCreate, ShowStats, ShowUpdate, ShowView
 from liveshop.markets.model import MARKETS, get_market
 from liveshop.orders.orm import Order
 
+OWN_SHOW_SHOPS = "several shops"
+
 
 def show_views(session: Session, shows: Sequence[Show]) -> list[ShowView]:
     """Views of shows in three queries however many there are (shop names, host names,
@@ -73,9 +75,9 @@ def show_views(session: Session, shows: Sequence[Show]) -> list[ShowView]:
         return media.url_of(picture.path) if picture else None
 
     def shop(show: Show) -> tuple[str, str | None]:
-        # A creator's own show sells several shops' products: named for its host.
+        # A creator's own show sells several shops' products (each card names its shop).
         if show.shop_id is None:
-            return f"{host_names[show.host_id]}'s picks", None
+            return OWN_SHOW_SHOPS, None
         return shop_of[show.shop_id]
 
     return [ShowView(
@@ -303,9 +305,10 @@ def product_cards(session: Session, product_ids: Collection[int],
     products (a lineup must not cost queries per product). Prices for every market of the
     show, so one encoded frame serves every viewer; the client shows its own market's price.
     A variant without a price in those markets is left out."""
-    products = {product_id: (title, shop_id) for product_id, title, shop_id in session.execute(
-        select(Product.id, Product.title, Product.shop_id).where(
-            Product.id.in_(product_ids))).all()}
+    products = {product_id: (title, shop_id, shop_name)
+                for product_id, title, shop_id, shop_name in session.execute(
+        select(Product.id, Product.title, Product.shop_id, Shop.name)
+        .join(Shop, Shop.id == Product.shop_id).where(Product.id.in_(product_ids))).all()}
     variants: dict[int, dict[int, VariantCard]] = {}
     for row in session.execute(
             select(Variant.product_id, Variant.id, Variant.option1, Variant.option2,
@@ -323,10 +326,10 @@ def product_cards(session: Session, product_ids: Collection[int],
             formatted=MARKETS[row.market].format(row.amount_minor))
     images = catalog.first_images(session, products)
     return {product_id: ProductCard(
-        id=product_id, shop_id=shop_id, title=title,
+        id=product_id, shop_id=shop_id, shop_name=shop_name, title=title,
         image=media.url_of(images[product_id].path) if product_id in images else None,
         variants=list(variants.get(product_id, {}).values()),
-    ) for product_id, (title, shop_id) in products.items()}
+    ) for product_id, (title, shop_id, shop_name) in products.items()}
 
 
 def product_card(session: Session, product_id: int, markets: list[str]) -> ProductCard | None:
