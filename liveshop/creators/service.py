@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -116,16 +116,21 @@ def terms_of(session: Session, shop_id: int, creator_id: int, product_ids: Colle
     """Product id -> the commission rate (bp) ``creator_id`` earns on it if a sale is paid
     ``now``: the highest of the product's active open plan, the creator's active targeted
     plan and the shop's grant to host its shows (which covers all its products). A product
-    with none of them is absent: the creator earns nothing on it. Two queries."""
+    with none of them is absent: the creator earns nothing on it. One query (it runs with
+    every payment of a creator's sale)."""
     rates: dict[int, int] = {}
-    plans = session.execute(
-        select(AffiliatePlan.product_id, AffiliatePlan.rate_bp).where(
-            AffiliatePlan.shop_id == shop_id, AffiliatePlan.product_id.in_(product_ids),
-            *_active_plan_of(creator_id, now)))
-    for product_id, rate_bp in plans:
-        rates[product_id] = max(rate_bp, rates.get(product_id, 0))
-    granted = session.scalar(select(ShopCreator.commission_bp).where(
-        ShopCreator.shop_id == shop_id, ShopCreator.creator_id == creator_id))
+    granted: int | None = None
+    plans = select(AffiliatePlan.product_id, AffiliatePlan.rate_bp).where(
+        AffiliatePlan.shop_id == shop_id, AffiliatePlan.product_id.in_(product_ids),
+        *_active_plan_of(creator_id, now))
+    # The grant comes as a row of its own, product id 0 (no product has it).
+    grant = select(literal(0), ShopCreator.commission_bp).where(
+        ShopCreator.shop_id == shop_id, ShopCreator.creator_id == creator_id)
+    for product_id, rate_bp in session.execute(union_all(plans, grant)):
+        if product_id == 0:
+            granted = rate_bp
+        else:
+            rates[product_id] = max(rate_bp, rates.get(product_id, 0))
     # A grant below 1% (the hosting deal allows 0%) earns nothing by itself.
     if granted is not None and granted >= MIN_RATE_BP:
         for product_id in product_ids:
