@@ -2,6 +2,11 @@
 
     python -m bench.compare flash_sale --base 7ff5fe1 --pairs 6
     python -m bench.compare fanout --base main~3 --pairs 4
+    python -m bench.compare flash_sale_creator --against flash_sale --pairs 4
+
+``--against`` compares two variants of one benchmark on this checkout's code instead of
+two revisions (the flash sale in a creator's own show, commission posted, against the
+seller's show), alternating the same way.
 
 This machine's speed drifts within minutes (other tenants), so a change is judged by runs
 of the old and the new code taken in turns, each order swapped every pair, and compared by
@@ -40,6 +45,14 @@ with tempfile.TemporaryDirectory() as folder, harness.fresh_postgres() as url:
     result = flash_sale.run(url, "PostgreSQL", folder, 2, {REDIS_URL!r})
 print("RESULT", json.dumps({{"attempts/s": result["per_second"], "p99 ms": result["p99_ms"]}}))
 """,
+    "flash_sale_creator": f"""
+import json, tempfile
+from bench import flash_sale, harness
+harness.raise_fd_limit()
+with tempfile.TemporaryDirectory() as folder, harness.fresh_postgres() as url:
+    result = flash_sale.run(url, "PostgreSQL", folder, 2, {REDIS_URL!r}, hosted_by_creator=True)
+print("RESULT", json.dumps({{"attempts/s": result["per_second"], "p99 ms": result["p99_ms"]}}))
+""",
     "fanout": f"""
 import json
 from bench import fanout, harness
@@ -67,6 +80,11 @@ def checked_out(revision: str) -> Iterator[Path]:
                             str(tree)], check=False)
 
 
+@contextlib.contextmanager
+def this_checkout() -> Iterator[Path]:
+    yield HERE
+
+
 def run_once(benchmark: str, tree: Path) -> dict[str, float] | None:
     done = subprocess.run([sys.executable, "-c", RUNS[benchmark]], cwd=tree,
                           env={**os.environ, "PYTHONPATH": str(tree)},
@@ -88,16 +106,22 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.compare",
                                      description=__doc__.split("\n", 1)[0])
     parser.add_argument("benchmark", choices=sorted(RUNS))
-    parser.add_argument("--base", required=True, help="git revision of the code before")
+    parser.add_argument("--base", help="git revision of the code before")
+    parser.add_argument("--against", choices=sorted(RUNS),
+                        help="instead of --base: the benchmark variant to compare with, "
+                        "on this checkout")
     parser.add_argument("--pairs", type=int, default=4)
     options = parser.parse_args(argv)
+    if (options.base is None) == (options.against is None):
+        parser.error("give --base or --against")
     print(machine.describe(), flush=True)
     results: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
-    with checked_out(options.base) as base:
-        trees = [("before", base), ("after", HERE)]
+    before_run = options.against or options.benchmark
+    with checked_out(options.base) if options.base else this_checkout() as base:
+        trees = [("before", base, before_run), ("after", HERE, options.benchmark)]
         for pair in range(options.pairs):
-            for name, tree in trees if pair % 2 == 0 else trees[::-1]:
-                figures = run_once(options.benchmark, tree)
+            for name, tree, benchmark in trees if pair % 2 == 0 else trees[::-1]:
+                figures = run_once(benchmark, tree)
                 if figures is not None:
                     results[name].append(figures)
                     shown = ", ".join(f"{key} {value:,.1f}" for key, value in figures.items())
@@ -105,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     if not (results["before"] and results["after"]):
         sys.exit("no comparison: every run of one side failed")
     print(f"{options.benchmark}, medians of {len(results['before'])} runs before"
-          f" ({options.base}) and {len(results['after'])} after:")
+          f" ({options.base or options.against}) and {len(results['after'])} after:")
     for key in results["after"][0]:
         before = statistics.median(run[key] for run in results["before"])
         after = statistics.median(run[key] for run in results["after"])

@@ -35,7 +35,9 @@ import uvloop
 from bench import harness, machine
 from liveshop.core.db import Database
 from liveshop.core.idempotency import IdempotencyRecord
+from liveshop.creators.model import LINE_PAID
 from liveshop.inventory.orm import StockLevel
+from liveshop.ledger.orm import JournalEntryRow
 from liveshop.live.claims import CLAIM_STEP
 from liveshop.live.orm import FlashSale, SalePurchase
 from liveshop.orders.orm import Order, OrderLine
@@ -185,25 +187,57 @@ def _check(db: Database, sale_id: int, variant_id: int, show_id: int) -> dict[st
     return result
 
 
-def run(url: str, label: str, folder: str, workers: int, redis_url: str | None
-        ) -> dict[str, float]:
+def _start_sale(port: int, room: harness.LiveRoom) -> int:
+    """The sale, started by the host; in a creator's own show, proposed to the shop,
+    approved by its seller and then started (the shop's consent)."""
+    terms = {"variant_id": room.variant_id, "prices": SALE_PRICE, "quantity": UNITS,
+             "per_buyer_limit": 1, "duration_seconds": 600}
+    api = f"http://127.0.0.1:{port}/api/v1"
+    host = {"Authorization": f"Bearer {room.host_token}"}
+    if room.seller_token is None:
+        started = httpx.post(f"{api}/shows/{room.show_id}/sales", headers=host, json=terms,
+                             timeout=30)
+    else:
+        proposed = httpx.post(f"{api}/shows/{room.show_id}/sale-proposals", json=terms,
+                              headers={**host, "Idempotency-Key": uuid.uuid4().hex},
+                              timeout=30)
+        assert proposed.status_code == 201, proposed.text
+        proposal_id = proposed.json()["id"]
+        approved = httpx.post(f"{api}/sale-proposals/{proposal_id}/approve", timeout=30,
+                              headers={"Authorization": f"Bearer {room.seller_token}"})
+        assert approved.status_code == 200, approved.text
+        started = httpx.post(f"{api}/shows/{room.show_id}/sale-proposals/{proposal_id}/start",
+                             headers=host, timeout=30)
+    assert started.status_code == 201, started.text
+    return int(started.json()["id"])
+
+
+def _commission_lines(db: Database, show_id: int, creator_id: int) -> int:
+    """Paid lines of the show whose commission the creator earns, each posted."""
+    with db.read() as session:
+        return session.scalar(
+            sa.select(sa.func.count()).select_from(OrderLine)
+            .join(Order, Order.id == OrderLine.order_id)
+            .join(JournalEntryRow, sa.and_(
+                JournalEntryRow.source_kind == LINE_PAID,
+                JournalEntryRow.source_ref == sa.cast(OrderLine.id, sa.String)))
+            .where(Order.show_id == show_id, OrderLine.creator_id == creator_id,
+                   OrderLine.commission_bp > 0)) or 0
+
+
+def run(url: str, label: str, folder: str, workers: int, redis_url: str | None,
+        hosted_by_creator: bool = False) -> dict[str, float]:
     harness.migrate(url)
     db = Database(url)
     try:
-        room = harness.make_live_show(db, stock=UNITS)
+        room = harness.make_live_show(db, stock=UNITS, hosted_by_creator=hosted_by_creator)
         buyers = make_buyers(db, 2 * BUYERS)
         # The second half taps after the sale sold out: late taps, refused from memory.
         tokens, late_tokens = buyers[:BUYERS], buyers[BUYERS:]
         port = harness.free_port()
         with harness.server(harness.uvicorn_app(port, workers),
                             harness.app_env(url, folder, redis_url), port) as process:
-            started = httpx.post(
-                f"http://127.0.0.1:{port}/api/v1/shows/{room.show_id}/sales",
-                headers={"Authorization": f"Bearer {room.host_token}"},
-                json={"variant_id": room.variant_id, "prices": SALE_PRICE, "quantity": UNITS,
-                      "per_buyer_limit": 1, "duration_seconds": 600}, timeout=30)
-            assert started.status_code == 201, started.text
-            sale_id = started.json()["id"]
+            sale_id = _start_sale(port, room)
 
             body = json.dumps({"variant_id": room.variant_id, "quantity": 1}).encode()
 
@@ -213,8 +247,9 @@ def run(url: str, label: str, folder: str, workers: int, redis_url: str | None
                     "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex},
                     body)
 
+            host = "a creator's own show" if hosted_by_creator else "the seller's show"
             print(f"{label}: {BUYERS} buyers, {UNITS} units, {CONCURRENCY} in flight,"
-                  f" {workers} app process(es)", flush=True)
+                  f" {workers} app process(es), {host}", flush=True)
             baseline = uvloop.run(_load([Call("GET", "/api/v1/markets")] * BUYERS, port,
                                         process.pid))
             print(baseline.line("baseline GET /markets"), flush=True)
@@ -231,6 +266,10 @@ def run(url: str, label: str, folder: str, workers: int, redis_url: str | None
         assert sale.statuses[202] == UNITS, f"sold {sale.statuses[202]}, expected {UNITS}"
         assert sale.statuses[409] == BUYERS - UNITS, sale.statuses
         state = _check(db, sale_id, room.variant_id, room.show_id)
+        if room.creator_id is not None:
+            earning = _commission_lines(db, room.show_id, room.creator_id)
+            print(f"  creator's commission posted on {earning} paid lines", flush=True)
+            assert earning == UNITS, f"commission on {earning} lines, expected {UNITS}"
     finally:
         db.dispose()
     gated = sale.statuses[409] - (state["claims"] - UNITS)

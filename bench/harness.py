@@ -31,6 +31,7 @@ from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import ApiToken, User
 from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core.db import Database, normalise_url, utcnow
+from liveshop.creators.orm import AffiliatePlan
 from liveshop.inventory import service as inventory
 from liveshop.live import shows
 from liveshop.live.schemas import ShowCreate
@@ -271,10 +272,15 @@ class LiveRoom:
     show_id: int
     variant_id: int
     host_token: str
+    # A creator's own show: the seller who approves its flash sales, and the creator.
+    seller_token: str | None = None
+    creator_id: int | None = None
 
 
-def make_live_show(db: Database, stock: int) -> LiveRoom:
-    """A seller's show, live now, selling one variant (UK and DE) with ``stock`` units."""
+def make_live_show(db: Database, stock: int, hosted_by_creator: bool = False) -> LiveRoom:
+    """A seller's show, live now, selling one variant (UK and DE) with ``stock`` units.
+    ``hosted_by_creator``: a creator's own show instead, the product open to creators at 10%
+    (an open affiliate plan), so every paid line posts the creator's commission too."""
     with db.transaction() as session:
         host = User(email=f"host-{uuid.uuid4().hex[:8]}@bench.test", display_name="Hannah Host",
                     password_hash=UNUSED_PASSWORD_HASH, role=Role.SELLER.value)
@@ -300,8 +306,21 @@ def make_live_show(db: Database, stock: int) -> LiveRoom:
         host_token = _token_for(session, host.id)
         actor = Actor(host.id, Role.SELLER, host.display_name)
         shop_id, product_id, variant_id = shop.id, product.id, variant.id
+        seller_token, creator_id = None, None
+        if hosted_by_creator:
+            creator = User(email=f"creator-{uuid.uuid4().hex[:8]}@bench.test",
+                           display_name="Nina Bench", password_hash=UNUSED_PASSWORD_HASH,
+                           role=Role.CREATOR.value)
+            session.add(creator)
+            session.flush()
+            session.add(AffiliatePlan(shop_id=shop_id, product_id=product_id, kind="open",
+                                      rate_bp=1000, paused=False))
+            seller_token, host_token = host_token, _token_for(session, creator.id)
+            actor = Actor(creator.id, Role.CREATOR, creator.display_name)
+            creator_id = creator.id
     show = shows.create_show(db, actor, ShowCreate(
-        shop_id=shop_id, title="Bench drop", scheduled_at=utcnow() + timedelta(minutes=1),
-        markets=["UK", "DE"], product_ids=[product_id]))
+        shop_id=None if hosted_by_creator else shop_id, title="Bench drop",
+        scheduled_at=utcnow() + timedelta(minutes=1), markets=["UK", "DE"],
+        product_ids=[product_id]))
     shows.go_live(db, actor, show.id)
-    return LiveRoom(show.id, variant_id, host_token)
+    return LiveRoom(show.id, variant_id, host_token, seller_token, creator_id)

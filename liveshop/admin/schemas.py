@@ -63,7 +63,7 @@ class AdminShopView(BaseModel):
 class AdminShowView(BaseModel):
     id: int
     title: str
-    shop_id: int
+    shop_id: int | None = Field(description="null: a creator's own multi-shop show")
     shop_name: str
     status: str
     scheduled_at: datetime

@@ -91,7 +91,8 @@ def _show_views(session: Session, shows: list[Show]) -> list[AdminShowView]:
     names = dict(session.execute(select(Shop.id, Shop.name).where(
         Shop.id.in_({show.shop_id for show in shows}))).all()) if shows else {}
     return [AdminShowView(id=show.id, title=show.title, shop_id=show.shop_id,
-                          shop_name=names.get(show.shop_id, ""), status=show.status,
+                          shop_name=names.get(show.shop_id, "") if show.shop_id
+                          else "a creator's own show", status=show.status,
                           scheduled_at=show.scheduled_at, started_at=show.started_at,
                           ended_at=show.ended_at, removed_at=show.removed_at)
             for show in shows]

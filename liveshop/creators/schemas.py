@@ -109,3 +109,12 @@ class SampleView(BaseModel):
     order_id: int | None
     created_at: datetime
     decided_at: datetime | None
+class PlannedProduct(BaseModel):
+    """A product a creator may put in their own show's lineup (an active plan for them),
+    at its best plan rate."""
+
+    product_id: int
+    title: str
+    shop_id: int
+    shop_name: str
+    rate_bp: int

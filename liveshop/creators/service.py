@@ -9,22 +9,28 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
 from liveshop.catalog.access import owned_shop
-from liveshop.catalog.orm import Product
+from liveshop.catalog.orm import Product, Shop
 from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, InvalidInput, NotFound
 from liveshop.core.idempotency import StoredResponse, fingerprint, run_once
 from liveshop.creators.model import MIN_RATE_BP, check_rate
 from liveshop.creators.orm import AffiliatePlan, ShopCreator
-from liveshop.creators.schemas import PlanChange, PlanIn, PlanKind, PlanView
-from liveshop.creators.storefront import plan_rates
+from liveshop.creators.schemas import (
+    PlanChange,
+    PlanIn,
+    PlanKind,
+    PlannedProduct,
+    PlanView,
+)
+from liveshop.creators.storefront import active_for
 
 
 def create_plan(db: Database, settings: Settings, actor: Actor, shop_id: int, data: PlanIn,
@@ -110,16 +116,48 @@ def terms_of(session: Session, shop_id: int, creator_id: int, product_ids: Colle
              now: datetime) -> dict[int, int]:
     """Product id -> the commission rate (bp) ``creator_id`` earns on it if a sale is paid
     ``now``: the highest of the product's active open plan, the creator's active (accepted)
-    targeted plan and the shop's grant to host its shows (which covers all its products). A product
-    with none of them is absent: the creator earns nothing on it. Two queries."""
-    rates = plan_rates(session, creator_id, product_ids, now)
-    granted = session.scalar(select(ShopCreator.commission_bp).where(
-        ShopCreator.shop_id == shop_id, ShopCreator.creator_id == creator_id))
+    targeted plan and the shop's grant to host its shows (which covers all its products). A
+    product with none of them is absent: the creator earns nothing on it. One query (it runs
+    with every payment of a creator's sale)."""
+    rates: dict[int, int] = {}
+    granted: int | None = None
+    plans = select(AffiliatePlan.product_id, AffiliatePlan.rate_bp).where(
+        AffiliatePlan.shop_id == shop_id, AffiliatePlan.product_id.in_(product_ids),
+        active_for(creator_id, now))
+    # The grant comes as a row of its own, product id 0 (no product has it).
+    grant = select(literal(0), ShopCreator.commission_bp).where(
+        ShopCreator.shop_id == shop_id, ShopCreator.creator_id == creator_id)
+    for product_id, rate_bp in session.execute(union_all(plans, grant)):
+        if product_id == 0:
+            granted = rate_bp
+        else:
+            rates[product_id] = max(rate_bp, rates.get(product_id, 0))
     # A grant below 1% (the hosting deal allows 0%) earns nothing by itself.
     if granted is not None and granted >= MIN_RATE_BP:
         for product_id in product_ids:
             rates[product_id] = max(granted, rates.get(product_id, 0))
     return rates
+
+
+def planned_products(session: Session, creator_id: int, now: datetime,
+                     product_ids: Collection[int] | None = None) -> dict[int, PlannedProduct]:
+    """Product id -> the product a creator may put in their own show's lineup: any shop's
+    active product with an active plan for them (open, or targeted at them and accepted), at its best
+    plan rate. ``product_ids`` narrows the question to those; None asks for every one. One
+    query. (A shop's grant to host its shows is not a plan: it covers that shop's shows.)"""
+    query = (select(Product.id, Product.title, Product.shop_id, Shop.name,
+                    func.max(AffiliatePlan.rate_bp))
+             .join(AffiliatePlan, AffiliatePlan.product_id == Product.id)
+             .join(Shop, Shop.id == Product.shop_id)
+             .where(Product.status == "active", Shop.suspended_at.is_(None),
+                    active_for(creator_id, now))
+             .group_by(Product.id, Product.title, Product.shop_id, Shop.name)
+             .order_by(Shop.name, Product.title))
+    if product_ids is not None:
+        query = query.where(Product.id.in_(product_ids))
+    return {row[0]: PlannedProduct(product_id=row[0], title=row[1], shop_id=row[2],
+                                   shop_name=row[3], rate_bp=row[4])
+            for row in session.execute(query)}
 
 
 def _future(ends_at: datetime, now: datetime) -> datetime:

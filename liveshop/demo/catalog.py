@@ -108,7 +108,8 @@ SHOPS: tuple[ShopSpec, ...] = (
         owner="jonas@example.com", slug="kiez-kollektiv", name="Kiez Kollektiv",
         city="Berlin", sku_prefix="KK",
         description="Prints, streetwear and home goods from a Neukölln studio.",
-        shipping={"DE": 495, "FR": 795, "IT": 795, "ES": 795},
+        # UK too: the demo creator's own show sells its products beside Thames & Thread's.
+        shipping={"DE": 495, "FR": 795, "IT": 795, "ES": 795, "UK": 695},
         products=(
             ProductSpec("Risograph City Print", "Two-colour risograph of Berlin's U-Bahn "
                         "lines on 170 g recycled paper.", ("print", "art", "berlin"),

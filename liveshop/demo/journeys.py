@@ -1,8 +1,8 @@
 """What the demo's people have already done, so that every page has something to show: shows
 scheduled and shows to replay on the shop pages and /shows, and orders in each state
 (paid, shipped, delivered, a return to decide, returned and refunded) for the demo buyers
-and their sellers, and the demo creator invited to host a shop's shows, whose products are
-open to creators for a commission.
+and their sellers, and the demo creator invited to host a shop's shows; two shops' products
+are open to creators for a commission (the demo creator's own show sells both).
 
 The orders go through the same use cases as a buyer's and a seller's clicks (cart, checkout,
 payment with the test provider, shipping, delivery, return, refund), so their timelines,
@@ -119,15 +119,16 @@ def _invite_creator(session: Session, shops: dict[str, Shop]) -> None:
 
 
 def _open_to_creators(session: Session, shops: dict[str, Shop]) -> None:
-    """The shop that invited the demo creator opens its products to every creator."""
-    slug, rate_bp = OPEN_PLANS
-    if slug not in shops:
-        return
-    shop = shops[slug]
-    for product_id in session.scalars(select(Product.id).where(
-            Product.shop_id == shop.id, Product.status == "active").order_by(Product.id)):
-        session.add(AffiliatePlan(shop_id=shop.id, product_id=product_id, kind="open",
-                                  rate_bp=rate_bp, paused=False))
+    """The shop that invited the demo creator opens its products to every creator, and a
+    second shop opens its own at another rate: the demo creator's own show sells both."""
+    for slug, rate_bp in OPEN_PLANS:
+        if slug not in shops:
+            continue
+        shop = shops[slug]
+        for product_id in session.scalars(select(Product.id).where(
+                Product.shop_id == shop.id, Product.status == "active").order_by(Product.id)):
+            session.add(AffiliatePlan(shop_id=shop.id, product_id=product_id, kind="open",
+                                      rate_bp=rate_bp, paused=False))
 
 
 @dataclass(frozen=True)
@@ -153,8 +154,9 @@ ORDERS = (
 )
 # The demo creator hosts for this shop, so a creator's pages have a shop to schedule for.
 CREATOR_SHOP = ("nina@example.com", "thames-and-thread", 1000)
-# ... and opens its products to any creator at 12%: the demo creator's show earns that.
-OPEN_PLANS = ("thames-and-thread", 1200)
+# ... and opens its products to any creator at 12%, as Kiez Kollektiv does at 15%: the demo
+# creator's own show sells both shops' products and earns those rates.
+OPEN_PLANS = (("thames-and-thread", 1200), ("kiez-kollektiv", 1500))
 
 
 def _seed_orders(db: Database, settings: Settings) -> None:

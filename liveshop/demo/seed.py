@@ -32,7 +32,7 @@ from liveshop.demo.catalog import DEMO_PASSWORD, PEOPLE, SHOPS, ProductSpec, Sho
 from liveshop.demo.feed import seed_feed
 from liveshop.integrations.shopify import files as shopify_files
 from liveshop.inventory import service as inventory
-from liveshop.markets.model import MARKETS
+from liveshop.markets.model import MARKETS, derive_price
 
 # Harbour & Pine's catalogue is a Shopify product export, imported at every start.
 SHOPIFY_CSV = Path(__file__).parent / "shopify_products.csv"
@@ -177,7 +177,14 @@ def _create_product(session: Session, media_dir: Path, shop: Shop, sku_stem: str
 
 def _price(spec: ProductSpec, market: str, amount_step: int) -> VariantPrice:
     currency = MARKETS[market].currency
-    amount = spec.prices[currency] + amount_step
+    if currency in spec.prices:
+        amount = spec.prices[currency] + amount_step
+    else:
+        # A market the spec prices nothing in: the markets' derived-price rule, from the
+        # spec's first price (as a seller's product form works it out).
+        source_currency, base = next(iter(spec.prices.items()))
+        source = next(m for m in MARKETS.values() if m.currency == source_currency)
+        amount = derive_price(base + amount_step, source, MARKETS[market])
     compare_at = None
     if spec.sale_percent:
         # Round the "was" price up to the next whole unit, then make it a .99 price too.

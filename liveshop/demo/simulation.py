@@ -1,6 +1,7 @@
 """The demo's live show, alive on its own: a test-pattern camera publishes over RTMP,
-simulated viewers watch, chat and now and then buy; the host rotates the pinned product and
-keeps a flash sale running.
+simulated viewers watch, chat and now and then buy; the host (the demo creator, Nina, in her
+own show of two shops' products) rotates the pinned product and keeps a flash sale running,
+each one proposed to the product's shop and approved by its simulated seller.
 
 Runs only in the demo's app (liveshop/demo/app.py, served by ``liveshop demo``), inside the
 app process, through the same services a real host and real viewers use.
@@ -22,14 +23,14 @@ import liveshop.schema  # noqa: F401  (every table mapped before the first flush
 from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import Address, User
 from liveshop.accounts.security import hash_password
-from liveshop.catalog.orm import Product, Shop, VariantPrice
+from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import DomainError
-from liveshop.demo.catalog import SHOPS
+from liveshop.creators import service as creators
 from liveshop.demo.journeys import CREATOR_SHOP
 from liveshop.inventory import service as inventory
-from liveshop.live import chat, sales, shows
-from liveshop.live.orm import Show
+from liveshop.live import chat, sale_proposals, sales, shows
+from liveshop.live.orm import FlashSaleProposal, Show
 from liveshop.live.purchases import LivePurchases
 from liveshop.live.room import Hub
 from liveshop.live.schemas import SaleIn, ShowCreate
@@ -40,10 +41,14 @@ from liveshop.web.context import AppContext
 
 log = logging.getLogger("liveshop.demo")
 
-# The demo creator hosts the show for the shop that invited her, and earns commission on
-# what the simulated viewers buy (the shop's open affiliate plans, liveshop/demo/journeys.py).
-HOST_EMAIL, HOST_SHOP = CREATOR_SHOP[0], CREATOR_SHOP[1]
-SHOW_TITLE = "Friday Night Knit Drop"
+# The demo creator hosts her own show, with products of two shops that open them to creators
+# (liveshop/demo/journeys.py), and earns commission on what the simulated viewers buy. Its
+# flash sales are proposed to the product's shop, which the simulated seller approves.
+HOST_EMAIL = CREATOR_SHOP[0]
+SHOW_TITLE = "Nina's Friday Picks: knits and Berlin prints"
+# Products of each shop in the show's lineup, and the market it sells in (the bots' own).
+PER_SHOP = 3
+SHOW_MARKET = "UK"
 BOT_NAMES = ("Amara", "Tom", "Priya", "Luca", "Sofia", "Jamal", "Elif", "Noah", "Chloé",
              "Mateo", "Hannah", "Kenji")
 CHAT_LINES = ("love this colour 😍", "does it run small?", "just bought one!",
@@ -96,31 +101,45 @@ def _bots(db: Database) -> list[Actor]:
     return actors
 
 
-def _host(db: Database) -> tuple[Actor, int]:
+def _host(db: Database) -> Actor:
     with db.read() as session:
         host = session.scalars(select(User).where(User.email == HOST_EMAIL)).one()
-        shop_id = session.scalars(select(Shop.id).where(Shop.slug == HOST_SHOP)).first()
-        assert shop_id is not None, "run the demo seed first"
-        return Actor(host.id, Role(host.role), host.display_name), shop_id
+        return Actor(host.id, Role(host.role), host.display_name)
+
+
+def _lineup(db: Database, host: Actor) -> list[int]:
+    """A few products of each shop whose affiliate plans open them to the host and that
+    ship to the show's market, alternating between the shops."""
+    with db.read() as session:
+        planned = creators.planned_products(session, host.user_id, utcnow())
+        shipping = {shop_id for shop_id, in session.execute(select(ShopMarket.shop_id).where(
+            ShopMarket.market == SHOW_MARKET))}
+    by_shop: dict[int, list[int]] = {}
+    for product in sorted(planned.values(), key=lambda product: product.product_id):
+        if product.shop_id in shipping and len(by_shop.get(product.shop_id, [])) < PER_SHOP:
+            by_shop.setdefault(product.shop_id, []).append(product.product_id)
+    rounds = zip(*by_shop.values(), strict=False) if len(by_shop) > 1 else [
+        (product_id,) for products in by_shop.values() for product_id in products]
+    return [product_id for shops_turn in rounds for product_id in shops_turn]
 
 
 def ensure_live_show(context: AppContext) -> tuple[int, Actor, list[int]]:
-    """The demo show, live now: reuse one that is live, else schedule and start a new one."""
+    """The demo show, live now: reuse one that is live, else schedule and start a new one
+    (the host's own show, of two shops' products)."""
     db = context.db
-    host, shop_id = _host(db)
+    host = _host(db)
     with db.read() as session:
         live = session.scalars(select(Show).where(
             Show.host_id == host.user_id, Show.status == "live")).first()
-        lineup = [item.product_id for item in live.lineup] if live else list(session.scalars(
-            select(Product.id).where(Product.shop_id == shop_id, Product.status == "active")
-            .order_by(Product.id).limit(LINEUP_SIZE)))
+        lineup = [item.product_id for item in live.lineup] if live else []
         show_id = live.id if live else None
     if show_id is None:
-        shop_markets = next(spec for spec in SHOPS if spec.slug == HOST_SHOP).shipping
+        lineup = _lineup(db, host)
+        assert lineup, "run the demo seed first (its shops open products to creators)"
         created = shows.create_show(db, host, ShowCreate(
-            shop_id=shop_id, title=SHOW_TITLE, scheduled_at=utcnow(),
-            description="New-season knitwear, live from our East London studio.",
-            markets=list(shop_markets), product_ids=lineup))
+            shop_id=None, title=SHOW_TITLE, scheduled_at=utcnow(),
+            description="My favourite knits from London and prints from Berlin, live.",
+            markets=[SHOW_MARKET], product_ids=lineup))
         show_id = created.id
         shows.go_live(db, host, show_id)
     return show_id, host, lineup
@@ -135,6 +154,8 @@ class DemoSimulation:
     async def run(self) -> None:
         show_id, host, lineup = await asyncio.to_thread(ensure_live_show, self.context)
         bots = await asyncio.to_thread(_bots, self.context.db)
+        with contextlib.suppress(DomainError):
+            await asyncio.to_thread(self._leave_a_proposal_waiting, host, show_id, lineup)
         log.info("demo show %s is live with %s simulated viewers", show_id, len(bots))
         camera = asyncio.create_task(self._broadcast_test_pattern(show_id, host))
         try:
@@ -217,15 +238,48 @@ class DemoSimulation:
                 select(VariantPrice).where(VariantPrice.variant_id == variant.id))}
             level = inventory.stock_of(session, [variant.id]).get(variant.id)
             available = level.available if level else 0
+            owner = session.scalars(select(User).join(Shop, Shop.owner_id == User.id).where(
+                Shop.id == product.shop_id)).one()
+            seller = Actor(owner.id, Role(owner.role), owner.display_name)
         if available < 20:
             with db.transaction() as session:
                 inventory.receive(session, variant.id, 60, note="demo restock")
-        show_markets = shows.get_show(db, show_id).markets
+        view = shows.get_show(db, show_id)
         # Round the sale price down to .99 in each market, about 30% off.
-        sale_prices = {m: max(99, (prices[m] * 7 // 10) // 100 * 100 - 1) for m in show_markets}
-        sales.start_sale(db, host, show_id, SaleIn(
+        sale_prices = {m: max(99, (prices[m] * 7 // 10) // 100 * 100 - 1) for m in view.markets}
+        terms = SaleIn(
             variant_id=variant.id, prices=sale_prices, quantity=self.random.choice((10, 15, 20)),
-            per_buyer_limit=2, duration_seconds=self.random.choice((120, 180, 240))))
+            per_buyer_limit=2, duration_seconds=self.random.choice((120, 180, 240)))
+        if view.shop_id is not None:  # a shop's own show (a demo database from before)
+            sales.start_sale(db, host, show_id, terms)
+            return
+        # The host's own show: proposed to the product's shop, approved by its (simulated)
+        # seller on their behalf, then started, as the real pages would do it.
+        proposal = sale_proposals.propose(db, self.context.settings, host, show_id, terms,
+                                          f"demo-{uuid.uuid4().hex}")
+        proposal_id = int(proposal.body["id"])
+        sale_proposals.decide(db, seller, proposal_id, approve=True)
+        sale_proposals.start(db, host, show_id, proposal_id)
+
+    def _leave_a_proposal_waiting(self, host: Actor, show_id: int, lineup: list[int]) -> None:
+        """One proposal of the second shop's awaits its seller's decision, so the seller's
+        consent page (/seller/sale-proposals) has one to approve or decline."""
+        db = self.context.db
+        with db.read() as session:
+            waiting = session.scalar(select(FlashSaleProposal.id).where(
+                FlashSaleProposal.show_id == show_id, FlashSaleProposal.status == "proposed"))
+            variants = list(session.execute(
+                select(Variant.id, VariantPrice.amount_minor)
+                .join(VariantPrice, VariantPrice.variant_id == Variant.id)
+                .join(Shop, Shop.id == Variant.shop_id)
+                .where(Variant.product_id.in_(lineup), VariantPrice.market == SHOW_MARKET,
+                       Shop.slug != CREATOR_SHOP[1]).order_by(Variant.id).limit(1)))
+        if waiting is not None or not variants or shows.get_show(db, show_id).shop_id:
+            return
+        [(variant_id, price)] = variants
+        sale_proposals.propose(db, self.context.settings, host, show_id, SaleIn(
+            variant_id=variant_id, prices={SHOW_MARKET: max(99, price * 3 // 4 // 100 * 100 - 1)},
+            quantity=25, per_buyer_limit=1, duration_seconds=300), f"demo-{uuid.uuid4().hex}")
 
     def _chat(self, show_id: int, bot: Actor) -> None:
         # A bot over the chat rate limit just stays quiet.
@@ -240,7 +294,7 @@ class DemoSimulation:
             return
         # Sold out or over the per-buyer limit: the room already says so.
         with contextlib.suppress(DomainError):
-            await self.purchases.buy(bot, show_id, variant_id, 1, MARKETS["UK"],
+            await self.purchases.buy(bot, show_id, variant_id, 1, MARKETS[SHOW_MARKET],
                                      f"demo-{uuid.uuid4().hex}")
 
     def _variant_to_buy(self, show_id: int) -> int | None:

@@ -61,6 +61,45 @@ def post(session: Session, journal_entry: JournalEntry) -> Posted:
     return Posted(inserted, new=True)
 
 
+def post_many(session: Session, journal_entries: Sequence[JournalEntry]) -> list[Posted]:
+    """Post several entries (a paid order's lines and shipping) in four statements however
+    many there are, each once per source as :func:`post` does: one insert of the entries
+    (a source posted before is skipped and checked to have the same legs), one upsert and
+    one read of their accounts, one insert of every posting. Entries are inserted in source
+    order, so two transactions posting overlapping sources wait for each other rather than
+    deadlock."""
+    if not journal_entries:
+        return []
+    by_source = {entry.source: entry for entry in journal_entries}
+    if len(by_source) != len(journal_entries):
+        raise Conflict("The same source twice in one posting", field="source",
+                       code="ledger_source_reused")
+    ordered = sorted(by_source.values(), key=lambda entry: (entry.source.kind,
+                                                             entry.source.ref))
+    table = JournalEntryRow.__table__
+    inserted = {SourceKey(row.source_kind, row.source_ref): row.id for row in session.execute(
+        upsert_into(session, table)
+        .values([{"source_kind": entry.source.kind, "source_ref": entry.source.ref,
+                  "memo": entry.memo} for entry in ordered])
+        .on_conflict_do_nothing(index_elements=["source_kind", "source_ref"])
+        .returning(table.c.id, table.c.source_kind, table.c.source_ref))}
+    fresh = [entry for entry in ordered if entry.source in inserted]
+    accounts = account_ids(session, [leg.account for entry in fresh for leg in entry.legs])
+    postings = [{"entry_id": inserted[entry.source], "account_id": accounts[leg.account],
+                 "amount": leg.amount} for entry in fresh for leg in entry.legs]
+    if postings:
+        session.execute(insert(Posting), postings)
+    posted = {}
+    for entry in ordered:
+        if entry.source in inserted:
+            posted[entry.source] = Posted(inserted[entry.source], new=True)
+        else:
+            first = _entry_id(session, entry.source)
+            _same_legs_or_conflict(session, first, entry)
+            posted[entry.source] = Posted(first, new=False)
+    return [posted[entry.source] for entry in journal_entries]
+
+
 def account_ids(session: Session, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
     """The ids of these accounts, made on first use (concurrent first uses make one)."""
     wanted = sorted(set(keys))  # one order for every transaction: no deadlock between them

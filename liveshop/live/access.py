@@ -39,6 +39,10 @@ def can_host(session: Session, actor: Actor | None, show: Show) -> bool:
         return False
     if actor.is_admin:
         return True
+    if show.shop_id is None:
+        # A creator's own show is theirs alone: the shops whose products it sells consent
+        # to its flash sales (liveshop/live/sale_proposals.py), not to the rest of it.
+        return show.host_id == actor.user_id
     if show.host_id != actor.user_id:
         return _owns_shop(session, actor, show.shop_id)
     return _hosts_for_shop(session, actor.user_id, show.shop_id)

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, Response, UploadFile
 from pydantic import BaseModel, Field
+from starlette.responses import JSONResponse
 
 from liveshop.core.inputs import Id, JsonInput
-from liveshop.live import chat, creators, follows, sales, shows
+from liveshop.live import chat, creators, follows, sale_proposals, sales, shows
 from liveshop.live.deps import Purchases, RoomHub
 from liveshop.live.model import ShowStatus
 from liveshop.live.schemas import (
@@ -22,6 +23,7 @@ from liveshop.live.schemas import (
     ModeratorView,
     MuteIn,
     PinIn,
+    ProposalView,
     SaleIn,
     SaleView,
     ShowCreate,
@@ -33,6 +35,7 @@ from liveshop.live.schemas import (
 )
 from liveshop.markets.model import get_market
 from liveshop.web.deps import Context, CurrentActor, CurrentMarket, IdempotencyKey
+from liveshop.web.errors import ErrorBody
 
 router = APIRouter(tags=["live"])
 # Also served, for taps on a sold-out sale, by liveshop/live/sold_out.py (SoldOutLane).
@@ -140,6 +143,51 @@ def pins(show_id: Id, context: Context) -> list[TimelineEntry]:
 @router.post("/shows/{show_id}/sales", status_code=201, response_model=SaleView)
 def start_sale(show_id: Id, data: SaleIn, actor: CurrentActor, context: Context) -> SaleView:
     return sales.start_sale(context.db, actor, show_id, data)
+
+
+@router.post("/shows/{show_id}/sale-proposals", status_code=201, response_model=ProposalView,
+             responses={409: {"model": ErrorBody, "description": "Not a creator's own show"},
+                        422: {"model": ErrorBody, "description": "A product outside the "
+                              "lineup, sale terms out of bounds, or a reused "
+                              "Idempotency-Key"}})
+def propose_sale(show_id: Id, data: SaleIn, actor: CurrentActor, context: Context,
+                 idempotency_key: IdempotencyKey) -> Response:
+    """In a creator's own show: propose a flash sale of another shop's product to that
+    shop. It starts (``.../start``) only once the shop approved it."""
+    stored = sale_proposals.propose(context.db, context.settings, actor, show_id, data,
+                                    idempotency_key)
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+@router.get("/shows/{show_id}/sale-proposals", response_model=list[ProposalView])
+def show_proposals(show_id: Id, actor: CurrentActor, context: Context) -> list[ProposalView]:
+    return sale_proposals.show_proposals(context.db, actor, show_id)
+
+
+@router.post("/shows/{show_id}/sale-proposals/{proposal_id}/start", status_code=201,
+             response_model=SaleView)
+def start_proposed_sale(show_id: Id, proposal_id: Id, actor: CurrentActor,
+                        context: Context) -> SaleView:
+    """Start the flash sale a shop approved (409 ``not_approved`` otherwise)."""
+    return sale_proposals.start(context.db, actor, show_id, proposal_id)
+
+
+@router.get("/sale-proposals", response_model=list[ProposalView])
+def shop_proposals(actor: CurrentActor, context: Context) -> list[ProposalView]:
+    """Flash sales creators proposed for the caller's shops' products."""
+    return sale_proposals.shop_proposals(context.db, actor)
+
+
+@router.post("/sale-proposals/{proposal_id}/approve", response_model=ProposalView)
+def approve_proposal(proposal_id: Id, actor: CurrentActor, context: Context) -> ProposalView:
+    """The shop consents to the proposed price and units (a retry changes nothing)."""
+    return sale_proposals.decide(context.db, actor, proposal_id, approve=True)
+
+
+@router.post("/sale-proposals/{proposal_id}/decline", response_model=ProposalView)
+def decline_proposal(proposal_id: Id, actor: CurrentActor, context: Context) -> ProposalView:
+    return sale_proposals.decide(context.db, actor, proposal_id, approve=False)
 
 
 @router.post("/shows/{show_id}/sales/{sale_id}/stop", response_model=SaleView)

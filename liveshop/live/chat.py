@@ -36,11 +36,18 @@ from liveshop.live.schemas import ChatView, ModeratorView
 def _room_rank(session: Session, show: Show, user_id: int, role: str) -> model.RoomRank:
     if role in (Role.ADMIN, Role.MODERATOR):
         return model.RoomRank.STAFF
+    if show.shop_id is None:  # a creator's own show: its host runs it
+        return model.RoomRank.HOST if show.host_id == user_id else _show_rank(
+            session, show, user_id)
     shop = session.get(Shop, show.shop_id, options=[lazyload(Shop.markets)])
     if shop is not None and shop.owner_id == user_id:
         return model.RoomRank.OWNER
     if show.host_id == user_id or session.get(ShopCreator, (show.shop_id, user_id)) is not None:
         return model.RoomRank.HOST
+    return _show_rank(session, show, user_id)
+
+
+def _show_rank(session: Session, show: Show, user_id: int) -> model.RoomRank:
     if session.get(ShowModerator, (show.id, user_id)) is not None:
         return model.RoomRank.MODERATOR
     return model.RoomRank.VIEWER
@@ -62,8 +69,9 @@ def _chat_message(message: ChatMessage) -> ChatMessageFrame:
                             text=message.text, at=epoch_ms(message.created_at))
 
 
-def banned_from_shop(session: Session, shop_id: int, user_id: int) -> bool:
-    return session.get(ShopBan, (shop_id, user_id)) is not None
+def banned_from_shop(session: Session, shop_id: int | None, user_id: int) -> bool:
+    """A creator's own show (no shop) has no shop bans: its host mutes instead."""
+    return shop_id is not None and session.get(ShopBan, (shop_id, user_id)) is not None
 
 
 def muted_until(session: Session, show_id: int, user_id: int) -> datetime | None:
@@ -165,6 +173,9 @@ def ban(db: Database, actor: Actor, show_id: int, user_id: int) -> None:
         show = load_show(session, show_id)
         require_moderator(session, actor, show)
         model.ensure_may_silence(*_ranks(session, show, actor, user_id))
+        if show.shop_id is None:
+            raise Conflict("A ban is from a shop's shows; in your own show, mute instead",
+                           field="user_id", code="no_shop_to_ban_from")
         if banned_from_shop(session, show.shop_id, user_id):
             return
         session.add(ShopBan(shop_id=show.shop_id, user_id=user_id, by_id=actor.user_id))

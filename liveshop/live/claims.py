@@ -40,7 +40,9 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    func,
     insert,
+    or_,
     select,
     update,
 )
@@ -350,16 +352,21 @@ def _room_query(markets: int) -> Select[Any]:
     variant_id: BindParameter[int] = bindparam("variant_id")
     in_lineup = exists().where(Variant.id == variant_id, ShowProduct.show_id == Show.id,
                                ShowProduct.product_id == Variant.product_id)
-    # The host earns from the show's orders only while the shop's creator grant lasts.
-    granted = exists().where(ShopCreator.shop_id == Show.shop_id,
-                             ShopCreator.creator_id == Show.host_id)
-    ships = [exists().where(ShopMarket.shop_id == Show.shop_id,
+    # The shop selling the variant: the show's, or in a creator's own show (no shop of its
+    # own) the product's, which ships it and pays the host's commission.
+    sold_by = select(Variant.shop_id).where(Variant.id == variant_id).scalar_subquery()
+    # The host earns from the show's orders only while the shop's creator grant lasts, or
+    # in their own show (at their affiliate plans' rates: orders/commission.py).
+    earns = or_(Show.shop_id.is_(None), exists().where(
+        ShopCreator.shop_id == Show.shop_id, ShopCreator.creator_id == Show.host_id))
+    ships = [exists().where(ShopMarket.shop_id == Shop.id,
                             ShopMarket.market == bindparam(f"market_{index}"))
              for index in range(markets)]
     return (select(Show.status, Show.markets, Show.host_id, Shop.owner_id, FlashSale.id,
                    FlashSale.per_buyer_limit, FlashSale.prices, FlashSale.remaining,
-                   FlashSale.version, in_lineup, granted, *ships)
-            .outerjoin(Shop, Shop.id == Show.shop_id)
+                   FlashSale.version, in_lineup, earns, *ships)
+            .select_from(Show)
+            .outerjoin(Shop, Shop.id == func.coalesce(Show.shop_id, sold_by))
             .outerjoin(FlashSale, and_(*_active_sale_of(show_id, variant_id,
                                                         bindparam("now"))))
             .where(Show.id == show_id)

@@ -30,7 +30,8 @@ def notify_audience(session: Session, show: Show) -> None:
     audience |= set(session.scalars(
         select(ShowReminder.user_id).where(ShowReminder.show_id == show.id)))
     audience.discard(show.host_id)
-    shop = session.scalar(select(Shop.name).where(Shop.id == show.shop_id)) or ""
+    shop = session.scalar(select(Shop.name).where(Shop.id == show.shop_id)) or (
+        session.scalar(select(User.display_name).where(User.id == show.host_id)) or "")
     emails = {row.id: row.email for row in session.execute(
         select(User.id, User.email).where(User.id.in_(audience)))}
     for user_id in sorted(audience):

@@ -36,6 +36,8 @@ class ProductCard(TypedDict):
     encoded frame serves every viewer; the client shows its own market's."""
 
     id: int
+    shop_id: int  # whose product: a creator's own show sells several shops'
+    shop_name: str
     title: str
     image: str | None
     variants: list[VariantCard]

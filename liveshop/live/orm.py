@@ -27,7 +27,10 @@ class Show(Base):
     __tablename__ = "shows"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    # None: a creator's own show, whose lineup takes products of several shops (each one
+    # the creator has an active affiliate plan for: liveshop/live/lineups.py).
+    shop_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), index=True, nullable=True)
     host_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str] = mapped_column(String(140))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -100,6 +103,34 @@ class FlashSale(Base):
     # The sale's units, set aside from ordinary stock while it runs (inventory.hold); None
     # for a sale started before sales held stock.
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("stock_holds.id"), nullable=True)
+
+
+class FlashSaleProposal(Base):
+    """A flash sale a creator proposes for another shop's product in their own show: it
+    starts only once the shop's owner approved its price and units (liveshop/live/
+    sale_proposals.py). The units are held from the shop's stock when it starts."""
+
+    __tablename__ = "flash_sale_proposals"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    creator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Sale price per market of the show, as FlashSale.prices.
+    prices: Mapped[dict[str, Any]] = mapped_column(JSON)
+    quantity: Mapped[int] = mapped_column(Integer)
+    per_buyer_limit: Mapped[int] = mapped_column(Integer, default=1)
+    duration_seconds: Mapped[int] = mapped_column(Integer)
+    # proposed -> approved | declined; approved -> started (once, by the host)
+    status: Mapped[str] = mapped_column(String(10), default="proposed", index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("flash_sales.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class FlashSaleClaim(Base):

@@ -99,7 +99,8 @@ def show_page(request: Request, show_id: int, actor: MaybeActor, context: Contex
     room, countries = MARKETS[room_market], checkout_model.countries_of(MARKETS[room_market])
     return render(request, "live/show.html", page=page, show=page.show,
                   room_market=room_market, room=room,
-                  shipping=_shipping(context, page.show.shop_id, room_market),
+                  shipping=_shipping(context, page.show.shop_id, room_market)
+                  if page.show.shop_id else None,
                   server_time=epoch_ms(utcnow()),
                   scheduled_ms=epoch_ms(page.show.scheduled_at), timeline=timeline,
                   replay=replay, cards={card["id"]: card for card in page.lineup},
@@ -136,9 +137,14 @@ def seller_shows(request: Request, actor: CurrentActor, context: Context,
     mine = shows.my_shows(context.db, _may_schedule(actor))
     # Without a shop to host for, "Schedule a show" would lead nowhere: the page says
     # what to do first instead.
-    may_schedule = bool(creators.hostable_shop_ids(context.db, actor))
+    may_schedule = (actor.role is Role.CREATOR
+                    or bool(creators.hostable_shop_ids(context.db, actor)))
     return render(request, "live/seller_shows.html", shows=mine, created=created,
                   may_schedule=may_schedule)
+
+
+# The schedule form's choice of a creator's own show, whose lineup spans several shops.
+OWN_SHOW = "own"
 
 
 def _schedule_form(request: Request, context: Context, actor: Actor, shop_id: int | None,
@@ -146,20 +152,27 @@ def _schedule_form(request: Request, context: Context, actor: Actor, shop_id: in
                    status_code: int = 200) -> Response:
     shops = [catalog.get_shop(context.db, id_) for id_ in creators.hostable_shop_ids(
         context.db, actor)]
-    shop = next((s for s in shops if s.id == shop_id), shops[0] if shops else None)
-    products = [] if shop is None else [
+    may_own = actor.role is Role.CREATOR
+    own = may_own and (shop_id is None and (form.get("shop_id") == OWN_SHOW or not shops))
+    shop = None if own else next((s for s in shops if s.id == shop_id),
+                                 shops[0] if shops else None)
+    products = [] if shop is None and not own else [
         {"id": product_id, "title": title}
-        for product_id, title in shows.lineup_candidates(context.db, shop.id)]
+        for product_id, title in shows.lineup_candidates(
+            context.db, shop.id if shop else None, actor)]
     return render(request, "live/new_show.html", status_code=status_code, shops=shops,
-                  shop=shop, products=products, form=form, error=error,
+                  shop=shop, own=own, may_own=may_own, all_markets=list(MARKETS.values()),
+                  products=products, form=form, error=error,
                   chosen_markets=set(chosen.getlist("markets")) if chosen else None,
                   chosen_products=set(chosen.getlist("product_ids")) if chosen else set())
 
 
 @router.get("/seller/shows/new")
 def new_show(request: Request, actor: CurrentActor, context: Context,
-             shop_id: int | None = None) -> Response:
-    return _schedule_form(request, context, _may_schedule(actor), shop_id, {}, None, None)
+             shop_id: str | None = None) -> Response:
+    chosen = int(shop_id) if shop_id and shop_id.isdigit() else None
+    return _schedule_form(request, context, _may_schedule(actor), chosen,
+                          {"shop_id": shop_id or ""}, None, None)
 
 
 def _int_list(values: list[str], field: str) -> list[int]:
@@ -179,7 +192,8 @@ def create_show(request: Request, actor: CurrentActor, context: Context,
     shop_id = int(shop_text) if shop_text.isdigit() else None
     try:
         data = ShowCreate(
-            shop_id=shop_id or 0, title=text(form, "title").strip(),
+            shop_id=None if shop_text == OWN_SHOW else shop_id or 0,
+            title=text(form, "title").strip(),
             description=text(form, "description"),
             scheduled_at=local_to_utc(text(form, "scheduled_at"), text(form, "tz_offset")),
             markets=[m for m in form.getlist("markets") if isinstance(m, str)],

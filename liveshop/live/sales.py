@@ -26,7 +26,7 @@ from liveshop.live.access import load_show, markets_of, require_host
 from liveshop.live.events import SaleEnded, SaleStarted, StockChanged
 from liveshop.live.frames import FlashSaleCard
 from liveshop.live.model import ShowStatus, epoch_ms
-from liveshop.live.orm import FlashSale, ShowProduct
+from liveshop.live.orm import FlashSale, Show, ShowProduct
 from liveshop.live.schemas import SaleIn, SaleView
 from liveshop.markets.model import MARKETS
 
@@ -35,7 +35,7 @@ log = logging.getLogger("liveshop.live")
 SALE_SWEEP_SECONDS = 1.0
 
 
-def _sale_view(session: Session, sale: FlashSale) -> SaleView:
+def sale_view(session: Session, sale: FlashSale) -> SaleView:
     variant = session.get(Variant, sale.variant_id)
     assert variant is not None
     return SaleView(id=sale.id, show_id=sale.show_id, variant_id=sale.variant_id,
@@ -76,36 +76,58 @@ def start_sale(db: Database, actor: Actor, show_id: int, data: SaleIn) -> SaleVi
     with db.transaction() as session:
         show = load_show(session, show_id, lock=True)
         require_host(session, actor, show)
-        if show.status != ShowStatus.LIVE:
-            raise Conflict("Flash sales run while the show is live", field="show_id")
-        variant = session.get(Variant, data.variant_id)
-        if variant is None or session.get(ShowProduct, (show_id, variant.product_id)) is None:
-            raise InvalidInput("Choose a variant of a product in the lineup", field="variant_id")
-        if active_sale(session, show_id) is not None:
-            raise Conflict("Stop the running flash sale first", code="sale_running",
-                           field="variant_id")
+        if show.shop_id is None:
+            raise Conflict("A flash sale in your own show needs the shop's consent: propose "
+                           "it to the shop, and start it once approved",
+                           field="variant_id", code="consent_required")
+        ensure_sale_may_start(session, show)
+        variant = lineup_variant(session, show, data.variant_id)
         terms = model.validate_sale(
             data.prices, data.quantity, data.per_buyer_limit, data.duration_seconds,
             set(markets_of(show)), {p.market: p.amount_minor for p in variant.prices})
-        now = utcnow()
-        sale = FlashSale(show_id=show_id, variant_id=variant.id, prices=terms.prices,
-                         quantity=terms.quantity, remaining=terms.quantity,
-                         per_buyer_limit=terms.per_buyer_limit, starts_at=now,
-                         ends_at=now + terms.duration, status="active")
-        session.add(sale)
-        session.flush()
-        # Its units leave ordinary stock now, so every tap the sale accepts can be paid
-        # for: a regular purchase cannot take them meanwhile.
-        try:
-            sale.hold_id = inventory.hold(session, variant.id, terms.quantity,
-                                          note=f"flash sale {sale.id}")
-        except inventory.OutOfStock:
-            available = variant_stock(session, [variant.id]).get(variant.id, [0])[0]
-            raise Conflict(f"Only {available} units are in stock", field="quantity",
-                           code="not_enough_stock") from None
-        record(session, SaleStarted(show_id, sale_card(session, sale)))
-        record(session, StockChanged.of_variants(show_id, variant_stock(session, [variant.id])))
-        return _sale_view(session, sale)
+        return sale_view(session, open_sale(session, show, variant, terms))
+
+
+def lineup_variant(session: Session, show: Show, variant_id: int) -> Variant:
+    variant = session.get(Variant, variant_id)
+    if variant is None or session.get(ShowProduct, (show.id, variant.product_id)) is None:
+        raise InvalidInput("Choose a variant of a product in the lineup", field="variant_id")
+    return variant
+
+
+def ensure_sale_may_start(session: Session, show: Show) -> None:
+    if show.status != ShowStatus.LIVE:
+        raise Conflict("Flash sales run while the show is live", field="show_id")
+    if active_sale(session, show.id) is not None:
+        raise Conflict("Stop the running flash sale first", code="sale_running",
+                       field="variant_id")
+
+
+def open_sale(session: Session, show: Show, variant: Variant, terms: model.SaleTerms
+              ) -> FlashSale:
+    """Start a sale on ``variant`` in ``show`` (loaded locked, live), its units held from
+    the variant's shop's stock: the one way a sale starts, by the host of a shop's show
+    or, in a creator's own show, from the shop's approved proposal
+    (:func:`ensure_sale_may_start` first)."""
+    now = utcnow()
+    sale = FlashSale(show_id=show.id, variant_id=variant.id, prices=terms.prices,
+                     quantity=terms.quantity, remaining=terms.quantity,
+                     per_buyer_limit=terms.per_buyer_limit, starts_at=now,
+                     ends_at=now + terms.duration, status="active")
+    session.add(sale)
+    session.flush()
+    # Its units leave ordinary stock now, so every tap the sale accepts can be paid
+    # for: a regular purchase cannot take them meanwhile.
+    try:
+        sale.hold_id = inventory.hold(session, variant.id, terms.quantity,
+                                      note=f"flash sale {sale.id}")
+    except inventory.OutOfStock:
+        available = variant_stock(session, [variant.id]).get(variant.id, [0])[0]
+        raise Conflict(f"Only {available} units are in stock", field="quantity",
+                       code="not_enough_stock") from None
+    record(session, SaleStarted(show.id, sale_card(session, sale)))
+    record(session, StockChanged.of_variants(show.id, variant_stock(session, [variant.id])))
+    return sale
 
 
 def stop_sale(db: Database, actor: Actor, show_id: int, sale_id: int) -> SaleView:
@@ -120,7 +142,7 @@ def stop_sale(db: Database, actor: Actor, show_id: int, sale_id: int) -> SaleVie
         if not stopped:
             raise Conflict(f"The sale is already {sale.status}", field="sale_id")
         record_sales_ended(session, stopped, "stopped")
-        return _sale_view(session, sale)
+        return sale_view(session, sale)
 
 
 async def end_expired_sales_forever(db: Database) -> None:

@@ -49,7 +49,9 @@ ShowDescription = Annotated[str, MultiLine(max_length=2000)]
 
 
 class ShowCreate(JsonInput):
-    shop_id: Id
+    shop_id: Id | None = Field(default=None, description=(
+        "the shop whose show it is; null: a creator's own show, whose lineup takes any "
+        "product they have an active affiliate plan for, from several shops"))
     title: ShowTitle
     description: ShowDescription = ""
     scheduled_at: Timestamp
@@ -66,9 +68,9 @@ class ShowUpdate(JsonInput):
 
 class ShowView(BaseModel):
     id: int
-    shop_id: int
+    shop_id: int | None = Field(description="null: a creator's own multi-shop show")
     shop_name: str
-    shop_slug: str = Field(description="the shop's page is at /{shop_slug}")
+    shop_slug: str | None = Field(description="the shop's page is at /{shop_slug}")
     host_id: int
     host_name: str
     title: str
@@ -188,3 +190,27 @@ class ShowStats(BaseModel):
     orders: int
     revenue: dict[str, int] = Field(description="paid order totals per currency, minor units")
 
+
+
+class ProposalView(BaseModel):
+    """A flash sale a creator proposed for a shop's product in their own show; it starts
+    only once the shop approved it (status ``approved``, then ``started``)."""
+
+    id: int
+    show_id: int
+    show_title: str
+    shop_id: int
+    shop_name: str
+    creator_id: int
+    creator_name: str
+    variant_id: int
+    product_title: str
+    prices: dict[str, int]
+    prices_formatted: dict[str, str]
+    quantity: int
+    per_buyer_limit: int
+    duration_seconds: int
+    status: str = Field(description="proposed, approved, declined or started")
+    sale_id: int | None
+    created_at: datetime
+    decided_at: datetime | None

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from liveshop.accounts.model import Actor
+from liveshop.accounts.model import Actor, Role
 from liveshop.accounts.orm import User
 from liveshop.catalog import service as catalog
 from liveshop.catalog.orm import Product, Shop, ShopMarket, Variant, VariantPrice
@@ -22,6 +22,7 @@ from liveshop.core.config import Settings
 from liveshop.core.db import Database, utcnow
 from liveshop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from liveshop.core.events import record
+from liveshop.creators import service as creators
 from liveshop.inventory.orm import StockLevel
 from liveshop.live import model
 from liveshop.live.access import (
@@ -50,6 +51,8 @@ from liveshop.live.schemas import ShowCreate, ShowStats, ShowUpdate, ShowView
 from liveshop.markets.model import MARKETS, get_market
 from liveshop.orders.orm import Order
 
+OWN_SHOW_SHOPS = "several shops"
+
 
 def show_views(session: Session, shows: Sequence[Show]) -> list[ShowView]:
     """Views of shows in three queries however many there are (shop names, host names,
@@ -58,7 +61,7 @@ def show_views(session: Session, shows: Sequence[Show]) -> list[ShowView]:
         return []
     shop_of = {shop_id: (name, slug) for shop_id, name, slug in session.execute(
         select(Shop.id, Shop.name, Shop.slug).where(
-            Shop.id.in_({show.shop_id for show in shows}))).all()}
+            Shop.id.in_({show.shop_id for show in shows if show.shop_id}))).all()}
     host_names = dict(session.execute(select(User.id, User.display_name).where(
         User.id.in_({show.host_id for show in shows}))).all())
     # Without a cover, a show is pictured by the first product of its lineup.
@@ -71,9 +74,14 @@ def show_views(session: Session, shows: Sequence[Show]) -> list[ShowView]:
         picture = pictures.get(show.lineup[0].product_id) if show.lineup else None
         return media.url_of(picture.path) if picture else None
 
+    def shop(show: Show) -> tuple[str, str | None]:
+        # A creator's own show sells several shops' products (each card names its shop).
+        if show.shop_id is None:
+            return OWN_SHOW_SHOPS, None
+        return shop_of[show.shop_id]
+
     return [ShowView(
-        id=show.id, shop_id=show.shop_id, shop_name=shop_of[show.shop_id][0],
-        shop_slug=shop_of[show.shop_id][1],
+        id=show.id, shop_id=show.shop_id, shop_name=shop(show)[0], shop_slug=shop(show)[1],
         host_id=show.host_id, host_name=host_names[show.host_id], title=show.title,
         description=show.description, markets=markets_of(show), status=show.status,
         scheduled_at=show.scheduled_at, started_at=show.started_at, ended_at=show.ended_at,
@@ -87,48 +95,70 @@ def show_view(session: Session, show: Show) -> ShowView:
     return view
 
 
-def _check_lineup(session: Session, shop_id: int, product_ids: list[int]) -> list[int]:
+def _check_lineup(session: Session, show: Show, product_ids: list[int]) -> list[int]:
+    """The lineup, each product once. A shop's show takes the shop's active products; a
+    creator's own show (no shop) takes any shop's active product the host has an active
+    affiliate plan for (open, or targeted at them), so a lineup may span several shops."""
     unique = list(dict.fromkeys(product_ids))
     if not unique:
         return []
-    found = set(session.scalars(select(Product.id).where(
-        Product.id.in_(unique), Product.shop_id == shop_id, Product.status == "active")))
+    if show.shop_id is None:
+        found = set(creators.planned_products(session, show.host_id, utcnow(), unique))
+        why, code = ("Only products you have an active affiliate plan for can be in your "
+                     "show's lineup", "no_affiliate_plan")
+    else:
+        found = set(session.scalars(select(Product.id).where(
+            Product.id.in_(unique), Product.shop_id == show.shop_id,
+            Product.status == "active")))
+        why, code = "Only the shop's active products can be in the lineup", "invalid"
     for index, product_id in enumerate(unique):
         if product_id not in found:
-            raise InvalidInput("Only the shop's active products can be in the lineup",
-                               field=f"product_ids.{index}")
+            raise InvalidInput(why, field=f"product_ids.{index}", code=code)
     return unique
+
+
+def _show_markets(session: Session, shop: Shop | None, codes: list[str]) -> str:
+    """The show's markets as stored (",UK,DE,"). A shop's show sells where the shop ships;
+    a creator's own show in any market (each tap is checked against its product's shop)."""
+    shipped = {m.market for m in session.scalars(
+        select(ShopMarket).where(ShopMarket.shop_id == shop.id))} if shop else None
+    markets = []
+    for index, code in enumerate(codes):
+        market = get_market(code, field=f"markets.{index}")
+        if shipped is not None and market.code not in shipped:
+            raise InvalidInput(f"The shop does not ship to {market.code}",
+                               field=f"markets.{index}")
+        markets.append(market.code)
+    return "," + ",".join(dict.fromkeys(markets)) + ","
 
 
 def create_show(db: Database, actor: Actor, data: ShowCreate, cover: media.CleanImage | None = None,
                 media_dir: Path | None = None) -> ShowView:
     """Schedule a show; ``cover`` is an already checked image stored under ``media_dir``."""
     with db.transaction() as session:
-        shop = session.get(Shop, data.shop_id)
-        if shop is None:
-            raise NotFound("No such shop", field="shop_id")
-        invited = session.get(ShopCreator, (shop.id, actor.user_id)) is not None
-        if not (shop.owner_id == actor.user_id or actor.is_admin or invited):
-            raise Forbidden("Only the shop or a creator it invited can host its shows",
-                            field="shop_id")
-        shipped = {m.market for m in session.scalars(
-            select(ShopMarket).where(ShopMarket.shop_id == shop.id))}
-        markets = []
-        for index, code in enumerate(data.markets):
-            market = get_market(code, field=f"markets.{index}")
-            if market.code not in shipped:
-                raise InvalidInput(f"The shop does not ship to {market.code}",
-                                   field=f"markets.{index}")
-            markets.append(market.code)
+        shop = None
+        if data.shop_id is None:
+            if actor.role is not Role.CREATOR:
+                raise Forbidden("A show without a shop is a creator's own show",
+                                field="shop_id")
+        else:
+            shop = session.get(Shop, data.shop_id)
+            if shop is None:
+                raise NotFound("No such shop", field="shop_id")
+            invited = session.get(ShopCreator, (shop.id, actor.user_id)) is not None
+            if not (shop.owner_id == actor.user_id or actor.is_admin or invited):
+                raise Forbidden("Only the shop or a creator it invited can host its shows",
+                                field="shop_id")
+        markets = _show_markets(session, shop, data.markets)
         if data.scheduled_at.tzinfo is None:
             raise InvalidInput("Give the start time with its time zone", field="scheduled_at")
-        show = Show(shop_id=shop.id, host_id=actor.user_id, title=data.title.strip(),
-                    description=data.description.strip(),
-                    markets="," + ",".join(dict.fromkeys(markets)) + ",",
-                    scheduled_at=data.scheduled_at, status=ShowStatus.SCHEDULED)
+        show = Show(shop_id=shop.id if shop else None, host_id=actor.user_id,
+                    title=data.title.strip(), description=data.description.strip(),
+                    markets=markets, scheduled_at=data.scheduled_at,
+                    status=ShowStatus.SCHEDULED)
         session.add(show)
         session.flush()
-        for position, product_id in enumerate(_check_lineup(session, shop.id, data.product_ids)):
+        for position, product_id in enumerate(_check_lineup(session, show, data.product_ids)):
             session.add(ShowProduct(show_id=show.id, product_id=product_id, position=position))
         if cover is not None and media_dir is not None:
             show.cover_path = media.store(media_dir, f"shows/{show.id}", cover)
@@ -164,7 +194,7 @@ def update_show(db: Database, actor: Actor, show_id: int, data: ShowUpdate) -> S
         if data.scheduled_at is not None:
             show.scheduled_at = data.scheduled_at
         if data.product_ids is not None:
-            lineup = _check_lineup(session, show.shop_id, data.product_ids)
+            lineup = _check_lineup(session, show, data.product_ids)
             session.execute(delete(ShowProduct).where(ShowProduct.show_id == show.id))
             for position, product_id in enumerate(lineup):
                 session.add(ShowProduct(show_id=show.id, product_id=product_id,
@@ -183,7 +213,9 @@ def _shows_of(market: str | None, shop_id: int | None, host_id: int | None = Non
               ) -> Select[Show]:
     """Every listing of shows: never a removed replay nor a suspended shop's show."""
     suspended = select(Shop.id).where(Shop.suspended_at.is_not(None))
-    query = select(Show).where(Show.removed_at.is_(None), Show.shop_id.not_in(suspended))
+    # (NULL NOT IN ... is not true: a creator's own show, with no shop, is named apart.)
+    query = select(Show).where(Show.removed_at.is_(None),
+                               or_(Show.shop_id.is_(None), Show.shop_id.not_in(suspended)))
     if market:
         query = query.where(Show.markets.contains(f",{market},"))
     if shop_id:
@@ -213,7 +245,7 @@ def go_live(db: Database, actor: Actor, show_id: int) -> ShowView:
         show = load_show(session, show_id, lock=True)
         require_host(session, actor, show)
         model.ensure_show_transition(show.status, ShowStatus.LIVE)
-        shop = session.get(Shop, show.shop_id)
+        shop = session.get(Shop, show.shop_id) if show.shop_id is not None else None
         if shop is not None and shop.suspended_at is not None:
             raise Conflict(f"{shop.name} is suspended: its shows cannot go live",
                            field="show_id", code="shop_suspended")
@@ -276,8 +308,10 @@ def product_cards(session: Session, product_ids: Collection[int],
     products (a lineup must not cost queries per product). Prices for every market of the
     show, so one encoded frame serves every viewer; the client shows its own market's price.
     A variant without a price in those markets is left out."""
-    titles = dict(session.execute(
-        select(Product.id, Product.title).where(Product.id.in_(product_ids))).all())
+    products = {product_id: (title, shop_id, shop_name)
+                for product_id, title, shop_id, shop_name in session.execute(
+        select(Product.id, Product.title, Product.shop_id, Shop.name)
+        .join(Shop, Shop.id == Product.shop_id).where(Product.id.in_(product_ids))).all()}
     variants: dict[int, dict[int, VariantCard]] = {}
     for row in session.execute(
             select(Variant.product_id, Variant.id, Variant.option1, Variant.option2,
@@ -285,7 +319,7 @@ def product_cards(session: Session, product_ids: Collection[int],
                    VariantPrice.compare_at_minor, StockLevel.available)
             .join(VariantPrice, VariantPrice.variant_id == Variant.id)
             .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
-            .where(Variant.product_id.in_(titles), VariantPrice.market.in_(markets))
+            .where(Variant.product_id.in_(products), VariantPrice.market.in_(markets))
             .order_by(Variant.product_id, Variant.position, Variant.id)):
         label = " / ".join(v for v in (row.option1, row.option2, row.option3) if v)
         variant = variants.setdefault(row.product_id, {}).setdefault(row.id, VariantCard(
@@ -293,12 +327,12 @@ def product_cards(session: Session, product_ids: Collection[int],
         variant["prices"][row.market] = CardPrice(
             amount=row.amount_minor, compare_at=row.compare_at_minor,
             formatted=MARKETS[row.market].format(row.amount_minor))
-    images = catalog.first_images(session, titles)
+    images = catalog.first_images(session, products)
     return {product_id: ProductCard(
-        id=product_id, title=title,
+        id=product_id, shop_id=shop_id, shop_name=shop_name, title=title,
         image=media.url_of(images[product_id].path) if product_id in images else None,
         variants=list(variants.get(product_id, {}).values()),
-    ) for product_id, title in titles.items()}
+    ) for product_id, (title, shop_id, shop_name) in products.items()}
 
 
 def product_card(session: Session, product_id: int, markets: list[str]) -> ProductCard | None:
@@ -384,7 +418,7 @@ def show_page(db: Database, actor: Actor | None, show_id: int) -> ShowPage:
             can_moderate=can_moderate(session, actor, show),
             reminded=user_id is not None
             and session.get(ShowReminder, (show.id, user_id)) is not None,
-            following=user_id is not None
+            following=user_id is not None and show.shop_id is not None
             and session.get(ShopFollow, (user_id, show.shop_id)) is not None,
         )
 
@@ -396,8 +430,8 @@ def my_shows(db: Database, actor: Actor, limit: int = 100) -> list[ShowView]:
         owned = select(Shop.id).where(Shop.owner_id == actor.user_id)
         hosting = Show.host_id == actor.user_id
         if not actor.is_admin:
-            hosting &= Show.shop_id.in_(select(ShopCreator.shop_id).where(
-                ShopCreator.creator_id == actor.user_id))
+            hosting &= Show.shop_id.is_(None) | Show.shop_id.in_(select(
+                ShopCreator.shop_id).where(ShopCreator.creator_id == actor.user_id))
         shows = session.scalars(select(Show).where(
             hosting | Show.shop_id.in_(owned)
         ).order_by(Show.scheduled_at.desc(), Show.id.desc()).limit(limit))
@@ -453,9 +487,17 @@ def directory(db: Database, market_code: str | None = None, shop_id: int | None 
                              views[len(live) + len(upcoming):])
 
 
-def lineup_candidates(db: Database, shop_id: int) -> list[tuple[int, str]]:
-    """(id, title) of the shop's active products: what a lineup may hold."""
+def lineup_candidates(db: Database, shop_id: int | None, actor: Actor
+                      ) -> list[tuple[int, str]]:
+    """(id, title) of what a lineup may hold: the shop's active products, or for a
+    creator's own show (``shop_id`` None) the products their affiliate plans open to them,
+    titled with their shop and rate."""
     with db.read() as session:
+        if shop_id is None:
+            return [(product.product_id, f"{product.title} · {product.shop_name} · "
+                                         f"{product.rate_bp / 100:g}%")
+                    for product in creators.planned_products(
+                        session, actor.user_id, utcnow()).values()]
         return [(row.id, row.title) for row in session.execute(
             select(Product.id, Product.title).where(
                 Product.shop_id == shop_id, Product.status == "active").order_by(Product.title))]

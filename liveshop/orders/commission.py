@@ -61,6 +61,7 @@ def book_paid(session: Session, order: Order, now: datetime | None = None) -> No
     now = now or utcnow()
     terms = _terms_now(session, order, now)
     fees = incentives.fee_terms(session, order.shop_id, order.market)
+    entries = []
     for line in order.lines:
         if line.fee_bp is None:
             creator_id, rate_bp = terms.get(line.variant_id, (None, 0))
@@ -71,10 +72,12 @@ def book_paid(session: Session, order: Order, now: datetime | None = None) -> No
             line.bonus_bp = 0 if creator_id is None else incentives.bonus_for_line(
                 session, line_id=line.id, creator_id=creator_id, market=order.market,
                 net=paid_line(order, line).net, rate_bp=rate_bp, now=now)
-        ledger.post(session, line_paid_entry(paid_line(order, line)))
+        entries.append(line_paid_entry(paid_line(order, line)))
     if order.shipping > 0:
-        ledger.post(session, shipping_paid_entry(order.id, order.shop_id, order.market,
-                                                 order.shipping, _shipping_tax(order)))
+        entries.append(shipping_paid_entry(order.id, order.shop_id, order.market,
+                                           order.shipping, _shipping_tax(order)))
+    # One posting for the order's entries: a few statements, however many lines.
+    ledger.post_many(session, entries)
 
 
 def book_refund(session: Session, order: Order, refund_id: int,

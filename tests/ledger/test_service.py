@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 
 from liveshop.core.db import Database
@@ -193,3 +194,44 @@ def test_balances_are_the_sums_of_the_postings_of_what_was_posted(
         assert all(row.balanced for row in ledger.trial_balance(session))
         assert session.scalar(select(func.count()).select_from(JournalEntryRow)) == len(
             entries)
+
+
+def test_post_many_posts_each_source_once_in_a_few_statements(db: Database) -> None:
+    """A paid order's entries together: each posted once (a source posted before is
+    skipped, and checked), in four statements however many entries."""
+    second = PaidLine.priced(2, shop_id=7, market="UK", line_total=1200, creator_id=20,
+                             rate_bp=1500)
+    shipping = shipping_paid_entry(5, 7, "UK", 399, 67)
+    with db.transaction() as session:
+        ledger.post(session, line_paid_entry(UK_LINE))  # posted before
+    statements: list[str] = []
+
+    def heard(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        if not statement.startswith("BEGIN"):
+            statements.append(statement)
+
+    with db.transaction() as session:
+        engine = session.get_bind()
+        sa_event.listen(engine, "before_cursor_execute", heard)
+        try:
+            posted = ledger.post_many(session, [line_paid_entry(UK_LINE),
+                                                line_paid_entry(second), shipping])
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", heard)
+    assert [result.new for result in posted] == [False, True, True]
+    assert count(db, JournalEntryRow) == 3
+    assert count(db, Posting) == sum(len(e.legs) for e in (
+        line_paid_entry(UK_LINE), line_paid_entry(second), shipping))
+    # Insert entries, upsert and read accounts, insert postings; then the one posted
+    # before is read back and compared (2).
+    assert len(statements) <= 6, statements
+    with db.read() as session:
+        assert ledger.balance(session, AccountKey.creator_payable(20, "GBP")) == -200 - 150
+        for totals in ledger.trial_balance(session):
+            assert totals.debits == totals.credits
+
+    changed = PaidLine.priced(2, shop_id=7, market="UK", line_total=1200, creator_id=20,
+                              rate_bp=2000)
+    with pytest.raises(Conflict) as refused, db.transaction() as session:
+        ledger.post_many(session, [line_paid_entry(changed)])
+    assert refused.value.code == "ledger_source_reused"

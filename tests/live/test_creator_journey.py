@@ -58,12 +58,14 @@ def test_a_creator_no_shop_invited_yet_meets_no_dead_end(make_user: Any) -> None
     broken = {url: status for url, status in statuses.items() if status >= 400}
     assert not broken, broken
 
-    # Nothing offers what the role cannot do yet; the page says what to do next.
+    # A creator may schedule their own show; with no plan open to them yet, the form
+    # says what to do next.
     shows = creator.get("/seller/shows", headers=HTML).text
-    assert 'href="/seller/shows/new"' not in shows
-    assert "No shop has invited you yet" in shows
-    assert f'<strong class="creator-number">{creator.id}</strong>' in shows
-    assert "Open a shop" not in creator.get("/seller/shows/new", headers=HTML).text
+    assert 'href="/seller/shows/new"' in shows
+    form = creator.get("/seller/shows/new", headers=HTML).text
+    assert "No affiliate plan opens a product to you yet" in form
+    assert f'<strong class="creator-number">{creator.id}</strong>' in form
+    assert "Open a shop" not in form
 
 
 def test_an_invited_creator_reaches_the_schedule_form_and_meets_no_dead_end(

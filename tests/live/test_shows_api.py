@@ -137,7 +137,8 @@ def test_an_invited_creator_schedules_from_the_form(shop: tuple[Any, int, int],
 
     owner, shop_id, product_id = shop
     creator = make_user("creator")
-    assert "No shop has invited you yet" in creator.get("/seller/shows/new").text
+    # Without an invitation a creator schedules their own show, of what plans open to them.
+    assert "No affiliate plan opens a product to you yet" in creator.get("/seller/shows/new").text
     owner.put(f"/api/v1/shops/{shop_id}/creators/{creator.id}", json={"commission_percent": 10})
     page = creator.get("/seller/shows/new").text
     assert f'value="{product_id}"' in page

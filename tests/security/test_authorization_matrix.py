@@ -160,6 +160,28 @@ class World:
             return session.scalars(select(CreatorProfile.handle).where(
                 CreatorProfile.user_id == self.star.id)).one()
 
+    def fresh_own_show(self) -> tuple[int, int]:
+        """A live show of the creator's own (no shop), selling a product of the seller's
+        shop that an open plan opens to them; and that product's variant."""
+        product_id, variant_id = self.fresh_product()
+        self.ok(self.seller, "POST", f"/shops/{self.shop_id}/affiliate-plans", json={
+            "product_id": product_id, "kind": "open", "rate_bp": 800})
+        show = self.ok(self.users["creator"], "POST", "/shows", json={
+            "shop_id": None, "title": "My picks", "markets": ["UK"],
+            "scheduled_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+            "product_ids": [product_id]})
+        self.ok(self.users["creator"], "POST", f"/shows/{show['id']}/live")
+        return int(show["id"]), variant_id
+
+    def fresh_proposal(self, approved: bool = False) -> tuple[int, int]:
+        """(show, proposal): a flash sale the creator proposed in their own show."""
+        show_id, variant_id = self.fresh_own_show()
+        proposal = self.ok(self.users["creator"], "POST", f"/shows/{show_id}/sale-proposals",
+                           json=_SALE | {"variant_id": variant_id})
+        if approved:
+            self.ok(self.seller, "POST", f"/sale-proposals/{proposal['id']}/approve")
+        return show_id, int(proposal["id"])
+
     def fresh_order(self, state: str = "paid") -> int:
         checkout = self.ok(self.customer, "POST", "/buy-now",
                            json={"variant_id": self.variant_id, "quantity": 1})
@@ -245,6 +267,12 @@ def public(status: int) -> Status:
 
 def anyone(status: int) -> Status:
     return expect(status, ROLES, status)
+
+
+def creator_host(status: int) -> Status:
+    """A creator's own show: its host (the creator) and admins; the shops whose products
+    it sells have no say but on their flash sales' proposals."""
+    return expect(status, ("creator", "admin"), 403)
 
 
 def shop_owner(status: int) -> Status:
@@ -525,6 +553,17 @@ ROWS: dict[tuple[str, str], Row] = {
         shop_owner(200)),
     ("DELETE", "/shops/{shop_id}/creators/{creator_id}"): Row(
         lambda w, r: Call(f"/shops/{w.shop_id}/creators/{w.star.id}"), shop_owner(200)),
+    ("POST", "/shows/{show_id}/sale-proposals"): Row(
+        lambda w, r: _proposal_call(w), creator_host(201)),
+    ("POST", "/shows/{show_id}/sale-proposals/{proposal_id}/start"): Row(
+        lambda w, r: Call("/shows/{}/sale-proposals/{}/start".format(
+            *w.fresh_proposal(approved=True))), creator_host(201)),
+    ("POST", "/sale-proposals/{proposal_id}/approve"): Row(
+        lambda w, r: Call(f"/sale-proposals/{w.fresh_proposal()[1]}/approve"),
+        shop_owner(200)),
+    ("POST", "/sale-proposals/{proposal_id}/decline"): Row(
+        lambda w, r: Call(f"/sale-proposals/{w.fresh_proposal()[1]}/decline"),
+        shop_owner(200)),
     # creators
     ("POST", "/shops/{shop_id}/affiliate-plans"): Row(
         lambda w, r: Call(f"/shops/{w.shop_id}/affiliate-plans", {
@@ -560,6 +599,14 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/shows/{show_id}/stream/key"): Row(
         lambda w, r: Call(f"/shows/{w.scheduled_show_id}/stream/key"), host(200)),
 }
+
+
+_SALE = {"prices": {"UK": 999}, "quantity": 3, "duration_seconds": 60}
+
+
+def _proposal_call(world: World) -> Call:
+    show_id, variant_id = world.fresh_own_show()
+    return Call(f"/shows/{show_id}/sale-proposals", _SALE | {"variant_id": variant_id})
 
 
 def _sale_to_stop(world: World) -> Call:

@@ -81,11 +81,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     api(buyer, "POST", f"/orders/{delivered}/returns", json={"reason": "Too small"})
     return_id = api(seller, "GET", f"/shops/{shop_id}/returns")[0]["id"]
     cart = api(buyer, "POST", "/cart/items", json={"variant_id": variant_id})
+    # A flash sale a creator proposed in their own show, for the seller to decide on.
+    creator = sign_up(app, "creator")
+    api(seller, "POST", f"/shops/{shop_id}/affiliate-plans", json={
+        "product_id": product_id, "kind": "open", "rate_bp": 1000})
+    own_show = api(creator, "POST", "/shows", json={
+        "shop_id": None, "title": "Picks", "markets": ["UK"], "product_ids": [product_id],
+        "scheduled_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()})["id"]
+    proposal = api(creator, "POST", f"/shows/{own_show}/sale-proposals", json={
+        "variant_id": variant_id, "prices": {"UK": 999}, "quantity": 2,
+        "duration_seconds": 60})
+    creator.http.close()
     ids = {
         "shop_id": shop_id, "product_id": product_id, "variant_id": variant_id,
         "image_id": image_id, "method_id": card_id["id"], "order_id": order_id,
         "return_id": return_id, "item_id": cart["shops"][0]["lines"][0]["item_id"],
         "token_id": api(buyer, "POST", "/tokens", json={"name": "t"})["id"],
+        "proposal_id": proposal["id"],
     }
     admin, other_seller = sign_up(app, "admin"), sign_up(app, "seller")
     other_shop = api(other_seller, "POST", "/shops", json={
@@ -144,7 +156,7 @@ def test_page_post_routes_are_all_covered() -> None:
 
 KNOWN_PARAMS = {"shop_id", "product_id", "variant_id", "image_id", "method_id", "order_id",
                 "return_id", "item_id", "token_id", "show_id", "user_id", "report_id",
-                "statement_id", "plan_id", "request_id", "voucher_id"}
+                "statement_id", "plan_id", "request_id", "voucher_id", "proposal_id"}
 ADMIN_FORMS = re.compile(r"^/admin/")
 CREATOR_FORMS = re.compile(r"^/creators/")
 

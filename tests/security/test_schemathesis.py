@@ -90,6 +90,9 @@ UNSTATABLE: dict[str, tuple[str, ...]] = {
     "PUT /api/v1/shows/{show_id}/pin": ("product_id",),
     "POST /api/v1/shows/{show_id}/sales": ("variant_id", "prices", r"prices\..+",
                                            "per_buyer_limit"),
+    # A proposal is checked as the sale it would start (a creator's own show).
+    "POST /api/v1/shows/{show_id}/sale-proposals": ("variant_id", "prices", r"prices\..+",
+                                                    "per_buyer_limit"),
     "POST /api/v1/shows/{show_id}/buy": ("variant_id", "payment_method", "address"),
     "POST /api/v1/buy-now": ("variant_id", "payment_method", "address"),
     # A tap is quoted only in a market the shop ships to.

@@ -1,7 +1,7 @@
 """a connected Shopify store: connections, webhooks received, orders pushed
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-03 17:45:00.000000
 
 Three new tables (liveshop/integrations/shopify/orm.py): ``shopify_connections`` (a shop's
@@ -19,7 +19,7 @@ from alembic import op
 from liveshop.core.db import UTCDateTime
 
 revision: str = '0018'
-down_revision: str | None = '0016'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

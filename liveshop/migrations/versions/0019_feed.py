@@ -1,7 +1,7 @@
 """the feed: interaction events, their daily summaries, "not interested", item neighbours
 
 Revision ID: 0019
-Revises: 0013
+Revises: 0018
 Create Date: 2026-12-03 18:00:00.000000
 
 New tables only (liveshop/feed/orm.py): ``feed_events`` (append-only interactions),
@@ -17,7 +17,7 @@ from alembic import op
 from liveshop.core.db import UTCDateTime
 
 revision: str = '0019'
-down_revision: str | None = '0013'
+down_revision: str | None = '0018'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """outbox lanes and given-up messages
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-03 17:45:00.000000
 
 Durable events are relayed per lane (mail apart from order events), and a message that can
@@ -16,7 +16,7 @@ from alembic import op
 from liveshop.core.db import UTCDateTime
 
 revision: str = '0020'
-down_revision: str | None = '0018'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

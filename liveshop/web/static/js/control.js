@@ -2,13 +2,15 @@
 // It joins the same socket as viewers; as staff it also receives `order` events.
 import { ApiError, api } from "./site.js";
 import {
-  ChatList, Clock, connectRoom, formatCountdown, formatMoney, parseMajor, toaster,
+  ChatList, Clock, connectRoom, formatCountdown, formatMoney, newKey, parseMajor, toaster,
 } from "./live-common.js";
 import { streamPanel } from "./publisher.js";
 
 const root = document.getElementById("control");
 const showId = Number(root.dataset.showId);
 const canHost = root.dataset.canHost === "1";
+// A creator's own show: a flash sale is proposed to the product's shop, started once approved.
+const needsConsent = root.dataset.consent === "1";
 const locale = root.dataset.locale;
 const base = `/api/v1/shows/${showId}`;
 const $ = (id) => document.getElementById(id);
@@ -172,8 +174,60 @@ $("sale-form")?.addEventListener("submit", async (submitted) => {
     per_buyer_limit: Number(form.elements.per_buyer_limit.value),
     duration_seconds: Number(form.elements.duration_seconds.value),
   };
-  await act(form.querySelector("button[type=submit]"), () => api("POST", `${base}/sales`, body));
+  if (!needsConsent) {
+    await act(form.querySelector("button[type=submit]"), () => api("POST", `${base}/sales`, body));
+    return;
+  }
+  const proposed = await act(form.querySelector("button[type=submit]"),
+    () => api("POST", `${base}/sale-proposals`, body, { "Idempotency-Key": newKey() }));
+  if (proposed) {
+    toast(`Proposed to ${proposed.shop_name}: it starts once they approve`);
+    loadProposals();
+  }
 });
+
+// The proposals of a creator's own show, and Start on each one a shop approved.
+async function loadProposals() {
+  const list = $("proposals");
+  if (!list || !canHost) return;
+  let proposals;
+  try {
+    proposals = await api("GET", `${base}/sale-proposals`);
+  } catch {
+    return; // asked again shortly
+  }
+  list.replaceChildren(...(proposals.length ? proposals : [null]).map((proposal) => {
+    const item = document.createElement("li");
+    if (!proposal) {
+      item.className = "muted";
+      item.textContent = "None yet.";
+      return item;
+    }
+    item.className = `proposal proposal-${proposal.status}`;
+    const prices = Object.entries(proposal.prices_formatted).map(([m, text]) => `${m} ${text}`).join(" · ");
+    const what = document.createElement("span");
+    what.textContent = `${proposal.product_title} · ${prices} · ${proposal.quantity} units · ${proposal.shop_name}: `;
+    const status = document.createElement("strong");
+    status.textContent = proposal.status;
+    item.append(what, status);
+    if (proposal.status === "approved") {
+      const start = document.createElement("button");
+      start.type = "button";
+      start.className = "button small start-proposal";
+      start.textContent = "Start sale";
+      start.addEventListener("click", async () => {
+        await act(start, () => api("POST", `${base}/sale-proposals/${proposal.id}/start`));
+        loadProposals();
+      });
+      item.append(" ", start);
+    }
+    return item;
+  }));
+}
+if (needsConsent) {
+  loadProposals();
+  setInterval(loadProposals, 5000);
+}
 
 $("stop-sale")?.addEventListener("click", async (clicked) => {
   if (!state.sale) return;

@@ -97,7 +97,15 @@ function buildTile(card) {
   }
   select.addEventListener("change", () => refreshTile(tile, card));
   buyRow.append(select, button);
-  body.append(title, priceLine, total);
+  body.append(title);
+  // A creator's own show sells several shops' products: each tile names its shop.
+  if (!pricing.shopId && card.shop_name) {
+    const shop = document.createElement("p");
+    shop.className = "tile-shop muted";
+    shop.textContent = `from ${card.shop_name}`;
+    body.append(shop);
+  }
+  body.append(priceLine, total);
   // The buy row spans the tile, so an option such as "S / Black" is never cut off.
   tile.append(body, buyRow);
   refreshTile(tile, card);
@@ -105,6 +113,7 @@ function buildTile(card) {
 }
 
 function refreshTile(tile, card) {
+  tile.dataset.shopId = card.shop_id ?? "";
   const select = tile.querySelector(".tile-variant");
   const chosen = Number(select.value) || null;
   const variants = card.variants.filter((v) => priceIn(v));
@@ -153,7 +162,11 @@ function refreshTile(tile, card) {
 
 function showTotal(tile, unitPrice) {
   const line = tile.querySelector(".tile-total");
-  showQuote(line, state.market === pricing.market ? unitPrice : null, pricing);
+  // A creator's own show sells several shops' products: each is quoted with its shop's
+  // shipping (a shop that does not ship to the market gets no quote, and no total line).
+  const tilePricing = pricing.shopId ? pricing
+    : { ...pricing, shopId: tile.dataset.shopId, ships: Boolean(tile.dataset.shopId) };
+  showQuote(line, state.market === pricing.market ? unitPrice : null, tilePricing);
 }
 
 function renderPinned() {
@@ -211,7 +224,10 @@ function saleCard(sale) {
       { amount: price.regular ?? price.amount, formatted: price.regular_formatted ?? price.formatted,
         compare_at: null }])),
   };
-  return { id: sale.product_id, title: sale.title, image: known?.image ?? null, variants: [variant] };
+  return {
+    id: sale.product_id, title: sale.title, image: known?.image ?? null, variants: [variant],
+    shop_id: known?.shop_id, shop_name: known?.shop_name,
+  };
 }
 
 // Tapping the banner opens the sale's variant ready to buy, whatever is pinned.
