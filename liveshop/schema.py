@@ -8,8 +8,8 @@ from liveshop.checkout import orm as checkout_orm
 from liveshop.core import events, idempotency
 from liveshop.core.db import Base
 from liveshop.creators import orm as creators_orm
-from liveshop.incentives import orm as incentives_orm
 from liveshop.feed import orm as feed_orm
+from liveshop.incentives import orm as incentives_orm
 from liveshop.integrations.shopify import orm as shopify_orm
 from liveshop.inventory import orm as inventory_orm
 from liveshop.ledger import orm as ledger_orm

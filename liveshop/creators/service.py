@@ -142,8 +142,8 @@ def terms_of(session: Session, shop_id: int, creator_id: int, product_ids: Colle
 def planned_products(session: Session, creator_id: int, now: datetime,
                      product_ids: Collection[int] | None = None) -> dict[int, PlannedProduct]:
     """Product id -> the product a creator may put in their own show's lineup: any shop's
-    active product with an active plan for them (open, or targeted at them and accepted), at its best
-    plan rate. ``product_ids`` narrows the question to those; None asks for every one. One
+    active product with an active plan for them (open, or targeted at them and accepted), at
+    its best plan rate. ``product_ids`` narrows the question to those; None asks for every one. One
     query. (A shop's grant to host its shows is not a plan: it covers that shop's shows.)"""
     query = (select(Product.id, Product.title, Product.shop_id, Shop.name,
                     func.max(AffiliatePlan.rate_bp))

@@ -133,7 +133,8 @@ class Item:
     item_type: ItemType
     item_id: int
     kind: CardKind
-    shop_id: int
+    # None: a creator's own show, selling several shops' products.
+    shop_id: int | None
     markets: frozenset[str]
     # Products: active and priced in the market and in stock; shows: listed.
     active: bool = True
@@ -148,6 +149,14 @@ class Item:
     @property
     def key(self) -> str:
         return f"{self.item_type.value}:{self.item_id}"
+
+    @property
+    def seller(self) -> tuple[str, int]:
+        """Whose card it is, for the shop-diversity rule: its shop, or for a creator's own
+        show (no shop), its host."""
+        if self.shop_id is not None:
+            return ("shop", self.shop_id)
+        return ("creator", self.host_id or 0)
 
 
 def item_key(item_type: ItemType, item_id: int) -> str:
@@ -222,7 +231,8 @@ def mix(items: Mapping[str, Item], signals: Signals, *, market: str,
         item = items.get(key)
         if item is None or key in hidden or not can_show(item, market):
             continue
-        total *= 0.5 ** penalties.get(item.shop_id, 0)
+        if item.shop_id is not None:
+            total *= 0.5 ** penalties.get(item.shop_id, 0)
         ranked.append(Scored(item, total, tuple(reasons[key])))
     ranked.sort(key=lambda s: (-s.score, -(s.item.at.timestamp() if s.item.at else 0),
                                s.item.key))
@@ -241,14 +251,14 @@ def diversify(ranked: Sequence[Scored], per_shop: int = PER_SHOP,
     remaining one takes the place: the feed never ends early for want of other shops."""
     remaining = list(ranked)
     placed: list[Scored] = []
-    recent: deque[int] = deque(maxlen=window - 1)
+    recent: deque[tuple[str, int]] = deque(maxlen=window - 1)
     while remaining:
         counts = Counter(recent)
         index = next((i for i, s in enumerate(remaining)
-                      if counts[s.item.shop_id] < per_shop), 0)
+                      if counts[s.item.seller] < per_shop), 0)
         chosen = remaining.pop(index)
         placed.append(chosen)
-        recent.append(chosen.item.shop_id)
+        recent.append(chosen.item.seller)
     return placed
 
 

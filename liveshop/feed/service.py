@@ -289,12 +289,17 @@ def _followed_shows(session: Session, creators: Collection[int], shops: Collecti
     return found
 
 
+def _followed_name(show: Show, creators: dict[int, str], shops: dict[int, str]) -> str:
+    """Whom the viewer follows that a show is from: its host, else its shop ("" for none)."""
+    return creators.get(show.host_id) or (shops.get(show.shop_id, "") if show.shop_id else "")
+
+
 def _social(session: Session, signals: _Signals, user_id: int, market: str,
             creators: dict[int, str], shops: dict[int, str]) -> None:
     """What the creators and shops the viewer follows host and promote, and what they and
     their other followers buy, add to carts and like."""
     for show in _followed_shows(session, creators, shops, market):
-        subject = creators.get(show.host_id) or shops.get(show.shop_id, "")
+        subject = _followed_name(show, creators, shops)
         key = model.item_key(ItemType.SHOW, show.id)
         if show.status == ShowStatus.LIVE:
             signals.add(Source.FOLLOWED_LIVE, key, 1.0, subject)
@@ -466,7 +471,7 @@ def rank_following(db: Database, viewer: Viewer, market: Market) -> list[Scored]
     named = []
     for scored in ranked:
         show = shows.get(scored.item.item_id) if scored.item.item_type is ItemType.SHOW else None
-        subject = (creators.get(show.host_id) or shops.get(show.shop_id, "")) if show else ""
+        subject = _followed_name(show, creators, shops) if show else ""
         named.append(model.with_subject(scored, subject) if subject else scored)
     return named
 
