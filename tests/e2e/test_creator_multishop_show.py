@@ -67,12 +67,13 @@ def test_a_creator_sells_two_shops_products_in_her_own_show(
         f"/api/v1/shops/{scarf_shop}/affiliate-plans",
         json={"product_id": scarf, "kind": "open", "rate_bp": 1000},
         headers={"Idempotency-Key": uuid.uuid4().hex}))
-    ok(people["prints"].http.post(
+    invitation = ok(people["prints"].http.post(
         f"/api/v1/shops/{print_shop}/affiliate-plans",
         json={"product_id": city_print, "kind": "targeted", "rate_bp": 1500,
               "creator_id": creator.id,
               "ends_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
         headers={"Idempotency-Key": uuid.uuid4().hex}))
+    ok(creator.http.post(f"/api/v1/affiliate-plans/{invitation['id']}/accept"))
 
     # Nina schedules her own show: both shops' products are offered, with their rates.
     host = browser_for(new_context, live_server, creator, "creator", DESKTOP).new_page()

@@ -52,15 +52,21 @@ def key() -> dict[str, str]:
 
 
 def plan(owner: UserClient, shop_id: int, product_id: int, rate_bp: int,
-         creator_id: int | None = None) -> int:
+         invited: UserClient | None = None) -> int:
+    """An open plan, or one targeted at ``invited``, who accepts it (until then it earns
+    nothing and opens nothing to them)."""
     body: dict[str, Any] = {"product_id": product_id, "rate_bp": rate_bp, "kind": "open"}
-    if creator_id is not None:
-        body |= {"kind": "targeted", "creator_id": creator_id,
+    if invited is not None:
+        body |= {"kind": "targeted", "creator_id": invited.id,
                  "ends_at": (utcnow() + timedelta(days=30)).isoformat()}
     created = owner.post(f"/api/v1/shops/{shop_id}/affiliate-plans", json=body,
                          headers=key())
     assert created.status_code == 201, created.text
-    return int(created.json()["id"])
+    plan_id = int(created.json()["id"])
+    if invited is not None:
+        accepted = invited.post(f"/api/v1/affiliate-plans/{plan_id}/accept")
+        assert accepted.status_code == 200, accepted.text
+    return plan_id
 
 
 @pytest.fixture
@@ -74,7 +80,7 @@ def stage(db: Database, make_user: Callable[..., UserClient]) -> Stage:
     mug, (mug_variant,) = create_product(
         db, shop_b, [VariantSpec(prices={"UK": MUG}, stock=50)], title="Stoneware Mug")
     plan(scarves, shop_a, scarf, 1000)  # open, 10%
-    plan(mugs, shop_b, mug, 1500, creator_id=creator.id)  # targeted at Nina, 15%
+    plan(mugs, shop_b, mug, 1500, invited=creator)  # targeted at Nina, 15%
     return Stage(creator, scarves, mugs, shop_a, shop_b, scarf, mug, scarf_variant,
                  mug_variant)
 

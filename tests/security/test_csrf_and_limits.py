@@ -91,7 +91,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     proposal = api(creator, "POST", f"/shows/{own_show}/sale-proposals", json={
         "variant_id": variant_id, "prices": {"UK": 999}, "quantity": 2,
         "duration_seconds": 60})
-    creator.http.close()
     ids = {
         "shop_id": shop_id, "product_id": product_id, "variant_id": variant_id,
         "image_id": image_id, "method_id": card_id["id"], "order_id": order_id,
@@ -113,10 +112,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                  "user_id": sign_up(app, "buyer").id, "report_id": report["id"],
                  "statement_id": make_statement(db, other_shop),
                  "voucher_id": open_voucher(db, code=None)}
-    creator = sign_up(app, "creator")
+    # The same creator is invited to the product and asks for a sample of it.
     api(creator, "POST", "/me/addresses", json=ADDRESS)
-    api(seller, "POST", f"/shops/{shop_id}/affiliate-plans", json={
-        "product_id": product_id, "kind": "open", "rate_bp": 1000})
     ids["plan_id"] = api(seller, "POST", f"/shops/{shop_id}/affiliate-plans", json={
         "product_id": product_id, "kind": "targeted", "rate_bp": 1500,
         "creator_id": creator.id,
