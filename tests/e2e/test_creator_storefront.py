@@ -127,7 +127,8 @@ def test_a_share_link_from_the_profile_earns_the_creator_the_sale(
     # --- the commission, attributed: the creator's earnings and the shop's affiliate page ---
     creator.goto("/creators/earnings")
     expect(creator.locator(".earning")).to_have_count(1)
-    expect(creator.locator(".pending")).to_have_text("£2.00")  # 10% of £20.00 net
+    pending = creator.locator('dd[data-funds="pending"][data-currency="GBP"]')
+    expect(pending).to_have_text("£2.00")  # 10% of £20.00 net
     screenshot(creator, "creator-03-earnings")
 
     shop_page = new_context(viewport=PHONE, label="seller").new_page()
