@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import colorsys
+import functools
+import io
 import random
 from pathlib import Path
 
@@ -73,9 +75,19 @@ def render(title: str, seed: int) -> Image.Image:
     return image.convert("RGB")
 
 
+@functools.lru_cache(maxsize=128)
+def _encoded(title: str, seed: int) -> tuple[bytes, tuple[int, int]]:
+    # A picture depends only on its title and seed: a process that seeds several databases
+    # (the test suite does, per test) draws and encodes each one once.
+    image = render(title, seed)
+    buffer = io.BytesIO()
+    image.save(buffer, "WEBP", quality=82, method=2)
+    return buffer.getvalue(), image.size
+
+
 def write(path: Path, title: str, seed: int) -> tuple[int, int]:
     """Draw and save the picture as WebP; returns (width, height)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    image = render(title, seed)
-    image.save(path, "WEBP", quality=82, method=2)
-    return image.size
+    data, size = _encoded(title, seed)
+    path.write_bytes(data)
+    return size
